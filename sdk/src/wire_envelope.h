@@ -103,7 +103,7 @@ size_t wire_topic_for_room(const char *room, size_t len, char *buf);
  */
 int wire_subscription_for_pattern(const char *pattern, size_t len, char *buf);
 
-/* Extracts the room from a topic frame. Returns WIRE_OK and sets *room/*room_len into topic. */
+/* Extracts the room from a topic frame. Returns WIRE_OK and points room and room_len into topic. */
 wire_err_t wire_topic_room(const void *topic, size_t len, const char **room, size_t *room_len);
 
 /* Encoded size of a header, or 0 when a field is invalid. */
