@@ -43,13 +43,17 @@ static int s_parse_number(const char *value, bool size_suffix, double *out)
     if (end == value || errno || !isfinite(v))
         return -1;
     if (size_suffix && *end) {
+        bool unit = true;
         switch (tolower((unsigned char)*end)) {
         case 'k': v *= 1024.0; end++; break;
         case 'm': v *= 1024.0 * 1024.0; end++; break;
         case 'g': v *= 1024.0 * 1024.0 * 1024.0; end++; break;
-        default: break;
+        default: unit = false; break;
         }
-        if (tolower((unsigned char)*end) == 'b' || tolower((unsigned char)*end) == 'i')
+        /* "16k", "16kb", "16KiB" and "4096b" all mean what they say. */
+        if (unit && tolower((unsigned char)*end) == 'i')
+            end++;
+        if (tolower((unsigned char)*end) == 'b')
             end++;
     }
     while (isspace((unsigned char)*end))

@@ -75,6 +75,8 @@ void wire_logv(wire_log_t *self, wire_level_t level, const char *fmt, va_list ap
     if (len + 1 < sizeof line) {
         line[len] = '\n';
         line[len + 1] = '\0';
+    } else {
+        line[sizeof line - 2] = '\n'; /* truncated: still end the line */
     }
     fputs(line, self->out);
     fflush(self->out);

@@ -1,0 +1,105 @@
+/*
+ * main.c: the weft-edge program. It parses the configuration, sets up the logger (and routes
+ * lws's own logs into it), turns SIGINT/SIGTERM into a signalfd the server's loop reads, and
+ * runs the server. Everything else lives in weft_edge_core.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+
+#include <libwebsockets.h>
+
+#include "edge_config.h"
+#include "edge_server.h"
+#include "weft/version.h"
+#include "wire_log.h"
+
+/* lws's emit callback takes no user pointer, so the logger it writes to lives here. */
+static wire_log_t *s_log;
+
+/* lws log emitter: strips lws's own "[timestamp] X: " prefix and the newline, maps the level. */
+static void s_lws_emit(int level, const char *line)
+{
+    wire_level_t to = WIRE_LOG_DEBUG;
+    if (level & LLL_ERR)
+        to = WIRE_LOG_ERROR;
+    else if (level & LLL_WARN)
+        to = WIRE_LOG_WARN;
+    else if (level & LLL_NOTICE)
+        to = WIRE_LOG_INFO; /* lws notices are start-up chatter, not operator news */
+    if (line[0] == '[') {
+        const char *end = strstr(line, "] ");
+        if (end) {
+            line = end + 2;
+            if (line[0] && line[1] == ':' && line[2] == ' ')
+                line += 3;
+        }
+    }
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    wire_log(s_log, to, "lws: %.*s", (int)len, line);
+}
+
+/* The lws log bits worth having at a given threshold of ours. */
+static int s_lws_levels(int level)
+{
+    int bits = LLL_ERR | LLL_WARN;
+    if (level >= WIRE_LOG_INFO)
+        bits |= LLL_NOTICE;
+    if (level >= WIRE_LOG_DEBUG)
+        bits |= LLL_INFO;
+    return bits;
+}
+
+int main(int argc, char **argv)
+{
+    edge_config_t conf;
+    wire_conf_action_t action =
+        edge_config_from_args(&conf, argc, argv, WEFT_VERSION_STRING, stdout, stderr);
+    if (action != WIRE_CONF_RUN) {
+        edge_config_free(&conf);
+        return action == WIRE_CONF_EXIT_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
+    int rc = EXIT_FAILURE;
+    edge_server_t *server = NULL;
+    s_log = wire_log_new("weft-edge", (wire_level_t)conf.log_level, NULL);
+    if (!s_log) {
+        fprintf(stderr, "weft-edge: out of memory\n");
+        goto done;
+    }
+    lws_set_log_level(s_lws_levels(conf.log_level), s_lws_emit);
+
+    /* Block the stop signals before any thread exists (ZeroMQ's I/O threads inherit the mask),
+     * then read them from a signalfd inside the event loop. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &stop, NULL) < 0) {
+        wire_log(s_log, WIRE_LOG_ERROR, "cannot block signals");
+        goto done;
+    }
+    int sigfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sigfd < 0) {
+        wire_log(s_log, WIRE_LOG_ERROR, "cannot create a signalfd");
+        goto done;
+    }
+    server = edge_server_new(&conf, s_log, sigfd);
+    if (!server)
+        goto done;
+    if (edge_server_run(server) == 0)
+        rc = EXIT_SUCCESS;
+    edge_stats_log(edge_server_stats(server), s_log, WIRE_LOG_NOTICE, "exit");
+done:
+    edge_server_destroy(&server);
+    if (s_log)
+        wire_log(s_log, rc == EXIT_SUCCESS ? WIRE_LOG_NOTICE : WIRE_LOG_ERROR, "exiting (%s)",
+                 rc == EXIT_SUCCESS ? "ok" : "error");
+    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    wire_log_destroy(&s_log);
+    edge_config_free(&conf);
+    return rc;
+}

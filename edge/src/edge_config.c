@@ -1,0 +1,125 @@
+/*
+ * edge_config.c: the weft-edge settings table and the derived defaults.
+ *
+ * Defaults live only in the table below; wire_conf does the parsing, bounds checks, --help and
+ * --print-config. What a table cannot express (edge_id from the host name) is done in
+ * edge_config_finish().
+ */
+#include "edge_config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wire_envelope.h"
+
+#ifndef WEFT_WWW_DEFAULT
+#define WEFT_WWW_DEFAULT "/usr/local/share/weft/www"
+#endif
+
+#define F(field) offsetof(edge_config_t, field)
+
+const wire_conf_entry_t edge_config_table[] = {
+    {"port", WIRE_CONF_INT, F(port), "8080", 0, 65535,
+     "HTTP/WebSocket listen port (0 = any free port, logged at start)"},
+    {"bind", WIRE_CONF_STR, F(bind), "0.0.0.0", 0, 255,
+     "listen address or interface name (0.0.0.0 = all)"},
+    {"router", WIRE_CONF_STR, F(router), "tcp://127.0.0.1:5556", 0, 1024,
+     "weft-router fan-out endpoint to connect the SUB socket to"},
+    {"edge_id", WIRE_CONF_STR, F(edge_id), "", 0, WIRE_PUBID_MAX,
+     "edge id sent in welcome frames (empty = <hostname>-<pid>)"},
+    {"www", WIRE_CONF_STR, F(www), WEFT_WWW_DEFAULT, 0, 4096,
+     "directory of static files served at /"},
+    {"max_message", WIRE_CONF_SIZE, F(max_message), "65536", 256, 64.0 * 1024 * 1024,
+     "largest client message in bytes, across fragments (bigger: close 1009)"},
+    {"max_queue_bytes", WIRE_CONF_SIZE, F(max_queue_bytes), "4m", 256.0 * 1024,
+     1024.0 * 1024 * 1024, "per-connection outbound queue bound in bytes (over: close 4008)"},
+    {"max_queue_frames", WIRE_CONF_INT, F(max_queue_frames), "4096", 16, 1000000,
+     "per-connection outbound queue bound in frames (over: close 4008)"},
+    {"ping_interval", WIRE_CONF_INT, F(ping_interval), "20", 1, 3600,
+     "seconds of silence before a WebSocket ping"},
+    {"ping_timeout", WIRE_CONF_INT, F(ping_timeout), "10", 1, 3600,
+     "further seconds without a pong before the connection is closed"},
+    {"sub_rcvhwm", WIRE_CONF_INT, F(sub_rcvhwm), "100000", 0, 100000000,
+     "ZMQ_RCVHWM of the SUB socket in messages (0 = unlimited)"},
+    /* Why 0: a SUB resends all its subscriptions after each reconnect and silently drops the
+     * ones beyond SNDHWM (libzmq#2258), so any finite bound can lose rooms. */
+    {"sub_sndhwm", WIRE_CONF_INT, F(sub_sndhwm), "0", 0, 100000000,
+     "ZMQ_SNDHWM of the SUB socket (0 = unlimited; subscriptions must never be dropped)"},
+    {"max_connections", WIRE_CONF_INT, F(max_connections), "100000", 1, 10000000,
+     "WebSocket connections served at once (more are refused with HTTP 503)"},
+    {"stats_interval", WIRE_CONF_INT, F(stats_interval), "60", 0, 86400,
+     "seconds between counter summaries at info level (0 = only at exit)"},
+    {"log_level", WIRE_CONF_LEVEL, F(log_level), "notice", 0, 0,
+     "error, warn, notice, info or debug"},
+    {NULL, 0, 0, NULL, 0, 0, NULL},
+};
+
+#undef F
+
+wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
+                                         const char *version, FILE *out, FILE *errout)
+{
+    memset(conf, 0, sizeof *conf);
+    wire_conf_action_t action = wire_conf_from_args(edge_config_table, conf, argc, argv,
+                                                    EDGE_CONFIG_SUMMARY, version, out, errout);
+    if (action != WIRE_CONF_RUN)
+        return action;
+    char err[512];
+    if (edge_config_finish(conf, err, sizeof err) < 0) {
+        fprintf(errout, "%s: %s\n", argc > 0 ? argv[0] : "weft-edge", err);
+        return WIRE_CONF_EXIT_ERR;
+    }
+    return WIRE_CONF_RUN;
+}
+
+/* Replaces every character outside the id alphabet [A-Za-z0-9_.:-] with '_'. */
+static void s_sanitize_id(char *id)
+{
+    for (char *p = id; *p; p++)
+        if (!wire_pubid_valid(p, 1))
+            *p = '_';
+}
+
+int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
+{
+    if (!conf->edge_id || conf->edge_id[0] == '\0') {
+        char host[256] = "edge";
+        if (gethostname(host, sizeof host) < 0 || host[0] == '\0')
+            snprintf(host, sizeof host, "edge");
+        host[sizeof host - 1] = '\0';
+        char id[WIRE_PUBID_MAX + 1];
+        /* Keep the pid whole: truncate the host name, never the part that makes it unique. */
+        char pid[24];
+        int plen = snprintf(pid, sizeof pid, "-%ld", (long)getpid());
+        int hmax = WIRE_PUBID_MAX - plen;
+        snprintf(id, sizeof id, "%.*s%s", hmax, host, pid);
+        s_sanitize_id(id);
+        char *copy = strdup(id);
+        if (!copy) {
+            snprintf(err, errlen, "edge_id: out of memory");
+            return -1;
+        }
+        free(conf->edge_id);
+        conf->edge_id = copy;
+    } else if (!wire_pubid_valid(conf->edge_id, strlen(conf->edge_id))) {
+        snprintf(err, errlen, "edge_id: '%s' must match [A-Za-z0-9_.:-]{1,64}", conf->edge_id);
+        return -1;
+    }
+    if (!conf->router || conf->router[0] == '\0') {
+        snprintf(err, errlen, "router: an endpoint is required (e.g. tcp://127.0.0.1:5556)");
+        return -1;
+    }
+    if (!conf->www || conf->www[0] == '\0') {
+        snprintf(err, errlen, "www: a directory is required");
+        return -1;
+    }
+    return 0;
+}
+
+void edge_config_free(edge_config_t *conf)
+{
+    if (conf)
+        wire_conf_free(edge_config_table, conf);
+}

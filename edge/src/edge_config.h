@@ -1,0 +1,56 @@
+/*
+ * edge_config.h: weft-edge settings.
+ *
+ * Every setting is described once, in the table in edge_config.c (name, type, default, bounds,
+ * help); wire_conf fills edge_config_t from the defaults, then --config FILE, then flags. The
+ * struct is plain data on purpose: the table addresses its fields with offsetof().
+ */
+#ifndef EDGE_CONFIG_H
+#define EDGE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "wire_conf.h"
+
+/* The edge's effective configuration. Strings are owned and freed by edge_config_free(). */
+typedef struct edge_config {
+    int port;               /* WebSocket/HTTP listen port; 0 picks a free one (logged at start) */
+    char *bind;             /* listen address or interface; "0.0.0.0" means every interface */
+    char *router;           /* the router's fan-out XPUB endpoint the SUB socket connects to */
+    char *edge_id;          /* this edge's id in welcome frames; "" becomes <hostname>-<pid> */
+    char *www;              /* directory of static files served at / */
+    size_t max_message;     /* largest client message in bytes, across fragments */
+    size_t max_queue_bytes; /* per-connection outbound queue bound in bytes */
+    int max_queue_frames;   /* per-connection outbound queue bound in frames */
+    int ping_interval;      /* seconds of silence before the edge pings a client */
+    int ping_timeout;       /* further seconds without an answer before it hangs up */
+    int sub_rcvhwm;         /* ZMQ_RCVHWM of the SUB socket (0 = unlimited) */
+    int sub_sndhwm;         /* ZMQ_SNDHWM of the SUB socket (0 = unlimited, see the table) */
+    int max_connections;    /* WebSocket connections accepted at once; more get HTTP 503 */
+    int stats_interval;     /* seconds between counter summaries at info level (0 = never) */
+    int log_level;          /* wire_level_t threshold */
+} edge_config_t;
+
+/* The settings table (ends with a NULL name). */
+extern const wire_conf_entry_t edge_config_table[];
+
+/* One-line description for --help. */
+#define EDGE_CONFIG_SUMMARY "weft-edge: serves Weft events to browsers over WebSocket."
+
+/*
+ * Fills conf from defaults, --config FILE and flags, then derives what the table cannot say
+ * (edge_id from the host name and pid). --help, --version, --check-config and --print-config
+ * are handled here and print to out; errors go to errout. On anything but WIRE_CONF_RUN the
+ * caller still calls edge_config_free(conf).
+ */
+wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
+                                         const char *version, FILE *out, FILE *errout);
+
+/* Checks cross-field rules and fills derived values (edge_id). Returns 0, or -1 with err set. */
+int edge_config_finish(edge_config_t *conf, char *err, size_t errlen);
+
+/* Frees the owned strings. Safe to call twice. */
+void edge_config_free(edge_config_t *conf);
+
+#endif

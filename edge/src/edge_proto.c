@@ -1,0 +1,215 @@
+/*
+ * edge_proto.c: client message parsing and reply frames (see edge_proto.h).
+ *
+ * Parsing uses jansson once per message; replies are small and rare next to events, so they are
+ * built as jansson objects and dumped compactly with keys in insertion order ("op" first).
+ */
+#include "edge_proto.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const s_err_names[EDGE_ERR__COUNT] = {[EDGE_ERR_NONE] = "none",
+#define X(name, text) [EDGE_ERR_##name] = text,
+                                                         EDGE_PROTO_ERRORS(X)
+#undef X
+};
+
+/* Client op names, indexed by edge_op_t. */
+static const char *const s_op_names[] = {
+    [EDGE_OP_NONE] = NULL,
+    [EDGE_OP_SUBSCRIBE] = "subscribe",
+    [EDGE_OP_UNSUBSCRIBE] = "unsubscribe",
+    [EDGE_OP_PING] = "ping",
+};
+
+const char *edge_err_name(edge_err_t err)
+{
+    if ((unsigned)err >= EDGE_ERR__COUNT)
+        return "unknown";
+    return s_err_names[err];
+}
+
+const char *edge_op_name(edge_op_t op)
+{
+    if ((unsigned)op >= sizeof s_op_names / sizeof s_op_names[0])
+        return NULL;
+    return s_op_names[op];
+}
+
+void edge_req_fail(edge_req_t *req, edge_err_t err, const char *fmt, ...)
+{
+    req->err = err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(req->message, sizeof req->message, fmt, ap);
+    va_end(ap);
+}
+
+void edge_req_clear(edge_req_t *req)
+{
+    if (!req)
+        return;
+    json_t *id = req->id;
+    json_decref(id);
+    req->id = NULL;
+}
+
+/* True for the ops that take a room. */
+static bool s_op_has_room(edge_op_t op)
+{
+    return op == EDGE_OP_SUBSCRIBE || op == EDGE_OP_UNSUBSCRIBE;
+}
+
+int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
+{
+    memset(req, 0, sizeof *req);
+    json_error_t jerr;
+    /* DECODE_ANY so that a valid non-object ("42") is not_object rather than bad_json. */
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+    if (!root) {
+        edge_req_fail(req, EDGE_ERR_BAD_JSON, "invalid JSON at byte %d: %s", jerr.position,
+                      jerr.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        edge_req_fail(req, EDGE_ERR_NOT_OBJECT, "a message must be a JSON object");
+        goto fail;
+    }
+    /* Keep the id first, so that every later error can still echo it. */
+    json_t *id = json_object_get(root, "id");
+    if (id && !json_is_string(id) && !json_is_number(id)) {
+        edge_req_fail(req, EDGE_ERR_BAD_FIELD, "'id' must be a string or a number");
+        goto fail;
+    }
+    req->id = json_incref(id);
+
+    json_t *op = json_object_get(root, "op");
+    if (!op) {
+        edge_req_fail(req, EDGE_ERR_MISSING_FIELD, "missing field 'op'");
+        goto fail;
+    }
+    if (!json_is_string(op)) {
+        edge_req_fail(req, EDGE_ERR_BAD_FIELD, "'op' must be a string");
+        goto fail;
+    }
+    const char *name = json_string_value(op);
+    for (edge_op_t o = EDGE_OP_SUBSCRIBE; o <= EDGE_OP_PING; o++)
+        if (strcmp(name, s_op_names[o]) == 0 && json_string_length(op) == strlen(name))
+            req->op = o;
+    if (req->op == EDGE_OP_NONE) {
+        edge_req_fail(req, EDGE_ERR_UNKNOWN_OP, "unknown op '%.40s'", name);
+        goto fail;
+    }
+
+    if (s_op_has_room(req->op)) {
+        json_t *room = json_object_get(root, "room");
+        if (!room) {
+            edge_req_fail(req, EDGE_ERR_MISSING_FIELD, "missing field 'room'");
+            goto fail;
+        }
+        if (!json_is_string(room)) {
+            edge_req_fail(req, EDGE_ERR_BAD_FIELD, "'room' must be a string");
+            goto fail;
+        }
+        const char *r = json_string_value(room);
+        size_t rlen = json_string_length(room);
+        /* Remember it even when invalid, so the error can say which room; longer values are
+         * not echoed (they cannot be rooms, and a client does not need its own 64 KiB back). */
+        if (rlen <= WIRE_ROOM_MAX) {
+            memcpy(req->room, r, rlen);
+            req->room[rlen] = '\0';
+            req->room_len = rlen;
+            req->has_room = true;
+        }
+        if (!wire_pattern_valid(r, rlen) || strlen(r) != rlen) {
+            edge_req_fail(req, EDGE_ERR_INVALID_ROOM,
+                          "a room is [A-Za-z0-9_.:-]{1,128}, optionally ending in '*'");
+            goto fail;
+        }
+    }
+    json_decref(root);
+    return 0;
+fail:
+    json_decref(root);
+    return -1;
+}
+
+/* Dumps obj (consumed) into a new frame. */
+static edge_frame_t *s_frame_of(json_t *obj)
+{
+    if (!obj)
+        return NULL;
+    edge_frame_t *frame = NULL;
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    if (text) {
+        frame = edge_frame_from(text, strlen(text));
+        free(text);
+    }
+    json_decref(obj);
+    return frame;
+}
+
+/* Adds "id" when the request had one. Returns 0, -1 on OOM. */
+static int s_add_id(json_t *obj, const edge_req_t *req)
+{
+    if (!req->id)
+        return 0;
+    return json_object_set(obj, "id", (json_t *)req->id);
+}
+
+edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message)
+{
+    json_t *obj = json_pack("{s:s, s:s, s:i, s:I}", "op", "welcome", "edge", edge_id, "protocol",
+                            EDGE_PROTO_VERSION, "max_message", (json_int_t)max_message);
+    return s_frame_of(obj);
+}
+
+edge_frame_t *edge_proto_reply(const edge_req_t *req)
+{
+    json_t *obj = NULL;
+    switch (req->op) {
+    case EDGE_OP_SUBSCRIBE:
+    case EDGE_OP_UNSUBSCRIBE:
+        obj = json_pack("{s:s, s:s#}", "op",
+                        req->op == EDGE_OP_SUBSCRIBE ? "subscribed" : "unsubscribed", "room",
+                        req->room, (int)req->room_len);
+        break;
+    case EDGE_OP_PING:
+        obj = json_pack("{s:s}", "op", "pong");
+        break;
+    case EDGE_OP_NONE:
+        return NULL;
+    }
+    if (obj && s_add_id(obj, req) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return s_frame_of(obj);
+}
+
+edge_frame_t *edge_proto_error(const edge_req_t *req)
+{
+    json_t *obj = json_pack("{s:s, s:s, s:s}", "op", "error", "code", edge_err_name(req->err),
+                            "message", req->message);
+    if (!obj)
+        return NULL;
+    int rc = 0;
+    const char *op = edge_op_name(req->op);
+    if (op)
+        rc |= json_object_set_new(obj, "for", json_string(op));
+    if (req->has_room && s_op_has_room(req->op)) {
+        json_t *room = json_stringn_nocheck(req->room, req->room_len);
+        /* The echoed value may be invalid UTF-8 only if the client sent it so, which jansson
+         * already rejected; stringn_nocheck avoids a second scan. */
+        rc |= json_object_set_new(obj, "room", room);
+    }
+    rc |= s_add_id(obj, req);
+    if (rc) {
+        json_decref(obj);
+        return NULL;
+    }
+    return s_frame_of(obj);
+}

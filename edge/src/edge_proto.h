@@ -1,0 +1,93 @@
+/*
+ * edge_proto.h: the client protocol (docs/protocol.md section 2): parsing what browsers send
+ * and building what the edge answers.
+ *
+ * A client message is one JSON object in one text frame. edge_proto_parse() turns it into an
+ * edge_req_t or an error code with a human message; the builders turn a request (and its
+ * optional "id", echoed verbatim) into a ready-to-queue edge_frame_t. Event frames are built by
+ * edge_frame_event(), once per event, not here.
+ */
+#ifndef EDGE_PROTO_H
+#define EDGE_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "edge_frame.h"
+#include "wire_envelope.h"
+
+/* The client protocol version announced in welcome frames. */
+#define EDGE_PROTO_VERSION 1
+
+/* Client operations. */
+typedef enum edge_op {
+    EDGE_OP_NONE = 0, /* not known (parse error before or at "op") */
+    EDGE_OP_SUBSCRIBE,
+    EDGE_OP_UNSUBSCRIBE,
+    EDGE_OP_PING
+} edge_op_t;
+
+/* Error codes sent in error frames; X(enum suffix, wire name). One table makes the enum, the
+ * names and the counters' labels, so they cannot drift. */
+#define EDGE_PROTO_ERRORS(X)                                                                       \
+    X(BAD_JSON, "bad_json")                                                                        \
+    X(NOT_OBJECT, "not_object")                                                                    \
+    X(MISSING_FIELD, "missing_field")                                                              \
+    X(BAD_FIELD, "bad_field")                                                                      \
+    X(UNKNOWN_OP, "unknown_op")                                                                    \
+    X(INVALID_ROOM, "invalid_room")                                                                \
+    X(NOT_SUBSCRIBED, "not_subscribed")
+
+/* The X-macro expansion confuses clang-format. */
+/* clang-format off */
+typedef enum edge_err {
+    EDGE_ERR_NONE = 0,
+#define X(name, text) EDGE_ERR_##name,
+    EDGE_PROTO_ERRORS(X)
+#undef X
+    EDGE_ERR__COUNT
+} edge_err_t;
+/* clang-format on */
+
+/* A parsed client message. Fill with edge_proto_parse(); release with edge_req_clear(). */
+typedef struct edge_req {
+    edge_op_t op;                 /* the operation, or EDGE_OP_NONE when not known */
+    char room[WIRE_ROOM_MAX + 1]; /* room or pattern, NUL-terminated (subscribe/unsubscribe) */
+    size_t room_len;              /* bytes in room; 0 when absent */
+    bool has_room;                /* room holds the client's value (also when it is invalid) */
+    void *id;                     /* the client's "id" (a jansson value) or NULL; owned */
+    edge_err_t err;               /* EDGE_ERR_NONE when the request is valid */
+    char message[160];            /* human-readable reason when err is set */
+} edge_req_t;
+
+/* Stable wire name of an error code ("bad_json", ...); "unknown" when out of range. */
+const char *edge_err_name(edge_err_t err);
+
+/* Wire name of an op ("subscribe", ...), or NULL for EDGE_OP_NONE. */
+const char *edge_op_name(edge_op_t op);
+
+/*
+ * Parses one client text message of len bytes (need not be NUL-terminated). Returns 0 with
+ * req->err == EDGE_ERR_NONE, or -1 with req->err and req->message set; in both cases req->op,
+ * req->room and req->id hold whatever could be read, so the error reply can name them. Always
+ * call edge_req_clear(req) afterwards.
+ */
+int edge_proto_parse(const char *text, size_t len, edge_req_t *req);
+
+/* Sets req->err and a formatted message (used for errors found after parsing). */
+void edge_req_fail(edge_req_t *req, edge_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Releases what req owns (the id). Safe to call twice. */
+void edge_req_clear(edge_req_t *req);
+
+/* {"op":"welcome","edge":ID,"protocol":1,"max_message":N}. NULL on OOM. */
+edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message);
+
+/* The success reply to a valid request: subscribed/unsubscribed {room} or pong, with "id". */
+edge_frame_t *edge_proto_reply(const edge_req_t *req);
+
+/* {"op":"error","code","message","for"?, "room"?, "id"?} from req->err and req->message. */
+edge_frame_t *edge_proto_error(const edge_req_t *req);
+
+#endif

@@ -1,0 +1,486 @@
+/*
+ * edge_rooms.c: the room/pattern membership index (see edge_rooms.h).
+ *
+ * Exact rooms: a chained hash table keyed by name (FNV-1a), doubled when it is 3/4 full.
+ * Patterns: a doubly linked list; an event scans it once. That is fine while a node has tens of
+ * distinct patterns; a prefix trie can replace the list later without changing the API.
+ * Memberships: one s_link_t per (member, entry), threaded on two lists: the entry's members and
+ * the member's joins.
+ */
+#include "edge_rooms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire_envelope.h"
+
+typedef struct s_link s_link_t;
+
+/* A room or a pattern with its local members. */
+typedef struct s_entry {
+    struct s_entry *next;         /* hash chain (rooms) or pattern list */
+    struct s_entry *prev;         /* pattern list only */
+    uint64_t hash;                /* FNV-1a of name (rooms) */
+    s_link_t *members;            /* memberships of this entry */
+    size_t nmembers;              /* length of members */
+    uint64_t epoch;               /* epoch of the last event seen (rooms) */
+    uint64_t last_seq;            /* seq of the last event seen in that epoch (rooms) */
+    bool seen;                    /* epoch/last_seq are set */
+    bool pattern;                 /* a trailing-'*' pattern rather than an exact room */
+    size_t len;                   /* bytes in name */
+    char name[WIRE_ROOM_MAX + 1]; /* room or pattern, NUL-terminated */
+} s_entry_t;
+
+/* One membership: member joined entry. */
+struct s_link {
+    s_link_t *e_prev, *e_next; /* neighbours in entry->members */
+    s_link_t *m_prev, *m_next; /* neighbours in member->links */
+    s_entry_t *entry;          /* what was joined */
+    edge_member_t *member;     /* who joined it */
+};
+
+struct edge_member {
+    edge_rooms_t *rooms;        /* owning index; NULL once the index is destroyed */
+    void *conn;                 /* the caller's connection, handed to visit callbacks */
+    uint64_t stamp;             /* generation of the last visit that reached this member */
+    s_link_t *links;            /* this member's memberships */
+    size_t nlinks;              /* length of links */
+    edge_member_t *prev, *next; /* all members of the index (for destroy) */
+};
+
+struct edge_rooms {
+    s_entry_t **buckets;           /* hash table of exact rooms */
+    size_t nbuckets;               /* a power of two */
+    size_t nentries;               /* exact entries in the table (with or without members) */
+    size_t nrooms;                 /* exact entries with members */
+    s_entry_t *patterns;           /* patterns with members */
+    size_t npatterns;              /* length of patterns */
+    size_t nmemberships;           /* links over all members */
+    uint64_t gen;                  /* visit generation, for once-per-member delivery */
+    edge_member_t *members;        /* every live member */
+    edge_rooms_topic_fn *on_topic; /* subscription changes, may be NULL */
+    void *arg;                     /* for on_topic */
+};
+
+#define S_INITIAL_BUCKETS 64
+
+/* FNV-1a, 64 bit. */
+static uint64_t s_hash(const char *s, size_t len)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+edge_rooms_t *edge_rooms_new(edge_rooms_topic_fn *on_topic, void *arg)
+{
+    edge_rooms_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->buckets = calloc(S_INITIAL_BUCKETS, sizeof *self->buckets);
+    if (!self->buckets) {
+        free(self);
+        return NULL;
+    }
+    self->nbuckets = S_INITIAL_BUCKETS;
+    self->on_topic = on_topic;
+    self->arg = arg;
+    return self;
+}
+
+/* Frees a member's links without touching entries (used by destroy only). */
+static void s_free_links(edge_member_t *member)
+{
+    s_link_t *link = member->links;
+    while (link) {
+        s_link_t *next = link->m_next;
+        free(link);
+        link = next;
+    }
+    member->links = NULL;
+    member->nlinks = 0;
+}
+
+void edge_rooms_destroy(edge_rooms_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    edge_rooms_t *self = *self_p;
+    for (edge_member_t *m = self->members, *next; m; m = next) {
+        next = m->next;
+        s_free_links(m);
+        m->rooms = NULL;
+        m->prev = m->next = NULL;
+    }
+    for (size_t b = 0; b < self->nbuckets; b++) {
+        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
+            next = e->next;
+            free(e);
+        }
+    }
+    for (s_entry_t *e = self->patterns, *next; e; e = next) {
+        next = e->next;
+        free(e);
+    }
+    free(self->buckets);
+    free(self);
+    *self_p = NULL;
+}
+
+edge_member_t *edge_member_new(edge_rooms_t *rooms, void *conn)
+{
+    edge_member_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->rooms = rooms;
+    self->conn = conn;
+    self->next = rooms->members;
+    if (rooms->members)
+        rooms->members->prev = self;
+    rooms->members = self;
+    return self;
+}
+
+void edge_member_destroy(edge_member_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    edge_member_t *self = *self_p;
+    edge_rooms_t *rooms = self->rooms;
+    if (rooms) {
+        edge_rooms_leave_all(self);
+        if (self->prev)
+            self->prev->next = self->next;
+        else
+            rooms->members = self->next;
+        if (self->next)
+            self->next->prev = self->prev;
+    }
+    s_free_links(self);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t edge_member_count(const edge_member_t *self)
+{
+    return self ? self->nlinks : 0;
+}
+
+/* The exact entry for a room, or NULL. */
+static s_entry_t *s_find_room(const edge_rooms_t *self, const char *name, size_t len, uint64_t hash)
+{
+    for (s_entry_t *e = self->buckets[hash & (self->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == hash && e->len == len && memcmp(e->name, name, len) == 0)
+            return e;
+    return NULL;
+}
+
+/* The entry for a pattern, or NULL. */
+static s_entry_t *s_find_pattern(const edge_rooms_t *self, const char *name, size_t len)
+{
+    for (s_entry_t *e = self->patterns; e; e = e->next)
+        if (e->len == len && memcmp(e->name, name, len) == 0)
+            return e;
+    return NULL;
+}
+
+/* True when some pattern with members matches room. */
+static bool s_pattern_covers(const edge_rooms_t *self, const char *room, size_t len)
+{
+    for (const s_entry_t *p = self->patterns; p; p = p->next)
+        if (wire_pattern_match(p->name, p->len, room, len))
+            return true;
+    return false;
+}
+
+/* Doubles the bucket array; on OOM keeps the old one (chains just get longer). */
+static void s_grow(edge_rooms_t *self)
+{
+    size_t n = self->nbuckets * 2;
+    s_entry_t **buckets = calloc(n, sizeof *buckets);
+    if (!buckets)
+        return;
+    for (size_t b = 0; b < self->nbuckets; b++) {
+        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
+            next = e->next;
+            e->next = buckets[e->hash & (n - 1)];
+            buckets[e->hash & (n - 1)] = e;
+        }
+    }
+    free(self->buckets);
+    self->buckets = buckets;
+    self->nbuckets = n;
+}
+
+/* Creates an entry (room in the table, or pattern in the list). NULL on OOM. */
+static s_entry_t *s_entry_add(edge_rooms_t *self, const char *name, size_t len, bool pattern,
+                              uint64_t hash)
+{
+    s_entry_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    memcpy(e->name, name, len);
+    e->name[len] = '\0';
+    e->len = len;
+    e->pattern = pattern;
+    e->hash = hash;
+    if (pattern) {
+        e->next = self->patterns;
+        if (self->patterns)
+            self->patterns->prev = e;
+        self->patterns = e;
+    } else {
+        if (self->nentries + 1 > self->nbuckets / 4 * 3)
+            s_grow(self);
+        size_t b = hash & (self->nbuckets - 1);
+        e->next = self->buckets[b];
+        self->buckets[b] = e;
+        self->nentries++;
+    }
+    return e;
+}
+
+/* Unlinks and frees an entry. */
+static void s_entry_remove(edge_rooms_t *self, s_entry_t *e)
+{
+    if (e->pattern) {
+        if (e->prev)
+            e->prev->next = e->next;
+        else
+            self->patterns = e->next;
+        if (e->next)
+            e->next->prev = e->prev;
+    } else {
+        s_entry_t **pp = &self->buckets[e->hash & (self->nbuckets - 1)];
+        while (*pp && *pp != e)
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = e->next;
+        self->nentries--;
+    }
+    free(e);
+}
+
+/* Drops room entries that lost their last reason to exist (no members, no covering pattern). */
+static void s_sweep_rooms(edge_rooms_t *self)
+{
+    for (size_t b = 0; b < self->nbuckets; b++) {
+        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
+            next = e->next;
+            if (e->nmembers == 0 && !s_pattern_covers(self, e->name, e->len))
+                s_entry_remove(self, e);
+        }
+    }
+}
+
+/* Tells the owner to add or drop the ZeroMQ subscription for an entry. */
+static void s_notify(edge_rooms_t *self, bool subscribe, const s_entry_t *e)
+{
+    if (!self->on_topic)
+        return;
+    char topic[WIRE_TOPIC_MAX];
+    int n = wire_subscription_for_pattern(e->name, e->len, topic);
+    if (n >= 0)
+        self->on_topic(self->arg, subscribe, topic, (size_t)n);
+}
+
+/* Removes one membership, and the entry when it was the last and nothing else keeps it. */
+static void s_unlink(edge_rooms_t *self, s_link_t *link)
+{
+    s_entry_t *e = link->entry;
+    edge_member_t *m = link->member;
+    if (link->e_prev)
+        link->e_prev->e_next = link->e_next;
+    else
+        e->members = link->e_next;
+    if (link->e_next)
+        link->e_next->e_prev = link->e_prev;
+    if (link->m_prev)
+        link->m_prev->m_next = link->m_next;
+    else
+        m->links = link->m_next;
+    if (link->m_next)
+        link->m_next->m_prev = link->m_prev;
+    free(link);
+    m->nlinks--;
+    e->nmembers--;
+    self->nmemberships--;
+    if (e->nmembers > 0)
+        return;
+    s_notify(self, false, e);
+    if (e->pattern) {
+        self->npatterns--;
+        s_entry_remove(self, e);
+        /* Rooms kept only for their seq state may have lost their covering pattern. */
+        s_sweep_rooms(self);
+    } else {
+        self->nrooms--;
+        if (!s_pattern_covers(self, e->name, e->len))
+            s_entry_remove(self, e);
+    }
+}
+
+edge_rooms_rc_t edge_rooms_join(edge_member_t *member, const char *name, size_t len)
+{
+    edge_rooms_t *self = member->rooms;
+    if (!self || !wire_pattern_valid(name, len))
+        return EDGE_ROOMS_INVALID;
+    bool pattern = wire_pattern_is_prefix(name, len);
+    uint64_t hash = pattern ? 0 : s_hash(name, len);
+    s_entry_t *e = pattern ? s_find_pattern(self, name, len) : s_find_room(self, name, len, hash);
+    if (e) {
+        for (const s_link_t *l = member->links; l; l = l->m_next)
+            if (l->entry == e)
+                return EDGE_ROOMS_ALREADY;
+    }
+    bool created = false;
+    if (!e) {
+        e = s_entry_add(self, name, len, pattern, hash);
+        if (!e)
+            return EDGE_ROOMS_NOMEM;
+        created = true;
+    }
+    s_link_t *link = calloc(1, sizeof *link);
+    if (!link) {
+        if (created)
+            s_entry_remove(self, e);
+        return EDGE_ROOMS_NOMEM;
+    }
+    link->entry = e;
+    link->member = member;
+    link->e_next = e->members;
+    if (e->members)
+        e->members->e_prev = link;
+    e->members = link;
+    link->m_next = member->links;
+    if (member->links)
+        member->links->m_prev = link;
+    member->links = link;
+    member->nlinks++;
+    self->nmemberships++;
+    if (e->nmembers++ == 0) {
+        if (pattern)
+            self->npatterns++;
+        else
+            self->nrooms++;
+        s_notify(self, true, e);
+    }
+    return EDGE_ROOMS_ADDED;
+}
+
+edge_rooms_rc_t edge_rooms_leave(edge_member_t *member, const char *name, size_t len)
+{
+    edge_rooms_t *self = member->rooms;
+    if (!self || !wire_pattern_valid(name, len))
+        return EDGE_ROOMS_INVALID;
+    bool pattern = wire_pattern_is_prefix(name, len);
+    for (s_link_t *l = member->links; l; l = l->m_next) {
+        const s_entry_t *e = l->entry;
+        if (e->pattern == pattern && e->len == len && memcmp(e->name, name, len) == 0) {
+            s_unlink(self, l);
+            return EDGE_ROOMS_REMOVED;
+        }
+    }
+    return EDGE_ROOMS_NOT_MEMBER;
+}
+
+void edge_rooms_leave_all(edge_member_t *member)
+{
+    if (!member || !member->rooms)
+        return;
+    while (member->links)
+        s_unlink(member->rooms, member->links);
+}
+
+/* Calls fn for each member of e not yet reached in this visit. */
+static size_t s_visit_entry(edge_rooms_t *self, const s_entry_t *e, edge_rooms_visit_fn *fn,
+                            void *arg)
+{
+    size_t n = 0;
+    for (const s_link_t *l = e->members; l; l = l->e_next) {
+        edge_member_t *m = l->member;
+        if (m->stamp == self->gen)
+            continue;
+        m->stamp = self->gen;
+        fn(arg, m->conn);
+        n++;
+    }
+    return n;
+}
+
+size_t edge_rooms_visit(edge_rooms_t *self, const char *room, size_t len, edge_rooms_visit_fn *fn,
+                        void *arg)
+{
+    /* A new generation per visit: a member reached through two subscriptions is stamped by the
+     * first and skipped by the second, with no per-visit allocation. */
+    self->gen++;
+    size_t n = 0;
+    if (len <= WIRE_ROOM_MAX) {
+        const s_entry_t *e = s_find_room(self, room, len, s_hash(room, len));
+        if (e)
+            n += s_visit_entry(self, e, fn, arg);
+    }
+    for (const s_entry_t *p = self->patterns; p; p = p->next)
+        if (wire_pattern_match(p->name, p->len, room, len))
+            n += s_visit_entry(self, p, fn, arg);
+    return n;
+}
+
+edge_seq_t edge_rooms_track(edge_rooms_t *self, const char *room, size_t len, uint64_t epoch,
+                            uint64_t seq, uint64_t *missed)
+{
+    if (!wire_room_valid(room, len))
+        return EDGE_SEQ_UNTRACKED;
+    uint64_t hash = s_hash(room, len);
+    s_entry_t *e = s_find_room(self, room, len, hash);
+    if (!e || e->nmembers == 0) {
+        if (!s_pattern_covers(self, room, len))
+            return EDGE_SEQ_UNTRACKED;
+        if (!e && !(e = s_entry_add(self, room, len, false, hash)))
+            return EDGE_SEQ_UNTRACKED;
+    }
+    if (!e->seen) {
+        e->seen = true;
+        e->epoch = epoch;
+        e->last_seq = seq;
+        return EDGE_SEQ_FIRST;
+    }
+    if (epoch != e->epoch) {
+        e->epoch = epoch;
+        e->last_seq = seq;
+        return EDGE_SEQ_NEW_EPOCH;
+    }
+    if (seq <= e->last_seq)
+        return EDGE_SEQ_OLD;
+    edge_seq_t rc = EDGE_SEQ_NEXT;
+    if (seq != e->last_seq + 1) {
+        rc = EDGE_SEQ_GAP;
+        if (missed)
+            *missed = seq - e->last_seq - 1;
+    }
+    e->last_seq = seq;
+    return rc;
+}
+
+size_t edge_rooms_count(const edge_rooms_t *self)
+{
+    return self->nrooms;
+}
+
+size_t edge_rooms_pattern_count(const edge_rooms_t *self)
+{
+    return self->npatterns;
+}
+
+size_t edge_rooms_membership_count(const edge_rooms_t *self)
+{
+    return self->nmemberships;
+}
+
+size_t edge_rooms_entry_count(const edge_rooms_t *self)
+{
+    return self->nentries;
+}

@@ -1,0 +1,753 @@
+/*
+ * edge_server.c: the lws context, the client protocol handler and event delivery.
+ *
+ * Flow of an event: edge_zmq hands a router message to s_on_router_msg(), which validates the
+ * envelope, records its seq in edge_rooms (gap counting), then visits every local listener of
+ * the room; the first listener makes the frame (edge_frame_event(), once per event) and each
+ * listener's queue takes a reference. Writes happen only in LWS_CALLBACK_SERVER_WRITEABLE, one
+ * lws_write() per callback, asking for another callback while frames remain.
+ *
+ * Why sharing one buffer between connections is safe: lws_write() writes the WebSocket header
+ * into the LWS_PRE headroom, in place. A server never masks, so every connection writes the
+ * same header bytes there, and lws copies whatever the socket did not take into the wsi's own
+ * buffer before lws_write() returns, so nothing keeps pointing into the shared frame. (With
+ * permessage-deflate the payload would be rewritten per connection; no extension is enabled.)
+ */
+#include "edge_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "edge_frame.h"
+#include "edge_outq.h"
+#include "edge_proto.h"
+#include "edge_rooms.h"
+#include "edge_zmq.h"
+#include "weft/version.h"
+#include "wire_envelope.h"
+
+#define S_WS_PROTOCOL "weft"                 /* subprotocol name, also the default for none */
+#define S_WS_PATH "/ws"                      /* the only path that upgrades */
+#define S_STOP_GRACE_US (2 * LWS_US_PER_SEC) /* how long a stop waits for close handshakes */
+#define S_CLOSE_GRACE_S 5                    /* how long a doomed connection may take to close */
+#define S_RX_KEEP 16384                      /* larger reassembly buffers are freed after use */
+
+/* Indexes in the protocol list. */
+enum { S_PROTO_HTTP = 0, S_PROTO_WS, S_PROTO_ZMQ, S_PROTO_SIGNAL, S_PROTO__COUNT };
+
+/* One WebSocket connection: the lws per-session data of the "weft" protocol, zeroed by lws.
+ * Everything here is freed in LWS_CALLBACK_CLOSED. */
+typedef struct edge_conn {
+    struct lws *wsi;          /* the connection */
+    edge_member_t *member;    /* its rooms and patterns */
+    edge_outq_t *outq;        /* frames waiting for LWS_CALLBACK_SERVER_WRITEABLE */
+    unsigned char *rx;        /* reassembly buffer for fragmented messages */
+    size_t rx_len;            /* bytes of the current message in rx */
+    size_t rx_cap;            /* bytes allocated for rx */
+    bool open;                /* ESTABLISHED ran and CLOSED has not */
+    bool closing;             /* a close is pending: write nothing else, deliver nothing */
+    bool close_sent;          /* the close frame went out (lws now awaits the peer's echo) */
+    edge_close_t close_kind;  /* which close, when closing */
+    const char *close_reason; /* its reason text (static), when closing */
+} edge_conn_t;
+
+struct edge_server {
+    const edge_config_t *conf;                          /* borrowed */
+    wire_log_t *log;                                    /* borrowed */
+    struct lws_context *ctx;                            /* the lws context (one service thread) */
+    struct lws_vhost *vhost;                            /* its only vhost */
+    struct lws_protocols protocols[S_PROTO__COUNT + 1]; /* http, ws, zmq fd, signalfd, end */
+    struct lws_http_mount mount;                        /* static files at / */
+    struct lws_protocol_vhost_options pvo_ws;           /* options of the ws protocol ... */
+    struct lws_protocol_vhost_options pvo_default; /* ... "default": used without subprotocol */
+    lws_retry_bo_t retry;                          /* idle ping / hang-up policy */
+    edge_rooms_t *rooms;                           /* who listens to what */
+    edge_zmq_t *zmq;                               /* the router feed */
+    edge_frame_t *welcome;                         /* the welcome frame, shared by every client */
+    edge_stats_t stats;                            /* counters */
+    lws_sorted_usec_list_t stats_sul;              /* periodic summary */
+    lws_sorted_usec_list_t stop_sul;               /* deadline of a graceful stop */
+    int signal_fd;                                 /* signalfd until lws adopts it, else -1 */
+    int port;                                      /* the port actually listened on */
+    bool stopping;                                 /* a graceful stop is under way */
+    bool stopped;                                  /* the loop must end */
+    wire_log_limit_t bad_event_limit;              /* logs about bad router messages */
+    wire_log_limit_t gap_limit;                    /* logs about seq gaps */
+    wire_log_limit_t refuse_limit;                 /* logs about refused upgrades */
+    wire_log_limit_t client_limit;                 /* logs about misbehaving clients */
+};
+
+/* The server that owns a wsi (the context's user pointer). */
+static edge_server_t *s_server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- outbound path ---------------------------------------------------------------------- */
+
+/* Marks conn for closing with kind and asks for the writable callback that sends the close.
+ * A slow consumer may never become writable, so lws is also told to drop it after a grace. */
+static void s_close_later(edge_server_t *self, edge_conn_t *conn, edge_close_t kind,
+                          const char *reason)
+{
+    if (conn->closing)
+        return;
+    conn->closing = true;
+    conn->close_kind = kind;
+    conn->close_reason = reason;
+    if (kind == EDGE_CLOSE_SLOW)
+        self->stats.slow_closes++;
+    /* Nothing queued will be written any more: give the memory back now. */
+    edge_outq_clear(conn->outq);
+    lws_callback_on_writable(conn->wsi);
+    lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, S_CLOSE_GRACE_S);
+}
+
+/* Queues a frame for conn (taking a reference), applying the queue bounds. */
+static void s_send(edge_server_t *self, edge_conn_t *conn, edge_frame_t *frame)
+{
+    if (conn->closing || !conn->outq)
+        return;
+    int rc = edge_outq_push(conn->outq, frame);
+    if (rc == EDGE_OUTQ_OK) {
+        /* Only the first frame needs a request: WRITEABLE asks again while frames remain. */
+        if (edge_outq_frames(conn->outq) == 1)
+            lws_callback_on_writable(conn->wsi);
+        return;
+    }
+    if (rc == EDGE_OUTQ_FULL) {
+        wire_log_limited(self->log, &self->client_limit, WIRE_LOG_INFO,
+                         "closing a slow consumer: %zu frames, %zu bytes queued",
+                         edge_outq_frames(conn->outq), edge_outq_bytes(conn->outq));
+        s_close_later(self, conn, EDGE_CLOSE_SLOW, "slow consumer");
+    } else {
+        s_close_later(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+    }
+}
+
+/* Sets the close frame and tells lws to close (the caller returns -1 from the callback). */
+static int s_close_now(edge_server_t *self, edge_conn_t *conn, struct lws *wsi, edge_close_t kind,
+                       const char *reason)
+{
+    conn->closing = true;
+    conn->close_sent = true;
+    self->stats.closes[kind]++;
+    lws_close_reason(wsi, (enum lws_close_status)edge_close_code(kind), (unsigned char *)reason,
+                     strlen(reason));
+    return -1;
+}
+
+/* LWS_CALLBACK_SERVER_WRITEABLE: a pending close, or one frame. */
+static int s_on_writeable(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
+{
+    if (!conn->open)
+        return 0;
+    if (self->stopping && !conn->closing) {
+        conn->closing = true;
+        conn->close_kind = EDGE_CLOSE_GOING_AWAY;
+        conn->close_reason = "edge shutting down";
+    }
+    if (conn->close_sent)
+        return -1;
+    if (conn->closing)
+        return s_close_now(self, conn, wsi, conn->close_kind, conn->close_reason);
+    edge_frame_t *frame = edge_outq_peek(conn->outq);
+    if (!frame)
+        return 0;
+    size_t len = edge_frame_len(frame);
+    int n = lws_write(wsi, edge_frame_data(frame), len, LWS_WRITE_TEXT);
+    if (n < 0 || (size_t)n < len) {
+        wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, len);
+        return -1;
+    }
+    self->stats.frames_out++;
+    self->stats.bytes_out += len;
+    edge_outq_pop(conn->outq);
+    if (edge_outq_frames(conn->outq))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* ---- inbound client messages -------------------------------------------------------------- */
+
+/* Handles one complete client message. */
+static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *text, size_t len)
+{
+    self->stats.msgs_in++;
+    edge_req_t req;
+    edge_frame_t *reply = NULL;
+    if (edge_proto_parse(text, len, &req) == 0) {
+        edge_rooms_rc_t rc;
+        switch (req.op) {
+        case EDGE_OP_SUBSCRIBE:
+            rc = edge_rooms_join(conn->member, req.room, req.room_len);
+            if (rc == EDGE_ROOMS_NOMEM) {
+                s_close_later(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+                goto done;
+            }
+            if (rc == EDGE_ROOMS_INVALID) /* parse already checked; keep the two in step */
+                edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
+            break;
+        case EDGE_OP_UNSUBSCRIBE:
+            rc = edge_rooms_leave(conn->member, req.room, req.room_len);
+            if (rc == EDGE_ROOMS_NOT_MEMBER)
+                edge_req_fail(&req, EDGE_ERR_NOT_SUBSCRIBED, "not subscribed to '%s'", req.room);
+            else if (rc == EDGE_ROOMS_INVALID)
+                edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
+            break;
+        case EDGE_OP_PING:
+        case EDGE_OP_NONE:
+            break;
+        }
+    }
+    if (req.err != EDGE_ERR_NONE) {
+        self->stats.errors[req.err]++;
+        wire_log(self->log, WIRE_LOG_DEBUG, "client error %s: %s", edge_err_name(req.err),
+                 req.message);
+        reply = edge_proto_error(&req);
+    } else {
+        reply = edge_proto_reply(&req);
+    }
+    if (reply)
+        s_send(self, conn, reply);
+    else
+        s_close_later(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+    edge_frame_unref(&reply);
+done:
+    edge_req_clear(&req);
+}
+
+/* LWS_CALLBACK_RECEIVE: reassembles a message from fragments, enforcing max_message. */
+static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi, const void *in,
+                        size_t len)
+{
+    if (!conn->open || conn->closing)
+        return 0;
+    if (lws_frame_is_binary(wsi))
+        return s_close_now(self, conn, wsi, EDGE_CLOSE_UNSUPPORTED,
+                           "binary frames are not supported");
+    bool first = lws_is_first_fragment(wsi);
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    bool final = lws_is_final_fragment(wsi) && remaining == 0;
+    if (first)
+        conn->rx_len = 0;
+    size_t max = self->conf->max_message;
+    /* Counting the rest of the current frame lets a huge frame be refused at its first bytes. */
+    if (len > max || conn->rx_len > max - len || remaining > max - conn->rx_len - len)
+        return s_close_now(self, conn, wsi, EDGE_CLOSE_TOO_BIG, "message too big");
+    if (first && final) { /* the common case: no copy */
+        s_on_message(self, conn, in, len);
+        return 0;
+    }
+    if (conn->rx_len + len > conn->rx_cap) {
+        size_t cap = conn->rx_cap ? conn->rx_cap : 4096;
+        while (cap < conn->rx_len + len)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        unsigned char *rx = realloc(conn->rx, cap);
+        if (!rx)
+            return s_close_now(self, conn, wsi, EDGE_CLOSE_INTERNAL, "out of memory");
+        conn->rx = rx;
+        conn->rx_cap = cap;
+    }
+    if (len)
+        memcpy(conn->rx + conn->rx_len, in, len);
+    conn->rx_len += len;
+    if (final) {
+        s_on_message(self, conn, (const char *)conn->rx, conn->rx_len);
+        conn->rx_len = 0;
+        if (conn->rx_cap > S_RX_KEEP) {
+            free(conn->rx);
+            conn->rx = NULL;
+            conn->rx_cap = 0;
+        }
+    }
+    return 0;
+}
+
+/* ---- connection lifecycle ----------------------------------------------------------------- */
+
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: only /ws upgrades, and not beyond max_connections.
+ * Returns 0 to allow, 1 after answering with an HTTP error, -1 to hang up. */
+static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *upgrade)
+{
+    if (!upgrade || strcasecmp(upgrade, "websocket") != 0)
+        return 0;
+    char uri[64];
+    int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    unsigned code = 0;
+    const char *why = NULL;
+    if (n < 0 || strcmp(uri, S_WS_PATH) != 0) {
+        code = HTTP_STATUS_NOT_FOUND;
+        why = "the WebSocket endpoint is " S_WS_PATH;
+    } else if (self->stopping) {
+        code = HTTP_STATUS_SERVICE_UNAVAILABLE;
+        why = "edge shutting down";
+    } else if (self->stats.conns_current >= (uint64_t)self->conf->max_connections) {
+        code = HTTP_STATUS_SERVICE_UNAVAILABLE;
+        why = "edge at its connection limit";
+        wire_log_limited(self->log, &self->refuse_limit, WIRE_LOG_WARN,
+                         "refusing a WebSocket: max_connections (%d) reached",
+                         self->conf->max_connections);
+    }
+    if (!code)
+        return 0;
+    self->stats.conns_refused++;
+    if (lws_return_http_status(wsi, code, why))
+        return -1;
+    return 1;
+}
+
+/* LWS_CALLBACK_ESTABLISHED: sets up the connection and queues the welcome. */
+static int s_on_open(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
+{
+    memset(conn, 0, sizeof *conn);
+    conn->wsi = wsi;
+    conn->member = edge_member_new(self->rooms, conn);
+    conn->outq = edge_outq_new(self->conf->max_queue_bytes, (size_t)self->conf->max_queue_frames);
+    if (!conn->member || !conn->outq) {
+        wire_log(self->log, WIRE_LOG_ERROR, "ws: out of memory for a new connection");
+        edge_member_destroy(&conn->member);
+        edge_outq_destroy(&conn->outq);
+        return -1;
+    }
+    conn->open = true;
+    self->stats.conns_current++;
+    self->stats.conns_total++;
+    s_send(self, conn, self->welcome);
+    return 0;
+}
+
+/* LWS_CALLBACK_CLOSED: frees what the connection holds; leaving its rooms may unsubscribe. */
+static void s_on_closed(edge_server_t *self, edge_conn_t *conn)
+{
+    if (!conn->open)
+        return;
+    conn->open = false;
+    edge_member_destroy(&conn->member);
+    edge_outq_destroy(&conn->outq);
+    free(conn->rx);
+    conn->rx = NULL;
+    conn->rx_cap = conn->rx_len = 0;
+    self->stats.conns_current--;
+    if (self->stopping && self->stats.conns_current == 0)
+        self->stopped = true;
+}
+
+/* The "weft" WebSocket protocol. */
+static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    edge_server_t *self = s_server_of(wsi);
+    edge_conn_t *conn = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return s_confirm_upgrade(self, wsi, in);
+    case LWS_CALLBACK_ESTABLISHED:
+        return s_on_open(self, conn, wsi);
+    case LWS_CALLBACK_RECEIVE:
+        return s_on_receive(self, conn, wsi, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return s_on_writeable(self, conn, wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* Also fires for the peer's echo of a close we sent: count only the client's own. */
+        if (conn && !conn->close_sent)
+            self->stats.peer_closes++;
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        s_on_closed(self, conn);
+        return 0;
+    default:
+        /* A plain HTTP connection may be bound to this protocol: keep lws's HTTP defaults. */
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* protocols[0]: plain HTTP (the mount serves files); vets WebSocket upgrades. */
+static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
+{
+    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+        return s_confirm_upgrade(s_server_of(wsi), wsi, in);
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- router events ------------------------------------------------------------------------ */
+
+/* What a visit needs to deliver one event. */
+typedef struct s_delivery {
+    edge_server_t *server;    /* the server */
+    edge_frame_t *frame;      /* built by the first listener, shared by all */
+    bool failed;              /* building the frame failed (OOM) */
+    const char *room;         /* the room (points into the topic frame) */
+    size_t room_len;          /* its length */
+    const wire_header_t *hdr; /* decoded header */
+    const void *payload;      /* JSON object bytes */
+    size_t payload_len;       /* their length */
+} s_delivery_t;
+
+/* edge_rooms visit callback: queues the event for one connection. */
+static void s_deliver_one(void *arg, void *connp)
+{
+    s_delivery_t *d = arg;
+    edge_conn_t *conn = connp;
+    if (conn->closing || d->failed)
+        return;
+    if (!d->frame) {
+        d->frame = edge_frame_event(d->room, d->room_len, d->hdr, d->payload, d->payload_len);
+        if (!d->frame) {
+            d->failed = true;
+            return;
+        }
+    }
+    d->server->stats.deliveries++;
+    s_send(d->server, conn, d->frame);
+}
+
+/* Counts and logs (rate-limited) a router message the edge cannot use. */
+static void s_drop(edge_server_t *self, const char *what, const char *why)
+{
+    wire_log_limited(self->log, &self->bad_event_limit, WIRE_LOG_WARN,
+                     "dropping a router message: %s: %s", what, why);
+}
+
+/* edge_zmq callback: one message from the router's fan-out. */
+static void s_on_router_msg(void *arg, const edge_zmq_msg_t *msg)
+{
+    edge_server_t *self = arg;
+    self->stats.events_in++;
+    if (msg->nparts != 3) {
+        self->stats.events_bad[WIRE_ERR_FRAMES]++;
+        s_drop(self, wire_err_name(WIRE_ERR_FRAMES), "expected 3 frames");
+        return;
+    }
+    const char *room = NULL;
+    size_t room_len = 0;
+    wire_err_t err = wire_topic_room(msg->part[0], msg->len[0], &room, &room_len);
+    wire_header_t h;
+    if (err == WIRE_OK)
+        err = wire_header_decode(msg->part[1], msg->len[1], &h);
+    if (err != WIRE_OK) {
+        self->stats.events_bad[err]++;
+        s_drop(self, wire_err_name(err), "invalid envelope");
+        return;
+    }
+    edge_drop_t drop = EDGE_DROP__COUNT;
+    if (h.kind != WIRE_KIND_EVENT)
+        drop = EDGE_DROP_KIND;
+    else if (h.epoch == 0 || h.seq == 0)
+        drop = EDGE_DROP_UNSTAMPED;
+    else if (!edge_frame_payload_is_object(msg->part[2], msg->len[2]))
+        drop = EDGE_DROP_PAYLOAD;
+    if (drop != EDGE_DROP__COUNT) {
+        self->stats.events_dropped[drop]++;
+        s_drop(self, edge_drop_label(drop), "unusable event");
+        return;
+    }
+    uint64_t missed = 0;
+    switch (edge_rooms_track(self->rooms, room, room_len, h.epoch, h.seq, &missed)) {
+    case EDGE_SEQ_UNTRACKED:
+        /* In flight while the last listener left: normal, not an error. */
+        self->stats.events_unrouted++;
+        return;
+    case EDGE_SEQ_GAP:
+        /* Gap repair comes with history; for now count and say so. */
+        self->stats.gaps++;
+        self->stats.gap_events += missed;
+        wire_log_limited(self->log, &self->gap_limit, WIRE_LOG_INFO,
+                         "room %.*s: %llu events missed before seq %llu (epoch %llu)",
+                         (int)room_len, room, (unsigned long long)missed, (unsigned long long)h.seq,
+                         (unsigned long long)h.epoch);
+        break;
+    case EDGE_SEQ_OLD:
+        self->stats.seq_old++;
+        break;
+    case EDGE_SEQ_NEW_EPOCH:
+        self->stats.new_epochs++;
+        break;
+    case EDGE_SEQ_FIRST:
+    case EDGE_SEQ_NEXT:
+        break;
+    }
+    s_delivery_t d = {
+        .server = self,
+        .room = room,
+        .room_len = room_len,
+        .hdr = &h,
+        .payload = msg->part[2],
+        .payload_len = msg->len[2],
+    };
+    if (edge_rooms_visit(self->rooms, room, room_len, s_deliver_one, &d) == 0)
+        self->stats.events_unrouted++;
+    if (d.failed)
+        self->stats.events_dropped[EDGE_DROP_NOMEM]++;
+    edge_frame_unref(&d.frame);
+}
+
+/* edge_rooms callback: the first listener of a room/pattern arrived or the last one left. */
+static void s_on_topic(void *arg, bool subscribe, const char *topic, size_t len)
+{
+    edge_server_t *self = arg;
+    if (!self->zmq)
+        return;
+    int rc = subscribe ? edge_zmq_subscribe(self->zmq, topic, len)
+                       : edge_zmq_unsubscribe(self->zmq, topic, len);
+    if (rc == 0) {
+        if (subscribe)
+            self->stats.subs_added++;
+        else
+            self->stats.subs_removed++;
+    }
+    wire_log(self->log, WIRE_LOG_DEBUG, "zmq: %s '%.*s'", subscribe ? "subscribe" : "unsubscribe",
+             (int)len, topic);
+}
+
+/* ---- signals, timers ---------------------------------------------------------------------- */
+
+/* Raw-file protocol for the signalfd. */
+static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                             void *in, size_t len)
+{
+    edge_server_t *self = lws_get_opaque_user_data(wsi);
+    if (reason != LWS_CALLBACK_RAW_RX_FILE || !self)
+        return 0;
+    struct signalfd_siginfo si;
+    ssize_t n = read(lws_get_socket_fd(wsi), &si, sizeof si);
+    if (n != (ssize_t)sizeof si) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return 0;
+        wire_log(self->log, WIRE_LOG_ERROR, "signalfd read failed: %s",
+                 n < 0 ? strerror(errno) : "short read");
+        return -1;
+    }
+    wire_log(self->log, WIRE_LOG_NOTICE, "received %s: stopping", strsignal((int)si.ssi_signo));
+    edge_server_stop(self);
+    return 0;
+}
+
+/* Periodic counter summary. */
+static void s_stats_cb(lws_sorted_usec_list_t *sul)
+{
+    edge_server_t *self = lws_container_of(sul, edge_server_t, stats_sul);
+    edge_stats_log(&self->stats, self->log, WIRE_LOG_INFO, "periodic");
+    lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
+                     (lws_usec_t)self->conf->stats_interval * LWS_US_PER_SEC);
+}
+
+/* The graceful stop took too long: end the loop; destroy closes what is left. */
+static void s_stop_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+    edge_server_t *self = lws_container_of(sul, edge_server_t, stop_sul);
+    wire_log(self->log, WIRE_LOG_NOTICE, "stop: %llu connections did not close in time",
+             (unsigned long long)self->stats.conns_current);
+    self->stopped = true;
+}
+
+/* ---- construction ------------------------------------------------------------------------- */
+
+/* Fills the lws tables kept in the server (they must outlive the context). */
+static void s_setup_tables(edge_server_t *self)
+{
+    const edge_config_t *conf = self->conf;
+    self->protocols[S_PROTO_HTTP] = (struct lws_protocols){
+        .name = "http",
+        .callback = s_http_callback,
+    };
+    self->protocols[S_PROTO_WS] = (struct lws_protocols){
+        .name = S_WS_PROTOCOL,
+        .callback = s_ws_callback,
+        .per_session_data_size = sizeof(edge_conn_t),
+    };
+    self->protocols[S_PROTO_ZMQ] = *edge_zmq_protocol();
+    self->protocols[S_PROTO_SIGNAL] = (struct lws_protocols){
+        .name = "weft-signal",
+        .callback = s_signal_callback,
+    };
+    /* protocols[S_PROTO__COUNT] stays zeroed: the list terminator. */
+
+    /* Connections without a subprotocol get the ws protocol ("default" vhost option). */
+    self->pvo_default = (struct lws_protocol_vhost_options){.name = "default", .value = ""};
+    self->pvo_ws = (struct lws_protocol_vhost_options){
+        .options = &self->pvo_default,
+        .name = S_WS_PROTOCOL,
+        .value = "",
+    };
+
+    self->mount = (struct lws_http_mount){
+        .mountpoint = "/",
+        .mountpoint_len = 1,
+        .origin = conf->www,
+        .def = "index.html",
+        .origin_protocol = LWSMPRO_FILE,
+    };
+
+    /* lws pings a connection silent for secs_since_valid_ping and hangs up after
+     * secs_since_valid_hangup without proof of life (a pong or other traffic). */
+    self->retry = (lws_retry_bo_t){
+        .secs_since_valid_ping = (uint16_t)conf->ping_interval,
+        .secs_since_valid_hangup = (uint16_t)(conf->ping_interval + conf->ping_timeout),
+    };
+}
+
+/* True when text is an IPv4 address literal. */
+static bool s_is_ipv4(const char *text)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, text, &a) == 1;
+}
+
+edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int signal_fd)
+{
+    edge_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        if (signal_fd >= 0)
+            close(signal_fd);
+        return NULL;
+    }
+    self->conf = conf;
+    self->log = log;
+    self->signal_fd = signal_fd;
+    self->rooms = edge_rooms_new(s_on_topic, self);
+    self->welcome = edge_proto_welcome(conf->edge_id, conf->max_message);
+    if (!self->rooms || !self->welcome) {
+        wire_log(log, WIRE_LOG_ERROR, "out of memory");
+        goto err;
+    }
+    edge_zmq_opts_t zopts = {
+        .endpoint = conf->router,
+        .rcvhwm = conf->sub_rcvhwm,
+        .sndhwm = conf->sub_sndhwm,
+        .on_msg = s_on_router_msg,
+        .arg = self,
+        .log = log,
+    };
+    self->zmq = edge_zmq_new(&zopts);
+    if (!self->zmq)
+        goto err;
+
+    s_setup_tables(self);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = conf->port;
+    info.protocols = self->protocols;
+    info.mounts = &self->mount;
+    info.pvo = &self->pvo_ws;
+    info.retry_and_idle_policy = &self->retry;
+    info.vhost_name = "weft-edge";
+    info.user = self;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* "0.0.0.0" means every interface: no iface, and lws listens dual-stack. Another IPv4
+     * literal binds that address over IPv4 only. */
+    if (strcmp(conf->bind, "0.0.0.0") != 0 && conf->bind[0] != '\0') {
+        info.iface = conf->bind;
+        if (s_is_ipv4(conf->bind))
+            info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    }
+    self->ctx = lws_create_context(&info);
+    if (!self->ctx) {
+        wire_log(log, WIRE_LOG_ERROR, "cannot start the HTTP/WebSocket server on %s port %d",
+                 conf->bind, conf->port);
+        goto err;
+    }
+    self->vhost = lws_get_vhost_by_name(self->ctx, "weft-edge");
+    if (!self->vhost) {
+        wire_log(log, WIRE_LOG_ERROR, "lws created no vhost");
+        goto err;
+    }
+    self->port = lws_get_vhost_listen_port(self->vhost);
+    if (edge_zmq_attach(self->zmq, self->vhost) < 0)
+        goto err;
+    if (signal_fd >= 0) {
+        lws_adopt_desc_t desc = {
+            .vh = self->vhost,
+            .type = LWS_ADOPT_RAW_FILE_DESC,
+            .fd.filefd = signal_fd,
+            .vh_prot_name = "weft-signal",
+            .opaque = self,
+        };
+        self->signal_fd = -1; /* lws owns it now, even when adoption fails */
+        if (!lws_adopt_descriptor_vhost_via_info(&desc)) {
+            wire_log(log, WIRE_LOG_ERROR, "lws could not adopt the signalfd");
+            goto err;
+        }
+    }
+    if (conf->stats_interval > 0)
+        lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
+                         (lws_usec_t)conf->stats_interval * LWS_US_PER_SEC);
+    wire_log(log, WIRE_LOG_NOTICE, "weft-edge %s ready: port=%d router=%s id=%s",
+             WEFT_VERSION_STRING, self->port, conf->router, conf->edge_id);
+    return self;
+err:
+    edge_server_destroy(&self);
+    return NULL;
+}
+
+int edge_server_run(edge_server_t *self)
+{
+    while (!self->stopped) {
+        if (lws_service(self->ctx, 0) < 0) {
+            wire_log(self->log, WIRE_LOG_ERROR, "lws service loop failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void edge_server_stop(edge_server_t *self)
+{
+    if (self->stopping) {
+        self->stopped = true; /* asked twice: do not wait for the close handshakes */
+        return;
+    }
+    self->stopping = true;
+    wire_log(self->log, WIRE_LOG_NOTICE, "stopping: closing %llu connections",
+             (unsigned long long)self->stats.conns_current);
+    if (self->stats.conns_current == 0) {
+        self->stopped = true;
+        return;
+    }
+    lws_callback_on_writable_all_protocol(self->ctx, &self->protocols[S_PROTO_WS]);
+    lws_sul_schedule(self->ctx, 0, &self->stop_sul, s_stop_deadline_cb, S_STOP_GRACE_US);
+}
+
+int edge_server_port(const edge_server_t *self)
+{
+    return self->port;
+}
+
+const edge_stats_t *edge_server_stats(const edge_server_t *self)
+{
+    return &self->stats;
+}
+
+void edge_server_destroy(edge_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    edge_server_t *self = *self_p;
+    if (self->ctx) {
+        lws_sul_cancel(&self->stats_sul);
+        lws_sul_cancel(&self->stop_sul);
+        /* Detach first: closing connections below unsubscribes, which must schedule nothing
+         * on a context being destroyed. */
+        edge_zmq_detach(self->zmq);
+        lws_context_destroy(self->ctx);
+        self->ctx = NULL;
+    }
+    edge_zmq_destroy(&self->zmq);
+    edge_rooms_destroy(&self->rooms);
+    edge_frame_unref(&self->welcome);
+    if (self->signal_fd >= 0)
+        close(self->signal_fd);
+    free(self);
+    *self_p = NULL;
+}

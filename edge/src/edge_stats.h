@@ -1,0 +1,81 @@
+/*
+ * edge_stats.h: the edge's counters and their log summary.
+ *
+ * A plain struct of counters on purpose (like Redis's stat_* fields): the server increments
+ * them inline on hot paths, and the summary, and later /metrics, read them. Only the lws
+ * service thread touches them.
+ */
+#ifndef EDGE_STATS_H
+#define EDGE_STATS_H
+
+#include <stdint.h>
+
+#include "edge_proto.h"
+#include "wire_envelope.h"
+#include "wire_log.h"
+
+/* Closes the edge initiates, by WebSocket close code; X(enum suffix, code, label). */
+#define EDGE_CLOSES(X)                                                                             \
+    X(GOING_AWAY, 1001, "1001_shutdown")                                                           \
+    X(UNSUPPORTED, 1003, "1003_binary")                                                            \
+    X(TOO_BIG, 1009, "1009_too_big")                                                               \
+    X(INTERNAL, 1011, "1011_internal")                                                             \
+    X(SLOW, 4008, "4008_slow_consumer")
+
+/* The X-macro expansion confuses clang-format. */
+/* clang-format off */
+typedef enum edge_close {
+#define X(name, code, label) EDGE_CLOSE_##name,
+    EDGE_CLOSES(X)
+#undef X
+    EDGE_CLOSE__COUNT
+} edge_close_t;
+/* clang-format on */
+
+/* Events dropped before delivery, beyond the wire codec's own reasons. */
+typedef enum edge_drop {
+    EDGE_DROP_KIND = 0,  /* not an event (a heartbeat should never be forwarded) */
+    EDGE_DROP_UNSTAMPED, /* epoch or seq is 0: the router did not stamp it */
+    EDGE_DROP_PAYLOAD,   /* payload is not a JSON object */
+    EDGE_DROP_NOMEM,     /* the frame could not be allocated */
+    EDGE_DROP__COUNT
+} edge_drop_t;
+
+typedef struct edge_stats {
+    uint64_t conns_current;               /* open WebSocket connections */
+    uint64_t conns_total;                 /* WebSocket connections accepted since start */
+    uint64_t conns_refused;               /* upgrades refused (cap reached, wrong path, stop) */
+    uint64_t msgs_in;                     /* complete client messages received */
+    uint64_t errors[EDGE_ERR__COUNT];     /* error frames sent, by code */
+    uint64_t closes[EDGE_CLOSE__COUNT];   /* closes the edge initiated, by code */
+    uint64_t peer_closes;                 /* closes the client initiated */
+    uint64_t events_in;                   /* messages received from the router */
+    uint64_t events_bad[WIRE_ERR__COUNT]; /* router messages rejected by the wire codec */
+    uint64_t events_dropped[EDGE_DROP__COUNT]; /* valid envelopes the edge could not use */
+    uint64_t events_unrouted;                  /* valid events no local client listens to */
+    uint64_t frames_out;                       /* frames written to clients (events and replies) */
+    uint64_t bytes_out;                        /* body bytes of those frames */
+    uint64_t deliveries;                       /* event frames queued to clients */
+    uint64_t gaps;                             /* seq jumps seen (events missed upstream) */
+    uint64_t gap_events;                       /* events missing across those jumps */
+    uint64_t seq_old;                          /* events at or below the last seq seen */
+    uint64_t new_epochs;                       /* epoch changes seen (router restarts) */
+    uint64_t slow_closes;                      /* connections closed as slow consumers */
+    uint64_t subs_added;                       /* ZeroMQ subscriptions added */
+    uint64_t subs_removed;                     /* ZeroMQ subscriptions removed */
+} edge_stats_t;
+
+/* Label of a close kind ("1009_too_big"). */
+const char *edge_close_label(edge_close_t c);
+
+/* WebSocket close code of a close kind. */
+int edge_close_code(edge_close_t c);
+
+/* Label of a drop reason. */
+const char *edge_drop_label(edge_drop_t d);
+
+/* Logs a summary (a few lines) at level; when names the occasion ("periodic", "exit"). */
+void edge_stats_log(const edge_stats_t *stats, wire_log_t *log, wire_level_t level,
+                    const char *when);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * edge_zmq.h: the edge's ZeroMQ SUB socket, serviced from the lws event loop.
+ *
+ * One SUB socket connects to the router's fan-out XPUB. It joins the lws loop through a dup() of
+ * its ZMQ_FD adopted as a raw file (lws closes an adopted fd when its wsi closes, and the real
+ * ZMQ_FD belongs to libzmq). ZMQ_FD is edge-triggered: after a wake-up the socket is drained
+ * while ZMQ_EVENTS has ZMQ_POLLIN, at most `budget` messages per pass so that clients keep
+ * being served; when the budget runs out the drain continues from an lws_sul timer at zero
+ * delay, because the fd may never fire again for messages already queued. Every
+ * SUBSCRIBE/UNSUBSCRIBE counts as a send, which can consume the fd's edge, so ZMQ_EVENTS is
+ * checked again after each one and a drain scheduled if input is waiting.
+ *
+ * Used from the lws service thread only.
+ */
+#ifndef EDGE_ZMQ_H
+#define EDGE_ZMQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "wire_log.h"
+
+typedef struct edge_zmq edge_zmq_t;
+
+/* One received message: up to the first three frames, and how many frames it had. */
+typedef struct edge_zmq_msg {
+    const void *part[3]; /* frame data (valid during the callback only) */
+    size_t len[3];       /* frame sizes */
+    int nparts;          /* frames in the message (may exceed 3: then only 3 are shown) */
+} edge_zmq_msg_t;
+
+/* Called for every message received. */
+typedef void(edge_zmq_msg_fn)(void *arg, const edge_zmq_msg_t *msg);
+
+/* Settings for edge_zmq_new(). */
+typedef struct edge_zmq_opts {
+    const char *endpoint;    /* router fan-out endpoint, e.g. tcp://127.0.0.1:5556 */
+    int rcvhwm;              /* ZMQ_RCVHWM (0 = unlimited) */
+    int sndhwm;              /* ZMQ_SNDHWM (0 = unlimited; see edge_config.c for why) */
+    unsigned budget;         /* messages per drain pass (0 = 256) */
+    edge_zmq_msg_fn *on_msg; /* message handler */
+    void *arg;               /* for on_msg */
+    wire_log_t *log;         /* may be NULL */
+} edge_zmq_opts_t;
+
+/* Creates a ZeroMQ context and a SUB socket connected to opts->endpoint. NULL on error (logged). */
+edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts);
+
+/* Closes the socket and the ZeroMQ context; call edge_zmq_detach() first. Nulls *self_p. */
+void edge_zmq_destroy(edge_zmq_t **self_p);
+
+/* The raw-file protocol to put in the vhost's protocol list (name "weft-zmq"). */
+const struct lws_protocols *edge_zmq_protocol(void);
+
+/* Adopts a dup() of ZMQ_FD into vhost (which must list edge_zmq_protocol()) and drains
+ * whatever is already waiting. Returns 0, or -1 (logged). */
+int edge_zmq_attach(edge_zmq_t *self, struct lws_vhost *vhost);
+
+/* Stops using the lws loop: cancels a pending drain and forgets the context. Call before
+ * lws_context_destroy(); later subscribe/unsubscribe calls still work but schedule nothing. */
+void edge_zmq_detach(edge_zmq_t *self);
+
+/* Adds a subscription (a topic prefix, len 0 = everything). Returns 0, or -1 (logged). */
+int edge_zmq_subscribe(edge_zmq_t *self, const void *topic, size_t len);
+
+/* Removes a subscription added with the same bytes. Returns 0, or -1 (logged). */
+int edge_zmq_unsubscribe(edge_zmq_t *self, const void *topic, size_t len);
+
+/* Messages received since creation. */
+uint64_t edge_zmq_received(const edge_zmq_t *self);
+
+/* Drain passes that ran out of budget and were continued from a timer. */
+uint64_t edge_zmq_budget_exhausted(const edge_zmq_t *self);
+
+#endif

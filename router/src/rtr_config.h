@@ -1,0 +1,38 @@
+/*
+ * rtr_config.h: weft-router's settings, described once in a wire_conf table.
+ *
+ * Every key, its default and its bounds live in the table in rtr_config.c; nothing else in the
+ * router hard-codes a default. main() fills an rtr_config_t with wire_conf_from_args() and hands
+ * it to rtr_server_new(), which copies what it needs.
+ */
+#ifndef RTR_CONFIG_H
+#define RTR_CONFIG_H
+
+#include <stddef.h>
+
+#include "wire_conf.h"
+
+/* The router's configuration. Strings are owned by the struct (free with rtr_config_free). */
+typedef struct rtr_config {
+    char *intake;        /* XSUB bind endpoint agents connect to */
+    char *fanout;        /* XPUB bind endpoint edges connect to */
+    size_t max_payload;  /* largest accepted JSON payload, bytes */
+    int ack_interval_ms; /* at most one round of acks per interval */
+    int publisher_ttl;   /* seconds without traffic before a publisher is forgotten */
+    int fanout_hwm;      /* per-edge send high-water mark, messages */
+    int intake_hwm;      /* intake receive high-water mark, messages */
+    int stats_interval;  /* seconds between counter summaries in the log; 0 = off */
+    int log_level;       /* wire_level_t threshold */
+    int io_threads;      /* ZeroMQ I/O threads */
+} rtr_config_t;
+
+/* The table describing every setting (ends with a NULL name). */
+const wire_conf_entry_t *rtr_config_table(void);
+
+/* Fills conf with the defaults. Returns 0, or -1 with err filled. */
+int rtr_config_defaults(rtr_config_t *conf, char *err, size_t errlen);
+
+/* Frees the strings conf owns. Safe to call twice. */
+void rtr_config_free(rtr_config_t *conf);
+
+#endif

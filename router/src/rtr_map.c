@@ -1,0 +1,141 @@
+/*
+ * rtr_map.c: intrusive chained hash map with power-of-two buckets (see rtr_map.h).
+ */
+#include "rtr_map.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define RTR_MAP_INITIAL 64 /* buckets in a new map; a power of two */
+
+struct rtr_map {
+    rtr_map_node_t **buckets; /* bucket heads, nbuckets of them */
+    size_t nbuckets;          /* a power of two, so the index is hash & (nbuckets - 1) */
+    size_t size;              /* nodes stored */
+    uint64_t seed;            /* per-map random hash seed */
+};
+
+/* Final avalanche of a 64-bit value (MurmurHash3's fmix64). */
+static inline uint64_t s_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Creates an empty map with a random seed. */
+rtr_map_t *rtr_map_new(void)
+{
+    rtr_map_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->buckets = calloc(RTR_MAP_INITIAL, sizeof *self->buckets);
+    if (!self->buckets) {
+        free(self);
+        return NULL;
+    }
+    self->nbuckets = RTR_MAP_INITIAL;
+    if (getrandom(&self->seed, sizeof self->seed, GRND_NONBLOCK) != sizeof self->seed) {
+        /* Early boot without entropy: a clock-based seed still varies per process. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        self->seed = s_mix((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)self);
+    }
+    return self;
+}
+
+/* Frees the map's own memory; nodes belong to the caller. */
+void rtr_map_destroy(rtr_map_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->buckets);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* Hashes 8 bytes at a time with a multiply-xorshift step, then avalanches. Names are short
+ * (rooms at most 128 bytes), so this is a few nanoseconds per message. */
+uint64_t rtr_map_hash(const rtr_map_t *self, const void *key, size_t len, uint64_t extra)
+{
+    const unsigned char *p = key;
+    uint64_t h = self->seed ^ (len * 0x9e3779b97f4a7c15ULL) ^ s_mix(extra + self->seed);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ s_mix(w)) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+        p += 8;
+        len -= 8;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p, len);
+    h = (h ^ s_mix(tail ^ ((uint64_t)len << 56))) * 0x9e3779b97f4a7c15ULL;
+    return s_mix(h);
+}
+
+/* The chain a hash lives in. */
+rtr_map_node_t *rtr_map_bucket(const rtr_map_t *self, uint64_t hash)
+{
+    return self->buckets[hash & (self->nbuckets - 1)];
+}
+
+/* Doubles the bucket array; on failure the map keeps working with longer chains. */
+static int s_grow(rtr_map_t *self)
+{
+    size_t n = self->nbuckets * 2;
+    rtr_map_node_t **b = calloc(n, sizeof *b);
+    if (!b)
+        return -1;
+    for (size_t i = 0; i < self->nbuckets; i++) {
+        rtr_map_node_t *node = self->buckets[i];
+        while (node) {
+            rtr_map_node_t *next = node->next;
+            size_t j = node->hash & (n - 1);
+            node->next = b[j];
+            b[j] = node;
+            node = next;
+        }
+    }
+    free(self->buckets);
+    self->buckets = b;
+    self->nbuckets = n;
+    return 0;
+}
+
+/* Links node at the head of its bucket, growing first when the load factor would pass 1. */
+int rtr_map_insert(rtr_map_t *self, rtr_map_node_t *node)
+{
+    int rc = 0;
+    if (self->size + 1 > self->nbuckets)
+        rc = s_grow(self);
+    size_t i = node->hash & (self->nbuckets - 1);
+    node->next = self->buckets[i];
+    self->buckets[i] = node;
+    self->size++;
+    return rc;
+}
+
+/* Unlinks node from its chain. */
+void rtr_map_remove(rtr_map_t *self, rtr_map_node_t *node)
+{
+    rtr_map_node_t **pp = &self->buckets[node->hash & (self->nbuckets - 1)];
+    while (*pp && *pp != node)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = node->next;
+        node->next = NULL;
+        self->size--;
+    }
+}
+
+/* Number of nodes stored. */
+size_t rtr_map_size(const rtr_map_t *self)
+{
+    return self->size;
+}

@@ -1,0 +1,339 @@
+/*
+ * rtr_pubs.c: per-(publisher, session) dedup, ack batching and expiry (see rtr_pubs.h).
+ */
+#include "rtr_pubs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtr_map.h"
+#include "wire_envelope.h"
+
+struct rtr_pub {
+    rtr_map_node_t node;         /* membership in the map; keyed by (id, session) */
+    rtr_pub_t *older;            /* previous on the recency list (less recent traffic) */
+    rtr_pub_t *newer;            /* next on the recency list (more recent traffic) */
+    rtr_pub_t *dirty_prev;       /* previous on the dirty list (valid while dirty) */
+    rtr_pub_t *dirty_next;       /* next on the dirty list (valid while dirty) */
+    bool dirty;                  /* on the dirty list: sent something since the last ack */
+    uint64_t session;            /* publisher session id */
+    uint64_t highest_seq;        /* highest publisher seq received; acked cumulatively */
+    uint64_t last_seen_ms;       /* last traffic of any kind */
+    uint64_t last_heartbeat_ms;  /* last valid heartbeat, 0 when none */
+    json_t *heartbeat;           /* last heartbeat payload (owned), NULL when none */
+    uint64_t events;             /* events recorded, duplicates included */
+    uint64_t duplicates;         /* events at or below highest_seq */
+    uint8_t id_len;              /* bytes in id */
+    char id[WIRE_PUBID_MAX + 1]; /* publisher id, NUL-terminated */
+};
+
+struct rtr_pubs {
+    rtr_map_t *map;        /* (id, session) -> entry */
+    rtr_pub_t *oldest;     /* head of the recency list: next to expire */
+    rtr_pub_t *newest;     /* tail of the recency list */
+    rtr_pub_t *dirty_head; /* sessions to ack in the next round, in order of first traffic */
+    rtr_pub_t *dirty_tail; /* last on the dirty list */
+    size_t ndirty;         /* entries on the dirty list */
+    uint64_t ttl_ms;       /* forget a session after this long without traffic */
+};
+
+/* Creates an empty table. */
+rtr_pubs_t *rtr_pubs_new(uint64_t ttl_ms)
+{
+    rtr_pubs_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->map = rtr_map_new();
+    if (!self->map) {
+        free(self);
+        return NULL;
+    }
+    self->ttl_ms = ttl_ms;
+    return self;
+}
+
+/* Frees one entry and what it owns. */
+static void s_free_pub(rtr_pub_t *pub)
+{
+    json_decref(pub->heartbeat);
+    free(pub);
+}
+
+/* Frees every entry through the recency list, which holds them all. */
+void rtr_pubs_destroy(rtr_pubs_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rtr_pubs_t *self = *self_p;
+    rtr_pub_t *pub = self->oldest;
+    while (pub) {
+        rtr_pub_t *next = pub->newer;
+        s_free_pub(pub);
+        pub = next;
+    }
+    rtr_map_destroy(&self->map);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Finds an entry by hash and key. */
+static rtr_pub_t *s_find(const rtr_pubs_t *self, uint64_t hash, const char *id, size_t id_len,
+                         uint64_t session)
+{
+    for (rtr_map_node_t *n = rtr_map_bucket(self->map, hash); n; n = n->next) {
+        rtr_pub_t *pub = (rtr_pub_t *)n;
+        if (n->hash == hash && pub->session == session && pub->id_len == id_len &&
+            memcmp(pub->id, id, id_len) == 0)
+            return pub;
+    }
+    return NULL;
+}
+
+/* Looks up (id, session) without creating it. */
+rtr_pub_t *rtr_pubs_find(const rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session)
+{
+    if (id_len == 0 || id_len > WIRE_PUBID_MAX)
+        return NULL;
+    return s_find(self, rtr_map_hash(self->map, id, id_len, session), id, id_len, session);
+}
+
+/* Appends pub at the newest end of the recency list. */
+static void s_link_newest(rtr_pubs_t *self, rtr_pub_t *pub)
+{
+    pub->newer = NULL;
+    pub->older = self->newest;
+    if (self->newest)
+        self->newest->newer = pub;
+    else
+        self->oldest = pub;
+    self->newest = pub;
+}
+
+/* Removes pub from the recency list. */
+static void s_unlink(rtr_pubs_t *self, rtr_pub_t *pub)
+{
+    if (pub->older)
+        pub->older->newer = pub->newer;
+    else
+        self->oldest = pub->newer;
+    if (pub->newer)
+        pub->newer->older = pub->older;
+    else
+        self->newest = pub->older;
+    pub->older = pub->newer = NULL;
+}
+
+/* Puts pub on the dirty list unless it is there already. */
+static void s_mark_dirty(rtr_pubs_t *self, rtr_pub_t *pub)
+{
+    if (pub->dirty)
+        return;
+    pub->dirty = true;
+    pub->dirty_next = NULL;
+    pub->dirty_prev = self->dirty_tail;
+    if (self->dirty_tail)
+        self->dirty_tail->dirty_next = pub;
+    else
+        self->dirty_head = pub;
+    self->dirty_tail = pub;
+    self->ndirty++;
+}
+
+/* Takes pub off the dirty list if it is on it. */
+static void s_clear_dirty(rtr_pubs_t *self, rtr_pub_t *pub)
+{
+    if (!pub->dirty)
+        return;
+    if (pub->dirty_prev)
+        pub->dirty_prev->dirty_next = pub->dirty_next;
+    else
+        self->dirty_head = pub->dirty_next;
+    if (pub->dirty_next)
+        pub->dirty_next->dirty_prev = pub->dirty_prev;
+    else
+        self->dirty_tail = pub->dirty_prev;
+    pub->dirty_prev = pub->dirty_next = NULL;
+    pub->dirty = false;
+    self->ndirty--;
+}
+
+/* Finds or creates (id, session) and records traffic at now_ms. NULL when out of memory. */
+static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                          uint64_t now_ms)
+{
+    if (id_len == 0 || id_len > WIRE_PUBID_MAX)
+        return NULL;
+    uint64_t hash = rtr_map_hash(self->map, id, id_len, session);
+    rtr_pub_t *pub = s_find(self, hash, id, id_len, session);
+    if (!pub) {
+        pub = calloc(1, sizeof *pub);
+        if (!pub)
+            return NULL;
+        memcpy(pub->id, id, id_len);
+        pub->id_len = (uint8_t)id_len;
+        pub->session = session;
+        pub->node.hash = hash;
+        /* A failed growth still inserts the node (longer chains), so it is not an error here. */
+        (void)rtr_map_insert(self->map, &pub->node);
+        s_link_newest(self, pub);
+    } else if (self->newest != pub) {
+        s_unlink(self, pub);
+        s_link_newest(self, pub);
+    }
+    pub->last_seen_ms = now_ms;
+    return pub;
+}
+
+/* Dedups one event and schedules its ack. */
+rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                                 uint64_t pub_seq, uint64_t now_ms)
+{
+    rtr_pub_t *pub = s_touch(self, id, id_len, session, now_ms);
+    if (!pub)
+        return RTR_PUB_UNTRACKED;
+    pub->events++;
+    s_mark_dirty(self, pub);
+    if (pub_seq <= pub->highest_seq) {
+        pub->duplicates++;
+        return RTR_PUB_DUPLICATE;
+    }
+    pub->highest_seq = pub_seq;
+    return RTR_PUB_NEW;
+}
+
+/* Stores a heartbeat payload and refreshes liveness. */
+int rtr_pubs_heartbeat(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                       json_t **payload_p, uint64_t now_ms)
+{
+    json_t *payload = payload_p ? *payload_p : NULL;
+    if (payload_p)
+        *payload_p = NULL;
+    rtr_pub_t *pub = s_touch(self, id, id_len, session, now_ms);
+    if (!pub) {
+        json_decref(payload);
+        return -1;
+    }
+    json_decref(pub->heartbeat);
+    pub->heartbeat = payload;
+    pub->last_heartbeat_ms = now_ms;
+    /* Re-acking on heartbeats repairs a lost ack frame; a session without events has nothing
+     * to acknowledge. */
+    if (pub->highest_seq > 0)
+        s_mark_dirty(self, pub);
+    return 0;
+}
+
+/* Packs dirty sessions into one ack frame. */
+size_t rtr_pubs_ack_frame(rtr_pubs_t *self, void *buf, size_t cap, size_t *entries)
+{
+    size_t count = 0;
+    if (entries)
+        *entries = 0;
+    if (!self->dirty_head)
+        return 0;
+    size_t len = wire_ack_begin(buf, cap);
+    if (len == 0)
+        return 0;
+    while (self->dirty_head) {
+        rtr_pub_t *pub = self->dirty_head;
+        wire_ack_entry_t e = {.pub_id = pub->id,
+                              .pub_id_len = pub->id_len,
+                              .session = pub->session,
+                              .pub_seq = pub->highest_seq};
+        size_t next = wire_ack_append(buf, cap, len, &e);
+        if (next == 0)
+            break; /* frame full: the rest go in the next frame */
+        len = next;
+        count++;
+        s_clear_dirty(self, pub);
+    }
+    if (entries)
+        *entries = count;
+    return count ? len : 0;
+}
+
+/* Number of sessions waiting for an ack. */
+size_t rtr_pubs_dirty_count(const rtr_pubs_t *self)
+{
+    return self->ndirty;
+}
+
+/* Drops silent sessions from the old end of the recency list. */
+size_t rtr_pubs_expire(rtr_pubs_t *self, uint64_t now_ms)
+{
+    size_t n = 0;
+    while (self->oldest && now_ms > self->oldest->last_seen_ms &&
+           now_ms - self->oldest->last_seen_ms > self->ttl_ms) {
+        rtr_pub_t *pub = self->oldest;
+        s_unlink(self, pub);
+        s_clear_dirty(self, pub);
+        rtr_map_remove(self->map, &pub->node);
+        s_free_pub(pub);
+        n++;
+    }
+    return n;
+}
+
+/* Number of sessions tracked. */
+size_t rtr_pubs_size(const rtr_pubs_t *self)
+{
+    return rtr_map_size(self->map);
+}
+
+/* Visits sessions, least recently active first. */
+void rtr_pubs_foreach(const rtr_pubs_t *self, void (*fn)(const rtr_pub_t *pub, void *arg),
+                      void *arg)
+{
+    for (const rtr_pub_t *pub = self->oldest; pub; pub = pub->newer)
+        fn(pub, arg);
+}
+
+/* The publisher id and its length. */
+const char *rtr_pub_id(const rtr_pub_t *pub, size_t *len)
+{
+    if (len)
+        *len = pub->id_len;
+    return pub->id;
+}
+
+/* The session id. */
+uint64_t rtr_pub_session(const rtr_pub_t *pub)
+{
+    return pub->session;
+}
+
+/* Highest publisher seq received. */
+uint64_t rtr_pub_highest_seq(const rtr_pub_t *pub)
+{
+    return pub->highest_seq;
+}
+
+/* Last traffic time. */
+uint64_t rtr_pub_last_seen(const rtr_pub_t *pub)
+{
+    return pub->last_seen_ms;
+}
+
+/* Last valid heartbeat time. */
+uint64_t rtr_pub_last_heartbeat(const rtr_pub_t *pub)
+{
+    return pub->last_heartbeat_ms;
+}
+
+/* Last heartbeat payload (borrowed). */
+const json_t *rtr_pub_heartbeat(const rtr_pub_t *pub)
+{
+    return pub->heartbeat;
+}
+
+/* Events recorded, duplicates included. */
+uint64_t rtr_pub_events(const rtr_pub_t *pub)
+{
+    return pub->events;
+}
+
+/* Duplicate events recorded. */
+uint64_t rtr_pub_duplicates(const rtr_pub_t *pub)
+{
+    return pub->duplicates;
+}

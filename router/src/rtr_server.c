@@ -1,0 +1,585 @@
+/*
+ * rtr_server.c: the router's event loop.
+ *
+ * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, a stop eventfd
+ * and (from main) a signalfd. Intake is drained in batches so one wake-up moves many events,
+ * then subscriptions and timers get their turn. Per event the loop does no allocation of its
+ * own: frames are received into stack zmq_msg_t, the header frame is stamped in place and the
+ * same three frames are handed to the fan-out socket (zero copy); the tables are hash lookups
+ * and O(1) list moves. jansson's parse of the payload is the only per-event allocation.
+ */
+#include "rtr_server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "rtr_validate.h"
+#include "weft/version.h"
+
+#define RTR_BATCH 1024               /* intake messages per wake-up before serving the rest */
+#define RTR_ACK_FRAME_MAX 65536      /* largest ack frame (docs/protocol.md) */
+#define RTR_LINGER_MS 200            /* how long close waits for queued messages */
+#define RTR_SWEEP_MS 1000            /* publisher expiry sweep period */
+#define RTR_ENDPOINT_MAX 256         /* resolved endpoint text */
+#define RTR_EPOCH_LIMIT (1ULL << 53) /* epochs stay exact as JavaScript numbers */
+
+struct rtr_server {
+    wire_log_t *log;                                /* borrowed logger (NULL: silent) */
+    void *ctx;                                      /* ZeroMQ context, owned */
+    void *intake;                                   /* XSUB: events in, acks out */
+    void *fanout;                                   /* XPUB: stamped events out, subscriptions in */
+    int stop_fd;                                    /* eventfd written by rtr_server_stop() */
+    uint64_t epoch;                                 /* random per start, in [1, 2^53) */
+    size_t max_payload;                             /* conf: largest payload accepted */
+    uint64_t ack_interval_ms;                       /* conf: minimum time between ack rounds */
+    uint64_t stats_interval_ms;                     /* conf: summary period, 0 = off */
+    rtr_rooms_t *rooms;                             /* room -> seq */
+    rtr_pubs_t *pubs;                               /* (publisher, session) -> dedup, acks */
+    rtr_stats_t stats;                              /* counters; gauges filled on read */
+    wire_log_limit_t reject_limit[WIRE_ERR__COUNT]; /* one log limiter per rejection reason */
+    wire_log_limit_t io_limit;                      /* limiter for socket errors */
+    uint8_t *ack_buf;                               /* RTR_ACK_FRAME_MAX bytes for building acks */
+    uint64_t last_ack_ms;                           /* when the last ack round ran */
+    uint64_t next_sweep_ms;                         /* next publisher expiry sweep */
+    uint64_t next_stats_ms;                         /* next periodic summary */
+    char intake_ep[RTR_ENDPOINT_MAX];               /* resolved intake endpoint */
+    char fanout_ep[RTR_ENDPOINT_MAX];               /* resolved fan-out endpoint */
+};
+
+/* Milliseconds of the monotonic clock: the one time source of the loop. */
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A random epoch in [1, 2^53), so clients can tell a restarted router from lost events. */
+static uint64_t s_new_epoch(void)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r) {
+        /* getrandom only fails on ancient kernels; the clock still differs per start. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^
+            ((uint64_t)getpid() << 20);
+    }
+    r &= RTR_EPOCH_LIMIT - 1;
+    return r ? r : 1;
+}
+
+/* Sets an int socket option, logging the failure. */
+static int s_setsockopt_int(rtr_server_t *self, void *sock, int opt, int value, const char *what)
+{
+    if (zmq_setsockopt(sock, opt, &value, sizeof value) == 0)
+        return 0;
+    wire_log(self->log, WIRE_LOG_ERROR, "cannot set %s: %s", what, zmq_strerror(errno));
+    return -1;
+}
+
+/* Binds sock at endpoint and stores the resolved endpoint; logs a clear error on failure. */
+static int s_bind(rtr_server_t *self, void *sock, const char *name, const char *endpoint,
+                  char *resolved)
+{
+    if (!endpoint || !*endpoint) {
+        wire_log(self->log, WIRE_LOG_ERROR, "cannot bind %s: no endpoint configured", name);
+        return -1;
+    }
+    if (zmq_bind(sock, endpoint) != 0) {
+        int err = errno;
+        wire_log(self->log, WIRE_LOG_ERROR, "cannot bind %s endpoint %s: %s%s", name, endpoint,
+                 zmq_strerror(err), err == EADDRINUSE ? " (is another router running?)" : "");
+        return -1;
+    }
+    size_t len = RTR_ENDPOINT_MAX;
+    if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, resolved, &len) != 0)
+        snprintf(resolved, RTR_ENDPOINT_MAX, "%s", endpoint);
+    return 0;
+}
+
+/* Creates and binds the intake XSUB, subscribed to everything. */
+static int s_open_intake(rtr_server_t *self, const rtr_config_t *conf)
+{
+    self->intake = zmq_socket(self->ctx, ZMQ_XSUB);
+    if (!self->intake) {
+        wire_log(self->log, WIRE_LOG_ERROR, "cannot create intake socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    /* A frame somewhat over max_payload is received, rejected as "size" and acked so the agent
+     * frees it; one far over it can only come from a broken or hostile peer, and ZeroMQ drops
+     * that connection rather than buffer it. */
+    int64_t maxmsg = (int64_t)conf->max_payload * 2 + 65536;
+    if (s_setsockopt_int(self, self->intake, ZMQ_LINGER, RTR_LINGER_MS, "intake linger") < 0 ||
+        s_setsockopt_int(self, self->intake, ZMQ_RCVHWM, conf->intake_hwm, "intake_hwm") < 0 ||
+        zmq_setsockopt(self->intake, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        return -1;
+    if (s_bind(self, self->intake, "intake", conf->intake, self->intake_ep) < 0)
+        return -1;
+    /* XSUB subscriptions are messages: \x01 + empty prefix = everything. XSUB replays it to
+     * every agent that connects later, which is what agents wait for before sending. */
+    if (zmq_send(self->intake, "\x01", 1, 0) != 1) {
+        wire_log(self->log, WIRE_LOG_ERROR, "cannot subscribe intake: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates and binds the fan-out XPUB. Not NODROP: a slow edge loses messages (it sees the gap
+ * in seq) instead of stalling the router; not VERBOSE: one subscribe per topic is enough. */
+static int s_open_fanout(rtr_server_t *self, const rtr_config_t *conf)
+{
+    self->fanout = zmq_socket(self->ctx, ZMQ_XPUB);
+    if (!self->fanout) {
+        wire_log(self->log, WIRE_LOG_ERROR, "cannot create fanout socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    if (s_setsockopt_int(self, self->fanout, ZMQ_LINGER, RTR_LINGER_MS, "fanout linger") < 0 ||
+        s_setsockopt_int(self, self->fanout, ZMQ_SNDHWM, conf->fanout_hwm, "fanout_hwm") < 0)
+        return -1;
+    return s_bind(self, self->fanout, "fanout", conf->fanout, self->fanout_ep);
+}
+
+/* Builds the server; see rtr_server.h. */
+rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
+{
+    rtr_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        wire_log(log, WIRE_LOG_ERROR, "out of memory creating the router");
+        return NULL;
+    }
+    self->log = log;
+    self->stop_fd = -1;
+    self->max_payload = conf->max_payload;
+    self->ack_interval_ms = (uint64_t)conf->ack_interval_ms;
+    self->stats_interval_ms = (uint64_t)conf->stats_interval * 1000;
+    self->epoch = s_new_epoch();
+
+    self->rooms = rtr_rooms_new();
+    self->pubs = rtr_pubs_new((uint64_t)conf->publisher_ttl * 1000);
+    self->ack_buf = malloc(RTR_ACK_FRAME_MAX);
+    if (!self->rooms || !self->pubs || !self->ack_buf) {
+        wire_log(log, WIRE_LOG_ERROR, "out of memory creating the router tables");
+        goto err;
+    }
+    self->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->stop_fd < 0) {
+        wire_log(log, WIRE_LOG_ERROR, "cannot create eventfd: %s", strerror(errno));
+        goto err;
+    }
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        wire_log(log, WIRE_LOG_ERROR, "cannot create ZeroMQ context: %s", zmq_strerror(errno));
+        goto err;
+    }
+    if (zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, conf->io_threads) != 0) {
+        wire_log(log, WIRE_LOG_ERROR, "cannot set io_threads=%d: %s", conf->io_threads,
+                 zmq_strerror(errno));
+        goto err;
+    }
+    if (s_open_intake(self, conf) < 0 || s_open_fanout(self, conf) < 0)
+        goto err;
+
+    uint64_t now = s_now_ms();
+    self->last_ack_ms = now;
+    self->next_sweep_ms = now + RTR_SWEEP_MS;
+    self->next_stats_ms = now + self->stats_interval_ms;
+    wire_log(log, WIRE_LOG_NOTICE, "weft-router %s ready: intake=%s fanout=%s epoch=%" PRIu64,
+             WEFT_VERSION_STRING, self->intake_ep, self->fanout_ep, self->epoch);
+    return self;
+err:
+    rtr_server_destroy(&self);
+    return NULL;
+}
+
+/* Releases everything; sockets close with a short linger so shutdown is prompt. */
+void rtr_server_destroy(rtr_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rtr_server_t *self = *self_p;
+    if (self->intake)
+        zmq_close(self->intake);
+    if (self->fanout)
+        zmq_close(self->fanout);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    if (self->stop_fd >= 0)
+        close(self->stop_fd);
+    rtr_rooms_destroy(&self->rooms);
+    rtr_pubs_destroy(&self->pubs);
+    free(self->ack_buf);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Copies bytes for a log line, escaping anything unprintable as \xNN. */
+static const char *s_printable(const void *data, size_t len, char *out, size_t cap)
+{
+    const unsigned char *p = data;
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 5 < cap; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+            out[o++] = (char)p[i];
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Counts and logs (rate-limited per reason) one dropped message. */
+static void s_reject(rtr_server_t *self, wire_err_t err, const rtr_envelope_t *env, size_t nframes,
+                     size_t payload_len)
+{
+    self->stats.invalid++;
+    self->stats.invalid_by[err]++;
+    char detail[160] = "";
+    if (err == WIRE_ERR_FRAMES)
+        snprintf(detail, sizeof detail, ": %zu frames instead of 3", nframes);
+    else if (err == WIRE_ERR_SIZE)
+        snprintf(detail, sizeof detail, ": payload of %zu bytes, max_payload is %zu", payload_len,
+                 self->max_payload);
+    if (env->header_ok)
+        wire_log_limited(self->log, &self->reject_limit[err], WIRE_LOG_WARN,
+                         "dropped invalid message (%s%s) from publisher %.*s session %016" PRIx64
+                         " seq %" PRIu64,
+                         wire_err_name(err), detail, (int)env->hdr.pub_id_len, env->hdr.pub_id,
+                         env->hdr.session, env->hdr.pub_seq);
+    else
+        wire_log_limited(self->log, &self->reject_limit[err], WIRE_LOG_WARN,
+                         "dropped invalid message (%s%s)", wire_err_name(err), detail);
+}
+
+/* Sends the three frames on fan-out; they become empty messages as ZeroMQ takes them. */
+static void s_forward(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES])
+{
+    if (zmq_msg_send(&f[0], self->fanout, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_msg_send(&f[1], self->fanout, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_msg_send(&f[2], self->fanout, ZMQ_DONTWAIT) < 0) {
+        self->stats.send_errors++;
+        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR, "fanout send failed: %s",
+                         zmq_strerror(errno));
+        return;
+    }
+    self->stats.accepted++;
+}
+
+/* Validates, dedups, stamps and forwards one received message of nframes frames. */
+static void s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes, uint64_t now)
+{
+    self->stats.received++;
+    const void *data[RTR_FRAMES] = {NULL, NULL, NULL};
+    size_t len[RTR_FRAMES] = {0, 0, 0};
+    for (size_t i = 0; i < RTR_FRAMES && i < nframes; i++) {
+        data[i] = zmq_msg_data(&f[i]);
+        len[i] = zmq_msg_size(&f[i]);
+    }
+    rtr_envelope_t env;
+    wire_err_t err = rtr_validate_envelope(nframes, data, len, &env);
+    const wire_header_t *h = &env.hdr;
+
+    /* Any decodable event is recorded and acked, valid or not, so the agent frees it. */
+    rtr_pub_verdict_t verdict = RTR_PUB_NEW;
+    if (env.header_ok && h->kind == WIRE_KIND_EVENT) {
+        verdict = rtr_pubs_event(self->pubs, h->pub_id, h->pub_id_len, h->session, h->pub_seq, now);
+        if (verdict == RTR_PUB_UNTRACKED) {
+            self->stats.untracked++;
+            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                             "out of memory tracking publisher %.*s: event published without "
+                             "dedup",
+                             (int)h->pub_id_len, h->pub_id);
+        }
+    }
+    if (err != WIRE_OK) {
+        s_reject(self, err, &env, nframes, 0);
+        return;
+    }
+    if (verdict == RTR_PUB_DUPLICATE) {
+        self->stats.duplicates++;
+        return;
+    }
+
+    json_t *payload = NULL;
+    err = rtr_validate_payload(data[2], len[2], self->max_payload, env.heartbeat ? &payload : NULL);
+    if (err != WIRE_OK) {
+        s_reject(self, err, &env, nframes, len[2]);
+        return;
+    }
+    if (env.heartbeat) {
+        self->stats.heartbeats++;
+        if (rtr_pubs_heartbeat(self->pubs, h->pub_id, h->pub_id_len, h->session, &payload, now) < 0)
+            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                             "out of memory tracking publisher %.*s", (int)h->pub_id_len,
+                             h->pub_id);
+        return;
+    }
+
+    rtr_room_t *room = rtr_rooms_ensure(self->rooms, env.room, env.room_len, now);
+    if (!room) {
+        self->stats.send_errors++;
+        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                         "out of memory creating room %.*s: event dropped", (int)env.room_len,
+                         env.room);
+        return;
+    }
+    /* The header frame was just received and belongs to this message only: stamp it in place. */
+    wire_header_stamp(zmq_msg_data(&f[1]), self->epoch, rtr_rooms_stamp(self->rooms, room, now));
+    s_forward(self, f);
+}
+
+/* Receives the rest of a multipart message: up to RTR_FRAMES frames into f, any excess read and
+ * discarded so a bad message never leaves parts behind. Returns the total number of frames. */
+static size_t s_recv_rest(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES])
+{
+    size_t n = 1;
+    int more = zmq_msg_more(&f[0]);
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_t *m = n < RTR_FRAMES ? &f[n] : &extra;
+        if (m == &extra)
+            zmq_msg_init(&extra);
+        /* Parts of a message arrive together, so this does not wait. */
+        if (zmq_msg_recv(m, self->intake, ZMQ_DONTWAIT) < 0) {
+            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                             "intake receive failed mid-message: %s", zmq_strerror(errno));
+            if (m == &extra)
+                zmq_msg_close(&extra);
+            return 0; /* not 3: rejected as "frames" */
+        }
+        more = zmq_msg_more(m);
+        if (m == &extra)
+            zmq_msg_close(&extra);
+        n++;
+    }
+    return n;
+}
+
+/* Handles up to RTR_BATCH intake messages; stops early when none are waiting. */
+static void s_drain_intake(rtr_server_t *self)
+{
+    uint64_t now = s_now_ms();
+    for (int i = 0; i < RTR_BATCH; i++) {
+        zmq_msg_t f[RTR_FRAMES];
+        for (int k = 0; k < RTR_FRAMES; k++)
+            zmq_msg_init(&f[k]);
+        if (zmq_msg_recv(&f[0], self->intake, ZMQ_DONTWAIT) < 0) {
+            if (errno != EAGAIN)
+                wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                                 "intake receive failed: %s", zmq_strerror(errno));
+            zmq_msg_close(&f[0]);
+            break;
+        }
+        size_t n = s_recv_rest(self, f);
+        s_handle(self, f, n, now);
+        for (int k = 0; k < RTR_FRAMES; k++)
+            zmq_msg_close(&f[k]);
+    }
+}
+
+/* Reads subscription messages from edges so they never pile up; counts and logs them. */
+static void s_drain_fanout(rtr_server_t *self)
+{
+    for (int i = 0; i < RTR_BATCH; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, self->fanout, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        const unsigned char *p = zmq_msg_data(&m);
+        size_t len = zmq_msg_size(&m);
+        if (len >= 1 && (p[0] == 1 || p[0] == 0)) {
+            if (p[0] == 1)
+                self->stats.subscriptions++;
+            else
+                self->stats.unsubscriptions++;
+            if (wire_log_level(self->log) >= WIRE_LOG_DEBUG) {
+                char topic[4 * WIRE_TOPIC_MAX + 8];
+                wire_log(self->log, WIRE_LOG_DEBUG, "edge %s '%s'",
+                         p[0] == 1 ? "subscribed to" : "unsubscribed from",
+                         s_printable(p + 1, len - 1, topic, sizeof topic));
+            }
+        }
+        zmq_msg_close(&m);
+    }
+}
+
+/* Sends one round of ack frames for every session that sent something since the last round. */
+static void s_send_acks(rtr_server_t *self, uint64_t now)
+{
+    size_t entries = 0;
+    size_t len;
+    while ((len = rtr_pubs_ack_frame(self->pubs, self->ack_buf, RTR_ACK_FRAME_MAX, &entries)) > 0) {
+        /* XSUB passes a message whose first byte is not 0 or 1 upstream to every agent. A lost
+         * ack is repaired by the next heartbeat of that publisher. */
+        if (zmq_send(self->intake, self->ack_buf, len, ZMQ_DONTWAIT) < 0) {
+            self->stats.send_errors++;
+            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR, "ack send failed: %s",
+                             zmq_strerror(errno));
+            continue;
+        }
+        self->stats.acks_sent++;
+        self->stats.ack_entries += entries;
+    }
+    self->last_ack_ms = now;
+}
+
+/* Fills the gauges from the tables. */
+static void s_update_gauges(rtr_server_t *self)
+{
+    self->stats.rooms = rtr_rooms_size(self->rooms);
+    self->stats.publishers = rtr_pubs_size(self->pubs);
+}
+
+/* Logs the counter summary at the given level. */
+static void s_log_summary(rtr_server_t *self, wire_level_t level, const char *prefix)
+{
+    char line[900];
+    s_update_gauges(self);
+    wire_log(self->log, level, "%s: %s", prefix, rtr_stats_format(&self->stats, line, sizeof line));
+}
+
+/* Runs whatever periodic work is due: acks, publisher expiry, the stats summary. */
+static void s_timers(rtr_server_t *self, uint64_t now)
+{
+    if (rtr_pubs_dirty_count(self->pubs) && now >= self->last_ack_ms + self->ack_interval_ms)
+        s_send_acks(self, now);
+    if (now >= self->next_sweep_ms) {
+        size_t expired = rtr_pubs_expire(self->pubs, now);
+        if (expired) {
+            self->stats.publishers_expired += expired;
+            wire_log(self->log, WIRE_LOG_INFO, "forgot %zu silent publisher session(s)", expired);
+        }
+        self->next_sweep_ms = now + RTR_SWEEP_MS;
+    }
+    if (self->stats_interval_ms && now >= self->next_stats_ms) {
+        s_log_summary(self, WIRE_LOG_INFO, "stats");
+        self->next_stats_ms = now + self->stats_interval_ms;
+    }
+}
+
+/* Milliseconds zmq_poll may sleep: until the next due timer. */
+static long s_timeout(const rtr_server_t *self, uint64_t now)
+{
+    uint64_t next = self->next_sweep_ms;
+    if (self->stats_interval_ms && self->next_stats_ms < next)
+        next = self->next_stats_ms;
+    if (rtr_pubs_dirty_count(self->pubs) && self->last_ack_ms + self->ack_interval_ms < next)
+        next = self->last_ack_ms + self->ack_interval_ms;
+    return next <= now ? 0 : (long)(next - now);
+}
+
+/* Reads the signalfd and says which signal asked us to stop. */
+static void s_read_signal(rtr_server_t *self, int signal_fd)
+{
+    struct signalfd_siginfo si;
+    ssize_t n = read(signal_fd, &si, sizeof si);
+    if (n == (ssize_t)sizeof si) {
+        const char *name = sigabbrev_np((int)si.ssi_signo);
+        wire_log(self->log, WIRE_LOG_NOTICE, "received SIG%s, shutting down", name ? name : "?");
+    } else
+        wire_log(self->log, WIRE_LOG_NOTICE, "signal received, shutting down");
+}
+
+/* The loop; see rtr_server.h. */
+int rtr_server_run(rtr_server_t *self, int signal_fd)
+{
+    zmq_pollitem_t items[4] = {
+        {self->intake, 0, ZMQ_POLLIN, 0},
+        {self->fanout, 0, ZMQ_POLLIN, 0},
+        {NULL, self->stop_fd, ZMQ_POLLIN, 0},
+        {NULL, signal_fd, ZMQ_POLLIN, 0},
+    };
+    int nitems = signal_fd >= 0 ? 4 : 3;
+    int rc = 0;
+    for (;;) {
+        uint64_t now = s_now_ms();
+        s_timers(self, now);
+        if (zmq_poll(items, nitems, s_timeout(self, now)) < 0) {
+            if (errno == EINTR)
+                continue;
+            wire_log(self->log, WIRE_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_drain_intake(self);
+        if (items[1].revents & ZMQ_POLLIN)
+            s_drain_fanout(self);
+        if (items[2].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            if (read(self->stop_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                wire_log(self->log, WIRE_LOG_WARN, "stop eventfd read: %s", strerror(errno));
+            wire_log(self->log, WIRE_LOG_NOTICE, "stop requested, shutting down");
+            break;
+        }
+        if (nitems == 4 && (items[3].revents & ZMQ_POLLIN)) {
+            s_read_signal(self, signal_fd);
+            break;
+        }
+    }
+    /* Whatever arrived before the stop is acknowledged, so agents do not resend it. */
+    s_send_acks(self, s_now_ms());
+    s_log_summary(self, WIRE_LOG_NOTICE, "final stats");
+    return rc;
+}
+
+/* Wakes the loop through the eventfd; safe from any thread or a signal handler. */
+int rtr_server_stop(rtr_server_t *self)
+{
+    uint64_t one = 1;
+    if (!self || self->stop_fd < 0)
+        return -1;
+    if (write(self->stop_fd, &one, sizeof one) == (ssize_t)sizeof one || errno == EAGAIN)
+        return 0; /* EAGAIN: the counter is saturated, a stop is pending anyway */
+    return -1;
+}
+
+/* Resolved intake endpoint. */
+const char *rtr_server_intake_endpoint(const rtr_server_t *self)
+{
+    return self->intake_ep;
+}
+
+/* Resolved fan-out endpoint. */
+const char *rtr_server_fanout_endpoint(const rtr_server_t *self)
+{
+    return self->fanout_ep;
+}
+
+/* This run's epoch. */
+uint64_t rtr_server_epoch(const rtr_server_t *self)
+{
+    return self->epoch;
+}
+
+/* Snapshot of the counters with fresh gauges. */
+void rtr_server_stats(const rtr_server_t *self, rtr_stats_t *out)
+{
+    *out = self->stats;
+    out->rooms = rtr_rooms_size(self->rooms);
+    out->publishers = rtr_pubs_size(self->pubs);
+}
+
+/* The publisher table. */
+const rtr_pubs_t *rtr_server_pubs(const rtr_server_t *self)
+{
+    return self->pubs;
+}
+
+/* The room table. */
+const rtr_rooms_t *rtr_server_rooms(const rtr_server_t *self)
+{
+    return self->rooms;
+}

@@ -1,0 +1,46 @@
+/*
+ * rtr_stats.c: rendering of the router's counters for the log.
+ */
+#include "rtr_stats.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+/* Appends printf output at *off, never past len; keeps *off within the buffer. */
+__attribute__((format(printf, 4, 5))) static void s_append(char *buf, size_t len, size_t *off,
+                                                           const char *fmt, ...)
+{
+    if (*off >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *off, len - *off, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    *off = (size_t)n >= len - *off ? len - 1 : *off + (size_t)n;
+}
+
+/* Renders the summary line logged periodically and at exit. */
+char *rtr_stats_format(const rtr_stats_t *s, char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return buf;
+    buf[0] = '\0';
+    size_t off = 0;
+    s_append(buf, len, &off,
+             "received=%" PRIu64 " accepted=%" PRIu64 " invalid=%" PRIu64 " duplicates=%" PRIu64
+             " heartbeats=%" PRIu64 " acks=%" PRIu64 " ack_entries=%" PRIu64
+             " subscriptions=%" PRIu64 " unsubscriptions=%" PRIu64 " rooms=%" PRIu64
+             " publishers=%" PRIu64 " expired=%" PRIu64 " send_errors=%" PRIu64
+             " untracked=%" PRIu64,
+             s->received, s->accepted, s->invalid, s->duplicates, s->heartbeats, s->acks_sent,
+             s->ack_entries, s->subscriptions, s->unsubscriptions, s->rooms, s->publishers,
+             s->publishers_expired, s->send_errors, s->untracked);
+    for (int e = 1; e < WIRE_ERR__COUNT; e++)
+        if (s->invalid_by[e])
+            s_append(buf, len, &off, " invalid_%s=%" PRIu64, wire_err_name((wire_err_t)e),
+                     s->invalid_by[e]);
+    return buf;
+}

@@ -1,0 +1,38 @@
+/*
+ * rtr_stats.h: the router's counters.
+ *
+ * A plain struct of totals and gauges, owned and updated by the server loop alone (no atomics:
+ * one thread writes it). rtr_stats_format() renders the one-line summary the router logs every
+ * stats_interval and at exit; the same fields will feed /metrics later.
+ */
+#ifndef RTR_STATS_H
+#define RTR_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire_envelope.h"
+
+typedef struct rtr_stats {
+    uint64_t received;                    /* messages read from intake, valid or not */
+    uint64_t accepted;                    /* events stamped and published on fan-out */
+    uint64_t invalid;                     /* messages dropped as invalid (sum of invalid_by) */
+    uint64_t invalid_by[WIRE_ERR__COUNT]; /* invalid messages per wire_err_t reason */
+    uint64_t duplicates;                  /* events at or below the publisher's highest seq */
+    uint64_t heartbeats;                  /* valid heartbeats */
+    uint64_t acks_sent;                   /* ack frames sent upstream */
+    uint64_t ack_entries;                 /* (publisher, session, seq) entries in those frames */
+    uint64_t subscriptions;               /* subscribe messages seen on fan-out */
+    uint64_t unsubscriptions;             /* unsubscribe messages seen on fan-out */
+    uint64_t send_errors;                 /* fan-out or ack sends that failed */
+    uint64_t untracked;                   /* events published without dedup state (out of memory) */
+    uint64_t publishers_expired;          /* publishers forgotten after publisher_ttl */
+    uint64_t rooms;                       /* gauge: rooms with a sequence */
+    uint64_t publishers;                  /* gauge: publishers tracked */
+} rtr_stats_t;
+
+/* Writes a one-line "key=value ..." summary into buf (always NUL-terminated when len > 0).
+ * Invalid reasons with a zero count are left out. Returns buf. */
+char *rtr_stats_format(const rtr_stats_t *stats, char *buf, size_t len);
+
+#endif

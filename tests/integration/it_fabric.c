@@ -1,0 +1,388 @@
+/*
+ * it_fabric.c: the shared harness of the fabric integration tests (see it_fabric.h).
+ */
+#include "it_fabric.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IT_MAX_EXTRA 32 /* extra children (CLIs, simulators) per test */
+
+/* One edge slot. */
+typedef struct it_edge {
+    ts_proc_t *proc; /* the weft-edge process */
+    int port;        /* its WebSocket port */
+} it_edge_t;
+
+struct it_fabric {
+    char *name;                      /* test name, used in paths */
+    char dir[256];                   /* log and scratch directory */
+    int intake_port;                 /* router intake (agents) */
+    int fanout_port;                 /* router fan-out (edges) */
+    char intake[64];                 /* intake endpoint text */
+    char fanout[64];                 /* fan-out endpoint text */
+    ts_proc_t *router;               /* the running router, if any */
+    ts_proc_t *old_routers[8];       /* routers already stopped, kept for their logs */
+    int nold;                        /* count of old_routers */
+    int router_starts;               /* how many routers were started (names their logs) */
+    it_edge_t edges[IT_MAX_EDGES];   /* started edges */
+    int nedges;                      /* count of edges */
+    ts_proc_t *extra[IT_MAX_EXTRA];  /* other children */
+    int nextra;                      /* count of extra */
+    unsigned fences;                 /* names fresh fence rooms */
+};
+
+/* Reads a required environment variable. */
+const char *it_env(const char *var)
+{
+    const char *value = getenv(var);
+    if (!value || !*value) {
+        fprintf(stderr, "it_fabric: environment variable %s is not set (run the test via ctest)\n",
+                var);
+        exit(2);
+    }
+    return value;
+}
+
+/* Creates the harness and its directory. */
+it_fabric_t *it_fabric_new(const char *name)
+{
+    it_fabric_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->name = strdup(name);
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(self->dir, sizeof self->dir, "%s/weft-it-%s-%d", tmp, name, (int)getpid());
+    /* Ports are fixed for the whole test so that a restarted router comes back where publishers
+     * and edges reconnect, and so that publishers can be created before the router runs. */
+    self->intake_port = ts_free_port();
+    self->fanout_port = ts_free_port();
+    while (self->fanout_port == self->intake_port)
+        self->fanout_port = ts_free_port();
+    snprintf(self->intake, sizeof self->intake, "tcp://127.0.0.1:%d", self->intake_port);
+    snprintf(self->fanout, sizeof self->fanout, "tcp://127.0.0.1:%d", self->fanout_port);
+    if (!self->name || self->intake_port < 0 || self->fanout_port < 0 ||
+        (mkdir(self->dir, 0755) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "it_fabric: cannot create %s: %s\n", self->dir, strerror(errno));
+        free(self->name);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+/* Prints one process's log if it exists. */
+static void s_print(ts_proc_t *proc)
+{
+    if (proc)
+        ts_proc_print_log(proc, stderr);
+}
+
+/* Removes the files of the log directory and the directory itself. */
+static void s_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *ent;
+    char path[512];
+    while ((ent = readdir(d)) != NULL) {
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Kills, reports, cleans up. */
+void it_fabric_destroy(it_fabric_t **self_p, int failed)
+{
+    if (!self_p || !*self_p)
+        return;
+    it_fabric_t *self = *self_p;
+    /* Stop edges before the router so their logs end cleanly. */
+    for (int i = 0; i < self->nedges; i++)
+        if (self->edges[i].proc && ts_proc_running(self->edges[i].proc))
+            ts_proc_stop(self->edges[i].proc, 5000);
+    if (self->router && ts_proc_running(self->router))
+        ts_proc_stop(self->router, 5000);
+    if (failed) {
+        fprintf(stderr, "it_fabric: %s failed; logs follow (kept in %s)\n", self->name,
+                self->dir);
+        for (int i = 0; i < self->nold; i++)
+            s_print(self->old_routers[i]);
+        s_print(self->router);
+        for (int i = 0; i < self->nedges; i++)
+            s_print(self->edges[i].proc);
+        for (int i = 0; i < self->nextra; i++)
+            s_print(self->extra[i]);
+    }
+    for (int i = 0; i < self->nold; i++)
+        ts_proc_destroy(&self->old_routers[i]);
+    ts_proc_destroy(&self->router);
+    for (int i = 0; i < self->nedges; i++)
+        ts_proc_destroy(&self->edges[i].proc);
+    for (int i = 0; i < self->nextra; i++)
+        ts_proc_destroy(&self->extra[i]);
+    if (!failed)
+        s_remove_dir(self->dir);
+    free(self->name);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Fills argv from fixed and extra arguments; returns the count or -1 when too many. */
+static int s_argv(char **argv, int cap, const char *const *fixed, const char *const *extra)
+{
+    int n = 0;
+    for (; fixed && *fixed; fixed++)
+        if (n < cap - 1)
+            argv[n++] = (char *)*fixed;
+    for (; extra && *extra; extra++) {
+        if (n >= cap - 1)
+            return -1;
+        argv[n++] = (char *)*extra;
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+/* Starts the router on the harness's ports. */
+int it_fabric_start_router(it_fabric_t *self, const char *const *extra)
+{
+    if (self->router && ts_proc_running(self->router)) {
+        fprintf(stderr, "it_fabric: router already running\n");
+        return -1;
+    }
+    if (self->router) {
+        if (self->nold == (int)(sizeof self->old_routers / sizeof self->old_routers[0]))
+            return -1;
+        self->old_routers[self->nold++] = self->router;
+        self->router = NULL;
+    }
+    const char *fixed[] = {it_env("WEFT_ROUTER_BIN"), "--intake", self->intake, "--fanout",
+                           self->fanout, "--log-level", "info", NULL};
+    char *argv[64];
+    if (s_argv(argv, 64, fixed, extra) < 0)
+        return -1;
+    char log[400];
+    snprintf(log, sizeof log, "%s/router.%d.log", self->dir, ++self->router_starts);
+    char label[32];
+    snprintf(label, sizeof label, "weft-router#%d", self->router_starts);
+    self->router = ts_proc_new(label, argv, log, NULL);
+    if (!self->router)
+        return -1;
+    if (ts_proc_wait_log(self->router, "ready:", IT_START_TIMEOUT_MS) != 0) {
+        ts_proc_print_log(self->router, stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Signals the router and waits for it to exit. */
+int it_fabric_signal_router(it_fabric_t *self, int sig)
+{
+    if (!self->router || ts_proc_signal(self->router, sig) != 0)
+        return -1;
+    if (ts_proc_wait(self->router, 15000) != 0) {
+        fprintf(stderr, "it_fabric: router did not exit within 15 s of signal %d\n", sig);
+        ts_proc_signal(self->router, SIGKILL);
+        ts_proc_wait(self->router, 5000);
+    }
+    return ts_proc_exit_code(self->router);
+}
+
+/* The router process. */
+ts_proc_t *it_fabric_router(it_fabric_t *self)
+{
+    return self->router;
+}
+
+/* Starts one edge. */
+int it_fabric_start_edge(it_fabric_t *self, const char *edge_id, const char *const *extra)
+{
+    if (self->nedges == IT_MAX_EDGES)
+        return -1;
+    int port = ts_free_port();
+    if (port < 0)
+        return -1;
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", port);
+    const char *fixed[] = {it_env("WEFT_EDGE_BIN"), "--port",  port_text,
+                           "--bind",                "127.0.0.1", "--router",
+                           self->fanout,            "--www",   it_env("WEFT_WWW_DIR"),
+                           "--edge-id",             edge_id,   "--log-level",
+                           "info",                  NULL};
+    char *argv[64];
+    if (s_argv(argv, 64, fixed, extra) < 0)
+        return -1;
+    char log[400];
+    snprintf(log, sizeof log, "%s/edge-%s.log", self->dir, edge_id);
+    char label[80];
+    snprintf(label, sizeof label, "weft-edge %s", edge_id);
+    ts_proc_t *proc = ts_proc_new(label, argv, log, NULL);
+    if (!proc)
+        return -1;
+    int idx = self->nedges++;
+    self->edges[idx].proc = proc;
+    self->edges[idx].port = port;
+    if (ts_proc_wait_log(proc, "ready:", IT_START_TIMEOUT_MS) != 0 ||
+        ts_wait_port(port, IT_START_TIMEOUT_MS) != 0) {
+        fprintf(stderr, "it_fabric: edge %s did not become ready on port %d\n", edge_id, port);
+        ts_proc_print_log(proc, stderr);
+        return -1;
+    }
+    return idx;
+}
+
+/* Edge port. */
+int it_fabric_edge_port(const it_fabric_t *self, int idx)
+{
+    return idx >= 0 && idx < self->nedges ? self->edges[idx].port : -1;
+}
+
+/* Edge process. */
+ts_proc_t *it_fabric_edge(it_fabric_t *self, int idx)
+{
+    return idx >= 0 && idx < self->nedges ? self->edges[idx].proc : NULL;
+}
+
+/* Intake endpoint. */
+const char *it_fabric_intake(const it_fabric_t *self)
+{
+    return self->intake;
+}
+
+/* Fan-out endpoint. */
+const char *it_fabric_fanout(const it_fabric_t *self)
+{
+    return self->fanout;
+}
+
+/* Scratch directory. */
+const char *it_fabric_dir(const it_fabric_t *self)
+{
+    return self->dir;
+}
+
+/* Starts an extra child with its log in the test directory. */
+ts_proc_t *it_fabric_spawn(it_fabric_t *self, const char *name, char *const argv[],
+                           const char *stdin_path)
+{
+    if (self->nextra == IT_MAX_EXTRA)
+        return NULL;
+    char log[400];
+    snprintf(log, sizeof log, "%s/%s.%d.log", self->dir, name, self->nextra);
+    ts_proc_t *proc = ts_proc_new(name, argv, log, stdin_path);
+    if (proc)
+        self->extra[self->nextra++] = proc;
+    return proc;
+}
+
+/* SIGTERM to edges then router; all must exit 0. */
+int it_fabric_stop_all(it_fabric_t *self)
+{
+    int rc = 0;
+    for (int i = 0; i < self->nedges; i++) {
+        ts_proc_t *proc = self->edges[i].proc;
+        if (!proc || !ts_proc_running(proc))
+            continue;
+        int code = ts_proc_stop(proc, 15000);
+        if (code != 0) {
+            fprintf(stderr, "it_fabric: %s exited with %d after SIGTERM (want 0)\n",
+                    ts_proc_name(proc), code);
+            rc = -1;
+        }
+    }
+    if (self->router && ts_proc_running(self->router)) {
+        int code = ts_proc_stop(self->router, 15000);
+        if (code != 0) {
+            fprintf(stderr, "it_fabric: router exited with %d after SIGTERM (want 0)\n", code);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+/* Publishes through the harness, naming refusals. */
+int it_publish(weft_pub_t *pub, const char *room, const char *type, const char *json)
+{
+    int rc = weft_publish(pub, room, type, json, 0);
+    if (rc != 0) {
+        fprintf(stderr, "it_fabric: weft_publish(%s, %s) failed: %s (%s)\n", room, type,
+                weft_err_name(rc), weft_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Fence: see the header. */
+int it_fence(it_fabric_t *self, int idx, ts_wsc_t *wsc, weft_pub_t *pub, int timeout_ms)
+{
+    char room[32], name[64];
+    snprintf(room, sizeof room, "fence:%u", ++self->fences);
+    snprintf(name, sizeof name, "fence client %s", room);
+    ts_wsc_conn_t *conn = ts_wsc_connect(wsc, it_fabric_edge_port(self, idx), name);
+    if (!conn || ts_wsc_wait_open(conn, timeout_ms) != 0 ||
+        ts_wsc_subscribe(conn, room, timeout_ms) != 0)
+        return -1;
+    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    while (ts_wsc_count_op(conn, "event", room) == 0) {
+        if (ts_now_ms() >= deadline || ts_wsc_is_closed(conn)) {
+            fprintf(stderr, "it_fabric: fence %s on edge %d saw no probe: %s\n", room, idx,
+                    ts_wsc_describe(conn));
+            return -1;
+        }
+        if (it_publish(pub, room, "test.fence", "{}") != 0)
+            return -1;
+        ts_wsc_service(wsc, 100);
+    }
+    ts_wsc_close(conn);
+    return 0;
+}
+
+/* Compares an event frame with what was published. */
+int it_check_event(json_t *frame, const char *room, const char *type, json_t *data)
+{
+    const char *op = json_string_value(json_object_get(frame, "op"));
+    const char *froom = json_string_value(json_object_get(frame, "room"));
+    const char *ftype = json_string_value(json_object_get(frame, "type"));
+    json_t *fdata = json_object_get(frame, "data");
+    const char *what = NULL;
+    if (!op || strcmp(op, "event") != 0)
+        what = "op is not \"event\"";
+    else if (!froom || strcmp(froom, room) != 0)
+        what = "wrong room";
+    else if (!ftype || strcmp(ftype, type) != 0)
+        what = "wrong type";
+    else if (!json_is_object(fdata) || !json_equal(fdata, data))
+        what = "wrong data";
+    else if (!json_is_integer(json_object_get(frame, "seq")) ||
+             !json_is_integer(json_object_get(frame, "epoch")) ||
+             !json_is_integer(json_object_get(frame, "ts")))
+        what = "seq, epoch or ts missing or not an integer";
+    if (!what)
+        return 0;
+    char *got = json_dumps(frame, JSON_COMPACT);
+    char *want = json_dumps(data, JSON_COMPACT);
+    fprintf(stderr, "it_fabric: %s: want room %s type %s data %s; got %s\n", what, room, type,
+            want ? want : "?", got ? got : "?");
+    free(got);
+    free(want);
+    return -1;
+}
+
+/* Reads an unsigned integer field. */
+uint64_t it_event_u64(json_t *frame, const char *field)
+{
+    json_t *v = json_object_get(frame, field);
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}

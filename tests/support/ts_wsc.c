@@ -1,0 +1,654 @@
+/*
+ * ts_wsc.c: a WebSocket test client on libwebsockets (see ts_wsc.h).
+ *
+ * Why a periodic timer: since lws 3.2, lws_service() ignores its timeout and sleeps until the
+ * next scheduled event. The context therefore keeps a 20 ms "tick" on the lws scheduler, so that
+ * every lws_service() call returns within 20 ms and the wait loops can check their deadlines.
+ *
+ * Each connection object is owned by the context object, not by lws: lws only holds a pointer to
+ * it as the wsi's opaque user data. Connections are freed after lws_context_destroy(), because
+ * destroying the context still delivers close callbacks that touch them.
+ */
+#include "ts_wsc.h"
+
+#include "ts_proc.h"
+
+#include <libwebsockets.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TS_WSC_TICK_MS 20
+
+/* One frame (or fragment) waiting to be written. */
+typedef struct s_out {
+    struct s_out *next; /* queue order */
+    int flags;          /* lws_write_protocol flags for this write */
+    size_t len;         /* payload bytes after the LWS_PRE headroom */
+    unsigned char *buf; /* LWS_PRE headroom + payload */
+} s_out_t;
+
+struct ts_wsc_conn {
+    ts_wsc_t *owner;           /* the context this connection belongs to */
+    ts_wsc_conn_t *next;       /* next connection in the owner's list */
+    char *name;                /* label for messages */
+    struct lws *wsi;           /* live lws connection, NULL once closed */
+    int established;           /* the WebSocket handshake completed */
+    int welcomed;              /* the edge's welcome frame arrived */
+    int closed;                /* closed or failed: nothing more will arrive */
+    int failed;                /* the connection attempt failed */
+    int want_close;            /* ts_wsc_close() asked for a normal close */
+    int close_code;            /* close code sent by the peer (0: none) */
+    char close_reason[126];    /* close reason sent by the peer */
+    char error[160];           /* connection error text from lws */
+    s_out_t *out_head;         /* frames to write, oldest first */
+    s_out_t *out_tail;         /* where new frames are appended */
+    char *rx;                  /* reassembly of a fragmented incoming message */
+    size_t rx_len;             /* bytes in rx */
+    size_t rx_cap;             /* capacity of rx */
+    int rx_binary;             /* the message being reassembled is binary */
+    json_t **frames;           /* every text message received, parsed */
+    size_t nframes;            /* count of frames */
+    size_t frames_cap;         /* capacity of frames */
+    size_t bad;                /* messages that were binary or not a JSON object */
+    char desc[512];            /* scratch for ts_wsc_describe() */
+};
+
+struct ts_wsc {
+    struct lws_context *ctx;  /* the one lws context for every connection */
+    ts_wsc_conn_t *conns;     /* all connections ever made, newest first */
+    lws_sorted_usec_list_t tick; /* keeps lws_service() returning every TS_WSC_TICK_MS */
+};
+
+/* Re-arms the tick; its only purpose is to wake lws_service(). */
+static void s_tick(lws_sorted_usec_list_t *sul)
+{
+    ts_wsc_t *self = lws_container_of(sul, ts_wsc_t, tick);
+    lws_sul_schedule(self->ctx, 0, &self->tick, s_tick, TS_WSC_TICK_MS * LWS_US_PER_MS);
+}
+
+/* Appends bytes to the reassembly buffer. */
+static int s_rx_append(ts_wsc_conn_t *conn, const void *in, size_t len)
+{
+    if (conn->rx_len + len + 1 > conn->rx_cap) {
+        size_t cap = conn->rx_cap ? conn->rx_cap : 4096;
+        while (cap < conn->rx_len + len + 1)
+            cap *= 2;
+        char *bigger = realloc(conn->rx, cap);
+        if (!bigger)
+            return -1;
+        conn->rx = bigger;
+        conn->rx_cap = cap;
+    }
+    memcpy(conn->rx + conn->rx_len, in, len);
+    conn->rx_len += len;
+    conn->rx[conn->rx_len] = '\0';
+    return 0;
+}
+
+/* Records one complete incoming message. */
+static int s_record(ts_wsc_conn_t *conn)
+{
+    if (conn->nframes == conn->frames_cap) {
+        size_t cap = conn->frames_cap ? conn->frames_cap * 2 : 64;
+        json_t **bigger = realloc(conn->frames, cap * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        conn->frames = bigger;
+        conn->frames_cap = cap;
+    }
+    json_t *frame = NULL;
+    if (!conn->rx_binary)
+        frame = json_loadb(conn->rx ? conn->rx : "", conn->rx_len, 0, NULL);
+    if (!frame || !json_is_object(frame)) {
+        json_decref(frame);
+        conn->bad++;
+        fprintf(stderr, "ts_wsc: %s: received a %s message that is not a JSON object: %.200s\n",
+                conn->name, conn->rx_binary ? "binary" : "text", conn->rx ? conn->rx : "");
+        frame = json_stringn(conn->rx ? conn->rx : "", conn->rx_len);
+        if (!frame)
+            return -1;
+    }
+    const char *op = json_string_value(json_object_get(frame, "op"));
+    if (op && strcmp(op, "welcome") == 0)
+        conn->welcomed = 1;
+    conn->frames[conn->nframes++] = frame;
+    conn->rx_len = 0;
+    return 0;
+}
+
+/* Writes the next queued frame; one lws_write per writeable callback. */
+static int s_write_next(ts_wsc_conn_t *conn, struct lws *wsi)
+{
+    if (conn->want_close) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+        return -1;
+    }
+    s_out_t *out = conn->out_head;
+    if (!out)
+        return 0;
+    conn->out_head = out->next;
+    if (!conn->out_head)
+        conn->out_tail = NULL;
+    int n = lws_write(wsi, out->buf + LWS_PRE, out->len, (enum lws_write_protocol)out->flags);
+    size_t len = out->len;
+    free(out->buf);
+    free(out);
+    if (n < 0 || (size_t)n < len) {
+        fprintf(stderr, "ts_wsc: %s: lws_write of %zu bytes returned %d\n", conn->name, len, n);
+        return -1;
+    }
+    if (conn->out_head || conn->want_close)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Marks a connection finished. */
+static void s_mark_closed(ts_wsc_conn_t *conn)
+{
+    conn->closed = 1;
+    conn->wsi = NULL;
+}
+
+/* The lws protocol callback for every client connection. */
+static int s_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+    ts_wsc_conn_t *conn = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+    if (!conn)
+        return 0;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        conn->established = 1;
+        if (conn->out_head || conn->want_close)
+            lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (conn->rx_len == 0)
+            conn->rx_binary = lws_frame_is_binary(wsi);
+        if (s_rx_append(conn, in, len) != 0)
+            return -1;
+        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
+            if (s_record(conn) != 0)
+                return -1;
+        break;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (len >= 2) {
+            const unsigned char *p = in;
+            conn->close_code = (p[0] << 8) | p[1];
+            size_t rlen = len - 2 < sizeof conn->close_reason - 1 ? len - 2
+                                                                   : sizeof conn->close_reason - 1;
+            memcpy(conn->close_reason, p + 2, rlen);
+            conn->close_reason[rlen] = '\0';
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        return s_write_next(conn, wsi);
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        conn->failed = 1;
+        snprintf(conn->error, sizeof conn->error, "%.*s", (int)(in ? len : 0),
+                 in ? (const char *)in : "");
+        s_mark_closed(conn);
+        break;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+        s_mark_closed(conn);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* The single protocol every connection uses; lws keeps a pointer to it for the context's life. */
+static const struct lws_protocols s_protocols[] = {
+    {"ts-wsc", s_callback, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Creates the lws client context and starts the tick. */
+ts_wsc_t *ts_wsc_new(void)
+{
+    ts_wsc_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    /* lws logs are process-wide; keep errors only so test output stays readable. */
+    lws_set_log_level(LLL_ERR, NULL);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = s_protocols;
+    info.gid = -1;
+    info.uid = -1;
+    self->ctx = lws_create_context(&info);
+    if (!self->ctx) {
+        fprintf(stderr, "ts_wsc: lws_create_context failed\n");
+        free(self);
+        return NULL;
+    }
+    lws_sul_schedule(self->ctx, 0, &self->tick, s_tick, TS_WSC_TICK_MS * LWS_US_PER_MS);
+    return self;
+}
+
+/* Frees one connection's memory. */
+static void s_conn_free(ts_wsc_conn_t *conn)
+{
+    for (s_out_t *out = conn->out_head, *next; out; out = next) {
+        next = out->next;
+        free(out->buf);
+        free(out);
+    }
+    for (size_t i = 0; i < conn->nframes; i++)
+        json_decref(conn->frames[i]);
+    free(conn->frames);
+    free(conn->rx);
+    free(conn->name);
+    free(conn);
+}
+
+/* Destroys the lws context first (it still calls back into connections), then the objects. */
+void ts_wsc_destroy(ts_wsc_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ts_wsc_t *self = *self_p;
+    lws_context_destroy(self->ctx);
+    for (ts_wsc_conn_t *conn = self->conns, *next; conn; conn = next) {
+        next = conn->next;
+        s_conn_free(conn);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+/* Services until the time is up. */
+void ts_wsc_service(ts_wsc_t *self, int ms)
+{
+    uint64_t deadline = ts_now_ms() + (uint64_t)ms;
+    while (ts_now_ms() < deadline)
+        lws_service(self->ctx, 0);
+}
+
+/* Asks lws to connect a new client. */
+ts_wsc_conn_t *ts_wsc_connect(ts_wsc_t *self, int port, const char *name)
+{
+    ts_wsc_conn_t *conn = calloc(1, sizeof *conn);
+    if (!conn)
+        return NULL;
+    conn->owner = self;
+    conn->name = strdup(name);
+    if (!conn->name) {
+        free(conn);
+        return NULL;
+    }
+    struct lws_client_connect_info info;
+    memset(&info, 0, sizeof info);
+    info.context = self->ctx;
+    info.address = "127.0.0.1";
+    info.port = port;
+    info.path = "/ws";
+    info.host = "127.0.0.1";
+    info.origin = "127.0.0.1";
+    info.ssl_connection = 0;
+    info.local_protocol_name = s_protocols[0].name;
+    info.opaque_user_data = conn;
+    info.pwsi = &conn->wsi;
+    /* Link first: lws may report a connection error from inside the connect call. */
+    conn->next = self->conns;
+    self->conns = conn;
+    if (!lws_client_connect_via_info(&info)) {
+        fprintf(stderr, "ts_wsc: %s: lws refused to connect to port %d\n", name, port);
+        conn->failed = 1;
+        s_mark_closed(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+/* Services until done(arg) or the deadline; 0 when done. */
+static int s_wait(ts_wsc_t *self, int (*done)(void *arg), void *arg, int timeout_ms)
+{
+    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (done(arg))
+            return 0;
+        if (ts_now_ms() >= deadline)
+            return -1;
+        lws_service(self->ctx, 0);
+    }
+}
+
+/* Done when welcomed or closed. */
+static int s_open_done(void *arg)
+{
+    ts_wsc_conn_t *conn = arg;
+    return conn->welcomed || conn->closed;
+}
+
+/* Waits for the handshake and the welcome frame. */
+int ts_wsc_wait_open(ts_wsc_conn_t *conn, int timeout_ms)
+{
+    s_wait(conn->owner, s_open_done, conn, timeout_ms);
+    if (conn->welcomed && !conn->closed)
+        return 0;
+    fprintf(stderr, "ts_wsc: %s did not open: %s\n", conn->name, ts_wsc_describe(conn));
+    return -1;
+}
+
+/* Done when every connection is welcomed or one is closed. */
+static int s_all_open_done(void *arg)
+{
+    ts_wsc_t *self = arg;
+    for (ts_wsc_conn_t *conn = self->conns; conn; conn = conn->next) {
+        if (conn->closed)
+            return 1;
+        if (!conn->welcomed)
+            return 0;
+    }
+    return 1;
+}
+
+/* Waits until every connection is open. */
+int ts_wsc_wait_all_open(ts_wsc_t *self, int timeout_ms)
+{
+    s_wait(self, s_all_open_done, self, timeout_ms);
+    for (ts_wsc_conn_t *conn = self->conns; conn; conn = conn->next)
+        if (!conn->welcomed || conn->closed) {
+            fprintf(stderr, "ts_wsc: %s did not open: %s\n", conn->name, ts_wsc_describe(conn));
+            return -1;
+        }
+    return 0;
+}
+
+/* Appends a write to the queue and asks for a writeable callback. */
+static int s_queue(ts_wsc_conn_t *conn, const void *data, size_t len, int flags)
+{
+    if (conn->closed)
+        return -1;
+    s_out_t *out = calloc(1, sizeof *out);
+    if (!out)
+        return -1;
+    out->buf = malloc(LWS_PRE + len + 1);
+    if (!out->buf) {
+        free(out);
+        return -1;
+    }
+    memcpy(out->buf + LWS_PRE, data, len);
+    out->len = len;
+    out->flags = flags;
+    if (conn->out_tail)
+        conn->out_tail->next = out;
+    else
+        conn->out_head = out;
+    conn->out_tail = out;
+    if (conn->wsi && conn->established)
+        lws_callback_on_writable(conn->wsi);
+    return 0;
+}
+
+/* Queues a text frame. */
+int ts_wsc_send_text(ts_wsc_conn_t *conn, const char *text)
+{
+    return s_queue(conn, text, strlen(text), LWS_WRITE_TEXT);
+}
+
+/* Queues a formatted text frame. */
+int ts_wsc_send_textf(ts_wsc_conn_t *conn, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    int rc = ts_wsc_send_text(conn, text);
+    free(text);
+    return rc;
+}
+
+/* Queues a binary frame. */
+int ts_wsc_send_binary(ts_wsc_conn_t *conn, const void *data, size_t len)
+{
+    return s_queue(conn, data, len, LWS_WRITE_BINARY);
+}
+
+/* Queues the fragments of one text message. */
+int ts_wsc_send_fragmented(ts_wsc_conn_t *conn, const char *text, size_t len, size_t nparts)
+{
+    if (nparts < 2 || len < nparts)
+        return -1;
+    size_t part = len / nparts, off = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        size_t n = i + 1 == nparts ? len - off : part;
+        int flags = i == 0 ? LWS_WRITE_TEXT : LWS_WRITE_CONTINUATION;
+        if (i + 1 < nparts)
+            flags |= LWS_WRITE_NO_FIN;
+        if (s_queue(conn, text + off, n, flags) != 0)
+            return -1;
+        off += n;
+    }
+    return 0;
+}
+
+/* Queues a valid JSON ping of exactly len bytes. */
+int ts_wsc_send_sized(ts_wsc_conn_t *conn, size_t len)
+{
+    static const char head[] = "{\"op\":\"ping\",\"pad\":\"";
+    static const char tail[] = "\"}";
+    size_t fixed = sizeof head - 1 + sizeof tail - 1;
+    if (len < 64)
+        return -1;
+    char *text = malloc(len + 1);
+    if (!text)
+        return -1;
+    memcpy(text, head, sizeof head - 1);
+    memset(text + sizeof head - 1, 'x', len - fixed);
+    memcpy(text + len - (sizeof tail - 1), tail, sizeof tail - 1);
+    text[len] = '\0';
+    int rc = s_queue(conn, text, len, LWS_WRITE_TEXT);
+    free(text);
+    return rc;
+}
+
+/* True when frame has op (and room unless NULL). */
+static int s_frame_matches(json_t *frame, const char *op, const char *room)
+{
+    const char *fop = json_string_value(json_object_get(frame, "op"));
+    if (!fop || strcmp(fop, op) != 0)
+        return 0;
+    if (!room)
+        return 1;
+    const char *froom = json_string_value(json_object_get(frame, "room"));
+    return froom && strcmp(froom, room) == 0;
+}
+
+/* Sends a (un)subscribe and waits for its confirmation; an error frame answers at once. */
+static int s_room_op(ts_wsc_conn_t *conn, const char *op, const char *reply, const char *room,
+                     int timeout_ms)
+{
+    size_t from = conn->nframes;
+    json_t *msg = json_pack("{s:s, s:s}", "op", op, "room", room);
+    char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (!text || ts_wsc_send_text(conn, text) != 0) {
+        free(text);
+        return -1;
+    }
+    free(text);
+    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        for (; from < conn->nframes; from++) {
+            json_t *frame = conn->frames[from];
+            if (s_frame_matches(frame, reply, room))
+                return 0;
+            if (s_frame_matches(frame, "error", NULL)) {
+                char *dump = json_dumps(frame, JSON_COMPACT);
+                fprintf(stderr, "ts_wsc: %s: %s %s answered %s\n", conn->name, op, room,
+                        dump ? dump : "?");
+                free(dump);
+                return -1;
+            }
+        }
+        if (conn->closed || ts_now_ms() >= deadline) {
+            fprintf(stderr, "ts_wsc: %s: no %s for %s: %s\n", conn->name, reply, room,
+                    ts_wsc_describe(conn));
+            return -1;
+        }
+        lws_service(conn->owner->ctx, 0);
+    }
+}
+
+/* Subscribes and waits for "subscribed". */
+int ts_wsc_subscribe(ts_wsc_conn_t *conn, const char *room, int timeout_ms)
+{
+    return s_room_op(conn, "subscribe", "subscribed", room, timeout_ms);
+}
+
+/* Unsubscribes and waits for "unsubscribed". */
+int ts_wsc_unsubscribe(ts_wsc_conn_t *conn, const char *room, int timeout_ms)
+{
+    return s_room_op(conn, "unsubscribe", "unsubscribed", room, timeout_ms);
+}
+
+/* Starts a client-side close. */
+void ts_wsc_close(ts_wsc_conn_t *conn)
+{
+    if (conn->closed)
+        return;
+    conn->want_close = 1;
+    if (conn->wsi && conn->established)
+        lws_callback_on_writable(conn->wsi);
+}
+
+/* Frames received. */
+size_t ts_wsc_frame_count(const ts_wsc_conn_t *conn)
+{
+    return conn->nframes;
+}
+
+/* The i-th frame. */
+json_t *ts_wsc_frame(const ts_wsc_conn_t *conn, size_t i)
+{
+    return i < conn->nframes ? conn->frames[i] : NULL;
+}
+
+/* Counts matching frames. */
+size_t ts_wsc_count_op(const ts_wsc_conn_t *conn, const char *op, const char *room)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < conn->nframes; i++)
+        count += (size_t)s_frame_matches(conn->frames[i], op, room);
+    return count;
+}
+
+/* Non-JSON-object messages received. */
+size_t ts_wsc_bad_frames(const ts_wsc_conn_t *conn)
+{
+    return conn->bad;
+}
+
+/* Arguments of the frame-count wait. */
+typedef struct s_count_wait {
+    ts_wsc_conn_t *conn; /* connection to watch */
+    const char *op;      /* op to count, NULL for any frame */
+    const char *room;    /* room to count, NULL for any */
+    size_t n;            /* how many are wanted */
+} s_count_wait_t;
+
+/* Done when enough frames arrived or the connection closed. */
+static int s_count_done(void *arg)
+{
+    s_count_wait_t *w = arg;
+    size_t have = w->op ? ts_wsc_count_op(w->conn, w->op, w->room) : w->conn->nframes;
+    return have >= w->n || w->conn->closed;
+}
+
+/* Waits for n frames of any kind. */
+int ts_wsc_wait_frames(ts_wsc_conn_t *conn, size_t n, int timeout_ms)
+{
+    s_count_wait_t w = {conn, NULL, NULL, n};
+    s_wait(conn->owner, s_count_done, &w, timeout_ms);
+    return conn->nframes >= n ? 0 : -1;
+}
+
+/* Waits for n matching frames. Counting rescans all frames; fine for test volumes because the
+ * scan only runs once per service round. */
+int ts_wsc_wait_count(ts_wsc_conn_t *conn, const char *op, const char *room, size_t n,
+                      int timeout_ms)
+{
+    s_count_wait_t w = {conn, op, room, n};
+    s_wait(conn->owner, s_count_done, &w, timeout_ms);
+    return ts_wsc_count_op(conn, op, room) >= n ? 0 : -1;
+}
+
+/* Waits for the next matching frame at or after *from. */
+json_t *ts_wsc_wait_op(ts_wsc_conn_t *conn, const char *op, const char *room, size_t *from,
+                       int timeout_ms)
+{
+    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        for (; *from < conn->nframes; (*from)++)
+            if (s_frame_matches(conn->frames[*from], op, room))
+                return conn->frames[(*from)++];
+        if (conn->closed || ts_now_ms() >= deadline)
+            return NULL;
+        lws_service(conn->owner->ctx, 0);
+    }
+}
+
+/* Done when closed. */
+static int s_closed_done(void *arg)
+{
+    return ((ts_wsc_conn_t *)arg)->closed;
+}
+
+/* Waits for the connection to close. */
+int ts_wsc_wait_closed(ts_wsc_conn_t *conn, int timeout_ms)
+{
+    return s_wait(conn->owner, s_closed_done, conn, timeout_ms);
+}
+
+/* Open and not closed. */
+int ts_wsc_is_open(const ts_wsc_conn_t *conn)
+{
+    return conn->established && !conn->closed;
+}
+
+/* Closed or failed. */
+int ts_wsc_is_closed(const ts_wsc_conn_t *conn)
+{
+    return conn->closed;
+}
+
+/* Peer's close code. */
+int ts_wsc_close_code(const ts_wsc_conn_t *conn)
+{
+    return conn->close_code;
+}
+
+/* Peer's close reason. */
+const char *ts_wsc_close_reason(const ts_wsc_conn_t *conn)
+{
+    return conn->close_reason;
+}
+
+/* The label. */
+const char *ts_wsc_name(const ts_wsc_conn_t *conn)
+{
+    return conn->name;
+}
+
+/* Summary line for failure messages. */
+const char *ts_wsc_describe(ts_wsc_conn_t *conn)
+{
+    snprintf(conn->desc, sizeof conn->desc,
+             "%.100s: %s%s%s, %zu frames (%zu bad), close code %d \"%.125s\"%s%.160s", conn->name,
+             conn->established ? "established" : "not established",
+             conn->welcomed ? ", welcomed" : "", conn->closed ? ", closed" : "", conn->nframes,
+             conn->bad, conn->close_code, conn->close_reason, conn->failed ? ", error: " : "",
+             conn->failed ? conn->error : "");
+    return conn->desc;
+}

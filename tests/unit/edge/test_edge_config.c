@@ -1,0 +1,174 @@
+/*
+ * test_edge_config.c: the edge's settings table: defaults, file and flag precedence, bounds,
+ * the derived edge_id, and the --check-config / --print-config / --help exits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edge_config.h"
+#include "wire_envelope.h"
+#include "wire_log.h"
+
+/* Runs edge_config_from_args with a NULL-terminated list of flags, capturing both outputs. */
+static wire_conf_action_t s_run(edge_config_t *conf, char *out, size_t outlen, char *err,
+                                size_t errlen, const char *flag, ...)
+{
+    char *argv[32] = {"weft-edge"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, flag);
+    for (const char *a = flag; a && argc < 31; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    FILE *fo = fmemopen(out, outlen, "w");
+    FILE *fe = fmemopen(err, errlen, "w");
+    assert_non_null(fo);
+    assert_non_null(fe);
+    wire_conf_action_t action = edge_config_from_args(conf, argc, argv, "9.9.9", fo, fe);
+    fclose(fo);
+    fclose(fe);
+    return action;
+}
+
+static void test_defaults(void **state)
+{
+    edge_config_t conf;
+    char out[4096] = "", err[1024] = "";
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, NULL), WIRE_CONF_RUN);
+    assert_int_equal(conf.port, 8080);
+    assert_string_equal(conf.bind, "0.0.0.0");
+    assert_string_equal(conf.router, "tcp://127.0.0.1:5556");
+    assert_int_equal(conf.max_message, 65536);
+    assert_int_equal(conf.max_queue_bytes, 4 * 1024 * 1024);
+    assert_int_equal(conf.max_queue_frames, 4096);
+    assert_int_equal(conf.ping_interval, 20);
+    assert_int_equal(conf.ping_timeout, 10);
+    assert_int_equal(conf.sub_rcvhwm, 100000);
+    assert_int_equal(conf.sub_sndhwm, 0);
+    assert_int_equal(conf.max_connections, 100000);
+    assert_int_equal(conf.stats_interval, 60);
+    assert_int_equal(conf.log_level, WIRE_LOG_NOTICE);
+    assert_true(strlen(conf.www) > 0);
+    /* edge_id defaults to <hostname>-<pid>, in the id alphabet. */
+    char pid[32];
+    snprintf(pid, sizeof pid, "-%ld", (long)getpid());
+    size_t len = strlen(conf.edge_id);
+    assert_true(len > strlen(pid));
+    assert_string_equal(conf.edge_id + len - strlen(pid), pid);
+    assert_true(wire_pubid_valid(conf.edge_id, len));
+    edge_config_free(&conf);
+    edge_config_free(&conf); /* safe twice */
+}
+
+static void test_flags_override_file(void **state)
+{
+    char path[] = "/tmp/test_edge_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "# comment\nport = 9001\nrouter = tcp://10.0.0.1:5556\n"
+                       "max_queue_bytes = 1m\nedge_id = \"edge-a\"\nlog_level = debug\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    edge_config_t conf;
+    char out[4096] = "", err[1024] = "";
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--port", "9002", "--config",
+                           path, "--max-queue-frames=64", NULL),
+                     WIRE_CONF_RUN);
+    assert_int_equal(conf.port, 9002); /* the flag wins, wherever --config appears */
+    assert_string_equal(conf.router, "tcp://10.0.0.1:5556");
+    assert_int_equal(conf.max_queue_bytes, 1024 * 1024);
+    assert_int_equal(conf.max_queue_frames, 64);
+    assert_string_equal(conf.edge_id, "edge-a");
+    assert_int_equal(conf.log_level, WIRE_LOG_DEBUG);
+    edge_config_free(&conf);
+    unlink(path);
+}
+
+static void test_bounds_and_errors(void **state)
+{
+    edge_config_t conf;
+    char out[4096] = "", err[1024] = "";
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--port", "65536", NULL),
+                     WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "port"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(
+        s_run(&conf, out, sizeof out, err, sizeof err, "--max-queue-bytes", "1k", NULL),
+        WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "max_queue_bytes"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--edge-id", "a b", NULL),
+                     WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "edge_id"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--router", "", NULL),
+                     WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "router"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--nope", "1", NULL),
+                     WIRE_CONF_EXIT_ERR);
+    edge_config_free(&conf);
+    /* Port 0 is allowed: the server picks a free port and logs it. */
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--port", "0", NULL),
+                     WIRE_CONF_RUN);
+    assert_int_equal(conf.port, 0);
+    edge_config_free(&conf);
+}
+
+static void test_print_check_help(void **state)
+{
+    edge_config_t conf;
+    char out[8192] = "", err[1024] = "";
+    assert_int_equal(
+        s_run(&conf, out, sizeof out, err, sizeof err, "--print-config", "--port", "1234", NULL),
+        WIRE_CONF_EXIT_OK);
+    assert_non_null(strstr(out, "port = 1234\n"));
+    assert_non_null(strstr(out, "max_queue_frames = 4096\n"));
+    assert_non_null(strstr(out, "sub_sndhwm = 0\n"));
+    edge_config_free(&conf);
+    out[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--check-config", NULL),
+                     WIRE_CONF_EXIT_OK);
+    assert_non_null(strstr(out, "configuration OK"));
+    edge_config_free(&conf);
+    out[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--help", NULL),
+                     WIRE_CONF_EXIT_OK);
+    for (const wire_conf_entry_t *e = edge_config_table; e->name; e++)
+        assert_non_null(strstr(out, e->name));
+    edge_config_free(&conf);
+}
+
+static void test_example_file_loads(void **state)
+{
+    /* The shipped example must stay loadable: it is the documentation of every key. */
+    edge_config_t conf;
+    char out[4096] = "", err[1024] = "";
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--config",
+                           WEFT_EDGE_CONF_EXAMPLE, "--check-config", NULL),
+                     WIRE_CONF_EXIT_OK);
+    assert_string_equal(err, "");
+    edge_config_free(&conf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_flags_override_file),
+        cmocka_unit_test(test_bounds_and_errors),  cmocka_unit_test(test_print_check_help),
+        cmocka_unit_test(test_example_file_loads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
