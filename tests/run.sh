@@ -52,8 +52,9 @@ run_suite() {
     local flags=(-DWEFT_BUILD_TESTS=ON)
     [ "$label" = asan ] && flags+=(-DWEFT_SANITIZE=ON) || flags+=(-DWEFT_SANITIZE=OFF)
     say "configure $dir"
-    if ! cmake -S "$root" -B "$dir" "${flags[@]}" >"$dir.configure.log" 2>&1; then
-        cat "$dir.configure.log"
+    mkdir -p "$dir"
+    if ! cmake -S "$root" -B "$dir" "${flags[@]}" >"$dir/configure.log" 2>&1; then
+        cat "$dir/configure.log"
         summary+=("$label: configure FAILED")
         status=1
         return

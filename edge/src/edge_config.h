@@ -47,7 +47,8 @@ extern const wire_conf_entry_t edge_config_table[];
 wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
                                          const char *version, FILE *out, FILE *errout);
 
-/* Checks cross-field rules and fills derived values (edge_id). Returns 0, or -1 with err set. */
+/* Checks what the table cannot (edge_id alphabet, non-empty router and www) and fills derived
+ * values (edge_id). Returns 0, or -1 with err set. */
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen);
 
 /* Frees the owned strings. Safe to call twice. */

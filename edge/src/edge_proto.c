@@ -201,9 +201,8 @@ edge_frame_t *edge_proto_error(const edge_req_t *req)
     if (op)
         rc |= json_object_set_new(obj, "for", json_string(op));
     if (req->has_room && s_op_has_room(req->op)) {
+        /* jansson checked the UTF-8 when it parsed the request: no second scan. */
         json_t *room = json_stringn_nocheck(req->room, req->room_len);
-        /* The echoed value may be invalid UTF-8 only if the client sent it so, which jansson
-         * already rejected; stringn_nocheck avoids a second scan. */
         rc |= json_object_set_new(obj, "room", room);
     }
     rc |= s_add_id(obj, req);

@@ -120,8 +120,8 @@ const char *ts_wsc_close_reason(const ts_wsc_conn_t *conn);
 /* The connection's label. */
 const char *ts_wsc_name(const ts_wsc_conn_t *conn);
 
-/* A one-line summary (state, frames, close code) for failure messages; static per call site is
- * not used: the text lives in the connection and is overwritten by the next call. */
+/* A one-line summary (state, frames, close code) for failure messages. The text lives in the
+ * connection and is overwritten by the next call for the same connection. */
 const char *ts_wsc_describe(ts_wsc_conn_t *conn);
 
 #endif
