@@ -14,7 +14,7 @@ struct rtr_room {
     rtr_room_t *busier;    /* next on the recency list (more recently used), or NULL */
     uint64_t last_seq;     /* last seq issued; the next event gets last_seq + 1 */
     uint64_t last_used_ms; /* when the room was last stamped (or created) */
-    /* History (next issue) hangs here: a bounded ring of recent events and its byte count. */
+    rtr_hring_t *history;  /* recent events (rtr_history.c owns it), NULL when none */
     size_t name_len; /* bytes in name, without the NUL */
     char name[];     /* the room name, NUL-terminated */
 };
@@ -167,4 +167,16 @@ uint64_t rtr_room_last_seq(const rtr_room_t *room)
 uint64_t rtr_room_last_used(const rtr_room_t *room)
 {
     return room->last_used_ms;
+}
+
+/* The room's history slot. */
+rtr_hring_t *rtr_room_history(const rtr_room_t *room)
+{
+    return room->history;
+}
+
+/* Sets the room's history slot. */
+void rtr_room_set_history(rtr_room_t *room, rtr_hring_t *ring)
+{
+    room->history = ring;
 }

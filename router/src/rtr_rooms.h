@@ -3,10 +3,10 @@
  *
  * Every accepted event takes the next seq of its room (1, 2, 3 ... per room, within the router's
  * epoch). Rooms are kept on a recency list, least recently used first, updated in O(1) on each
- * stamp. That list is what per-room history (next issue) needs: a bounded ring of recent events
- * hangs off rtr_room_t, and when the global memory cap is reached, history of the idlest rooms is
- * released first by walking from rtr_rooms_idlest(). A room's seq itself is never forgotten within
- * an epoch, so a client's cursor can never see a seq reused.
+ * stamp. Each room has one slot for its history (rtr_history.h): the table stores the pointer and
+ * never looks inside it or frees it, so the history store must be cleared before the table is
+ * destroyed. A room's seq itself is never forgotten within an epoch, even when its history is
+ * evicted, so a client's cursor can never see a seq reused.
  *
  * Ownership: the table owns its rooms; rtr_room_t pointers stay valid until the table is destroyed.
  * Not thread-safe: owned by the router loop. Time is always passed in (milliseconds of any
@@ -20,6 +20,9 @@
 
 typedef struct rtr_rooms rtr_rooms_t;
 typedef struct rtr_room rtr_room_t;
+
+/* A room's history ring, defined and owned by rtr_history.c. */
+typedef struct rtr_hring rtr_hring_t;
 
 /* Creates an empty table, or NULL when out of memory. */
 rtr_rooms_t *rtr_rooms_new(void);
@@ -55,5 +58,11 @@ uint64_t rtr_room_last_seq(const rtr_room_t *room);
 
 /* When the room was last stamped or created (milliseconds, caller's clock). */
 uint64_t rtr_room_last_used(const rtr_room_t *room);
+
+/* The room's history ring (NULL when it holds no history). */
+rtr_hring_t *rtr_room_history(const rtr_room_t *room);
+
+/* Attaches a history ring to the room (NULL detaches); the table never frees it. */
+void rtr_room_set_history(rtr_room_t *room, rtr_hring_t *ring);
 
 #endif
