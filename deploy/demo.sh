@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy/demo.sh: the README's demo. Builds Weft and runs a whole fabric on this machine:
-#   weft-router (127.0.0.1:5555 intake, 127.0.0.1:5556 fan-out)
+#   weft-router (127.0.0.1:5555 intake, 127.0.0.1:5556 fan-out, 127.0.0.1:5557 history)
 #   two weft-edges (127.0.0.1:8081 and :8082)
 #   HAProxy on 127.0.0.1:8080, round robin over the edges (deploy/haproxy.cfg)
 #   weft-sim, simulated agents publishing at a modest rate
@@ -9,8 +9,8 @@
 # Usage: bash deploy/demo.sh [--duration SECONDS] [--no-build]
 #   --duration S  run S seconds, check everything is still up, stop and exit 0 (non-interactive)
 #   --no-build    use the existing build/ as it is
-# Ports can be moved with WEFT_DEMO_HTTP, WEFT_DEMO_EDGE1, WEFT_DEMO_EDGE2, WEFT_DEMO_INTAKE and
-# WEFT_DEMO_FANOUT (defaults 8080, 8081, 8082, 5555, 5556).
+# Ports can be moved with WEFT_DEMO_HTTP, WEFT_DEMO_EDGE1, WEFT_DEMO_EDGE2, WEFT_DEMO_INTAKE,
+# WEFT_DEMO_FANOUT and WEFT_DEMO_HISTORY (defaults 8080, 8081, 8082, 5555, 5556, 5557).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=${2:?--duration needs seconds}; shift 2 ;;
     --duration=*) duration=${1#--duration=}; shift ;;
     --no-build) build=0; shift ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -34,6 +34,7 @@ edge1_port=${WEFT_DEMO_EDGE1:-8081}
 edge2_port=${WEFT_DEMO_EDGE2:-8082}
 intake_port=${WEFT_DEMO_INTAKE:-5555}
 fanout_port=${WEFT_DEMO_FANOUT:-5556}
+history_port=${WEFT_DEMO_HISTORY:-5557}
 
 log() { printf 'demo: %s\n' "$*"; }
 
@@ -69,7 +70,7 @@ done
 
 # --- ports must be free --------------------------------------------------------------------------
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$http_port" "$edge1_port" "$edge2_port" "$intake_port" "$fanout_port"; do
+for p in "$http_port" "$edge1_port" "$edge2_port" "$intake_port" "$fanout_port" "$history_port"; do
     if port_busy "$p"; then
         echo "demo.sh: port $p on 127.0.0.1 is in use; stop what uses it or set WEFT_DEMO_* (see --help)" >&2
         exit 1
@@ -120,7 +121,8 @@ wait_ready() {
     exit 1
 }
 
-start router "$bin_router" --intake "tcp://127.0.0.1:$intake_port" --fanout "tcp://127.0.0.1:$fanout_port"
+start router "$bin_router" --intake "tcp://127.0.0.1:$intake_port" --fanout "tcp://127.0.0.1:$fanout_port" \
+    --history "tcp://127.0.0.1:$history_port"
 wait_ready router ""
 start edge1 "$bin_edge" --port "$edge1_port" --bind 127.0.0.1 --router "tcp://127.0.0.1:$fanout_port" \
     --www "$root/edge/www" --edge-id edge1
@@ -151,7 +153,7 @@ page_ok || { echo "demo.sh: http://127.0.0.1:$http_port/ does not answer 200" >&
 
 echo
 echo "Dashboard: http://127.0.0.1:$http_port/"
-echo "  router   tcp://127.0.0.1:$intake_port (agents), tcp://127.0.0.1:$fanout_port (edges)"
+echo "  router   tcp://127.0.0.1:$intake_port (agents), tcp://127.0.0.1:$fanout_port and :$history_port (edges)"
 echo "  edges    127.0.0.1:$edge1_port, 127.0.0.1:$edge2_port behind HAProxy (round robin)"
 echo "  publish  build/sdk/weft-pub --endpoint tcp://127.0.0.1:$intake_port global demo.hello '{\"hi\":1}'"
 echo "  logs     $logs"

@@ -74,6 +74,10 @@ run_suite() {
     else
         summary+=("$label: tests passed")
     fi
+    # The browser test measures publish -> page latency; show it (ctest only shows failures).
+    local lat
+    lat=$(grep -h '^latency:' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null || true)
+    [ -z "$lat" ] || summary+=("$label: browser $lat")
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1}

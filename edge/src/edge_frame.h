@@ -20,6 +20,14 @@
 
 typedef struct edge_frame edge_frame_t;
 
+/* One event as the edge delivers it: its room position and its encoded frame. Whoever keeps an
+ * edge_event_t beyond a call takes its own reference on frame. */
+typedef struct edge_event {
+    uint64_t epoch;      /* room epoch stamped by the router */
+    uint64_t seq;        /* room seq stamped by the router */
+    edge_frame_t *frame; /* the {"op":"event",...} frame */
+} edge_event_t;
+
 /* Creates a frame with room for len body bytes (uninitialised), refcount 1. NULL on OOM. */
 edge_frame_t *edge_frame_new(size_t len);
 

@@ -10,11 +10,17 @@
  * SUBSCRIBE/UNSUBSCRIBE counts as a send, which can consume the fd's edge, so ZMQ_EVENTS is
  * checked again after each one and a drain scheduled if input is waiting.
  *
+ * The connection to the router is watched with zmq_socket_monitor(): an inproc PAIR receives
+ * the SUB's CONNECTED and DISCONNECTED events and joins the loop the same way (its events are
+ * read at the start of every drain pass). Each CONNECTED calls on_connect, so the owner can
+ * check what it missed while disconnected; the SUB resends its subscriptions by itself.
+ *
  * Used from the lws service thread only.
  */
 #ifndef EDGE_ZMQ_H
 #define EDGE_ZMQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +40,9 @@ typedef struct edge_zmq_msg {
 /* Called for every message received. */
 typedef void(edge_zmq_msg_fn)(void *arg, const edge_zmq_msg_t *msg);
 
+/* Called when the SUB (re)connected to the router (n: how many connects so far, from 1). */
+typedef void(edge_zmq_connect_fn)(void *arg, uint64_t n);
+
 /* Settings for edge_zmq_new(). */
 typedef struct edge_zmq_opts {
     const char *endpoint;    /* router fan-out endpoint, e.g. tcp://127.0.0.1:5556 */
@@ -41,7 +50,8 @@ typedef struct edge_zmq_opts {
     int sndhwm;              /* ZMQ_SNDHWM (0 = unlimited; see edge_config.c for why) */
     unsigned budget;         /* messages per drain pass (0 = 256) */
     edge_zmq_msg_fn *on_msg; /* message handler */
-    void *arg;               /* for on_msg */
+    edge_zmq_connect_fn *on_connect; /* connection handler (may be NULL) */
+    void *arg;               /* for on_msg and on_connect */
     wire_log_t *log;         /* may be NULL */
 } edge_zmq_opts_t;
 
@@ -68,10 +78,28 @@ int edge_zmq_subscribe(edge_zmq_t *self, const void *topic, size_t len);
 /* Removes a subscription added with the same bytes. Returns 0, or -1 (logged). */
 int edge_zmq_unsubscribe(edge_zmq_t *self, const void *topic, size_t len);
 
+/* The ZeroMQ context (to create further sockets in; owned by self). */
+void *edge_zmq_context(const edge_zmq_t *self);
+
 /* Messages received since creation. */
 uint64_t edge_zmq_received(const edge_zmq_t *self);
 
 /* Drain passes that ran out of budget and were continued from a timer. */
 uint64_t edge_zmq_budget_exhausted(const edge_zmq_t *self);
+
+/* Connections and disconnections the monitor reported. */
+uint64_t edge_zmq_connects(const edge_zmq_t *self);
+uint64_t edge_zmq_disconnects(const edge_zmq_t *self);
+
+/* Component-internal helpers, shared with edge_hist.c. */
+
+/* Adopts a dup() of zsock's ZMQ_FD into vhost as a raw file of protocol prot, with opaque as
+ * its user data. Returns the wsi, or NULL (logged). */
+struct lws *edge_zmq__adopt(void *zsock, struct lws_vhost *vhost, const char *prot, void *opaque,
+                            wire_log_t *log);
+
+/* True when ZMQ_EVENTS of zsock reports input. Reading ZMQ_EVENTS also processes pending
+ * commands, which is what re-arms ZMQ_FD. Errors are logged through limit. */
+bool edge_zmq__has_input(void *zsock, wire_log_t *log, wire_log_limit_t *limit);
 
 #endif

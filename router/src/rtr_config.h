@@ -24,6 +24,13 @@ typedef struct rtr_config {
     int stats_interval;  /* seconds between counter summaries in the log; 0 = off */
     int log_level;       /* wire_level_t threshold */
     int io_threads;      /* ZeroMQ I/O threads */
+    char *history;            /* ROUTER bind endpoint of the history service */
+    int history_max_events;   /* events kept per room; 0 = no history */
+    int history_max_age;      /* seconds an event is kept */
+    size_t history_max_bytes; /* cap on the memory all history takes, bytes */
+    int history_page_max;     /* most events in one history reply */
+    int history_batch;        /* history requests served per loop pass */
+    int history_hwm;          /* history reply send high-water mark, messages */
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */

@@ -107,6 +107,11 @@ void rtr_history_query(rtr_history_t *self, rtr_room_t *room, uint64_t after_seq
                        size_t max_events, size_t max_bytes, uint64_t now_ms,
                        rtr_history_event_t *out, rtr_history_page_t *page);
 
+/* Fills page with room's head and first only (count 0, more and too_old false), after dropping
+ * its expired events. room may be NULL. */
+void rtr_history_position(rtr_history_t *self, rtr_room_t *room, uint64_t now_ms,
+                          rtr_history_page_t *page);
+
 /* Drops expired events: whole rooms whose newest event is older than max_age, idlest first.
  * Returns the number of events dropped. */
 size_t rtr_history_expire(rtr_history_t *self, uint64_t now_ms);
@@ -128,5 +133,8 @@ void rtr_history_counters(const rtr_history_t *self, rtr_history_counters_t *out
 
 /* What an allocation of n bytes costs in the accounting (glibc malloc's real footprint). */
 size_t rtr_history_alloc_cost(size_t n);
+
+/* What one stored event with these frame sizes costs in the accounting. */
+size_t rtr_history_event_cost(size_t header_len, size_t payload_len);
 
 #endif

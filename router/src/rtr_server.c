@@ -1,12 +1,14 @@
 /*
  * rtr_server.c: the router's event loop.
  *
- * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, a stop eventfd
- * and (from main) a signalfd. Intake is drained in batches so one wake-up moves many events,
- * then subscriptions and timers get their turn. Per event the loop does no allocation of its
- * own: frames are received into stack zmq_msg_t, the header frame is stamped in place and the
- * same three frames are handed to the fan-out socket (zero copy); the tables are hash lookups
- * and O(1) list moves. jansson's parse of the payload is the only per-event allocation.
+ * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, the history
+ * ROUTER, a stop eventfd and (from main) a signalfd. Intake is drained in batches so one wake-up
+ * moves many events, then subscriptions, at most history_batch history requests and timers get
+ * their turn, so a storm of history requests delays live fan-out by one bounded batch at most.
+ * Per event, frames are received into stack zmq_msg_t, the header frame is stamped in place, a
+ * copy of header and payload goes into the room's history (one allocation), and the same three
+ * frames are handed to the fan-out socket (zero copy); the tables are hash lookups and O(1) list
+ * moves. jansson's parse of the payload is the only other per-event allocation.
  */
 #include "rtr_server.h"
 
@@ -23,13 +25,15 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "rtr_history.h"
+#include "rtr_hsvc.h"
 #include "rtr_validate.h"
 #include "weft/version.h"
 
 #define RTR_BATCH 1024               /* intake messages per wake-up before serving the rest */
 #define RTR_ACK_FRAME_MAX 65536      /* largest ack frame (docs/protocol.md) */
 #define RTR_LINGER_MS 200            /* how long close waits for queued messages */
-#define RTR_SWEEP_MS 1000            /* publisher expiry sweep period */
+#define RTR_SWEEP_MS 1000            /* publisher and history expiry sweep period */
 #define RTR_ENDPOINT_MAX 256         /* resolved endpoint text */
 #define RTR_EPOCH_LIMIT (1ULL << 53) /* epochs stay exact as JavaScript numbers */
 
@@ -45,6 +49,8 @@ struct rtr_server {
     uint64_t stats_interval_ms;                     /* conf: summary period, 0 = off */
     rtr_rooms_t *rooms;                             /* room -> seq */
     rtr_pubs_t *pubs;                               /* (publisher, session) -> dedup, acks */
+    rtr_history_t *history;                         /* recent events per room */
+    rtr_hsvc_t *hsvc;                               /* history service (ROUTER socket) */
     rtr_stats_t stats;                              /* counters; gauges filled on read */
     wire_log_limit_t reject_limit[WIRE_ERR__COUNT]; /* one log limiter per rejection reason */
     wire_log_limit_t io_limit;                      /* limiter for socket errors */
@@ -167,8 +173,12 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
 
     self->rooms = rtr_rooms_new();
     self->pubs = rtr_pubs_new((uint64_t)conf->publisher_ttl * 1000);
+    rtr_history_limits_t limits = {.max_events = (size_t)conf->history_max_events,
+                                   .max_age_ms = (uint64_t)conf->history_max_age * 1000,
+                                   .max_bytes = conf->history_max_bytes};
+    self->history = rtr_history_new(&limits);
     self->ack_buf = malloc(RTR_ACK_FRAME_MAX);
-    if (!self->rooms || !self->pubs || !self->ack_buf) {
+    if (!self->rooms || !self->pubs || !self->history || !self->ack_buf) {
         wire_log(log, WIRE_LOG_ERROR, "out of memory creating the router tables");
         goto err;
     }
@@ -189,13 +199,19 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
     }
     if (s_open_intake(self, conf) < 0 || s_open_fanout(self, conf) < 0)
         goto err;
+    self->hsvc = rtr_hsvc_new(self->ctx, conf, self->epoch, self->history, self->rooms,
+                              &self->stats, log);
+    if (!self->hsvc)
+        goto err;
 
     uint64_t now = s_now_ms();
     self->last_ack_ms = now;
     self->next_sweep_ms = now + RTR_SWEEP_MS;
     self->next_stats_ms = now + self->stats_interval_ms;
-    wire_log(log, WIRE_LOG_NOTICE, "weft-router %s ready: intake=%s fanout=%s epoch=%" PRIu64,
-             WEFT_VERSION_STRING, self->intake_ep, self->fanout_ep, self->epoch);
+    wire_log(log, WIRE_LOG_NOTICE,
+             "weft-router %s ready: intake=%s fanout=%s history=%s epoch=%" PRIu64,
+             WEFT_VERSION_STRING, self->intake_ep, self->fanout_ep, rtr_hsvc_endpoint(self->hsvc),
+             self->epoch);
     return self;
 err:
     rtr_server_destroy(&self);
@@ -212,10 +228,13 @@ void rtr_server_destroy(rtr_server_t **self_p)
         zmq_close(self->intake);
     if (self->fanout)
         zmq_close(self->fanout);
+    rtr_hsvc_destroy(&self->hsvc);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     if (self->stop_fd >= 0)
         close(self->stop_fd);
+    /* History first: it detaches its rings from rooms the table is about to free. */
+    rtr_history_destroy(&self->history);
     rtr_rooms_destroy(&self->rooms);
     rtr_pubs_destroy(&self->pubs);
     free(self->ack_buf);
@@ -334,7 +353,15 @@ static void s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
         return;
     }
     /* The header frame was just received and belongs to this message only: stamp it in place. */
-    wire_header_stamp(zmq_msg_data(&f[1]), self->epoch, rtr_rooms_stamp(self->rooms, room, now));
+    uint64_t seq = rtr_rooms_stamp(self->rooms, room, now);
+    wire_header_stamp(zmq_msg_data(&f[1]), self->epoch, seq);
+    /* Stored before the send, which empties the frames; the store copies what it keeps. A
+     * failure only costs this room's history (counted as lost), never the live event. */
+    if (rtr_history_append(self->history, room, seq, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+                           data[2], len[2], now) < 0)
+        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                         "out of memory keeping history of room %.*s: its history was dropped",
+                         (int)env.room_len, env.room);
     s_forward(self, f);
 }
 
@@ -435,18 +462,27 @@ static void s_send_acks(rtr_server_t *self, uint64_t now)
     self->last_ack_ms = now;
 }
 
-/* Fills the gauges from the tables. */
-static void s_update_gauges(rtr_server_t *self)
+/* Copies the table sizes and the history store's counters into stats. */
+static void s_fill_gauges(const rtr_server_t *self, rtr_stats_t *st)
 {
-    self->stats.rooms = rtr_rooms_size(self->rooms);
-    self->stats.publishers = rtr_pubs_size(self->pubs);
+    st->rooms = rtr_rooms_size(self->rooms);
+    st->publishers = rtr_pubs_size(self->pubs);
+    rtr_history_counters_t hc;
+    rtr_history_counters(self->history, &hc);
+    st->history_evicted_count = hc.evicted_count;
+    st->history_evicted_age = hc.evicted_age;
+    st->history_evicted_cap = hc.evicted_cap;
+    st->history_lost = hc.lost;
+    st->history_events = hc.events;
+    st->history_bytes = hc.bytes;
+    st->history_rooms = hc.rooms;
 }
 
 /* Logs the counter summary at the given level. */
 static void s_log_summary(rtr_server_t *self, wire_level_t level, const char *prefix)
 {
-    char line[900];
-    s_update_gauges(self);
+    char line[2048];
+    s_fill_gauges(self, &self->stats);
     wire_log(self->log, level, "%s: %s", prefix, rtr_stats_format(&self->stats, line, sizeof line));
 }
 
@@ -461,6 +497,7 @@ static void s_timers(rtr_server_t *self, uint64_t now)
             self->stats.publishers_expired += expired;
             wire_log(self->log, WIRE_LOG_INFO, "forgot %zu silent publisher session(s)", expired);
         }
+        rtr_history_expire(self->history, now);
         self->next_sweep_ms = now + RTR_SWEEP_MS;
     }
     if (self->stats_interval_ms && now >= self->next_stats_ms) {
@@ -495,13 +532,14 @@ static void s_read_signal(rtr_server_t *self, int signal_fd)
 /* The loop; see rtr_server.h. */
 int rtr_server_run(rtr_server_t *self, int signal_fd)
 {
-    zmq_pollitem_t items[4] = {
+    zmq_pollitem_t items[5] = {
         {self->intake, 0, ZMQ_POLLIN, 0},
         {self->fanout, 0, ZMQ_POLLIN, 0},
+        {rtr_hsvc_socket(self->hsvc), 0, ZMQ_POLLIN, 0},
         {NULL, self->stop_fd, ZMQ_POLLIN, 0},
         {NULL, signal_fd, ZMQ_POLLIN, 0},
     };
-    int nitems = signal_fd >= 0 ? 4 : 3;
+    int nitems = signal_fd >= 0 ? 5 : 4;
     int rc = 0;
     for (;;) {
         uint64_t now = s_now_ms();
@@ -517,14 +555,18 @@ int rtr_server_run(rtr_server_t *self, int signal_fd)
             s_drain_intake(self);
         if (items[1].revents & ZMQ_POLLIN)
             s_drain_fanout(self);
-        if (items[2].revents & ZMQ_POLLIN) {
+        /* At most history_batch requests; the rest wait for the next pass (zmq_poll reports
+         * the socket readable again at once), after the next intake batch. */
+        if (items[2].revents & ZMQ_POLLIN)
+            rtr_hsvc_serve(self->hsvc, s_now_ms());
+        if (items[3].revents & ZMQ_POLLIN) {
             uint64_t v;
             if (read(self->stop_fd, &v, sizeof v) < 0 && errno != EAGAIN)
                 wire_log(self->log, WIRE_LOG_WARN, "stop eventfd read: %s", strerror(errno));
             wire_log(self->log, WIRE_LOG_NOTICE, "stop requested, shutting down");
             break;
         }
-        if (nitems == 4 && (items[3].revents & ZMQ_POLLIN)) {
+        if (nitems == 5 && (items[4].revents & ZMQ_POLLIN)) {
             s_read_signal(self, signal_fd);
             break;
         }
@@ -568,8 +610,19 @@ uint64_t rtr_server_epoch(const rtr_server_t *self)
 void rtr_server_stats(const rtr_server_t *self, rtr_stats_t *out)
 {
     *out = self->stats;
-    out->rooms = rtr_rooms_size(self->rooms);
-    out->publishers = rtr_pubs_size(self->pubs);
+    s_fill_gauges(self, out);
+}
+
+/* Resolved history endpoint. */
+const char *rtr_server_history_endpoint(const rtr_server_t *self)
+{
+    return rtr_hsvc_endpoint(self->hsvc);
+}
+
+/* The history store. */
+const rtr_history_t *rtr_server_history(const rtr_server_t *self)
+{
+    return self->history;
 }
 
 /* The publisher table. */

@@ -2,7 +2,8 @@
  * rtr_server.h: weft-router's core: sockets, the event loop, validation, dedup, acks, stamping
  * and fan-out (docs/protocol.md §1).
  *
- * rtr_server_new() binds the intake XSUB and the fan-out XPUB and picks the epoch;
+ * rtr_server_new() binds the intake XSUB, the fan-out XPUB and the history service's ROUTER
+ * (rtr_hsvc.h, docs/protocol.md §2) and picks the epoch;
  * rtr_server_run() serves until rtr_server_stop() is called (from any thread) or a signal
  * arrives on the caller's signalfd, then sends the final acks and returns. main() owns signals;
  * tests run the loop in a thread and stop it with rtr_server_stop(), so there is no global state.
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "rtr_config.h"
+#include "rtr_history.h"
 #include "rtr_pubs.h"
 #include "rtr_rooms.h"
 #include "rtr_stats.h"
@@ -26,7 +28,8 @@ typedef struct rtr_server rtr_server_t;
 
 /*
  * Creates the server: a ZeroMQ context, the intake XSUB (subscribed to everything) bound at
- * conf->intake and the fan-out XPUB bound at conf->fanout, and a random epoch in [1, 2^53).
+ * conf->intake, the fan-out XPUB bound at conf->fanout, the history ROUTER bound at
+ * conf->history, the history store sized by conf->history_*, and a random epoch in [1, 2^53).
  * conf is copied; log is borrowed and must outlive the server (NULL: silent). Logs the "ready"
  * line at notice level. Returns NULL, after logging why (e.g. an endpoint in use), on failure.
  */
@@ -52,6 +55,9 @@ const char *rtr_server_intake_endpoint(const rtr_server_t *self);
 /* The endpoint the fan-out is bound to, as ZeroMQ resolved it. */
 const char *rtr_server_fanout_endpoint(const rtr_server_t *self);
 
+/* The endpoint the history service is bound to, as ZeroMQ resolved it. */
+const char *rtr_server_history_endpoint(const rtr_server_t *self);
+
 /* The epoch stamped on every event of this run. */
 uint64_t rtr_server_epoch(const rtr_server_t *self);
 
@@ -63,5 +69,8 @@ const rtr_pubs_t *rtr_server_pubs(const rtr_server_t *self);
 
 /* The room table, for history and tests. */
 const rtr_rooms_t *rtr_server_rooms(const rtr_server_t *self);
+
+/* The history store, for tests. */
+const rtr_history_t *rtr_server_history(const rtr_server_t *self);
 
 #endif

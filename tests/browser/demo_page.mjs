@@ -48,17 +48,29 @@ const www = need('WEFT_WWW_DIR');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-browser-'));
 const children = [];
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freePort() {
-  return new Promise((resolve, reject) => {
+/** 1 when 127.0.0.1:port can be listened on right now. */
+function canListen(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** A free port below the ephemeral range (as tests/support/ts_proc.c does, and for the same
+ *  reason: outgoing connections of parallel tests take their local ports from that range). */
+async function freePort() {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) || low;
+  } catch { /* keep the default */ }
+  const base = low > 20000 ? 15000 : 10000;
+  for (let i = 0; i < 1000; i++) {
+    const port = base + Math.floor(Math.random() * (low - base));
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port');
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -128,10 +140,12 @@ function check(cond, what) {
 let context;
 let failed = false;
 try {
-  const [intake, fanout, http] = [await freePort(), await freePort(), await freePort()];
+  const [intake, fanout, history, http] =
+    [await freePort(), await freePort(), await freePort(), await freePort()];
   const endpoint = `tcp://127.0.0.1:${intake}`;
   const router = start('weft-router', [bins.router, '--intake', endpoint,
-    '--fanout', `tcp://127.0.0.1:${fanout}`, '--log-level', 'info']);
+    '--fanout', `tcp://127.0.0.1:${fanout}`, '--history', `tcp://127.0.0.1:${history}`,
+    '--log-level', 'info']);
   await waitLog(router, 'ready:');
   const edge = start('weft-edge', [bins.edge, '--port', String(http), '--bind', '127.0.0.1',
     '--router', `tcp://127.0.0.1:${fanout}`, '--www', www, '--edge-id', EDGE_ID,

@@ -25,8 +25,10 @@ struct it_fabric {
     char dir[256];                   /* log and scratch directory */
     int intake_port;                 /* router intake (agents) */
     int fanout_port;                 /* router fan-out (edges) */
+    int history_port;                /* router history service (edges) */
     char intake[64];                 /* intake endpoint text */
     char fanout[64];                 /* fan-out endpoint text */
+    char history[64];                /* history endpoint text */
     ts_proc_t *router;               /* the running router, if any */
     ts_proc_t *old_routers[8];       /* routers already stopped, kept for their logs */
     int nold;                        /* count of old_routers */
@@ -62,12 +64,16 @@ it_fabric_t *it_fabric_new(const char *name)
     /* Ports are fixed for the whole test so that a restarted router comes back where publishers
      * and edges reconnect, and so that publishers can be created before the router runs. */
     self->intake_port = ts_free_port();
-    self->fanout_port = ts_free_port();
-    while (self->fanout_port == self->intake_port)
+    do
         self->fanout_port = ts_free_port();
+    while (self->fanout_port == self->intake_port);
+    do
+        self->history_port = ts_free_port();
+    while (self->history_port == self->intake_port || self->history_port == self->fanout_port);
     snprintf(self->intake, sizeof self->intake, "tcp://127.0.0.1:%d", self->intake_port);
     snprintf(self->fanout, sizeof self->fanout, "tcp://127.0.0.1:%d", self->fanout_port);
-    if (!self->name || self->intake_port < 0 || self->fanout_port < 0 ||
+    snprintf(self->history, sizeof self->history, "tcp://127.0.0.1:%d", self->history_port);
+    if (!self->name || self->intake_port < 0 || self->fanout_port < 0 || self->history_port < 0 ||
         (mkdir(self->dir, 0755) != 0 && errno != EEXIST)) {
         fprintf(stderr, "it_fabric: cannot create %s: %s\n", self->dir, strerror(errno));
         free(self->name);
@@ -169,7 +175,7 @@ int it_fabric_start_router(it_fabric_t *self, const char *const *extra)
         self->router = NULL;
     }
     const char *fixed[] = {it_env("WEFT_ROUTER_BIN"), "--intake", self->intake, "--fanout",
-                           self->fanout, "--log-level", "info", NULL};
+                           self->fanout, "--history", self->history, "--log-level", "info", NULL};
     char *argv[64];
     if (s_argv(argv, 64, fixed, extra) < 0)
         return -1;
@@ -265,6 +271,12 @@ const char *it_fabric_intake(const it_fabric_t *self)
 const char *it_fabric_fanout(const it_fabric_t *self)
 {
     return self->fanout;
+}
+
+/* History endpoint. */
+const char *it_fabric_history(const it_fabric_t *self)
+{
+    return self->history;
 }
 
 /* Scratch directory. */

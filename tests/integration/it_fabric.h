@@ -1,8 +1,8 @@
 /*
  * it_fabric.h: the shared harness of the fabric integration tests.
  *
- * An it_fabric_t is one private Weft fabric for one test program: a weft-router on two free
- * loopback ports and any number of weft-edges, each a child process with its own log file in a
+ * An it_fabric_t is one private Weft fabric for one test program: a weft-router on three free
+ * loopback ports (intake, fan-out, history) and any number of weft-edges, each a child process with its own log file in a
  * per-test directory. The binaries come from the environment that CTest sets
  * (WEFT_ROUTER_BIN, WEFT_EDGE_BIN, WEFT_PUB_BIN, WEFT_SIM_BIN, WEFT_EXAMPLE_BIN, WEFT_WWW_DIR).
  * When the test failed, it_fabric_destroy() prints every log; when it passed, it removes them.
@@ -66,6 +66,9 @@ const char *it_fabric_intake(const it_fabric_t *self);
 
 /* "tcp://127.0.0.1:<fan-out port>". */
 const char *it_fabric_fanout(const it_fabric_t *self);
+
+/* "tcp://127.0.0.1:<history port>": the router's history service (edges connect here). */
+const char *it_fabric_history(const it_fabric_t *self);
 
 /* The per-test directory for logs and scratch files. */
 const char *it_fabric_dir(const it_fabric_t *self);

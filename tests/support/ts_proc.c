@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -46,24 +47,63 @@ void ts_sleep_ms(int ms)
         ;
 }
 
-/* Finds a free port by binding 127.0.0.1:0 and reading back what the kernel chose. */
-int ts_free_port(void)
+/* 1 when 127.0.0.1:port can be bound right now. */
+static int s_port_free(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
+        return 0;
+    /* The daemons bind with SO_REUSEADDR too, so a port in TIME_WAIT counts as free. */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-        port = ntohs(addr.sin_port);
+    addr.sin_port = htons((uint16_t)port);
+    int ok = bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
     close(fd);
-    return port;
+    return ok;
+}
+
+/* The low end of the kernel's ephemeral port range (32768 when it cannot be read). */
+static int s_ephemeral_low(void)
+{
+    int low = 32768, high = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+/*
+ * Picks a free port BELOW the kernel's ephemeral range. Why: a port from bind(0) comes from the
+ * ephemeral range, where every outgoing connection (hundreds of test WebSockets, ZeroMQ links of
+ * a test running in parallel) also takes its local port, so it could be taken again between this
+ * check and the daemon's bind. Ports below the range are only handed out by this function, at
+ * random, so a collision needs two tests to draw the same port at the same moment.
+ */
+int ts_free_port(void)
+{
+    int low = s_ephemeral_low();
+    int base = low > 20000 ? 15000 : 10000;
+    int span = low - base;
+    if (span < 1000) {
+        base = 1024;
+        span = low - base;
+    }
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        uint32_t x = 0;
+        if (getrandom(&x, sizeof x, 0) != sizeof x)
+            x = (uint32_t)(ts_now_ms() * 2654435761u) ^ (uint32_t)getpid() ^ (uint32_t)attempt;
+        int port = base + (int)(x % (uint32_t)span);
+        if (s_port_free(port))
+            return port;
+    }
+    return -1;
 }
 
 /* One connect attempt to 127.0.0.1:port; 0 when something accepted it. */

@@ -69,6 +69,13 @@ static void test_defaults(void **state)
     assert_int_equal(conf.stats_interval, 60);
     assert_int_equal(conf.log_level, WIRE_LOG_NOTICE);
     assert_int_equal(conf.io_threads, 1);
+    assert_string_equal(conf.history, "tcp://*:5557");
+    assert_int_equal(conf.history_max_events, 1000);
+    assert_int_equal(conf.history_max_age, 300);
+    assert_int_equal(conf.history_max_bytes, 256 * 1024 * 1024);
+    assert_int_equal(conf.history_page_max, 500);
+    assert_int_equal(conf.history_batch, 64);
+    assert_int_equal(conf.history_hwm, 100000);
     rtr_config_free(&conf);
     rtr_config_free(&conf); /* safe twice */
     assert_null(conf.intake);
@@ -124,6 +131,8 @@ static void test_bounds(void **state)
         {"--ack-interval-ms", "1001"}, {"--publisher-ttl", "0"},   {"--fanout-hwm", "0"},
         {"--intake-hwm", "-1"},        {"--stats-interval", "-1"}, {"--io-threads", "0"},
         {"--log-level", "loud"},       {"--max-payload", "12x"},   {"--ack-interval-ms", "2.5"},
+        {"--history-max-events", "-1"}, {"--history-max-age", "0"}, {"--history-page-max", "0"},
+        {"--history-batch", "0"},      {"--history-hwm", "0"},     {"--history-max-bytes", "2000g"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rtr_config_t conf;
@@ -142,11 +151,16 @@ static void test_bounds(void **state)
     /* The edges of each range are accepted. */
     rtr_config_t conf;
     run_t r;
-    const char *ok[] = {
-        "--ack-interval-ms", "1000", "--stats-interval", "0", "--max-payload", "1", NULL};
+    const char *ok[] = {"--ack-interval-ms", "1000",  "--stats-interval",     "0",
+                        "--max-payload",     "1",     "--history-max-events", "0",
+                        "--history-max-bytes", "1g",  "--history",            "tcp://127.0.0.1:7",
+                        NULL};
     s_run(&r, &conf, ok);
     assert_int_equal(r.action, WIRE_CONF_RUN);
     assert_int_equal(conf.stats_interval, 0);
+    assert_int_equal(conf.history_max_events, 0);
+    assert_int_equal(conf.history_max_bytes, 1024 * 1024 * 1024);
+    assert_string_equal(conf.history, "tcp://127.0.0.1:7");
     rtr_config_free(&conf);
 }
 

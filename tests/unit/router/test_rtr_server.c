@@ -1,8 +1,11 @@
 /*
  * test_rtr_server.c: the router core end to end, in process. The loop runs in a thread on
  * 127.0.0.1 with ZeroMQ-chosen free ports; a raw XPUB plays the agent (NODROP + VERBOSER, as
- * libweft does) and a raw SUB plays an edge. The test checks exact stamped seqs per room, topic
- * prefix isolation, rejection counters, dedup, acks and a clean stop without signals.
+ * libweft does), a raw SUB plays an edge's fan-out link and raw DEALERs play edges asking the
+ * history service. The test checks exact stamped seqs per room, topic prefix isolation,
+ * rejection counters, dedup, acks, history replies byte for byte against the fan-out (paging,
+ * epoch_changed, too_old, bad_request), a history request storm that must not break the live
+ * stream, and a clean stop without signals.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,8 +56,9 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-/* Starts a server with test settings on free loopback ports and its loop thread. */
-static void s_start(fixture_t *f)
+/* Starts a server with test settings on free loopback ports and its loop thread; kv is a
+ * NULL-terminated list of extra "key", "value" settings (may be NULL). */
+static void s_start_with(fixture_t *f, const char *const *kv)
 {
     memset(f, 0, sizeof *f);
     char err[256];
@@ -64,6 +68,10 @@ static void s_start(fixture_t *f)
     assert_int_equal(wire_conf_set(t, &f->conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err), 0);
     assert_int_equal(wire_conf_set(t, &f->conf, "max_payload", "1000", err, sizeof err), 0);
     assert_int_equal(wire_conf_set(t, &f->conf, "stats_interval", "0", err, sizeof err), 0);
+    assert_int_equal(wire_conf_set(t, &f->conf, "history", "tcp://127.0.0.1:*", err, sizeof err),
+                     0);
+    for (; kv && kv[0]; kv += 2)
+        assert_int_equal(wire_conf_set(t, &f->conf, kv[0], kv[1], err, sizeof err), 0);
     f->log = wire_log_new("test-router", WIRE_LOG_WARN, stderr);
     f->server = rtr_server_new(&f->conf, f->log);
     assert_non_null(f->server);
@@ -73,6 +81,12 @@ static void s_start(fixture_t *f)
     f->ctx = zmq_ctx_new();
     assert_non_null(f->ctx);
     f->next_seq = 1;
+}
+
+/* Starts a server with the default test settings. */
+static void s_start(fixture_t *f)
+{
+    s_start_with(f, NULL);
 }
 
 /* Stops the loop through the API (no signals), joins it and checks it ended cleanly. */
@@ -154,6 +168,9 @@ typedef struct {
     char room[WIRE_ROOM_MAX + 1];
     uint64_t epoch, seq, pub_seq;
     char payload[1100];
+    size_t plen;                  /* bytes in payload */
+    uint8_t hdr[WIRE_HEADER_MAX]; /* the stamped header frame as received */
+    size_t hlen;                  /* bytes in hdr */
 } got_t;
 
 /* Receives one 3-frame event on the edge within timeout_ms; false when none came. */
@@ -176,6 +193,9 @@ static bool s_edge_recv(fixture_t *f, got_t *g, long timeout_ms)
     int plen = zmq_recv(f->edge, g->payload, sizeof g->payload - 1, 0);
     assert_true(plen >= 0 && plen < (int)sizeof g->payload);
     g->payload[plen] = '\0';
+    g->plen = (size_t)plen;
+    memcpy(g->hdr, hdr, (size_t)hlen);
+    g->hlen = (size_t)hlen;
     zmq_getsockopt(f->edge, ZMQ_RCVMORE, &more, &more_len);
     assert_false(more);
 
@@ -402,6 +422,7 @@ static void test_stop_idle(void **state)
     assert_int_equal(rtr_config_defaults(&conf, err, sizeof err), 0);
     wire_conf_set(rtr_config_table(), &conf, "intake", "tcp://127.0.0.1:*", err, sizeof err);
     wire_conf_set(rtr_config_table(), &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
+    wire_conf_set(rtr_config_table(), &conf, "history", "tcp://127.0.0.1:*", err, sizeof err);
     rtr_server_t *server = rtr_server_new(&conf, NULL);
     assert_non_null(server);
     assert_int_equal(rtr_server_stop(server), 0);
@@ -421,6 +442,7 @@ static void test_bind_failure(void **state)
     const wire_conf_entry_t *t = rtr_config_table();
     wire_conf_set(t, &conf, "intake", "tcp://127.0.0.1:*", err, sizeof err);
     wire_conf_set(t, &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
+    wire_conf_set(t, &conf, "history", "tcp://127.0.0.1:*", err, sizeof err);
     rtr_server_t *first = rtr_server_new(&conf, NULL);
     assert_non_null(first);
 
@@ -433,9 +455,438 @@ static void test_bind_failure(void **state)
     assert_null(rtr_server_new(&conf, NULL));
     wire_conf_set(t, &conf, "fanout", "", err, sizeof err);
     assert_null(rtr_server_new(&conf, NULL));
+    wire_conf_set(t, &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
+    wire_conf_set(t, &conf, "history", rtr_server_history_endpoint(first), err, sizeof err);
+    assert_null(rtr_server_new(&conf, NULL));
+    wire_conf_set(t, &conf, "history", "", err, sizeof err);
+    assert_null(rtr_server_new(&conf, NULL));
 
     rtr_server_destroy(&first);
     rtr_config_free(&conf);
+}
+
+/* ---- History service ------------------------------------------------------------------- */
+
+#define REPLY_MAX_EVENTS 64 /* events one test reply can hold */
+
+/* One history reply as an edge's DEALER receives it. */
+typedef struct {
+    uint64_t id;                  /* request id (the 8 bytes read big-endian) */
+    int status;                   /* status byte */
+    int more;                     /* more byte */
+    uint64_t epoch, head, first;  /* status block fields */
+    size_t n;                     /* events */
+    got_t ev[REPLY_MAX_EVENTS];   /* hdr/hlen, payload/plen, seq, epoch per event */
+} reply_t;
+
+/* Connects a DEALER to the history service. */
+static void *s_dealer(fixture_t *f)
+{
+    void *d = zmq_socket(f->ctx, ZMQ_DEALER);
+    assert_non_null(d);
+    int zero = 0;
+    assert_int_equal(zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_connect(d, rtr_server_history_endpoint(f->server)), 0);
+    return d;
+}
+
+/* Closes a DEALER. */
+static void s_close_sock(void *sock)
+{
+    int zero = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(sock);
+}
+
+/* Sends a well-formed request: id, room, cursor (epoch, after_seq, max_events). */
+static void s_hist_send(void *d, uint64_t id, const char *room, uint64_t epoch, uint64_t after,
+                        uint32_t max)
+{
+    uint8_t idb[8], cur[20];
+    wire_put_u64(idb, id);
+    wire_put_u64(cur, epoch);
+    wire_put_u64(cur + 8, after);
+    cur[16] = (uint8_t)(max >> 24);
+    cur[17] = (uint8_t)(max >> 16);
+    cur[18] = (uint8_t)(max >> 8);
+    cur[19] = (uint8_t)max;
+    assert_int_equal(zmq_send(d, idb, 8, ZMQ_SNDMORE), 8);
+    assert_int_equal(zmq_send(d, room, strlen(room), ZMQ_SNDMORE), (int)strlen(room));
+    assert_int_equal(zmq_send(d, cur, 20, 0), 20);
+}
+
+/* Sends raw frames as one request. */
+static void s_hist_send_raw(void *d, size_t n, const void *const data[], const size_t len[])
+{
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(zmq_send(d, data[i], len[i], i + 1 < n ? ZMQ_SNDMORE : 0), (int)len[i]);
+}
+
+/* True when the socket's last received frame had more after it. */
+static bool s_more(void *sock)
+{
+    int more = 0;
+    size_t sz = sizeof more;
+    assert_int_equal(zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz), 0);
+    return more != 0;
+}
+
+/* Receives one reply within timeout_ms, checking its framing; false when none came. */
+static bool s_hist_recv(void *d, reply_t *r, long timeout_ms)
+{
+    if (!s_readable(d, timeout_ms))
+        return false;
+    memset(r, 0, offsetof(reply_t, ev));
+    uint8_t buf[32];
+    assert_int_equal(zmq_recv(d, buf, sizeof buf, 0), 8);
+    r->id = wire_get_u64(buf);
+    assert_true(s_more(d));
+    assert_int_equal(zmq_recv(d, buf, sizeof buf, 0), 26);
+    r->status = buf[0];
+    r->more = buf[1];
+    r->epoch = wire_get_u64(buf + 2);
+    r->head = wire_get_u64(buf + 10);
+    r->first = wire_get_u64(buf + 18);
+    while (s_more(d)) {
+        assert_true(r->n < REPLY_MAX_EVENTS);
+        got_t *g = &r->ev[r->n++];
+        int hlen = zmq_recv(d, g->hdr, sizeof g->hdr, 0);
+        assert_true(hlen > 0 && hlen <= (int)sizeof g->hdr);
+        g->hlen = (size_t)hlen;
+        assert_true(s_more(d));
+        int plen = zmq_recv(d, g->payload, sizeof g->payload - 1, 0);
+        assert_true(plen >= 0 && plen < (int)sizeof g->payload);
+        g->plen = (size_t)plen;
+        g->payload[plen] = '\0';
+        wire_header_t h;
+        assert_int_equal(wire_header_decode(g->hdr, g->hlen, &h), WIRE_OK);
+        g->seq = h.seq;
+        g->epoch = h.epoch;
+        g->pub_seq = h.pub_seq;
+    }
+    return true;
+}
+
+/* Sends a request and waits for its reply (which must carry the same id). */
+static void s_hist_ask(void *d, reply_t *r, uint64_t id, const char *room, uint64_t epoch,
+                       uint64_t after, uint32_t max)
+{
+    s_hist_send(d, id, room, epoch, after, max);
+    if (!s_hist_recv(d, r, WAIT_MS))
+        fail_msg("no reply to history request %llu", (unsigned long long)id);
+    assert_int_equal(r->id, id);
+}
+
+/* Publishes n events in room and waits until the edge saw each, copying them into out. */
+static void s_publish_seen(fixture_t *f, const char *room, size_t n, got_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char payload[64];
+        snprintf(payload, sizeof payload, "{\"room\":\"%s\",\"i\":%zu}", room, i);
+        s_send_event(f, room, payload, 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!s_edge_recv_real(f, &out[i], WAIT_MS))
+            fail_msg("event %zu of %s never reached the edge", i, room);
+}
+
+/* ok with the exact fan-out bytes, paging with more, epoch_changed, unknown rooms, and
+ * bad_request for each malformation while the service keeps answering. */
+static void test_history(void **state)
+{
+    (void)state;
+    fixture_t f;
+    s_start(&f);
+    s_connect_agent(&f);
+    const char *subs[] = {"agent:probe ", "project:1 "};
+    s_connect_edge(&f, subs, 2);
+    uint64_t epoch = rtr_server_epoch(f.server);
+    got_t *sent = calloc(10, sizeof *sent);
+    reply_t *r = calloc(1, sizeof *r);
+    assert_non_null(sent);
+    assert_non_null(r);
+    s_publish_seen(&f, "project:1", 10, sent);
+    void *d = s_dealer(&f);
+
+    /* Everything, in one page: the very bytes the fan-out carried. */
+    s_hist_ask(d, r, 1, "project:1", epoch, 0, 0);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->more, 0);
+    assert_int_equal(r->epoch, epoch);
+    assert_int_equal(r->head, 10);
+    assert_int_equal(r->first, 1);
+    assert_int_equal(r->n, 10);
+    for (size_t i = 0; i < 10; i++) {
+        assert_int_equal(r->ev[i].seq, i + 1);
+        assert_int_equal(r->ev[i].epoch, epoch);
+        assert_int_equal(r->ev[i].hlen, sent[i].hlen);
+        assert_memory_equal(r->ev[i].hdr, sent[i].hdr, sent[i].hlen);
+        assert_int_equal(r->ev[i].plen, sent[i].plen);
+        assert_memory_equal(r->ev[i].payload, sent[i].payload, sent[i].plen);
+    }
+
+    /* Pages of 4: 1-4 more, 5-8 more, 9-10 done. */
+    uint64_t after = 3; /* and from the middle */
+    s_hist_ask(d, r, 2, "project:1", epoch, after, 4);
+    assert_int_equal(r->n, 4);
+    assert_int_equal(r->more, 1);
+    assert_int_equal(r->ev[0].seq, 4);
+    after = r->ev[3].seq;
+    s_hist_ask(d, r, 3, "project:1", epoch, after, 4);
+    assert_int_equal(r->n, 3);
+    assert_int_equal(r->more, 0);
+    assert_int_equal(r->ev[2].seq, 10);
+    s_hist_ask(d, r, 4, "project:1", epoch, 10, 4);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->n, 0);
+
+    /* Another epoch: position only. Epoch 0 (a cursor from nowhere) too. */
+    s_hist_ask(d, r, 5, "project:1", epoch + 1, 3, 0);
+    assert_int_equal(r->status, 1);
+    assert_int_equal(r->n, 0);
+    assert_int_equal(r->epoch, epoch);
+    assert_int_equal(r->head, 10);
+    assert_int_equal(r->first, 1);
+    s_hist_ask(d, r, 6, "project:1", 0, 0, 0);
+    assert_int_equal(r->status, 1);
+
+    /* A room nobody published in. */
+    s_hist_ask(d, r, 7, "nobody:here", epoch, 0, 0);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->head, 0);
+    assert_int_equal(r->first, 1);
+    assert_int_equal(r->n, 0);
+
+    /* Malformed requests: bad_request when the id is readable, silence when it is not. */
+    uint8_t cur[20] = {0};
+    wire_put_u64(cur, epoch);
+    uint8_t id8[8];
+    wire_put_u64(id8, 8);
+    {
+        const void *data[] = {id8, "project:1"};
+        size_t len[] = {8, 9};
+        s_hist_send_raw(d, 2, data, len); /* frames */
+        assert_true(s_hist_recv(d, r, WAIT_MS));
+        assert_int_equal(r->id, 8);
+        assert_int_equal(r->status, 3);
+        assert_int_equal(r->n, 0);
+        assert_int_equal(r->epoch, epoch);
+    }
+    {
+        wire_put_u64(id8, 9);
+        const void *data[] = {id8, "project:1", cur, cur};
+        size_t len[] = {8, 9, 20, 20};
+        s_hist_send_raw(d, 4, data, len); /* frames */
+        assert_true(s_hist_recv(d, r, WAIT_MS));
+        assert_int_equal(r->id, 9);
+        assert_int_equal(r->status, 3);
+    }
+    {
+        wire_put_u64(id8, 10);
+        const void *data[] = {id8, "project:1", cur};
+        size_t len[] = {8, 9, 19};
+        s_hist_send_raw(d, 3, data, len); /* cursor */
+        assert_true(s_hist_recv(d, r, WAIT_MS));
+        assert_int_equal(r->id, 10);
+        assert_int_equal(r->status, 3);
+        assert_int_equal(r->head, 10); /* the room was readable */
+    }
+    {
+        wire_put_u64(id8, 11);
+        const void *data[] = {id8, "bad room", cur};
+        size_t len[] = {8, 8, 20};
+        s_hist_send_raw(d, 3, data, len); /* room */
+        assert_true(s_hist_recv(d, r, WAIT_MS));
+        assert_int_equal(r->id, 11);
+        assert_int_equal(r->status, 3);
+        assert_int_equal(r->head, 0);
+        assert_int_equal(r->first, 1);
+        const void *pat[] = {id8, "project:*", cur};
+        size_t plen[] = {8, 9, 20};
+        s_hist_send_raw(d, 3, pat, plen); /* room: a pattern is not a room */
+        assert_true(s_hist_recv(d, r, WAIT_MS));
+        assert_int_equal(r->status, 3);
+    }
+    {
+        const void *data[] = {"1234567", "project:1", cur};
+        size_t len[] = {7, 9, 20};
+        s_hist_send_raw(d, 3, data, len); /* request_id: no reply */
+        const void *empty[] = {""};
+        size_t elen[] = {0};
+        s_hist_send_raw(d, 1, empty, elen); /* request_id: no reply */
+    }
+    /* The service goes on: the next reply is the next valid request's. */
+    s_hist_ask(d, r, 12, "project:1", epoch, 9, 0);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->ev[0].seq, 10);
+    assert_memory_equal(r->ev[0].payload, sent[9].payload, sent[9].plen);
+
+    s_close_sock(d);
+    s_stop(&f);
+    rtr_stats_t st;
+    rtr_server_stats(f.server, &st);
+    assert_int_equal(st.history_requests, 15);
+    assert_int_equal(st.history_replies[RTR_HSVC_OK], 6);
+    assert_int_equal(st.history_replies[RTR_HSVC_EPOCH_CHANGED], 2);
+    assert_int_equal(st.history_replies[RTR_HSVC_TOO_OLD], 0);
+    assert_int_equal(st.history_replies[RTR_HSVC_BAD_REQUEST], 5);
+    assert_int_equal(st.history_bad, 7);
+    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_FRAMES], 2);
+    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_CURSOR], 1);
+    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_ROOM], 2);
+    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_REQUEST_ID], 2);
+    assert_int_equal(st.history_served, 10 + 4 + 3 + 1);
+    assert_true(st.history_events >= 10); /* probes are in history too */
+    assert_true(st.history_bytes > 0);
+    assert_int_equal(st.send_errors, 0);
+    char line[2048];
+    rtr_stats_format(&st, line, sizeof line);
+    assert_non_null(strstr(line, " history_requests=15 history_ok=6 history_epoch_changed=2 "
+                                 "history_too_old=0 history_bad_request=5 history_served=18 "));
+    assert_non_null(strstr(line, " history_bad_request_id=2 history_bad_frames=2 "
+                                 "history_bad_room=2 history_bad_cursor=1"));
+    free(sent);
+    free(r);
+    s_teardown(&f);
+}
+
+/* With a small history_max_events, a cursor behind the window is too_old. */
+static void test_history_too_old(void **state)
+{
+    (void)state;
+    fixture_t f;
+    const char *kv[] = {"history_max_events", "3", "history_page_max", "2", NULL};
+    s_start_with(&f, kv);
+    s_connect_agent(&f);
+    const char *subs[] = {"agent:probe ", "project:1 "};
+    s_connect_edge(&f, subs, 2);
+    uint64_t epoch = rtr_server_epoch(f.server);
+    got_t *sent = calloc(5, sizeof *sent);
+    reply_t *r = calloc(1, sizeof *r);
+    assert_non_null(sent);
+    assert_non_null(r);
+    s_publish_seen(&f, "project:1", 5, sent);
+    void *d = s_dealer(&f);
+
+    s_hist_ask(d, r, 1, "project:1", epoch, 0, 0);
+    assert_int_equal(r->status, 2);
+    assert_int_equal(r->n, 0);
+    assert_int_equal(r->head, 5);
+    assert_int_equal(r->first, 3);
+    s_hist_ask(d, r, 2, "project:1", epoch, 1, 0);
+    assert_int_equal(r->status, 2);
+    /* From the window's start; history_page_max caps the page even when more is asked. */
+    s_hist_ask(d, r, 3, "project:1", epoch, 2, 100);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->more, 1);
+    assert_memory_equal(r->ev[0].hdr, sent[2].hdr, sent[2].hlen);
+    assert_memory_equal(r->ev[1].payload, sent[3].payload, sent[3].plen);
+    s_hist_ask(d, r, 4, "project:1", epoch, 4, 0);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->more, 0);
+    assert_int_equal(r->ev[0].seq, 5);
+
+    s_close_sock(d);
+    s_stop(&f);
+    rtr_stats_t st;
+    rtr_server_stats(f.server, &st);
+    assert_int_equal(st.history_replies[RTR_HSVC_TOO_OLD], 2);
+    assert_true(st.history_evicted_count >= 2);
+    free(sent);
+    free(r);
+    s_teardown(&f);
+}
+
+#define STORM_DEALERS 4      /* edges asking at once */
+#define STORM_REQUESTS 2000  /* requests in total */
+#define STORM_INFLIGHT 50    /* outstanding requests per dealer */
+#define STORM_LIVE 3000      /* live events published during the storm */
+
+/* 2000 history requests from a few DEALERs while events keep flowing: every request is
+ * answered and the live stream has no seq gap. */
+static void test_history_storm(void **state)
+{
+    (void)state;
+    fixture_t f;
+    s_start(&f);
+    s_connect_agent(&f);
+    const char *subs[] = {"agent:probe ", "live:1 "};
+    s_connect_edge(&f, subs, 2);
+    uint64_t epoch = rtr_server_epoch(f.server);
+    /* A room with a full history to page through (not subscribed by the edge). */
+    for (int i = 0; i < 1000; i++)
+        s_send_event(&f, "archive:1", "{\"pad\":\"................................\"}", 0);
+
+    void *d[STORM_DEALERS];
+    for (int i = 0; i < STORM_DEALERS; i++)
+        d[i] = s_dealer(&f);
+    reply_t *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    uint8_t *answered = calloc(STORM_REQUESTS, 1);
+    assert_non_null(answered);
+    size_t sent_req = 0, got_req = 0, inflight[STORM_DEALERS] = {0};
+    uint64_t live_sent = 0, live_seen = 0, events_served = 0;
+    uint64_t deadline = s_now_ms() + 60000;
+    uint8_t ackbuf[65536];
+
+    while (got_req < STORM_REQUESTS || live_seen < STORM_LIVE) {
+        if (s_now_ms() > deadline)
+            fail_msg("storm: %zu/%d replies, %llu/%d live events", got_req, STORM_REQUESTS,
+                     (unsigned long long)live_seen, STORM_LIVE);
+        for (int k = 0; k < 5 && live_sent < STORM_LIVE; k++, live_sent++)
+            s_send_event(&f, "live:1", "{\"live\":true}", 0);
+        for (int i = 0; i < STORM_DEALERS; i++)
+            while (inflight[i] < STORM_INFLIGHT && sent_req < STORM_REQUESTS) {
+                /* Spread cursors over the archive; pages of up to 20 events. */
+                uint64_t after = (sent_req * 37) % 1000;
+                s_hist_send(d[i], sent_req, "archive:1", epoch, after, 20);
+                sent_req++;
+                inflight[i]++;
+            }
+        zmq_pollitem_t items[STORM_DEALERS + 2];
+        for (int i = 0; i < STORM_DEALERS; i++)
+            items[i] = (zmq_pollitem_t){d[i], 0, ZMQ_POLLIN, 0};
+        items[STORM_DEALERS] = (zmq_pollitem_t){f.edge, 0, ZMQ_POLLIN, 0};
+        items[STORM_DEALERS + 1] = (zmq_pollitem_t){f.agent, 0, ZMQ_POLLIN, 0};
+        assert_true(zmq_poll(items, STORM_DEALERS + 2, 100) >= 0);
+        for (int i = 0; i < STORM_DEALERS; i++)
+            while (s_hist_recv(d[i], r, 0)) {
+                assert_true(r->id < STORM_REQUESTS);
+                assert_int_equal(answered[r->id], 0);
+                answered[r->id] = 1;
+                assert_int_equal(r->status, 0);
+                uint64_t after = (r->id * 37) % 1000;
+                size_t want = after + 20 <= 1000 ? 20 : (size_t)(1000 - after);
+                assert_int_equal(r->n, want);
+                assert_int_equal(r->ev[0].seq, after + 1);
+                assert_int_equal(r->more, after + want < 1000);
+                events_served += r->n;
+                inflight[i]--;
+                got_req++;
+            }
+        got_t g;
+        while (s_edge_recv(&f, &g, 0)) {
+            if (strcmp(g.room, "live:1") != 0)
+                continue;
+            assert_int_equal(g.seq, live_seen + 1); /* no gap, no reorder */
+            live_seen++;
+        }
+        while (s_readable(f.agent, 0))
+            assert_true(zmq_recv(f.agent, ackbuf, sizeof ackbuf, 0) >= 0);
+    }
+    for (int i = 0; i < STORM_DEALERS; i++)
+        s_close_sock(d[i]);
+    s_stop(&f);
+    rtr_stats_t st;
+    rtr_server_stats(f.server, &st);
+    assert_int_equal(st.history_requests, STORM_REQUESTS);
+    assert_int_equal(st.history_replies[RTR_HSVC_OK], STORM_REQUESTS);
+    assert_int_equal(st.history_served, events_served);
+    free(answered);
+    free(r);
+    s_teardown(&f);
 }
 
 int main(void)
@@ -444,6 +895,9 @@ int main(void)
         cmocka_unit_test(test_loop),
         cmocka_unit_test(test_stop_idle),
         cmocka_unit_test(test_bind_failure),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_history_too_old),
+        cmocka_unit_test(test_history_storm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,9 +23,27 @@ static void test_format(void **state)
     s.invalid_by[WIRE_ERR_JSON] = 2;
     s.invalid_by[WIRE_ERR_FRAMES] = 1;
     s.duplicates = 1;
-    char buf[900];
+    char buf[2048];
+    s.history_requests = 5;
+    s.history_replies[RTR_HSVC_OK] = 3;
+    s.history_replies[RTR_HSVC_BAD_REQUEST] = 1;
+    s.history_bad = 2;
+    s.history_bad_by[RTR_HSVC_BAD_ROOM] = 1;
+    s.history_bad_by[RTR_HSVC_BAD_REQUEST_ID] = 1;
+    s.history_evicted_cap = 7;
+    s.history_bytes = 4096;
     rtr_stats_format(&s, buf, sizeof buf);
     assert_non_null(strstr(buf, "received=10 accepted=6 invalid=3 duplicates=1"));
+    assert_non_null(strstr(buf, " accepted=6 invalid=3 duplicates=1 "));
+    assert_non_null(strstr(buf, " history_requests=5 history_ok=3 history_epoch_changed=0 "
+                                "history_too_old=0 history_bad_request=1 "));
+    assert_non_null(strstr(buf, " history_bytes=4096 "));
+    assert_non_null(strstr(buf, " history_evicted_cap=7 "));
+    assert_non_null(strstr(buf, " history_bad_request_id=1 history_bad_room=1"));
+    assert_null(strstr(buf, "history_bad_cursor"));
+    /* History fields come after every field that was there before them. */
+    assert_true(strstr(buf, " untracked=") < strstr(buf, " invalid_json="));
+    assert_true(strstr(buf, " invalid_json=") < strstr(buf, " history_requests="));
     assert_non_null(strstr(buf, " invalid_json=2"));
     assert_non_null(strstr(buf, " invalid_frames=1"));
     assert_null(strstr(buf, "invalid_topic"));

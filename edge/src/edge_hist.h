@@ -1,0 +1,105 @@
+/*
+ * edge_hist.h: the edge's client of the router's history service (docs/protocol.md §2).
+ *
+ * One DEALER socket connects to the router's history ROUTER. It joins the lws loop like the SUB
+ * socket (edge_zmq.h): a dup() of its ZMQ_FD adopted as a raw file, drained while ZMQ_EVENTS has
+ * ZMQ_POLLIN, a budget per pass continued from a zero-delay timer, and a fresh look at
+ * ZMQ_EVENTS after every send.
+ *
+ * edge_hist_get() asks for a room's events after (epoch, after_seq) and returns a wait handle;
+ * the callback runs once with the result, from the loop (never from inside edge_hist_get()).
+ * Identical asks (same room, epoch, after_seq) pending at the same time share one request and
+ * one decoded page (each event encoded once as an edge_frame_t). At most `inflight` requests are
+ * outstanding; the rest wait in FIFO order. An attempt unanswered after `timeout_ms` is sent
+ * again with the same id, `retries` times; then the callback gets EDGE_HIST_UNAVAILABLE. Replies
+ * with an unknown or expired id, and malformed ones, are counted and dropped.
+ *
+ * A caller that goes away cancels its handle (edge_hist_cancel()), after which its callback
+ * never runs: nothing here keeps pointers to callers beyond their handles.
+ *
+ * Used from the lws service thread only.
+ */
+#ifndef EDGE_HIST_H
+#define EDGE_HIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "edge_histmsg.h"
+#include "wire_log.h"
+
+typedef struct edge_hist edge_hist_t;
+typedef struct edge_hist_wait edge_hist_wait_t;
+
+/* Receives the result of an ask; result and its events are valid during the call only (take a
+ * frame reference to keep one). The handle is already freed when this runs. */
+typedef void(edge_hist_fn)(void *arg, const edge_hist_result_t *result);
+
+/* Counters (plain data; the server's summary reads them). */
+typedef struct edge_hist_stats {
+    uint64_t asks;                      /* edge_hist_get() calls that were accepted */
+    uint64_t coalesced;                 /* asks that joined an identical pending request */
+    uint64_t queued;                    /* requests that waited for an in-flight slot */
+    uint64_t sent;                      /* request messages sent, retries included */
+    uint64_t send_errors;               /* sends ZeroMQ refused (the attempt then times out) */
+    uint64_t timeouts;                  /* attempts unanswered within timeout_ms */
+    uint64_t retries;                   /* attempts sent again after a timeout */
+    uint64_t given_up;                  /* requests answered UNAVAILABLE after every retry */
+    uint64_t replies[EDGE_HIST__COUNT]; /* replies used, by status */
+    uint64_t replies_unknown;           /* replies with an unknown or expired id, dropped */
+    uint64_t replies_bad;               /* malformed replies, dropped */
+    uint64_t events;                    /* history events received in used replies */
+} edge_hist_stats_t;
+
+/* Settings for edge_hist_new(). */
+typedef struct edge_hist_opts {
+    const char *endpoint; /* the router's history endpoint, e.g. tcp://127.0.0.1:5557 */
+    void *zctx;           /* ZeroMQ context to create the socket in (borrowed; NULL = own one) */
+    int timeout_ms;       /* per attempt */
+    int retries;          /* further attempts after the first */
+    int inflight;         /* requests outstanding at once (>= 1) */
+    uint32_t page;        /* max_events per request (0 = the router's default) */
+    unsigned budget;      /* replies per drain pass (0 = 64) */
+    wire_log_t *log;      /* may be NULL */
+} edge_hist_opts_t;
+
+/* Creates the DEALER and connects it (in the background). NULL on error (logged). */
+edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts);
+
+/* Frees every request and handle WITHOUT calling callbacks, closes the socket (and the context
+ * when it is its own); call edge_hist_detach() first. Nulls *self_p. NULL-safe. */
+void edge_hist_destroy(edge_hist_t **self_p);
+
+/* The raw-file protocol to put in the vhost's protocol list (name "weft-hist"). */
+const struct lws_protocols *edge_hist_protocol(void);
+
+/* Adopts a dup() of ZMQ_FD into vhost (which must list edge_hist_protocol()). Timeouts and
+ * drains need it. Returns 0, or -1 (logged). */
+int edge_hist_attach(edge_hist_t *self, struct lws_vhost *vhost);
+
+/* Stops using the lws loop (cancels timers). Call before lws_context_destroy(). */
+void edge_hist_detach(edge_hist_t *self);
+
+/*
+ * Asks for room's events after (epoch, after). fn(arg, result) runs exactly once, later, unless
+ * the handle is cancelled first. Returns the handle, or NULL when the room name is invalid or
+ * memory ran out (then fn never runs).
+ */
+edge_hist_wait_t *edge_hist_get(edge_hist_t *self, const char *room, size_t len, uint64_t epoch,
+                                uint64_t after, edge_hist_fn *fn, void *arg);
+
+/* Withdraws an ask: its callback will not run. Nulls *wait_p; NULL-safe (also *wait_p NULL). */
+void edge_hist_cancel(edge_hist_t *self, edge_hist_wait_t **wait_p);
+
+/* The counters. */
+const edge_hist_stats_t *edge_hist_stats(const edge_hist_t *self);
+
+/* Requests sent and not yet answered. */
+size_t edge_hist_inflight(const edge_hist_t *self);
+
+/* Requests waiting for an in-flight slot. */
+size_t edge_hist_queued(const edge_hist_t *self);
+
+#endif
