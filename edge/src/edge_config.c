@@ -27,6 +27,16 @@ const wire_conf_entry_t edge_config_table[] = {
      "listen address or interface name (0.0.0.0 = all)"},
     {"router", WIRE_CONF_STR, F(router), "tcp://127.0.0.1:5556", 0, 1024,
      "weft-router fan-out endpoint to connect the SUB socket to"},
+    {"history", WIRE_CONF_STR, F(history), "tcp://127.0.0.1:5557", 0, 1024,
+     "weft-router history endpoint to connect the DEALER to (resume and gap repair)"},
+    {"history_timeout_ms", WIRE_CONF_INT, F(history_timeout_ms), "2000", 10, 600000,
+     "milliseconds a history request may go unanswered before it is sent again"},
+    {"history_retries", WIRE_CONF_INT, F(history_retries), "3", 0, 100,
+     "further attempts before history counts as unavailable (recovered:false)"},
+    {"history_inflight", WIRE_CONF_INT, F(history_inflight), "256", 1, 100000,
+     "history requests outstanding at once; more wait in FIFO order"},
+    {"max_pending_events", WIRE_CONF_INT, F(max_pending_events), "10000", 1, 10000000,
+     "live events held per resuming client (over: close 4008) and per room under repair"},
     {"edge_id", WIRE_CONF_STR, F(edge_id), "", 0, WIRE_PUBID_MAX,
      "edge id sent in welcome frames (empty = <hostname>-<pid>)"},
     {"www", WIRE_CONF_STR, F(www), WEFT_WWW_DEFAULT, 0, 4096,
@@ -109,6 +119,10 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
     }
     if (!conf->router || conf->router[0] == '\0') {
         snprintf(err, errlen, "router: an endpoint is required (e.g. tcp://127.0.0.1:5556)");
+        return -1;
+    }
+    if (!conf->history || conf->history[0] == '\0') {
+        snprintf(err, errlen, "history: an endpoint is required (e.g. tcp://127.0.0.1:5557)");
         return -1;
     }
     if (!conf->www || conf->www[0] == '\0') {

@@ -18,6 +18,11 @@ typedef struct edge_config {
     int port;               /* WebSocket/HTTP listen port; 0 picks a free one (logged at start) */
     char *bind;             /* listen address or interface; "0.0.0.0" means every interface */
     char *router;           /* the router's fan-out XPUB endpoint the SUB socket connects to */
+    char *history;          /* the router's history ROUTER endpoint the DEALER connects to */
+    int history_timeout_ms; /* how long one history request may go unanswered */
+    int history_retries;    /* further attempts before history counts as unavailable */
+    int history_inflight;   /* history requests outstanding at once; more wait in FIFO order */
+    int max_pending_events; /* live events held per resuming client (and per room in repair) */
     char *edge_id;          /* this edge's id in welcome frames; "" becomes <hostname>-<pid> */
     char *www;              /* directory of static files served at / */
     size_t max_message;     /* largest client message in bytes, across fragments */

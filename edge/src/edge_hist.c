@@ -93,10 +93,12 @@ struct edge_hist {
     size_t events_cap;                /* events allocated */
     wire_log_t *log;                  /* not owned; may be NULL */
     wire_log_limit_t limit;           /* for errors that could repeat per reply */
-    edge_hist_stats_t stats;          /* counters */
+    edge_hist_stats_t own_stats;      /* counters when the caller keeps none */
+    edge_hist_stats_t *stats;         /* counters: the caller's or own_stats */
 };
 
-/* ---- small helpers ---------------------------------------------------------------------------- */
+/* ---- small helpers ----------------------------------------------------------------------------
+ */
 
 /* Microseconds of the monotonic clock. */
 static uint64_t s_now_us(void)
@@ -194,8 +196,7 @@ static s_req_t *s_find_id(const edge_hist_t *self, uint64_t id)
 static s_req_t *s_find_key(const edge_hist_t *self, const char *room, size_t len, uint64_t epoch,
                            uint64_t after, uint64_t hash)
 {
-    for (s_req_t *r = self->by_key.buckets[hash & (self->by_key.nbuckets - 1)]; r;
-         r = r->key_next)
+    for (s_req_t *r = self->by_key.buckets[hash & (self->by_key.nbuckets - 1)]; r; r = r->key_next)
         if (r->key_hash == hash && r->epoch == epoch && r->after == after && r->room_len == len &&
             memcmp(r->room, room, len) == 0)
             return r;
@@ -288,11 +289,11 @@ static void s_send(edge_hist_t *self, s_req_t *r)
     if (zmq_send(self->dealer, id, sizeof id, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(self->dealer, r->room, r->room_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(self->dealer, block, sizeof block, ZMQ_DONTWAIT) < 0) {
-        self->stats.send_errors++;
+        self->stats->send_errors++;
         wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
                          "history: sending a request failed: %s", zmq_strerror(errno));
     } else {
-        self->stats.sent++;
+        self->stats->sent++;
     }
     r->attempts++;
     r->inflight = true;
@@ -354,7 +355,7 @@ static void s_timer_cb(lws_sorted_usec_list_t *sul)
     while (self->flight.head && self->flight.head->deadline_us <= now) {
         s_req_t *r = self->flight.head;
         s_list_del(&self->flight, r);
-        self->stats.timeouts++;
+        self->stats->timeouts++;
         if (!r->waiters) {
             s_table_del(&self->by_id, r, true);
             s_table_del(&self->by_key, r, false);
@@ -363,16 +364,16 @@ static void s_timer_cb(lws_sorted_usec_list_t *sul)
             continue;
         }
         if (r->attempts <= self->retries) {
-            self->stats.retries++;
+            self->stats->retries++;
             wire_log(self->log, WIRE_LOG_DEBUG, "history: retrying %.*s after %llu (attempt %d)",
                      (int)r->room_len, r->room, (unsigned long long)r->after, r->attempts + 1);
             s_send(self, r);
             continue;
         }
-        self->stats.given_up++;
+        self->stats->given_up++;
         wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
-                         "history: no answer for room %.*s after %d attempts",
-                         (int)r->room_len, r->room, r->attempts);
+                         "history: no answer for room %.*s after %d attempts", (int)r->room_len,
+                         r->room, r->attempts);
         /* Put it back on the list s_complete() takes it from. */
         s_list_push(&self->flight, r);
         edge_hist_result_t res = {.st = {.status = EDGE_HIST_UNAVAILABLE}};
@@ -439,14 +440,14 @@ static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
         if (edge_histmsg_check_event(zmq_msg_data(hdr), zmq_msg_size(hdr), zmq_msg_data(pay),
                                      zmq_msg_size(pay), res.st.epoch, prev, &h, &why) < 0) {
             wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
-                             "history: dropping a reply for %.*s: event %zu: %s",
-                             (int)r->room_len, r->room, i, why);
+                             "history: dropping a reply for %.*s: event %zu: %s", (int)r->room_len,
+                             r->room, i, why);
             rc = -1;
             break;
         }
         prev = h.seq;
-        edge_frame_t *f = edge_frame_event(r->room, r->room_len, &h, zmq_msg_data(pay),
-                                           zmq_msg_size(pay));
+        edge_frame_t *f =
+            edge_frame_event(r->room, r->room_len, &h, zmq_msg_data(pay), zmq_msg_size(pay));
         if (!f) {
             rc = -1;
             break;
@@ -454,8 +455,8 @@ static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
         self->events[built++] = (edge_event_t){.epoch = h.epoch, .seq = h.seq, .frame = f};
     }
     if (rc == 0) {
-        self->stats.replies[res.st.status]++;
-        self->stats.events += built;
+        self->stats->replies[res.st.status]++;
+        self->stats->events += built;
         res.events = self->events;
         res.count = built;
         s_complete(self, r, &res);
@@ -510,15 +511,15 @@ static int s_recv_one(edge_hist_t *self)
     if (truncated || n < 2 ||
         edge_histmsg_get_id(zmq_msg_data(&self->parts[0]), zmq_msg_size(&self->parts[0]), &id) <
             0) {
-        self->stats.replies_bad++;
+        self->stats->replies_bad++;
         wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
                          "history: dropping a malformed reply (%zu frames)", n);
     } else if (!(r = s_find_id(self, id)) || !r->inflight) {
-        self->stats.replies_unknown++;
+        self->stats->replies_unknown++;
         wire_log(self->log, WIRE_LOG_DEBUG, "history: dropping a reply for unknown id %llu",
                  (unsigned long long)id);
     } else if (s_use_reply(self, r, n) < 0) {
-        self->stats.replies_bad++;
+        self->stats->replies_bad++;
     }
     for (size_t i = 0; i < n; i++)
         zmq_msg_close(&self->parts[i]);
@@ -596,6 +597,7 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
     if (!self)
         return NULL;
     self->log = opts->log;
+    self->stats = opts->stats ? opts->stats : &self->own_stats;
     self->timeout_us = (uint64_t)(opts->timeout_ms > 0 ? opts->timeout_ms : 1) * 1000u;
     self->retries = opts->retries > 0 ? opts->retries : 0;
     self->max_inflight = opts->inflight > 0 ? (size_t)opts->inflight : 1;
@@ -624,8 +626,7 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
     }
     if (s_setopt(self, ZMQ_LINGER, 0, "ZMQ_LINGER") < 0 ||
         s_setopt(self, ZMQ_RECONNECT_IVL, S_RECONNECT_IVL_MS, "ZMQ_RECONNECT_IVL") < 0 ||
-        s_setopt(self, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS, "ZMQ_RECONNECT_IVL_MAX") <
-            0)
+        s_setopt(self, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS, "ZMQ_RECONNECT_IVL_MAX") < 0)
         goto err;
     if (zmq_connect(self->dealer, opts->endpoint) < 0) {
         wire_log(self->log, WIRE_LOG_ERROR, "history: cannot connect to %s: %s", opts->endpoint,
@@ -695,7 +696,7 @@ edge_hist_wait_t *edge_hist_get(edge_hist_t *self, const char *room, size_t len,
     uint64_t hash = s_key_hash(room, len, epoch, after);
     s_req_t *r = s_find_key(self, room, len, epoch, after, hash);
     if (r) {
-        self->stats.coalesced++;
+        self->stats->coalesced++;
     } else {
         r = calloc(1, sizeof *r);
         if (!r) {
@@ -714,11 +715,11 @@ edge_hist_wait_t *edge_hist_get(edge_hist_t *self, const char *room, size_t len,
         if (self->flight.count < self->max_inflight && !self->queue.head) {
             s_send(self, r);
         } else {
-            self->stats.queued++;
+            self->stats->queued++;
             s_list_push(&self->queue, r);
         }
     }
-    self->stats.asks++;
+    self->stats->asks++;
     /* Append, so that coalesced callers are answered in the order they asked. */
     w->req = r;
     w->prev = r->wtail;
@@ -756,7 +757,7 @@ void edge_hist_cancel(edge_hist_t *self, edge_hist_wait_t **wait_p)
 
 const edge_hist_stats_t *edge_hist_stats(const edge_hist_t *self)
 {
-    return &self->stats;
+    return self->stats;
 }
 
 size_t edge_hist_inflight(const edge_hist_t *self)

@@ -62,7 +62,8 @@ typedef struct edge_hist_opts {
     int inflight;         /* requests outstanding at once (>= 1) */
     uint32_t page;        /* max_events per request (0 = the router's default) */
     unsigned budget;      /* replies per drain pass (0 = 64) */
-    wire_log_t *log;      /* may be NULL */
+    edge_hist_stats_t *stats; /* counters to add to (borrowed; NULL = kept inside) */
+    wire_log_t *log;          /* may be NULL */
 } edge_hist_opts_t;
 
 /* Creates the DEALER and connects it (in the background). NULL on error (logged). */

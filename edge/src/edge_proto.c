@@ -57,6 +57,57 @@ void edge_req_clear(edge_req_t *req)
     req->id = NULL;
 }
 
+void *edge_req_take_id(edge_req_t *req)
+{
+    void *id = req->id;
+    req->id = NULL;
+    return id;
+}
+
+void edge_proto_id_free(void **id_p)
+{
+    if (!id_p || !*id_p)
+        return;
+    json_decref((json_t *)*id_p);
+    *id_p = NULL;
+}
+
+/* The largest cursor number: every integer up to 2^53 is exact as a JavaScript number. */
+#define S_SINCE_MAX (1ull << 53)
+
+/* Reads one cursor field: a JSON integer in [0, 2^53]. Returns 0, or -1. */
+static int s_since_field(json_t *since, const char *key, uint64_t *out)
+{
+    json_t *v = json_object_get(since, key);
+    if (!json_is_integer(v))
+        return -1;
+    json_int_t n = json_integer_value(v);
+    if (n < 0 || (uint64_t)n > S_SINCE_MAX)
+        return -1;
+    *out = (uint64_t)n;
+    return 0;
+}
+
+/* Parses "since" of a subscribe (exact rooms only). Returns 0 (absent or valid), -1 on error. */
+static int s_parse_since(json_t *root, edge_req_t *req)
+{
+    json_t *since = json_object_get(root, "since");
+    if (!since)
+        return 0;
+    if (!json_is_object(since) || s_since_field(since, "epoch", &req->since_epoch) < 0 ||
+        s_since_field(since, "seq", &req->since_seq) < 0) {
+        edge_req_fail(req, EDGE_ERR_BAD_SINCE,
+                      "'since' must be {\"epoch\":E,\"seq\":S} with integers in 0..2^53");
+        return -1;
+    }
+    if (wire_pattern_is_prefix(req->room, req->room_len)) {
+        edge_req_fail(req, EDGE_ERR_BAD_SINCE, "'since' needs an exact room, not a pattern");
+        return -1;
+    }
+    req->has_since = true;
+    return 0;
+}
+
 /* True for the ops that take a room. */
 static bool s_op_has_room(edge_op_t op)
 {
@@ -129,6 +180,8 @@ int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
                           "a room is [A-Za-z0-9_.:-]{1,128}, optionally ending in '*'");
             goto fail;
         }
+        if (req->op == EDGE_OP_SUBSCRIBE && s_parse_since(root, req) < 0)
+            goto fail;
     }
     json_decref(root);
     return 0;
@@ -184,6 +237,28 @@ edge_frame_t *edge_proto_reply(const edge_req_t *req)
         return NULL;
     }
     if (obj && s_add_id(obj, req) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return s_frame_of(obj);
+}
+
+edge_frame_t *edge_proto_subscribed(const char *room, size_t room_len, const void *id,
+                                    bool recovered, uint64_t epoch, uint64_t seq,
+                                    const char *reason)
+{
+    /* Room names need no escaping (their alphabet is checked), so no UTF-8 scan either. */
+    json_t *obj = json_pack("{s:s, s:o, s:b, s:I, s:I}", "op", "subscribed", "room",
+                            json_stringn_nocheck(room, room_len), "recovered", recovered, "epoch",
+                            (json_int_t)epoch, "seq", (json_int_t)seq);
+    if (!obj)
+        return NULL;
+    int rc = 0;
+    if (reason && reason[0])
+        rc |= json_object_set_new(obj, "reason", json_string(reason));
+    if (id)
+        rc |= json_object_set(obj, "id", (json_t *)id);
+    if (rc) {
         json_decref(obj);
         return NULL;
     }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "edge_frame.h"
 #include "wire_envelope.h"
@@ -36,7 +37,8 @@ typedef enum edge_op {
     X(BAD_FIELD, "bad_field")                                                                      \
     X(UNKNOWN_OP, "unknown_op")                                                                    \
     X(INVALID_ROOM, "invalid_room")                                                                \
-    X(NOT_SUBSCRIBED, "not_subscribed")
+    X(NOT_SUBSCRIBED, "not_subscribed")                                                            \
+    X(BAD_SINCE, "bad_since")
 
 /* The X-macro expansion confuses clang-format. */
 /* clang-format off */
@@ -55,6 +57,9 @@ typedef struct edge_req {
     char room[WIRE_ROOM_MAX + 1]; /* room or pattern, NUL-terminated (subscribe/unsubscribe) */
     size_t room_len;              /* bytes in room; 0 when absent */
     bool has_room;                /* room holds the client's value (also when it is invalid) */
+    bool has_since;               /* subscribe carried a valid "since" cursor */
+    uint64_t since_epoch;         /* its epoch (0 .. 2^53) */
+    uint64_t since_seq;           /* its seq (0 .. 2^53) */
     void *id;                     /* the client's "id" (a jansson value) or NULL; owned */
     edge_err_t err;               /* EDGE_ERR_NONE when the request is valid */
     char message[160];            /* human-readable reason when err is set */
@@ -81,11 +86,26 @@ void edge_req_fail(edge_req_t *req, edge_err_t err, const char *fmt, ...)
 /* Releases what req owns (the id). Safe to call twice. */
 void edge_req_clear(edge_req_t *req);
 
+/* Takes the request's id out of req (the caller owns it: edge_proto_id_free()); NULL if none. */
+void *edge_req_take_id(edge_req_t *req);
+
+/* Frees an id taken with edge_req_take_id() and nulls *id_p. NULL-safe. */
+void edge_proto_id_free(void **id_p);
+
 /* {"op":"welcome","edge":ID,"protocol":1,"max_message":N}. NULL on OOM. */
 edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message);
 
 /* The success reply to a valid request: subscribed/unsubscribed {room} or pong, with "id". */
 edge_frame_t *edge_proto_reply(const edge_req_t *req);
+
+/*
+ * {"op":"subscribed","room":R,"recovered":B,"epoch":E,"seq":S,"reason"?:W,"id"?:I}: the answer
+ * to a subscribe with since (id: the request's, or NULL) or an unsolicited notice that a room's
+ * stream broke (id NULL). reason is left out when it is NULL or empty. NULL on OOM.
+ */
+edge_frame_t *edge_proto_subscribed(const char *room, size_t room_len, const void *id,
+                                    bool recovered, uint64_t epoch, uint64_t seq,
+                                    const char *reason);
 
 /* {"op":"error","code","message","for"?, "room"?, "id"?} from req->err and req->message. */
 edge_frame_t *edge_proto_error(const edge_req_t *req);

@@ -23,9 +23,7 @@ typedef struct s_entry {
     uint64_t hash;                /* FNV-1a of name (rooms) */
     s_link_t *members;            /* memberships of this entry */
     size_t nmembers;              /* length of members */
-    uint64_t epoch;               /* epoch of the last event seen (rooms) */
-    uint64_t last_seq;            /* seq of the last event seen in that epoch (rooms) */
-    bool seen;                    /* epoch/last_seq are set */
+    void *data;                   /* the owner's data (rooms), freed with free_fn */
     bool pattern;                 /* a trailing-'*' pattern rather than an exact room */
     size_t len;                   /* bytes in name */
     char name[WIRE_ROOM_MAX + 1]; /* room or pattern, NUL-terminated */
@@ -59,7 +57,8 @@ struct edge_rooms {
     uint64_t gen;                  /* visit generation, for once-per-member delivery */
     edge_member_t *members;        /* every live member */
     edge_rooms_topic_fn *on_topic; /* subscription changes, may be NULL */
-    void *arg;                     /* for on_topic */
+    edge_rooms_free_fn *free_fn;   /* frees room data, may be NULL */
+    void *arg;                     /* for on_topic and free_fn */
 };
 
 #define S_INITIAL_BUCKETS 64
@@ -91,6 +90,19 @@ edge_rooms_t *edge_rooms_new(edge_rooms_topic_fn *on_topic, void *arg)
     return self;
 }
 
+void edge_rooms_set_free(edge_rooms_t *self, edge_rooms_free_fn *free_fn)
+{
+    self->free_fn = free_fn;
+}
+
+/* Frees an entry and the owner's data on it. */
+static void s_entry_free(edge_rooms_t *self, s_entry_t *e)
+{
+    if (e->data && self->free_fn)
+        self->free_fn(self->arg, e->data);
+    free(e);
+}
+
 /* Frees a member's links without touching entries (used by destroy only). */
 static void s_free_links(edge_member_t *member)
 {
@@ -118,12 +130,12 @@ void edge_rooms_destroy(edge_rooms_t **self_p)
     for (size_t b = 0; b < self->nbuckets; b++) {
         for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
             next = e->next;
-            free(e);
+            s_entry_free(self, e);
         }
     }
     for (s_entry_t *e = self->patterns, *next; e; e = next) {
         next = e->next;
-        free(e);
+        s_entry_free(self, e);
     }
     free(self->buckets);
     free(self);
@@ -261,7 +273,7 @@ static void s_entry_remove(edge_rooms_t *self, s_entry_t *e)
             *pp = e->next;
         self->nentries--;
     }
-    free(e);
+    s_entry_free(self, e);
 }
 
 /* Drops room entries that lost their last reason to exist (no members, no covering pattern). */
@@ -429,40 +441,27 @@ size_t edge_rooms_visit(edge_rooms_t *self, const char *room, size_t len, edge_r
     return n;
 }
 
-edge_seq_t edge_rooms_track(edge_rooms_t *self, const char *room, size_t len, uint64_t epoch,
-                            uint64_t seq, uint64_t *missed)
+void **edge_rooms_data(edge_rooms_t *self, const char *room, size_t len)
 {
     if (!wire_room_valid(room, len))
-        return EDGE_SEQ_UNTRACKED;
+        return NULL;
     uint64_t hash = s_hash(room, len);
     s_entry_t *e = s_find_room(self, room, len, hash);
     if (!e || e->nmembers == 0) {
         if (!s_pattern_covers(self, room, len))
-            return EDGE_SEQ_UNTRACKED;
+            return NULL;
         if (!e && !(e = s_entry_add(self, room, len, false, hash)))
-            return EDGE_SEQ_UNTRACKED;
+            return NULL;
     }
-    if (!e->seen) {
-        e->seen = true;
-        e->epoch = epoch;
-        e->last_seq = seq;
-        return EDGE_SEQ_FIRST;
-    }
-    if (epoch != e->epoch) {
-        e->epoch = epoch;
-        e->last_seq = seq;
-        return EDGE_SEQ_NEW_EPOCH;
-    }
-    if (seq <= e->last_seq)
-        return EDGE_SEQ_OLD;
-    edge_seq_t rc = EDGE_SEQ_NEXT;
-    if (seq != e->last_seq + 1) {
-        rc = EDGE_SEQ_GAP;
-        if (missed)
-            *missed = seq - e->last_seq - 1;
-    }
-    e->last_seq = seq;
-    return rc;
+    return &e->data;
+}
+
+void edge_rooms_each(edge_rooms_t *self, edge_rooms_each_fn *fn, void *arg)
+{
+    for (size_t b = 0; b < self->nbuckets; b++)
+        for (s_entry_t *e = self->buckets[b]; e; e = e->next)
+            if (e->data)
+                fn(arg, e->name, e->len, e->data);
 }
 
 size_t edge_rooms_count(const edge_rooms_t *self)

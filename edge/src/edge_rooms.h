@@ -13,8 +13,10 @@
  * members plus the members of every matching pattern, each member ONCE even when several of its
  * subscriptions match (a per-visit generation stamp on the member), in O(members + patterns).
  *
- * Each exact entry also remembers the last (epoch, seq) seen for the room, so the edge can count
- * gaps; an entry without exact members is kept while a pattern covers it so that state survives.
+ * Each exact entry also carries one pointer of the owner's data (the edge keeps the room's
+ * stream state there: its position and gap repair, edge_stream.h); an entry without exact
+ * members is kept while a pattern covers it so that the data survives. The owner's free
+ * callback runs when the entry goes away (its last listener left, or the index is destroyed).
  *
  * Not thread-safe: used from the lws service thread only. Callbacks must not join or leave.
  */
@@ -34,6 +36,12 @@ typedef void(edge_rooms_topic_fn)(void *arg, bool subscribe, const char *topic, 
 /* Called once per member that must receive an event. */
 typedef void(edge_rooms_visit_fn)(void *arg, void *conn);
 
+/* Frees the owner's data of a room entry that goes away. */
+typedef void(edge_rooms_free_fn)(void *arg, void *data);
+
+/* Called by edge_rooms_each() for each exact room that holds data. */
+typedef void(edge_rooms_each_fn)(void *arg, const char *room, size_t len, void *data);
+
 /* Results of join and leave. */
 typedef enum edge_rooms_rc {
     EDGE_ROOMS_ADDED = 0,  /* joined */
@@ -44,21 +52,15 @@ typedef enum edge_rooms_rc {
     EDGE_ROOMS_NOMEM       /* out of memory: nothing changed */
 } edge_rooms_rc_t;
 
-/* What edge_rooms_track() concluded about an event's sequence number. */
-typedef enum edge_seq {
-    EDGE_SEQ_UNTRACKED = 0, /* nobody here listens to the room: nothing recorded */
-    EDGE_SEQ_FIRST,         /* first event seen for the room (since it gained listeners) */
-    EDGE_SEQ_NEXT,          /* seq == last + 1 */
-    EDGE_SEQ_GAP,           /* seq > last + 1: events were missed */
-    EDGE_SEQ_OLD,           /* seq <= last: a duplicate or reordering */
-    EDGE_SEQ_NEW_EPOCH      /* a different epoch: the router restarted */
-} edge_seq_t;
-
 /* Creates an empty index. on_topic (may be NULL) is called with arg. */
 edge_rooms_t *edge_rooms_new(edge_rooms_topic_fn *on_topic, void *arg);
 
+/* Sets the callback that frees room data (called with the arg given to edge_rooms_new()). */
+void edge_rooms_set_free(edge_rooms_t *self, edge_rooms_free_fn *free_fn);
+
 /* Frees every entry and membership and detaches remaining members (their later
- * edge_member_destroy() only frees them). Does not call on_topic. Nulls *self_p. NULL-safe. */
+ * edge_member_destroy() only frees them). Calls the free callback for room data, not on_topic.
+ * Nulls *self_p. NULL-safe. */
 void edge_rooms_destroy(edge_rooms_t **self_p);
 
 /* Creates a member for conn (an opaque pointer handed back by visits). NULL on OOM. */
@@ -84,12 +86,14 @@ size_t edge_rooms_visit(edge_rooms_t *self, const char *room, size_t len, edge_r
                         void *arg);
 
 /*
- * Records (epoch, seq) for a room that has listeners and classifies it against the last one
- * seen. When it returns EDGE_SEQ_GAP, *missed (may be NULL) is the number of skipped seqs.
- * Returns EDGE_SEQ_UNTRACKED when nobody listens (nothing is stored) or on OOM.
+ * The data slot of a room someone listens to (a member of the room or of a matching pattern),
+ * creating the entry when only a pattern covered it. NULL when nobody listens or on OOM. The
+ * slot stays valid until the entry goes away (a leave); the owner's data starts as NULL.
  */
-edge_seq_t edge_rooms_track(edge_rooms_t *self, const char *room, size_t len, uint64_t epoch,
-                            uint64_t seq, uint64_t *missed);
+void **edge_rooms_data(edge_rooms_t *self, const char *room, size_t len);
+
+/* Calls fn for every exact room whose data is not NULL. fn must not join or leave. */
+void edge_rooms_each(edge_rooms_t *self, edge_rooms_each_fn *fn, void *arg);
 
 /* Exact rooms with at least one member. */
 size_t edge_rooms_count(const edge_rooms_t *self);
@@ -100,7 +104,7 @@ size_t edge_rooms_pattern_count(const edge_rooms_t *self);
 /* Memberships over all members. */
 size_t edge_rooms_membership_count(const edge_rooms_t *self);
 
-/* Exact-room entries kept in the table, including those kept only for seq state. */
+/* Exact-room entries kept in the table, including those kept only for their data. */
 size_t edge_rooms_entry_count(const edge_rooms_t *self);
 
 #endif

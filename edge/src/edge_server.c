@@ -2,10 +2,21 @@
  * edge_server.c: the lws context, the client protocol handler and event delivery.
  *
  * Flow of an event: edge_zmq hands a router message to s_on_router_msg(), which validates the
- * envelope, records its seq in edge_rooms (gap counting), then visits every local listener of
- * the room; the first listener makes the frame (edge_frame_event(), once per event) and each
- * listener's queue takes a reference. Writes happen only in LWS_CALLBACK_SERVER_WRITEABLE, one
- * lws_write() per callback, asking for another callback while frames remain.
+ * envelope, encodes the frame once and passes it to the room's stream (edge_stream.h, kept in
+ * the room's edge_rooms data slot). The stream delivers it in order, or holds it while a seq
+ * jump is repaired from history (edge_hist.h), or announces a new epoch first. Each delivery
+ * visits every local listener of the room and each listener's queue takes a reference. Writes
+ * happen only in LWS_CALLBACK_SERVER_WRITEABLE, one lws_write() per callback, asking for another
+ * callback while frames remain.
+ *
+ * Resume: a subscribe with "since" joins the room (so the SUB subscription goes out first) and
+ * starts a member stream (an s_sync_t on the connection) at the client's cursor. While the
+ * client has one for a room, the room's deliveries to it go through that stream, which holds
+ * them until history has filled the gap, drops what the client already has, and sends the
+ * "subscribed" answer. Once its position meets the room stream's, the member stream is dropped
+ * and the client is an ordinary member again. History callbacks reach streams only through
+ * handles that are cancelled when a stream goes away (a leave, a close), so a reply never
+ * touches a closed connection.
  *
  * Why sharing one buffer between connections is safe: lws_write() writes the WebSocket header
  * into the LWS_PRE headroom, in place. A server never masks, so every connection writes the
@@ -27,9 +38,11 @@
 #include <unistd.h>
 
 #include "edge_frame.h"
+#include "edge_hist.h"
 #include "edge_outq.h"
 #include "edge_proto.h"
 #include "edge_rooms.h"
+#include "edge_stream.h"
 #include "edge_zmq.h"
 #include "weft/version.h"
 #include "wire_envelope.h"
@@ -41,13 +54,16 @@
 #define S_RX_KEEP 16384                      /* larger reassembly buffers are freed after use */
 
 /* Indexes in the protocol list. */
-enum { S_PROTO_HTTP = 0, S_PROTO_WS, S_PROTO_ZMQ, S_PROTO_SIGNAL, S_PROTO__COUNT };
+enum { S_PROTO_HTTP = 0, S_PROTO_WS, S_PROTO_ZMQ, S_PROTO_HIST, S_PROTO_SIGNAL, S_PROTO__COUNT };
+
+typedef struct s_sync s_sync_t;
 
 /* One WebSocket connection: the lws per-session data of the "weft" protocol, zeroed by lws.
  * Everything here is freed in LWS_CALLBACK_CLOSED. */
 typedef struct edge_conn {
     struct lws *wsi;          /* the connection */
     edge_member_t *member;    /* its rooms and patterns */
+    s_sync_t *syncs;          /* its rooms still merging a resume (usually none) */
     edge_outq_t *outq;        /* frames waiting for LWS_CALLBACK_SERVER_WRITEABLE */
     unsigned char *rx;        /* reassembly buffer for fragmented messages */
     size_t rx_len;            /* bytes of the current message in rx */
@@ -58,6 +74,28 @@ typedef struct edge_conn {
     edge_close_t close_kind;  /* which close, when closing */
     const char *close_reason; /* its reason text (static), when closing */
 } edge_conn_t;
+
+/* A client's resume of one room: a member stream, kept until its position meets the room's. */
+struct s_sync {
+    s_sync_t *next;                /* the connection's other syncs */
+    s_sync_t *all_prev, *all_next; /* every sync of the server (probed on reconnect) */
+    struct edge_server *server;    /* the server */
+    edge_conn_t *conn;             /* the client */
+    edge_stream_t *stream;         /* the member stream */
+    edge_hist_wait_t *wait;        /* its outstanding history request, or NULL */
+    void *id;                      /* the subscribe's "id", echoed in the answer; owned */
+    size_t len;                    /* bytes in room */
+    char room[WIRE_ROOM_MAX + 1];  /* the room, NUL-terminated */
+};
+
+/* A room's stream state, in the room's edge_rooms data slot. */
+typedef struct s_room {
+    struct edge_server *server;   /* the server */
+    edge_stream_t *stream;        /* the room stream */
+    edge_hist_wait_t *wait;       /* its outstanding history request, or NULL */
+    size_t len;                   /* bytes in room */
+    char room[WIRE_ROOM_MAX + 1]; /* the room, NUL-terminated */
+} s_room_t;
 
 struct edge_server {
     const edge_config_t *conf;                          /* borrowed */
@@ -71,6 +109,8 @@ struct edge_server {
     lws_retry_bo_t retry;                          /* idle ping / hang-up policy */
     edge_rooms_t *rooms;                           /* who listens to what */
     edge_zmq_t *zmq;                               /* the router feed */
+    edge_hist_t *hist;                             /* the router's history service */
+    s_sync_t *syncs;                               /* every resume still merging */
     edge_frame_t *welcome;                         /* the welcome frame, shared by every client */
     edge_stats_t stats;                            /* counters */
     lws_sorted_usec_list_t stats_sul;              /* periodic summary */
@@ -80,7 +120,7 @@ struct edge_server {
     bool stopping;                                 /* a graceful stop is under way */
     bool stopped;                                  /* the loop must end */
     wire_log_limit_t bad_event_limit;              /* logs about bad router messages */
-    wire_log_limit_t gap_limit;                    /* logs about seq gaps */
+    wire_log_limit_t gap_limit;                    /* logs about broken room streams */
     wire_log_limit_t refuse_limit;                 /* logs about refused upgrades */
     wire_log_limit_t client_limit;                 /* logs about misbehaving clients */
 };
@@ -176,6 +216,311 @@ static int s_on_writeable(edge_server_t *self, edge_conn_t *conn, struct lws *ws
     return 0;
 }
 
+/* ---- resumes (member streams) ------------------------------------------------------------- */
+
+/* The connection's sync for a room, or NULL. */
+static s_sync_t *s_sync_find(const edge_conn_t *conn, const char *room, size_t len)
+{
+    for (s_sync_t *y = conn->syncs; y; y = y->next)
+        if (y->len == len && memcmp(y->room, room, len) == 0)
+            return y;
+    return NULL;
+}
+
+/* Unlinks a sync from its connection and frees it, cancelling its history request. */
+static void s_sync_destroy(s_sync_t *sync)
+{
+    edge_server_t *self = sync->server;
+    for (s_sync_t **pp = &sync->conn->syncs; *pp; pp = &(*pp)->next) {
+        if (*pp == sync) {
+            *pp = sync->next;
+            break;
+        }
+    }
+    if (sync->all_prev)
+        sync->all_prev->all_next = sync->all_next;
+    else
+        self->syncs = sync->all_next;
+    if (sync->all_next)
+        sync->all_next->all_prev = sync->all_prev;
+    edge_hist_cancel(self->hist, &sync->wait);
+    edge_stream_destroy(&sync->stream);
+    edge_proto_id_free(&sync->id);
+    self->stats.syncs--;
+    free(sync);
+}
+
+/* Drops a sync whose client has caught up with the room: from then on the room's own stream
+ * (in order, repaired, with notices) is exactly what the client needs. */
+static void s_sync_check(s_sync_t *sync)
+{
+    uint64_t me, ml, re, rl;
+    if (!edge_stream_settled(sync->stream) || !edge_stream_position(sync->stream, &me, &ml))
+        return;
+    void **slot = edge_rooms_data(sync->server->rooms, sync->room, sync->len);
+    const s_room_t *room = slot ? *slot : NULL;
+    if (!room || !edge_stream_position(room->stream, &re, &rl) || re != me || rl != ml)
+        return;
+    s_sync_destroy(sync);
+}
+
+/* Member stream: one event for this client. */
+static void s_sync_deliver(void *arg, const edge_event_t *ev)
+{
+    s_sync_t *sync = arg;
+    sync->server->stats.deliveries++;
+    s_send(sync->server, sync->conn, ev->frame);
+}
+
+/* Member stream: the answer to the subscribe, or a notice for this client alone. */
+static void s_sync_notify(void *arg, const edge_notice_t *n)
+{
+    s_sync_t *sync = arg;
+    edge_server_t *self = sync->server;
+    edge_frame_t *frame =
+        edge_proto_subscribed(sync->room, sync->len, n->reply ? sync->id : NULL, n->recovered,
+                              n->epoch, n->seq, edge_reason_name(n->reason));
+    if (n->reply)
+        edge_proto_id_free(&sync->id);
+    else
+        self->stats.notices++;
+    wire_log(self->log, WIRE_LOG_DEBUG, "resume of %s: %s recovered=%d epoch=%llu seq=%llu %s",
+             sync->room, n->reply ? "answer" : "notice", n->recovered, (unsigned long long)n->epoch,
+             (unsigned long long)n->seq, edge_reason_name(n->reason));
+    if (!frame) {
+        s_close_later(self, sync->conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    s_send(self, sync->conn, frame);
+    edge_frame_unref(&frame);
+}
+
+/* edge_hist callback of a member stream's request. */
+static void s_sync_on_hist(void *arg, const edge_hist_result_t *result)
+{
+    s_sync_t *sync = arg;
+    sync->wait = NULL;
+    edge_stream_reply(sync->stream, result);
+    s_sync_check(sync);
+}
+
+/* Member stream: asks history. */
+static int s_sync_request(void *arg, uint64_t epoch, uint64_t after)
+{
+    s_sync_t *sync = arg;
+    edge_server_t *self = sync->server;
+    edge_hist_cancel(self->hist, &sync->wait);
+    sync->wait =
+        edge_hist_get(self->hist, sync->room, sync->len, epoch, after, s_sync_on_hist, sync);
+    return sync->wait ? 0 : -1;
+}
+
+/* Member stream: too many live events held while history was fetched. */
+static void s_sync_overflow(void *arg)
+{
+    s_sync_t *sync = arg;
+    edge_server_t *self = sync->server;
+    wire_log_limited(self->log, &self->client_limit, WIRE_LOG_INFO,
+                     "closing a resuming client of %s: over %d live events held", sync->room,
+                     self->conf->max_pending_events);
+    s_close_later(self, sync->conn, EDGE_CLOSE_SLOW, "slow consumer");
+}
+
+static const edge_stream_ops_t s_sync_ops = {
+    .deliver = s_sync_deliver,
+    .notify = s_sync_notify,
+    .request = s_sync_request,
+    .overflow = s_sync_overflow,
+};
+
+/* Starts conn's resume of req's room (already joined) at req's cursor; the stream sends the
+ * answer. Returns 0, or -1 when memory ran out. */
+static int s_resume(edge_server_t *self, edge_conn_t *conn, edge_req_t *req)
+{
+    s_sync_t *old = s_sync_find(conn, req->room, req->room_len);
+    if (old) /* a new cursor replaces a resume still under way */
+        s_sync_destroy(old);
+    s_sync_t *sync = calloc(1, sizeof *sync);
+    if (!sync)
+        return -1;
+    sync->server = self;
+    sync->conn = conn;
+    memcpy(sync->room, req->room, req->room_len);
+    sync->room[req->room_len] = '\0';
+    sync->len = req->room_len;
+    sync->stream = edge_stream_new(&s_sync_ops, sync, (size_t)self->conf->max_pending_events,
+                                   &self->stats.resume);
+    if (!sync->stream) {
+        free(sync);
+        return -1;
+    }
+    sync->id = edge_req_take_id(req);
+    sync->next = conn->syncs;
+    conn->syncs = sync;
+    sync->all_next = self->syncs;
+    if (self->syncs)
+        self->syncs->all_prev = sync;
+    self->syncs = sync;
+    self->stats.syncs++;
+    edge_stream_resume(sync->stream, req->since_epoch, req->since_seq);
+    s_sync_check(sync);
+    return 0;
+}
+
+/* ---- room streams ------------------------------------------------------------------------- */
+
+/* What a visit needs to hand one event or notice to every listener of a room. */
+typedef struct s_visit {
+    edge_server_t *server;       /* the server */
+    const s_room_t *room;        /* the room */
+    const edge_event_t *ev;      /* the event, for a delivery */
+    const edge_notice_t *notice; /* the notice, for a notice */
+    edge_frame_t *frame;         /* what listeners without a resume under way get */
+} s_visit_t;
+
+/* edge_rooms visit callback: one listener (once, however many of its subscriptions match). */
+static void s_visit_one(void *arg, void *connp)
+{
+    s_visit_t *v = arg;
+    edge_conn_t *conn = connp;
+    if (conn->closing)
+        return;
+    s_sync_t *sync = conn->syncs ? s_sync_find(conn, v->room->room, v->room->len) : NULL;
+    if (sync) {
+        /* The client's own stream decides: it may hold, drop or announce instead. */
+        if (v->ev)
+            edge_stream_live(sync->stream, v->ev);
+        else
+            edge_stream_jump(sync->stream, v->notice);
+        s_sync_check(sync);
+        return;
+    }
+    if (v->ev)
+        v->server->stats.deliveries++;
+    else
+        v->server->stats.notices++;
+    s_send(v->server, conn, v->frame);
+}
+
+/* Room stream: one event, in order, for every listener. */
+static void s_room_deliver(void *arg, const edge_event_t *ev)
+{
+    s_room_t *r = arg;
+    s_visit_t v = {.server = r->server, .room = r, .ev = ev, .frame = ev->frame};
+    if (edge_rooms_visit(r->server->rooms, r->room, r->len, s_visit_one, &v) == 0)
+        r->server->stats.events_unrouted++;
+}
+
+/* Room stream: the room's stream broke (new epoch, or a jump history could not fill). */
+static void s_room_notify(void *arg, const edge_notice_t *n)
+{
+    s_room_t *r = arg;
+    edge_server_t *self = r->server;
+    wire_log_limited(self->log, &self->gap_limit, WIRE_LOG_INFO,
+                     "room %s: stream continues at epoch %llu seq %llu (%s)", r->room,
+                     (unsigned long long)n->epoch, (unsigned long long)n->seq,
+                     edge_reason_name(n->reason));
+    edge_frame_t *frame = edge_proto_subscribed(r->room, r->len, NULL, n->recovered, n->epoch,
+                                                n->seq, edge_reason_name(n->reason));
+    if (!frame) {
+        wire_log(self->log, WIRE_LOG_ERROR, "room %s: out of memory for a notice", r->room);
+        return;
+    }
+    s_visit_t v = {.server = self, .room = r, .notice = n, .frame = frame};
+    edge_rooms_visit(self->rooms, r->room, r->len, s_visit_one, &v);
+    edge_frame_unref(&frame);
+}
+
+/* edge_hist callback of a room stream's request. */
+static void s_room_on_hist(void *arg, const edge_hist_result_t *result)
+{
+    s_room_t *r = arg;
+    r->wait = NULL;
+    edge_stream_reply(r->stream, result);
+}
+
+/* Room stream: asks history. */
+static int s_room_request(void *arg, uint64_t epoch, uint64_t after)
+{
+    s_room_t *r = arg;
+    edge_server_t *self = r->server;
+    wire_log(self->log, WIRE_LOG_DEBUG, "room %s: asking history after epoch %llu seq %llu",
+             r->room, (unsigned long long)epoch, (unsigned long long)after);
+    edge_hist_cancel(self->hist, &r->wait);
+    r->wait = edge_hist_get(self->hist, r->room, r->len, epoch, after, s_room_on_hist, r);
+    return r->wait ? 0 : -1;
+}
+
+static const edge_stream_ops_t s_room_ops = {
+    .deliver = s_room_deliver,
+    .notify = s_room_notify,
+    .request = s_room_request,
+    .overflow = NULL, /* a room gives up the repair instead */
+};
+
+/* Creates the stream state of a room. NULL on OOM. */
+static s_room_t *s_room_new(edge_server_t *self, const char *room, size_t len)
+{
+    s_room_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->server = self;
+    memcpy(r->room, room, len);
+    r->room[len] = '\0';
+    r->len = len;
+    r->stream =
+        edge_stream_new(&s_room_ops, r, (size_t)self->conf->max_pending_events, &self->stats.rooms);
+    if (!r->stream) {
+        free(r);
+        return NULL;
+    }
+    self->stats.room_streams++;
+    return r;
+}
+
+/* edge_rooms free callback: the room lost its last listener (or the index is destroyed). */
+static void s_room_free(void *arg, void *data)
+{
+    edge_server_t *self = arg;
+    s_room_t *r = data;
+    edge_hist_cancel(self->hist, &r->wait);
+    edge_stream_destroy(&r->stream);
+    self->stats.room_streams--;
+    free(r);
+}
+
+/* edge_rooms_each callback: checks one room against history after a reconnect. */
+static void s_probe_room(void *arg, const char *room, size_t len, void *data)
+{
+    edge_server_t *self = arg;
+    s_room_t *r = data;
+    if (edge_stream_fetching(r->stream))
+        return; /* a repair under way asks history anyway */
+    edge_stream_probe(r->stream);
+    if (edge_stream_fetching(r->stream))
+        self->stats.probes++;
+}
+
+/* edge_zmq callback: the SUB (re)connected to the router. Events may have been missed while it
+ * was away, and a restarted router has a new epoch that quiet rooms would never show: check
+ * every room with a known position against history, and every client still merging a resume
+ * (a quiet room's stream may know no position yet while its resumed clients do). */
+static void s_on_router_connect(void *arg, uint64_t n)
+{
+    edge_server_t *self = arg;
+    self->stats.router_connects++;
+    if (n <= 1)
+        return;
+    edge_rooms_each(self->rooms, s_probe_room, self);
+    for (s_sync_t *y = self->syncs; y; y = y->all_next) {
+        if (!edge_stream_settled(y->stream))
+            continue; /* still resuming: its own requests will see the new state */
+        edge_stream_probe(y->stream);
+        if (edge_stream_fetching(y->stream))
+            self->stats.probes++;
+    }
+}
+
 /* ---- inbound client messages -------------------------------------------------------------- */
 
 /* Handles one complete client message. */
@@ -195,14 +540,25 @@ static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *tex
             }
             if (rc == EDGE_ROOMS_INVALID) /* parse already checked; keep the two in step */
                 edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
+            else if (req.has_since) {
+                /* Joined first, so the live subscription is on its way before history is asked;
+                 * the resume's stream sends the answer. */
+                if (s_resume(self, conn, &req) < 0)
+                    s_close_later(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+                goto done;
+            }
             break;
-        case EDGE_OP_UNSUBSCRIBE:
+        case EDGE_OP_UNSUBSCRIBE: {
+            s_sync_t *sync = s_sync_find(conn, req.room, req.room_len);
+            if (sync)
+                s_sync_destroy(sync);
             rc = edge_rooms_leave(conn->member, req.room, req.room_len);
             if (rc == EDGE_ROOMS_NOT_MEMBER)
                 edge_req_fail(&req, EDGE_ERR_NOT_SUBSCRIBED, "not subscribed to '%s'", req.room);
             else if (rc == EDGE_ROOMS_INVALID)
                 edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
             break;
+        }
         case EDGE_OP_PING:
         case EDGE_OP_NONE:
             break;
@@ -333,6 +689,8 @@ static void s_on_closed(edge_server_t *self, edge_conn_t *conn)
     if (!conn->open)
         return;
     conn->open = false;
+    while (conn->syncs)
+        s_sync_destroy(conn->syncs);
     edge_member_destroy(&conn->member);
     edge_outq_destroy(&conn->outq);
     free(conn->rx);
@@ -383,36 +741,6 @@ static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 
 /* ---- router events ------------------------------------------------------------------------ */
 
-/* What a visit needs to deliver one event. */
-typedef struct s_delivery {
-    edge_server_t *server;    /* the server */
-    edge_frame_t *frame;      /* built by the first listener, shared by all */
-    bool failed;              /* building the frame failed (OOM) */
-    const char *room;         /* the room (points into the topic frame) */
-    size_t room_len;          /* its length */
-    const wire_header_t *hdr; /* decoded header */
-    const void *payload;      /* JSON object bytes */
-    size_t payload_len;       /* their length */
-} s_delivery_t;
-
-/* edge_rooms visit callback: queues the event for one connection. */
-static void s_deliver_one(void *arg, void *connp)
-{
-    s_delivery_t *d = arg;
-    edge_conn_t *conn = connp;
-    if (conn->closing || d->failed)
-        return;
-    if (!d->frame) {
-        d->frame = edge_frame_event(d->room, d->room_len, d->hdr, d->payload, d->payload_len);
-        if (!d->frame) {
-            d->failed = true;
-            return;
-        }
-    }
-    d->server->stats.deliveries++;
-    s_send(d->server, conn, d->frame);
-}
-
 /* Counts and logs (rate-limited) a router message the edge cannot use. */
 static void s_drop(edge_server_t *self, const char *what, const char *why)
 {
@@ -453,44 +781,26 @@ static void s_on_router_msg(void *arg, const edge_zmq_msg_t *msg)
         s_drop(self, edge_drop_label(drop), "unusable event");
         return;
     }
-    uint64_t missed = 0;
-    switch (edge_rooms_track(self->rooms, room, room_len, h.epoch, h.seq, &missed)) {
-    case EDGE_SEQ_UNTRACKED:
+    void **slot = edge_rooms_data(self->rooms, room, room_len);
+    if (!slot) {
         /* In flight while the last listener left: normal, not an error. */
         self->stats.events_unrouted++;
         return;
-    case EDGE_SEQ_GAP:
-        /* Gap repair comes with history; for now count and say so. */
-        self->stats.gaps++;
-        self->stats.gap_events += missed;
-        wire_log_limited(self->log, &self->gap_limit, WIRE_LOG_INFO,
-                         "room %.*s: %llu events missed before seq %llu (epoch %llu)",
-                         (int)room_len, room, (unsigned long long)missed, (unsigned long long)h.seq,
-                         (unsigned long long)h.epoch);
-        break;
-    case EDGE_SEQ_OLD:
-        self->stats.seq_old++;
-        break;
-    case EDGE_SEQ_NEW_EPOCH:
-        self->stats.new_epochs++;
-        break;
-    case EDGE_SEQ_FIRST:
-    case EDGE_SEQ_NEXT:
-        break;
     }
-    s_delivery_t d = {
-        .server = self,
-        .room = room,
-        .room_len = room_len,
-        .hdr = &h,
-        .payload = msg->part[2],
-        .payload_len = msg->len[2],
-    };
-    if (edge_rooms_visit(self->rooms, room, room_len, s_deliver_one, &d) == 0)
-        self->stats.events_unrouted++;
-    if (d.failed)
+    if (!*slot)
+        *slot = s_room_new(self, room, room_len);
+    s_room_t *r = *slot;
+    edge_event_t ev = {.epoch = h.epoch, .seq = h.seq};
+    if (r)
+        ev.frame = edge_frame_event(room, room_len, &h, msg->part[2], msg->len[2]);
+    if (!ev.frame) {
         self->stats.events_dropped[EDGE_DROP_NOMEM]++;
-    edge_frame_unref(&d.frame);
+        s_drop(self, edge_drop_label(EDGE_DROP_NOMEM), "out of memory");
+        return;
+    }
+    /* The stream delivers it now, or holds it while a jump is repaired (taking a reference). */
+    edge_stream_live(r->stream, &ev);
+    edge_frame_unref(&ev.frame);
 }
 
 /* edge_rooms callback: the first listener of a room/pattern arrived or the last one left. */
@@ -538,7 +848,7 @@ static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 static void s_stats_cb(lws_sorted_usec_list_t *sul)
 {
     edge_server_t *self = lws_container_of(sul, edge_server_t, stats_sul);
-    edge_stats_log(&self->stats, self->log, WIRE_LOG_INFO, "periodic");
+    edge_stats_log(edge_server_stats(self), self->log, WIRE_LOG_INFO, "periodic");
     lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
                      (lws_usec_t)self->conf->stats_interval * LWS_US_PER_SEC);
 }
@@ -568,6 +878,7 @@ static void s_setup_tables(edge_server_t *self)
         .per_session_data_size = sizeof(edge_conn_t),
     };
     self->protocols[S_PROTO_ZMQ] = *edge_zmq_protocol();
+    self->protocols[S_PROTO_HIST] = *edge_hist_protocol();
     self->protocols[S_PROTO_SIGNAL] = (struct lws_protocols){
         .name = "weft-signal",
         .callback = s_signal_callback,
@@ -617,6 +928,8 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
     self->log = log;
     self->signal_fd = signal_fd;
     self->rooms = edge_rooms_new(s_on_topic, self);
+    if (self->rooms)
+        edge_rooms_set_free(self->rooms, s_room_free);
     self->welcome = edge_proto_welcome(conf->edge_id, conf->max_message);
     if (!self->rooms || !self->welcome) {
         wire_log(log, WIRE_LOG_ERROR, "out of memory");
@@ -627,11 +940,24 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
         .rcvhwm = conf->sub_rcvhwm,
         .sndhwm = conf->sub_sndhwm,
         .on_msg = s_on_router_msg,
+        .on_connect = s_on_router_connect,
         .arg = self,
         .log = log,
     };
     self->zmq = edge_zmq_new(&zopts);
     if (!self->zmq)
+        goto err;
+    edge_hist_opts_t hopts = {
+        .endpoint = conf->history,
+        .zctx = edge_zmq_context(self->zmq),
+        .timeout_ms = conf->history_timeout_ms,
+        .retries = conf->history_retries,
+        .inflight = conf->history_inflight,
+        .stats = &self->stats.hist,
+        .log = log,
+    };
+    self->hist = edge_hist_new(&hopts);
+    if (!self->hist)
         goto err;
 
     s_setup_tables(self);
@@ -664,7 +990,8 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
         goto err;
     }
     self->port = lws_get_vhost_listen_port(self->vhost);
-    if (edge_zmq_attach(self->zmq, self->vhost) < 0)
+    if (edge_zmq_attach(self->zmq, self->vhost) < 0 ||
+        edge_hist_attach(self->hist, self->vhost) < 0)
         goto err;
     if (signal_fd >= 0) {
         lws_adopt_desc_t desc = {
@@ -683,8 +1010,8 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
     if (conf->stats_interval > 0)
         lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
                          (lws_usec_t)conf->stats_interval * LWS_US_PER_SEC);
-    wire_log(log, WIRE_LOG_NOTICE, "weft-edge %s ready: port=%d router=%s id=%s",
-             WEFT_VERSION_STRING, self->port, conf->router, conf->edge_id);
+    wire_log(log, WIRE_LOG_NOTICE, "weft-edge %s ready: port=%d router=%s history=%s id=%s",
+             WEFT_VERSION_STRING, self->port, conf->router, conf->history, conf->edge_id);
     return self;
 err:
     edge_server_destroy(&self);
@@ -724,8 +1051,10 @@ int edge_server_port(const edge_server_t *self)
     return self->port;
 }
 
-const edge_stats_t *edge_server_stats(const edge_server_t *self)
+const edge_stats_t *edge_server_stats(edge_server_t *self)
 {
+    if (self->zmq)
+        self->stats.router_disconnects = edge_zmq_disconnects(self->zmq);
     return &self->stats;
 }
 
@@ -737,14 +1066,18 @@ void edge_server_destroy(edge_server_t **self_p)
     if (self->ctx) {
         lws_sul_cancel(&self->stats_sul);
         lws_sul_cancel(&self->stop_sul);
-        /* Detach first: closing connections below unsubscribes, which must schedule nothing
-         * on a context being destroyed. */
+        /* Detach first: closing connections below unsubscribes and cancels history requests,
+         * which must schedule nothing on a context being destroyed. */
         edge_zmq_detach(self->zmq);
+        edge_hist_detach(self->hist);
         lws_context_destroy(self->ctx);
         self->ctx = NULL;
     }
-    edge_zmq_destroy(&self->zmq);
+    /* Rooms before history (their streams cancel requests), history before the SUB (its
+     * DEALER lives in the SUB's ZeroMQ context, which edge_zmq_destroy terminates). */
     edge_rooms_destroy(&self->rooms);
+    edge_hist_destroy(&self->hist);
+    edge_zmq_destroy(&self->zmq);
     edge_frame_unref(&self->welcome);
     if (self->signal_fd >= 0)
         close(self->signal_fd);

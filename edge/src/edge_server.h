@@ -15,7 +15,8 @@
 typedef struct edge_server edge_server_t;
 
 /*
- * Creates the server: ZeroMQ SUB socket (connecting in the background), lws context listening
+ * Creates the server: ZeroMQ SUB and history DEALER sockets (connecting in the background), lws
+ * context listening
  * on conf->port, static files from conf->www. conf and log are borrowed and must outlive the
  * server. signal_fd is -1 or a signalfd the server adopts (and closes, even on failure): when
  * it reports a signal the server stops gracefully. The caller must block the signals it wants
@@ -37,8 +38,8 @@ void edge_server_stop(edge_server_t *self);
 /* The port actually listened on (useful with port 0). */
 int edge_server_port(const edge_server_t *self);
 
-/* The counters. */
-const edge_stats_t *edge_server_stats(const edge_server_t *self);
+/* The counters (refreshed from the modules that keep their own). */
+const edge_stats_t *edge_server_stats(edge_server_t *self);
 
 /* Closes every connection, frees everything and nulls *self_p. NULL-safe. */
 void edge_server_destroy(edge_server_t **self_p);

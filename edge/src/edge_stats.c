@@ -51,16 +51,47 @@ static void s_append(char *buf, size_t cap, const char *label, uint64_t value)
 
 void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, const char *when)
 {
+    wire_log(
+        log, level,
+        "stats (%s): conns=%" PRIu64 " conns_total=%" PRIu64 " refused=%" PRIu64 " msgs_in=%" PRIu64
+        " events_in=%" PRIu64 " unrouted=%" PRIu64 " deliveries=%" PRIu64 " frames_out=%" PRIu64
+        " bytes_out=%" PRIu64 " notices=%" PRIu64 " slow_closes=%" PRIu64 " peer_closes=%" PRIu64
+        " subs=+%" PRIu64 "/-%" PRIu64 " router_connects=%" PRIu64 " router_disconnects=%" PRIu64,
+        when, s->conns_current, s->conns_total, s->conns_refused, s->msgs_in, s->events_in,
+        s->events_unrouted, s->deliveries, s->frames_out, s->bytes_out, s->notices, s->slow_closes,
+        s->peer_closes, s->subs_added, s->subs_removed, s->router_connects, s->router_disconnects);
+    const edge_stream_stats_t *r = &s->rooms;
     wire_log(log, level,
-             "stats (%s): conns=%" PRIu64 " conns_total=%" PRIu64 " refused=%" PRIu64
-             " msgs_in=%" PRIu64 " events_in=%" PRIu64 " unrouted=%" PRIu64 " deliveries=%" PRIu64
-             " frames_out=%" PRIu64 " bytes_out=%" PRIu64 " gaps=%" PRIu64 " gap_events=%" PRIu64
-             " seq_old=%" PRIu64 " new_epochs=%" PRIu64 " slow_closes=%" PRIu64
-             " peer_closes=%" PRIu64 " subs=+%" PRIu64 "/-%" PRIu64,
-             when, s->conns_current, s->conns_total, s->conns_refused, s->msgs_in, s->events_in,
-             s->events_unrouted, s->deliveries, s->frames_out, s->bytes_out, s->gaps, s->gap_events,
-             s->seq_old, s->new_epochs, s->slow_closes, s->peer_closes, s->subs_added,
-             s->subs_removed);
+             "stats (%s): rooms: streams=%" PRIu64 " gaps=%" PRIu64 " gap_events=%" PRIu64
+             " repaired=%" PRIu64 " unrepaired=%" PRIu64 " epoch_changes=%" PRIu64 " held=%" PRIu64
+             " duplicates=%" PRIu64 " replayed=%" PRIu64 " overflows=%" PRIu64 " probes=%" PRIu64
+             " stale_replies=%" PRIu64,
+             when, s->room_streams, r->gaps, r->gap_events, r->gaps_repaired, r->gaps_unrepaired,
+             r->epoch_changes, r->held, r->duplicates, r->replayed, r->overflows, s->probes,
+             r->stale_replies);
+    const edge_stream_stats_t *m = &s->resume;
+    wire_log(log, level,
+             "stats (%s): resume: started=%" PRIu64 " recovered=%" PRIu64 " epoch_changed=%" PRIu64
+             " too_old=%" PRIu64 " history_unavailable=%" PRIu64 " merging=%" PRIu64
+             " gaps=%" PRIu64 " repaired=%" PRIu64 " unrepaired=%" PRIu64 " notices=%" PRIu64
+             " held=%" PRIu64 " duplicates=%" PRIu64 " replayed=%" PRIu64 " overflows=%" PRIu64,
+             when, m->resumes, m->resumed[EDGE_REASON_NONE], m->resumed[EDGE_REASON_EPOCH_CHANGED],
+             m->resumed[EDGE_REASON_TOO_OLD], m->resumed[EDGE_REASON_UNAVAILABLE], s->syncs,
+             m->gaps, m->gaps_repaired, m->gaps_unrepaired,
+             m->notices[EDGE_REASON_EPOCH_CHANGED] + m->notices[EDGE_REASON_TOO_OLD] +
+                 m->notices[EDGE_REASON_UNAVAILABLE],
+             m->held, m->duplicates, m->replayed, m->overflows);
+    const edge_hist_stats_t *h = &s->hist;
+    wire_log(log, level,
+             "stats (%s): history: asks=%" PRIu64 " coalesced=%" PRIu64 " queued=%" PRIu64
+             " sent=%" PRIu64 " ok=%" PRIu64 " epoch_changed=%" PRIu64 " too_old=%" PRIu64
+             " bad_request=%" PRIu64 " events=%" PRIu64 " timeouts=%" PRIu64 " retries=%" PRIu64
+             " given_up=%" PRIu64 " unknown_replies=%" PRIu64 " bad_replies=%" PRIu64
+             " send_errors=%" PRIu64,
+             when, h->asks, h->coalesced, h->queued, h->sent, h->replies[EDGE_HIST_OK],
+             h->replies[EDGE_HIST_EPOCH_CHANGED], h->replies[EDGE_HIST_TOO_OLD],
+             h->replies[EDGE_HIST_BAD_REQUEST], h->events, h->timeouts, h->retries, h->given_up,
+             h->replies_unknown, h->replies_bad, h->send_errors);
     char buf[768] = "";
     for (int e = 1; e < EDGE_ERR__COUNT; e++)
         s_append(buf, sizeof buf, edge_err_name((edge_err_t)e), s->errors[e]);

@@ -10,7 +10,9 @@
 
 #include <stdint.h>
 
+#include "edge_hist.h"
 #include "edge_proto.h"
+#include "edge_stream.h"
 #include "wire_envelope.h"
 #include "wire_log.h"
 
@@ -56,13 +58,18 @@ typedef struct edge_stats {
     uint64_t frames_out;                       /* frames written to clients (events and replies) */
     uint64_t bytes_out;                        /* body bytes of those frames */
     uint64_t deliveries;                       /* event frames queued to clients */
-    uint64_t gaps;                             /* seq jumps seen (events missed upstream) */
-    uint64_t gap_events;                       /* events missing across those jumps */
-    uint64_t seq_old;                          /* events at or below the last seq seen */
-    uint64_t new_epochs;                       /* epoch changes seen (router restarts) */
+    uint64_t notices;                          /* unsolicited "subscribed" frames queued */
     uint64_t slow_closes;                      /* connections closed as slow consumers */
     uint64_t subs_added;                       /* ZeroMQ subscriptions added */
     uint64_t subs_removed;                     /* ZeroMQ subscriptions removed */
+    uint64_t router_connects;                  /* SUB connections to the router made */
+    uint64_t router_disconnects;               /* and lost */
+    uint64_t probes;                           /* rooms checked against history on reconnect */
+    uint64_t room_streams;                     /* gauge: rooms with stream state */
+    uint64_t syncs;                            /* gauge: clients' rooms still merging a resume */
+    edge_stream_stats_t rooms;                 /* room streams: gaps, repairs, epoch changes */
+    edge_stream_stats_t resume;                /* clients' resumes and their outcomes */
+    edge_hist_stats_t hist;                    /* the history client */
 } edge_stats_t;
 
 /* Label of a close kind ("1009_too_big"). */

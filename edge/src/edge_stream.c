@@ -299,12 +299,14 @@ static void s_page(edge_stream_t *self, const edge_hist_result_t *r)
         s_deliver(self, ev);
         progress = true;
     }
-    if (r->st.more && r->count > 0) {
+    /* Held live events that continue the page make further pages unnecessary. */
+    const edge_event_t *front = s_front(self);
+    bool reached = front && front->epoch == self->epoch && front->seq <= self->last + 1;
+    if (r->st.more && r->count > 0 && !reached) {
         if (s_fetch(self, self->epoch, self->last) < 0)
             s_unserved(self, EDGE_REASON_UNAVAILABLE, false, 0, 0);
         return;
     }
-    const edge_event_t *front = s_front(self);
     if (front && front->epoch == self->epoch && front->seq > self->last + 1) {
         /* The held events start later: they were stamped after this page was taken. */
         self->stale = progress ? 0 : self->stale + 1;
@@ -409,8 +411,7 @@ void edge_stream_reply(edge_stream_t *self, const edge_hist_result_t *r)
         }
         break; /* "changed" to the epoch asked for: contradictory, so no head to trust */
     case EDGE_HIST_TOO_OLD:
-        s_unserved(self,
-                   st->epoch == self->epoch ? EDGE_REASON_TOO_OLD : EDGE_REASON_EPOCH_CHANGED,
+        s_unserved(self, st->epoch == self->epoch ? EDGE_REASON_TOO_OLD : EDGE_REASON_EPOCH_CHANGED,
                    true, st->epoch, st->head);
         return;
     case EDGE_HIST_BAD_REQUEST:

@@ -14,8 +14,9 @@
  * epoch with seq == last + 1 is delivered; seq <= last is a duplicate and dropped; a jump makes
  * the stream fetch (epoch, last) from history and hold every later event until the reply comes;
  * another epoch is announced (recovered:false, "epoch_changed", seq - 1) and delivered. A reply
- * delivers its page and, while the page is cut short (`more`) or the held events still start
- * beyond it, fetches again; then the held events are delivered in order. When history cannot
+ * delivers its page and, while the page is cut short (`more`) before reaching the held events,
+ * or the held events still start beyond it, fetches again; then the held events are delivered
+ * in order. When history cannot
  * serve (epoch_changed, too_old, no answer) the stream tells its listeners {recovered:false,
  * epoch, seq} where seq is the new position: the reply's head, or the seq just before the first
  * held event when that is lower (those events are here and are delivered, not thrown away).

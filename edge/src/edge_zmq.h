@@ -45,14 +45,14 @@ typedef void(edge_zmq_connect_fn)(void *arg, uint64_t n);
 
 /* Settings for edge_zmq_new(). */
 typedef struct edge_zmq_opts {
-    const char *endpoint;    /* router fan-out endpoint, e.g. tcp://127.0.0.1:5556 */
-    int rcvhwm;              /* ZMQ_RCVHWM (0 = unlimited) */
-    int sndhwm;              /* ZMQ_SNDHWM (0 = unlimited; see edge_config.c for why) */
-    unsigned budget;         /* messages per drain pass (0 = 256) */
-    edge_zmq_msg_fn *on_msg; /* message handler */
+    const char *endpoint;            /* router fan-out endpoint, e.g. tcp://127.0.0.1:5556 */
+    int rcvhwm;                      /* ZMQ_RCVHWM (0 = unlimited) */
+    int sndhwm;                      /* ZMQ_SNDHWM (0 = unlimited; see edge_config.c for why) */
+    unsigned budget;                 /* messages per drain pass (0 = 256) */
+    edge_zmq_msg_fn *on_msg;         /* message handler */
     edge_zmq_connect_fn *on_connect; /* connection handler (may be NULL) */
-    void *arg;               /* for on_msg and on_connect */
-    wire_log_t *log;         /* may be NULL */
+    void *arg;                       /* for on_msg and on_connect */
+    wire_log_t *log;                 /* may be NULL */
 } edge_zmq_opts_t;
 
 /* Creates a ZeroMQ context and a SUB socket connected to opts->endpoint. NULL on error (logged). */

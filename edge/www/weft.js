@@ -1,4 +1,4 @@
-// weft.js: a small browser client for weft-edge (docs/protocol.md section 2).
+// weft.js: a small browser client for weft-edge (docs/protocol.md section 3).
 //
 // Plain ES module, no build step, no dependencies:
 //
@@ -6,17 +6,28 @@
 //   const weft = new WeftClient();            // ws(s)://<this host>/ws
 //   weft.on('event', (ev) => console.log(ev.room, ev.seq, ev.data));
 //   weft.on('status', (s) => console.log(s.state));
-//   weft.subscribe('project:*');
+//   weft.on('subscribed', (s) => { if (s.recovered === false) refetchState(s.room); });
+//   weft.subscribe('project:1');               // or subscribe(room, { since: savedCursor })
+//   weft.subscribe('agent:*');
 //   weft.connect();
 //
 // The client remembers its rooms and, after a lost connection, reconnects with exponential
 // backoff plus jitter (so a restarted edge is not hit by every browser at once) and subscribes
-// to them again.
+// to them again. For each exact room it keeps a cursor, the (epoch, seq) of the last event it
+// processed, and resubscribes with {"since": cursor}, so the edge (any edge) replays exactly the
+// events it missed. When that is impossible the edge says so with a "subscribed" frame carrying
+// recovered:false (events up to its epoch/seq are gone; refetch the room's state); the cursor
+// moves to that position. Patterns (a trailing '*') are live-only and resubscribe plainly.
 
 /** The edge's WebSocket URL for a page location: ws(s)://<host>/ws. */
 export function defaultUrl(loc = globalThis.location) {
   const scheme = loc && loc.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${loc ? loc.host : 'localhost:8080'}/ws`;
+}
+
+/** True for a trailing-'*' pattern (live-only: it cannot carry a cursor). */
+export function isPattern(room) {
+  return room.endsWith('*');
 }
 
 /** Delay before reconnect attempt n (0-based): base * 2^n capped at max, times 0.5..1 jitter. */
@@ -36,6 +47,7 @@ export class WeftClient {
     this.maxDelay = opts.maxDelay ?? 30000;
     this.WebSocketImpl = opts.WebSocket ?? globalThis.WebSocket;
     this.rooms = new Set(); // rooms and patterns to (re)subscribe
+    this.cursors = new Map(); // exact room -> { epoch, seq } of the last event processed
     this.handlers = new Map(); // event name -> Set of callbacks
     this.ws = null;
     this.state = 'idle'; // idle | connecting | open | closed
@@ -96,7 +108,7 @@ export class WeftClient {
     this.ws = ws;
     ws.onopen = () => {
       this.setState('open');
-      for (const room of this.rooms) this.send({ op: 'subscribe', room });
+      for (const room of this.rooms) this.send(this.subscribeMessage(room));
     };
     ws.onmessage = (msg) => this.onFrame(msg.data);
     ws.onclose = (ev) => {
@@ -132,9 +144,16 @@ export class WeftClient {
         this.emit('welcome', msg);
         break;
       case 'event':
+        // Advance the cursor first, so that handlers (which may save it) see this event in it.
+        if (this.rooms.has(msg.room)) this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
         this.emit('event', msg);
         break;
       case 'subscribed':
+        // recovered:false: events up to (epoch, seq) are gone; the stream continues after it.
+        if (msg.recovered === false && this.rooms.has(msg.room))
+          this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
+        this.emit('subscribed', msg);
+        break;
       case 'unsubscribed':
       case 'pong':
       case 'error':
@@ -152,16 +171,35 @@ export class WeftClient {
     return true;
   }
 
-  /** Joins a room or a trailing-'*' pattern; remembered across reconnects. */
-  subscribe(room) {
-    this.rooms.add(room);
-    this.send({ op: 'subscribe', room });
+  /** The subscribe message for a room: with its cursor as "since" when it has one. */
+  subscribeMessage(room) {
+    const cursor = isPattern(room) ? undefined : this.cursors.get(room);
+    if (!cursor) return { op: 'subscribe', room };
+    return { op: 'subscribe', room, since: { epoch: cursor.epoch, seq: cursor.seq } };
   }
 
-  /** Leaves a room or pattern. */
+  /**
+   * Joins a room or a trailing-'*' pattern; remembered across reconnects.
+   * @param {object} [opts] { since: { epoch, seq } } a saved cursor to resume an exact room from
+   */
+  subscribe(room, opts = {}) {
+    this.rooms.add(room);
+    if (opts.since && !isPattern(room))
+      this.cursors.set(room, { epoch: opts.since.epoch, seq: opts.since.seq });
+    this.send(this.subscribeMessage(room));
+  }
+
+  /** Leaves a room or pattern (and forgets its cursor). */
   unsubscribe(room) {
     this.rooms.delete(room);
+    this.cursors.delete(room);
     this.send({ op: 'unsubscribe', room });
+  }
+
+  /** The cursor of an exact room, { epoch, seq }, or undefined before its first event. */
+  cursor(room) {
+    const c = this.cursors.get(room);
+    return c ? { ...c } : undefined;
   }
 
   /** Asks the edge for a pong. */

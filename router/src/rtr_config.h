@@ -14,16 +14,16 @@
 
 /* The router's configuration. Strings are owned by the struct (free with rtr_config_free). */
 typedef struct rtr_config {
-    char *intake;        /* XSUB bind endpoint agents connect to */
-    char *fanout;        /* XPUB bind endpoint edges connect to */
-    size_t max_payload;  /* largest accepted JSON payload, bytes */
-    int ack_interval_ms; /* at most one round of acks per interval */
-    int publisher_ttl;   /* seconds without traffic before a publisher is forgotten */
-    int fanout_hwm;      /* per-edge send high-water mark, messages */
-    int intake_hwm;      /* intake receive high-water mark, messages */
-    int stats_interval;  /* seconds between counter summaries in the log; 0 = off */
-    int log_level;       /* wire_level_t threshold */
-    int io_threads;      /* ZeroMQ I/O threads */
+    char *intake;             /* XSUB bind endpoint agents connect to */
+    char *fanout;             /* XPUB bind endpoint edges connect to */
+    size_t max_payload;       /* largest accepted JSON payload, bytes */
+    int ack_interval_ms;      /* at most one round of acks per interval */
+    int publisher_ttl;        /* seconds without traffic before a publisher is forgotten */
+    int fanout_hwm;           /* per-edge send high-water mark, messages */
+    int intake_hwm;           /* intake receive high-water mark, messages */
+    int stats_interval;       /* seconds between counter summaries in the log; 0 = off */
+    int log_level;            /* wire_level_t threshold */
+    int io_threads;           /* ZeroMQ I/O threads */
     char *history;            /* ROUTER bind endpoint of the history service */
     int history_max_events;   /* events kept per room; 0 = no history */
     int history_max_age;      /* seconds an event is kept */

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RTR_HRING_MIN_CAP 8             /* first ring size; doubles up to max_events */
+#define RTR_HRING_MIN_CAP 8              /* first ring size; doubles up to max_events */
 #define RTR_MALLOC_MMAP_MIN (128 * 1024) /* glibc's default threshold for mmapped blocks */
-#define RTR_PAGE 4096                   /* mmapped blocks are whole pages */
+#define RTR_PAGE 4096                    /* mmapped blocks are whole pages */
 
 /* One stored event: header and payload in one block, exactly as sent on fan-out. */
 typedef struct rtr_hevent {
@@ -199,8 +199,8 @@ size_t rtr_history_drop_room(rtr_history_t *self, rtr_room_t *room)
 /* Creates a ring for room with the first slots, linked at the busy end. NULL when out of memory. */
 static rtr_hring_t *s_new_ring(rtr_history_t *self, rtr_room_t *room)
 {
-    size_t cap = self->limits.max_events < RTR_HRING_MIN_CAP ? self->limits.max_events
-                                                             : RTR_HRING_MIN_CAP;
+    size_t cap =
+        self->limits.max_events < RTR_HRING_MIN_CAP ? self->limits.max_events : RTR_HRING_MIN_CAP;
     rtr_hring_t *ring = calloc(1, sizeof *ring);
     if (!ring)
         return NULL;
@@ -242,7 +242,7 @@ static int s_grow(rtr_history_t *self, rtr_hring_t *ring)
 static void s_enforce_bytes(rtr_history_t *self, rtr_hring_t *keep)
 {
     while (self->bytes > self->limits.max_bytes && self->idlest) {
-        rtr_hring_t *ring = self->idlest;
+        rtr_hring_t *ring = self->busiest;
         if (ring != keep) {
             self->ctr.evicted_cap += s_drop_ring(self, ring);
             continue;
@@ -267,6 +267,13 @@ int rtr_history_append(rtr_history_t *self, rtr_room_t *room, uint64_t seq, cons
     if (ring && s_newest(ring)->seq + 1 != seq) {
         self->ctr.lost += s_drop_ring(self, ring);
         ring = NULL;
+    }
+    /* An event that could never fit is not stored, rather than first evicting every other room
+     * for nothing; the room's older events go too, or they would end before head. */
+    if (rtr_history_event_cost(header_len, payload_len) + s_ring_cost(RTR_HRING_MIN_CAP) >
+        self->limits.max_bytes) {
+        self->ctr.evicted_cap += 1 + (ring ? s_drop_ring(self, ring) : 0);
+        return 0;
     }
     rtr_hevent_t *e = NULL;
     if (header_len > UINT32_MAX || payload_len > UINT32_MAX ||
@@ -322,9 +329,9 @@ oom:
 }
 
 /* Pages through a room's history; see rtr_history.h. */
-void rtr_history_query(rtr_history_t *self, rtr_room_t *room, uint64_t after_seq,
-                       size_t max_events, size_t max_bytes, uint64_t now_ms,
-                       rtr_history_event_t *out, rtr_history_page_t *page)
+void rtr_history_query(rtr_history_t *self, rtr_room_t *room, uint64_t after_seq, size_t max_events,
+                       size_t max_bytes, uint64_t now_ms, rtr_history_event_t *out,
+                       rtr_history_page_t *page)
 {
     memset(page, 0, sizeof *page);
     page->head = room ? rtr_room_last_seq(room) : 0;

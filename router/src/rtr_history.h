@@ -64,11 +64,11 @@ typedef struct rtr_history_counters {
 
 /* One event of a page; pointers are into the store (see rtr_history_query). */
 typedef struct rtr_history_event {
-    uint64_t seq;          /* the room seq it was stamped with */
-    const void *header;    /* the stamped header, as sent on fan-out */
-    size_t header_len;     /* bytes in header */
-    const void *payload;   /* the JSON payload */
-    size_t payload_len;    /* bytes in payload */
+    uint64_t seq;        /* the room seq it was stamped with */
+    const void *header;  /* the stamped header, as sent on fan-out */
+    size_t header_len;   /* bytes in header */
+    const void *payload; /* the JSON payload */
+    size_t payload_len;  /* bytes in payload */
 } rtr_history_event_t;
 
 /* What rtr_history_query() found. */
@@ -93,8 +93,7 @@ void rtr_history_destroy(rtr_history_t **self_p);
  * a hole) and counted as lost.
  */
 int rtr_history_append(rtr_history_t *self, rtr_room_t *room, uint64_t seq, const void *header,
-                       size_t header_len, const void *payload, size_t payload_len,
-                       uint64_t now_ms);
+                       size_t header_len, const void *payload, size_t payload_len, uint64_t now_ms);
 
 /*
  * Pages through room's events with seq > after_seq, oldest first, after dropping its expired
@@ -103,9 +102,9 @@ int rtr_history_append(rtr_history_t *self, rtr_room_t *room, uint64_t seq, cons
  * except that a page holds at least one event when one is due. Fills *page. The pointers in out
  * stay valid until the next call that changes the store (append, expire, clear, destroy).
  */
-void rtr_history_query(rtr_history_t *self, rtr_room_t *room, uint64_t after_seq,
-                       size_t max_events, size_t max_bytes, uint64_t now_ms,
-                       rtr_history_event_t *out, rtr_history_page_t *page);
+void rtr_history_query(rtr_history_t *self, rtr_room_t *room, uint64_t after_seq, size_t max_events,
+                       size_t max_bytes, uint64_t now_ms, rtr_history_event_t *out,
+                       rtr_history_page_t *page);
 
 /* Fills page with room's head and first only (count 0, more and too_old false), after dropping
  * its expired events. room may be NULL. */

@@ -22,24 +22,24 @@
 #define RTR_HSVC_MAXMSGSIZE 4096
 
 struct rtr_hsvc {
-    wire_log_t *log;              /* borrowed logger (NULL: silent) */
-    void *sock;                   /* ROUTER: requests in, replies out */
-    uint64_t epoch;               /* the router's epoch */
-    rtr_history_t *history;       /* borrowed store the replies come from */
-    rtr_rooms_t *rooms;           /* borrowed room table: head seqs */
-    rtr_stats_t *stats;           /* borrowed counters */
-    size_t page_max;              /* conf history_page_max: events per reply at most */
-    size_t batch;                 /* conf history_batch: requests per rtr_hsvc_serve() */
-    rtr_history_event_t *page;    /* page_max slots for one reply's events */
-    wire_log_limit_t bad_limit;   /* log limiter for malformed requests */
-    wire_log_limit_t io_limit;    /* log limiter for socket errors */
+    wire_log_t *log;                /* borrowed logger (NULL: silent) */
+    void *sock;                     /* ROUTER: requests in, replies out */
+    uint64_t epoch;                 /* the router's epoch */
+    rtr_history_t *history;         /* borrowed store the replies come from */
+    rtr_rooms_t *rooms;             /* borrowed room table: head seqs */
+    rtr_stats_t *stats;             /* borrowed counters */
+    size_t page_max;                /* conf history_page_max: events per reply at most */
+    size_t batch;                   /* conf history_batch: requests per rtr_hsvc_serve() */
+    rtr_history_event_t *page;      /* page_max slots for one reply's events */
+    wire_log_limit_t bad_limit;     /* log limiter for malformed requests */
+    wire_log_limit_t io_limit;      /* log limiter for socket errors */
     char ep[RTR_HSVC_ENDPOINT_MAX]; /* resolved endpoint */
 };
 
-static const char *const s_status_names[RTR_HSVC_STATUS__COUNT] = {"ok", "epoch_changed",
-                                                                    "too_old", "bad_request"};
-static const char *const s_bad_names[RTR_HSVC_BAD__COUNT] = {"none", "request_id", "frames",
-                                                             "room", "cursor"};
+static const char *const s_status_names[RTR_HSVC_STATUS__COUNT] = {"ok", "epoch_changed", "too_old",
+                                                                   "bad_request"};
+static const char *const s_bad_names[RTR_HSVC_BAD__COUNT] = {"none", "request_id", "frames", "room",
+                                                             "cursor"};
 
 /* Name of a status. */
 const char *rtr_hsvc_status_name(rtr_hsvc_status_t status)
@@ -84,8 +84,8 @@ rtr_hsvc_bad_t rtr_hsvc_parse(size_t nframes, const void *const data[], const si
 }
 
 /* Lays out the status block of docs/protocol.md §2. */
-void rtr_hsvc_status_encode(uint8_t out[RTR_HSVC_STATUS_LEN], rtr_hsvc_status_t status,
-                            bool more, uint64_t epoch, uint64_t head, uint64_t first)
+void rtr_hsvc_status_encode(uint8_t out[RTR_HSVC_STATUS_LEN], rtr_hsvc_status_t status, bool more,
+                            uint64_t epoch, uint64_t head, uint64_t first)
 {
     out[0] = (uint8_t)status;
     out[1] = more ? 1 : 0;
@@ -228,8 +228,8 @@ static void s_bad(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_request_
                  nframes ? len[0] : 0);
     else if (bad == RTR_HSVC_BAD_CURSOR)
         snprintf(detail, sizeof detail, ": cursor of %zu bytes instead of 20", len[2]);
-    wire_log_limited(self->log, &self->bad_limit, WIRE_LOG_WARN,
-                     "malformed history request (%s%s)", rtr_hsvc_bad_name(bad), detail);
+    wire_log_limited(self->log, &self->bad_limit, WIRE_LOG_WARN, "malformed history request (%s%s)",
+                     rtr_hsvc_bad_name(bad), detail);
     if (!req->has_id)
         return;
     /* The room's position when the room frame was readable, else that of an unknown room. */
@@ -244,8 +244,8 @@ static void s_answer(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_reque
                      uint64_t now_ms)
 {
     rtr_room_t *room = rtr_rooms_lookup(self->rooms, req->room, req->room_len);
-    size_t max = req->max_events == 0 || req->max_events > self->page_max ? self->page_max
-                                                                           : req->max_events;
+    size_t max =
+        req->max_events == 0 || req->max_events > self->page_max ? self->page_max : req->max_events;
     rtr_history_page_t page;
     if (req->epoch != self->epoch) {
         /* Position only: the client resumes from (epoch, head) and is told recovered:false. */
@@ -255,8 +255,7 @@ static void s_answer(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_reque
     }
     rtr_history_query(self->history, room, req->after_seq, max, RTR_HSVC_PAGE_BYTES, now_ms,
                       self->page, &page);
-    s_reply(self, identity, req, page.too_old ? RTR_HSVC_TOO_OLD : RTR_HSVC_OK, &page,
-            page.count);
+    s_reply(self, identity, req, page.too_old ? RTR_HSVC_TOO_OLD : RTR_HSVC_OK, &page, page.count);
 }
 
 /* Receives the rest of a request after the identity: up to RTR_HSVC_KEEP_FRAMES frames into f,

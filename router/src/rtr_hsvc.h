@@ -32,10 +32,10 @@
 #include "rtr_rooms.h"
 #include "wire_log.h"
 
-#define RTR_HSVC_ID_LEN 8            /* request id frame */
-#define RTR_HSVC_CURSOR_LEN 20       /* u64 epoch, u64 after_seq, u32 max_events */
-#define RTR_HSVC_STATUS_LEN 26       /* status, more, u64 epoch, u64 head, u64 first */
-#define RTR_HSVC_REQUEST_FRAMES 3    /* request id, room, cursor */
+#define RTR_HSVC_ID_LEN 8             /* request id frame */
+#define RTR_HSVC_CURSOR_LEN 20        /* u64 epoch, u64 after_seq, u32 max_events */
+#define RTR_HSVC_STATUS_LEN 26        /* status, more, u64 epoch, u64 head, u64 first */
+#define RTR_HSVC_REQUEST_FRAMES 3     /* request id, room, cursor */
 #define RTR_HSVC_PAGE_BYTES (1 << 20) /* a page is cut once its events pass ~1 MiB */
 
 /* Reply status (status block byte 0). */
@@ -59,13 +59,13 @@ typedef enum rtr_hsvc_bad {
 
 /* A parsed request; room points into the caller's frame. */
 typedef struct rtr_hsvc_request {
-    bool has_id;                     /* the request id was readable (a reply can be sent) */
-    uint8_t id[RTR_HSVC_ID_LEN];     /* opaque request id, echoed */
-    const char *room;                /* room name, not NUL-terminated (valid when no error) */
-    size_t room_len;                 /* bytes in room */
-    uint64_t epoch;                  /* the epoch the edge's cursor is in */
-    uint64_t after_seq;              /* wanted: seq > after_seq */
-    uint32_t max_events;             /* page size asked for; 0 = the router's default */
+    bool has_id;                 /* the request id was readable (a reply can be sent) */
+    uint8_t id[RTR_HSVC_ID_LEN]; /* opaque request id, echoed */
+    const char *room;            /* room name, not NUL-terminated (valid when no error) */
+    size_t room_len;             /* bytes in room */
+    uint64_t epoch;              /* the epoch the edge's cursor is in */
+    uint64_t after_seq;          /* wanted: seq > after_seq */
+    uint32_t max_events;         /* page size asked for; 0 = the router's default */
 } rtr_hsvc_request_t;
 
 typedef struct rtr_hsvc rtr_hsvc_t;
@@ -87,8 +87,8 @@ rtr_hsvc_bad_t rtr_hsvc_parse(size_t nframes, const void *const data[], const si
                               rtr_hsvc_request_t *req);
 
 /* Writes the 26-byte status block into out. */
-void rtr_hsvc_status_encode(uint8_t out[RTR_HSVC_STATUS_LEN], rtr_hsvc_status_t status,
-                            bool more, uint64_t epoch, uint64_t head, uint64_t first);
+void rtr_hsvc_status_encode(uint8_t out[RTR_HSVC_STATUS_LEN], rtr_hsvc_status_t status, bool more,
+                            uint64_t epoch, uint64_t head, uint64_t first);
 
 /*
  * Creates the service: a ROUTER socket in ctx bound at conf->history with SNDHWM

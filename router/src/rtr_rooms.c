@@ -15,8 +15,8 @@ struct rtr_room {
     uint64_t last_seq;     /* last seq issued; the next event gets last_seq + 1 */
     uint64_t last_used_ms; /* when the room was last stamped (or created) */
     rtr_hring_t *history;  /* recent events (rtr_history.c owns it), NULL when none */
-    size_t name_len; /* bytes in name, without the NUL */
-    char name[];     /* the room name, NUL-terminated */
+    size_t name_len;       /* bytes in name, without the NUL */
+    char name[];           /* the room name, NUL-terminated */
 };
 
 struct rtr_rooms {

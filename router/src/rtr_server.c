@@ -199,8 +199,8 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
     }
     if (s_open_intake(self, conf) < 0 || s_open_fanout(self, conf) < 0)
         goto err;
-    self->hsvc = rtr_hsvc_new(self->ctx, conf, self->epoch, self->history, self->rooms,
-                              &self->stats, log);
+    self->hsvc =
+        rtr_hsvc_new(self->ctx, conf, self->epoch, self->history, self->rooms, &self->stats, log);
     if (!self->hsvc)
         goto err;
 

@@ -51,8 +51,8 @@ char *rtr_stats_format(const rtr_stats_t *s, char *buf, size_t len)
              s->history_requests, s->history_replies[RTR_HSVC_OK],
              s->history_replies[RTR_HSVC_EPOCH_CHANGED], s->history_replies[RTR_HSVC_TOO_OLD],
              s->history_replies[RTR_HSVC_BAD_REQUEST], s->history_served, s->history_events,
-             s->history_bytes, s->history_rooms, s->history_evicted_count,
-             s->history_evicted_age, s->history_evicted_cap, s->history_lost);
+             s->history_bytes, s->history_rooms, s->history_evicted_count, s->history_evicted_age,
+             s->history_evicted_cap, s->history_lost);
     for (int b = 1; b < RTR_HSVC_BAD__COUNT; b++)
         if (s->history_bad_by[b])
             s_append(buf, len, &off, " history_bad_%s=%" PRIu64,

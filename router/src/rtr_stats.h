@@ -31,18 +31,18 @@ typedef struct rtr_stats {
     uint64_t rooms;                       /* gauge: rooms with a sequence */
     uint64_t publishers;                  /* gauge: publishers tracked */
     /* History service and store (docs/protocol.md §2). */
-    uint64_t history_requests;                          /* requests read, valid or not */
-    uint64_t history_replies[RTR_HSVC_STATUS__COUNT];   /* replies sent, by status */
-    uint64_t history_served;                            /* events sent in ok replies */
-    uint64_t history_bad;                               /* malformed requests (sum of _by) */
-    uint64_t history_bad_by[RTR_HSVC_BAD__COUNT];       /* malformed requests by reason */
-    uint64_t history_evicted_count;                     /* events dropped: room at max_events */
-    uint64_t history_evicted_age;                       /* events dropped: older than max_age */
-    uint64_t history_evicted_cap;                       /* events dropped: over max_bytes */
-    uint64_t history_lost;                              /* events not kept for lack of memory */
-    uint64_t history_events;                            /* gauge: events held */
-    uint64_t history_bytes;                             /* gauge: accounted bytes held */
-    uint64_t history_rooms;                             /* gauge: rooms holding history */
+    uint64_t history_requests;                        /* requests read, valid or not */
+    uint64_t history_replies[RTR_HSVC_STATUS__COUNT]; /* replies sent, by status */
+    uint64_t history_served;                          /* events sent in ok replies */
+    uint64_t history_bad;                             /* malformed requests (sum of _by) */
+    uint64_t history_bad_by[RTR_HSVC_BAD__COUNT];     /* malformed requests by reason */
+    uint64_t history_evicted_count;                   /* events dropped: room at max_events */
+    uint64_t history_evicted_age;                     /* events dropped: older than max_age */
+    uint64_t history_evicted_cap;                     /* events dropped: over max_bytes */
+    uint64_t history_lost;                            /* events not kept for lack of memory */
+    uint64_t history_events;                          /* gauge: events held */
+    uint64_t history_bytes;                           /* gauge: accounted bytes held */
+    uint64_t history_rooms;                           /* gauge: rooms holding history */
 } rtr_stats_t;
 
 /* Writes a one-line "key=value ..." summary into buf (always NUL-terminated when len > 0).

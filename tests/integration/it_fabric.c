@@ -16,8 +16,9 @@
 
 /* One edge slot. */
 typedef struct it_edge {
-    ts_proc_t *proc; /* the weft-edge process */
-    int port;        /* its WebSocket port */
+    ts_proc_t *proc; /* the weft-edge process (the latest, when it was restarted) */
+    int port;        /* its WebSocket port, kept across restarts */
+    int starts;      /* how many processes this slot has had (names their logs) */
 } it_edge_t;
 
 struct it_fabric {
@@ -35,6 +36,8 @@ struct it_fabric {
     int router_starts;               /* how many routers were started (names their logs) */
     it_edge_t edges[IT_MAX_EDGES];   /* started edges */
     int nedges;                      /* count of edges */
+    ts_proc_t *old_edges[16];        /* edges already replaced by a restart, kept for their logs */
+    int nold_edges;                  /* count of old_edges */
     ts_proc_t *extra[IT_MAX_EXTRA];  /* other children */
     int nextra;                      /* count of extra */
     unsigned fences;                 /* names fresh fence rooms */
@@ -126,6 +129,8 @@ void it_fabric_destroy(it_fabric_t **self_p, int failed)
         for (int i = 0; i < self->nold; i++)
             s_print(self->old_routers[i]);
         s_print(self->router);
+        for (int i = 0; i < self->nold_edges; i++)
+            s_print(self->old_edges[i]);
         for (int i = 0; i < self->nedges; i++)
             s_print(self->edges[i].proc);
         for (int i = 0; i < self->nextra; i++)
@@ -134,6 +139,8 @@ void it_fabric_destroy(it_fabric_t **self_p, int failed)
     for (int i = 0; i < self->nold; i++)
         ts_proc_destroy(&self->old_routers[i]);
     ts_proc_destroy(&self->router);
+    for (int i = 0; i < self->nold_edges; i++)
+        ts_proc_destroy(&self->old_edges[i]);
     for (int i = 0; i < self->nedges; i++)
         ts_proc_destroy(&self->edges[i].proc);
     for (int i = 0; i < self->nextra; i++)
@@ -212,6 +219,53 @@ ts_proc_t *it_fabric_router(it_fabric_t *self)
     return self->router;
 }
 
+/* Starts a weft-edge process for slot idx on the slot's port and waits until it serves. */
+static int s_run_edge(it_fabric_t *self, int idx, const char *edge_id, const char *const *extra)
+{
+    it_edge_t *edge = &self->edges[idx];
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", edge->port);
+    const char *fixed[] = {it_env("WEFT_EDGE_BIN"),
+                           "--port",
+                           port_text,
+                           "--bind",
+                           "127.0.0.1",
+                           "--router",
+                           self->fanout,
+                           "--history",
+                           self->history,
+                           "--www",
+                           it_env("WEFT_WWW_DIR"),
+                           "--edge-id",
+                           edge_id,
+                           "--log-level",
+                           "info",
+                           NULL};
+    char *argv[64];
+    if (s_argv(argv, 64, fixed, extra) < 0)
+        return -1;
+    char log[400], label[80];
+    edge->starts++;
+    if (edge->starts == 1) {
+        snprintf(log, sizeof log, "%s/edge-%s.log", self->dir, edge_id);
+        snprintf(label, sizeof label, "weft-edge %s", edge_id);
+    } else {
+        snprintf(log, sizeof log, "%s/edge-%s.%d.log", self->dir, edge_id, edge->starts);
+        snprintf(label, sizeof label, "weft-edge %s#%d", edge_id, edge->starts);
+    }
+    edge->proc = ts_proc_new(label, argv, log, NULL);
+    if (!edge->proc)
+        return -1;
+    if (ts_proc_wait_log(edge->proc, "ready:", IT_START_TIMEOUT_MS) != 0 ||
+        ts_wait_port(edge->port, IT_START_TIMEOUT_MS) != 0) {
+        fprintf(stderr, "it_fabric: edge %s did not become ready on port %d\n", edge_id,
+                edge->port);
+        ts_proc_print_log(edge->proc, stderr);
+        return -1;
+    }
+    return 0;
+}
+
 /* Starts one edge. */
 int it_fabric_start_edge(it_fabric_t *self, const char *edge_id, const char *const *extra)
 {
@@ -220,33 +274,29 @@ int it_fabric_start_edge(it_fabric_t *self, const char *edge_id, const char *con
     int port = ts_free_port();
     if (port < 0)
         return -1;
-    char port_text[16];
-    snprintf(port_text, sizeof port_text, "%d", port);
-    const char *fixed[] = {it_env("WEFT_EDGE_BIN"), "--port",  port_text,
-                           "--bind",                "127.0.0.1", "--router",
-                           self->fanout,            "--www",   it_env("WEFT_WWW_DIR"),
-                           "--edge-id",             edge_id,   "--log-level",
-                           "info",                  NULL};
-    char *argv[64];
-    if (s_argv(argv, 64, fixed, extra) < 0)
-        return -1;
-    char log[400];
-    snprintf(log, sizeof log, "%s/edge-%s.log", self->dir, edge_id);
-    char label[80];
-    snprintf(label, sizeof label, "weft-edge %s", edge_id);
-    ts_proc_t *proc = ts_proc_new(label, argv, log, NULL);
-    if (!proc)
-        return -1;
     int idx = self->nedges++;
-    self->edges[idx].proc = proc;
     self->edges[idx].port = port;
-    if (ts_proc_wait_log(proc, "ready:", IT_START_TIMEOUT_MS) != 0 ||
-        ts_wait_port(port, IT_START_TIMEOUT_MS) != 0) {
-        fprintf(stderr, "it_fabric: edge %s did not become ready on port %d\n", edge_id, port);
-        ts_proc_print_log(proc, stderr);
+    return s_run_edge(self, idx, edge_id, extra) == 0 ? idx : -1;
+}
+
+/* Starts edge idx again on its port, after its process exited. */
+int it_fabric_restart_edge(it_fabric_t *self, int idx, const char *edge_id,
+                           const char *const *extra)
+{
+    if (idx < 0 || idx >= self->nedges)
+        return -1;
+    it_edge_t *edge = &self->edges[idx];
+    if (edge->proc && ts_proc_running(edge->proc)) {
+        fprintf(stderr, "it_fabric: edge %s still runs; stop it before restarting\n", edge_id);
         return -1;
     }
-    return idx;
+    if (edge->proc) {
+        if (self->nold_edges == (int)(sizeof self->old_edges / sizeof self->old_edges[0]))
+            return -1;
+        self->old_edges[self->nold_edges++] = edge->proc;
+        edge->proc = NULL;
+    }
+    return s_run_edge(self, idx, edge_id, extra);
 }
 
 /* Edge port. */
@@ -297,6 +347,84 @@ ts_proc_t *it_fabric_spawn(it_fabric_t *self, const char *name, char *const argv
     if (proc)
         self->extra[self->nextra++] = proc;
     return proc;
+}
+
+/*
+ * Writes the shipped HAProxy configuration for nedges edges: the file reads its addresses from
+ * WEFT_HTTP_BIND and WEFT_EDGE<n>, and names two servers; more edges get more "server" lines
+ * copied from the last one. Nothing else changes, so the tests run what is deployed.
+ */
+static int s_write_haproxy_cfg(const char *src, const char *dst, int nedges)
+{
+    FILE *in = fopen(src, "r");
+    if (!in) {
+        fprintf(stderr, "it_fabric: cannot read %s: %s\n", src, strerror(errno));
+        return -1;
+    }
+    FILE *out = fopen(dst, "w");
+    if (!out) {
+        fprintf(stderr, "it_fabric: cannot write %s: %s\n", dst, strerror(errno));
+        fclose(in);
+        return -1;
+    }
+    char line[1024], last_server[1024] = "";
+    int servers = 0;
+    while (fgets(line, sizeof line, in)) {
+        const char *p = line + strspn(line, " \t");
+        int is_server = strncmp(p, "server edge", 11) == 0;
+        if (is_server) {
+            servers++;
+            snprintf(last_server, sizeof last_server, "%s", line);
+            if (servers > nedges)
+                continue; /* fewer edges than the file names */
+        } else if (servers > 0 && last_server[0]) {
+            /* Just after the file's server lines: add the missing ones. */
+            for (int n = servers + 1; n <= nedges; n++)
+                fprintf(out, "    server edge%d \"${WEFT_EDGE%d}\"\n", n, n);
+            last_server[0] = '\0';
+        }
+        fputs(line, out);
+    }
+    if (last_server[0])
+        for (int n = servers + 1; n <= nedges; n++)
+            fprintf(out, "    server edge%d \"${WEFT_EDGE%d}\"\n", n, n);
+    fclose(in);
+    int rc = fclose(out) == 0 && servers > 0 ? 0 : -1;
+    if (servers == 0)
+        fprintf(stderr, "it_fabric: %s has no \"server edgeN\" line\n", src);
+    return rc;
+}
+
+/* Starts HAProxy with the shipped configuration in front of every edge started so far. */
+int it_fabric_start_haproxy(it_fabric_t *self)
+{
+    int port = ts_free_port();
+    if (port < 0 || self->nedges < 1)
+        return -1;
+    char cfg[400], var[32], addr[64];
+    snprintf(cfg, sizeof cfg, "%s/haproxy.cfg", self->dir);
+    if (s_write_haproxy_cfg(it_env("WEFT_HAPROXY_CFG"), cfg, self->nedges) != 0)
+        return -1;
+    /* The configuration reads its addresses from the environment; children inherit ours. */
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    if (setenv("WEFT_HTTP_BIND", addr, 1) != 0)
+        return -1;
+    for (int i = 0; i < self->nedges; i++) {
+        snprintf(var, sizeof var, "WEFT_EDGE%d", i + 1);
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", self->edges[i].port);
+        if (setenv(var, addr, 1) != 0)
+            return -1;
+    }
+    char *argv[] = {(char *)it_env("WEFT_HAPROXY_BIN"), "-db", "-f", cfg, NULL};
+    ts_proc_t *proc = it_fabric_spawn(self, "haproxy", argv, NULL);
+    if (!proc)
+        return -1;
+    if (ts_wait_port(port, IT_START_TIMEOUT_MS) != 0) {
+        fprintf(stderr, "it_fabric: HAProxy did not listen on port %d\n", port);
+        ts_proc_print_log(proc, stderr);
+        return -1;
+    }
+    return port;
 }
 
 /* SIGTERM to edges then router; all must exit 0. */

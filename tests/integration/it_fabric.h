@@ -2,8 +2,9 @@
  * it_fabric.h: the shared harness of the fabric integration tests.
  *
  * An it_fabric_t is one private Weft fabric for one test program: a weft-router on three free
- * loopback ports (intake, fan-out, history) and any number of weft-edges, each a child process with its own log file in a
- * per-test directory. The binaries come from the environment that CTest sets
+ * loopback ports (intake, fan-out, history) and any number of weft-edges (each connected to the
+ * router's fan-out and history), optionally HAProxy in front of them, each a child process with
+ * its own log file in a per-test directory. The binaries come from the environment that CTest sets
  * (WEFT_ROUTER_BIN, WEFT_EDGE_BIN, WEFT_PUB_BIN, WEFT_SIM_BIN, WEFT_EXAMPLE_BIN, WEFT_WWW_DIR).
  * When the test failed, it_fabric_destroy() prints every log; when it passed, it removes them.
  *
@@ -54,6 +55,19 @@ ts_proc_t *it_fabric_router(it_fabric_t *self);
 /* Starts an edge named edge_id and waits for "ready:" and its port. extra: as for the router.
  * Returns the edge's index (0, 1, ...) or -1. */
 int it_fabric_start_edge(it_fabric_t *self, const char *edge_id, const char *const *extra);
+
+/* Starts edge idx again, on the same port, after its process exited (SIGTERM or SIGKILL and
+ * ts_proc_wait). The old process stays for the logs. Returns 0 or -1. */
+int it_fabric_restart_edge(it_fabric_t *self, int idx, const char *edge_id,
+                           const char *const *extra);
+
+/*
+ * Starts HAProxy (WEFT_HAPROXY_BIN) with the repository's deploy/haproxy.cfg (WEFT_HAPROXY_CFG)
+ * in front of every edge started so far, changed only in its addresses: the file reads them
+ * from the environment, and one "server" line is added per edge beyond the two it names.
+ * Returns HAProxy's port once it listens, or -1.
+ */
+int it_fabric_start_haproxy(it_fabric_t *self);
 
 /* The WebSocket port of edge idx. */
 int it_fabric_edge_port(const it_fabric_t *self, int idx);

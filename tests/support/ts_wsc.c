@@ -8,19 +8,30 @@
  * Each connection object is owned by the context object, not by lws: lws only holds a pointer to
  * it as the wsi's opaque user data. Connections are freed after lws_context_destroy(), because
  * destroying the context still delivers close callbacks that touch them.
+ *
+ * A connection object outlives its wsi when it is a resume client: it may open many WebSockets,
+ * one after another. Callbacks of an earlier wsi (lws still reports its destruction after the
+ * close) are recognised because the wsi is not the current one, and ignored; a new attempt's
+ * wsi is adopted from its first callback, which may come from inside lws_client_connect_via_info.
+ *
+ * Resume clients check their streams as frames arrive (cheap: a few comparisons per event, no
+ * scan of earlier frames), so 300 clients and half a million events cost little.
  */
 #include "ts_wsc.h"
 
 #include "ts_proc.h"
 
+#include <inttypes.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TS_WSC_TICK_MS 20
+#define TS_WSC_LOUD_MAX 5 /* contract violations printed per room (all are counted) */
 
 /* One frame (or fragment) waiting to be written. */
 typedef struct s_out {
@@ -29,6 +40,23 @@ typedef struct s_out {
     size_t len;         /* payload bytes after the LWS_PRE headroom */
     unsigned char *buf; /* LWS_PRE headroom + payload */
 } s_out_t;
+
+/* A joined room of a resume client: its cursor, its subscribe state and its records. */
+typedef struct s_track {
+    char *room;             /* the room name */
+    int has_pos;            /* a position (cursor) is known */
+    uint64_t epoch;         /* cursor: epoch of the last event or notice */
+    uint64_t seq;           /* cursor: seq of the last event or notice */
+    int pending;            /* a subscribe went out on this connection, unanswered so far */
+    int since_sent;         /* that subscribe carried "since" */
+    uint64_t since_epoch;   /* the "since" epoch sent */
+    uint64_t since_seq;     /* the "since" seq sent */
+    ts_wsc_rec_t *recs;     /* every event and "subscribed" of the room, in order */
+    size_t nrecs;           /* count of recs */
+    size_t recs_cap;        /* capacity of recs */
+    size_t violations;      /* contract violations seen as frames arrived */
+    char first_bad[240];    /* the first of them, described */
+} s_track_t;
 
 struct ts_wsc_conn {
     ts_wsc_t *owner;           /* the context this connection belongs to */
@@ -54,13 +82,35 @@ struct ts_wsc_conn {
     size_t frames_cap;         /* capacity of frames */
     size_t bad;                /* messages that were binary or not a JSON object */
     char desc[512];            /* scratch for ts_wsc_describe() */
+    char edge_id[72];          /* "edge" of the latest welcome frame */
+    int port;                  /* port of the current (or last) attempt */
+    int connecting;            /* inside lws_client_connect_via_info(): adopt the new wsi */
+    unsigned conn_no;          /* attempts so far; numbers the records */
+    unsigned closes;           /* attempts that ended */
+    uint64_t closed_at;        /* ts_now_ms() of the latest end */
+    int resume;                /* resume mode: records instead of event frames */
+    int reconnect_port;        /* resume: reconnect here after an unwanted close (0: never) */
+    int backoff_min;           /* resume: smallest reconnect delay, ms */
+    int backoff_max;           /* resume: largest reconnect delay, ms */
+    lws_sorted_usec_list_t retry; /* resume: the scheduled reconnect */
+    s_track_t *tracks;         /* resume: joined rooms */
+    size_t ntracks;            /* count of tracks */
+    size_t tracks_cap;         /* capacity of tracks */
+    size_t stray;              /* resume: events of rooms never joined */
 };
 
 struct ts_wsc {
     struct lws_context *ctx;  /* the one lws context for every connection */
     ts_wsc_conn_t *conns;     /* all connections ever made, newest first */
     lws_sorted_usec_list_t tick; /* keeps lws_service() returning every TS_WSC_TICK_MS */
+    uint64_t rng;             /* xorshift state for reconnect delays */
+    int destroying;           /* inside ts_wsc_destroy: schedule no reconnects */
 };
+
+static int s_open(ts_wsc_conn_t *conn, int port);
+static void s_track_event(ts_wsc_conn_t *conn, json_t *frame);
+static void s_track_subscribed(ts_wsc_conn_t *conn, json_t *frame);
+static void s_track_error(ts_wsc_conn_t *conn, json_t *frame);
 
 /* Re-arms the tick; its only purpose is to wake lws_service(). */
 static void s_tick(lws_sorted_usec_list_t *sul)
@@ -111,11 +161,26 @@ static int s_record(ts_wsc_conn_t *conn)
         if (!frame)
             return -1;
     }
-    const char *op = json_string_value(json_object_get(frame, "op"));
-    if (op && strcmp(op, "welcome") == 0)
-        conn->welcomed = 1;
-    conn->frames[conn->nframes++] = frame;
     conn->rx_len = 0;
+    const char *op = json_string_value(json_object_get(frame, "op"));
+    if (op && strcmp(op, "welcome") == 0) {
+        conn->welcomed = 1;
+        const char *edge = json_string_value(json_object_get(frame, "edge"));
+        snprintf(conn->edge_id, sizeof conn->edge_id, "%s", edge ? edge : "");
+    }
+    if (conn->resume && op) {
+        if (strcmp(op, "event") == 0) {
+            /* Events become records only; keeping every frame would not scale. */
+            s_track_event(conn, frame);
+            json_decref(frame);
+            return 0;
+        }
+        if (strcmp(op, "subscribed") == 0)
+            s_track_subscribed(conn, frame);
+        else if (strcmp(op, "error") == 0)
+            s_track_error(conn, frame);
+    }
+    conn->frames[conn->nframes++] = frame;
     return 0;
 }
 
@@ -145,11 +210,39 @@ static int s_write_next(ts_wsc_conn_t *conn, struct lws *wsi)
     return 0;
 }
 
-/* Marks a connection finished. */
+/* A random delay in [lo, hi] milliseconds (xorshift64*). */
+static int s_random_ms(ts_wsc_t *self, int lo, int hi)
+{
+    self->rng ^= self->rng >> 12;
+    self->rng ^= self->rng << 25;
+    self->rng ^= self->rng >> 27;
+    uint64_t x = self->rng * 2685821657736338717ull;
+    return hi > lo ? lo + (int)(x % (uint64_t)(hi - lo + 1)) : lo;
+}
+
+/* Runs a resume client's scheduled reconnect. */
+static void s_retry(lws_sorted_usec_list_t *sul)
+{
+    ts_wsc_conn_t *conn = lws_container_of(sul, ts_wsc_conn_t, retry);
+    if (conn->closed && !conn->want_close && !conn->owner->destroying)
+        s_open(conn, conn->reconnect_port);
+}
+
+/* Marks the current attempt finished (once) and, for a resume client that did not ask for the
+ * close, schedules the next attempt after a random backoff, as a browser would. */
 static void s_mark_closed(ts_wsc_conn_t *conn)
 {
+    if (conn->closed)
+        return;
     conn->closed = 1;
     conn->wsi = NULL;
+    conn->closes++;
+    conn->closed_at = ts_now_ms();
+    ts_wsc_t *owner = conn->owner;
+    if (conn->resume && conn->reconnect_port > 0 && !conn->want_close && !owner->destroying) {
+        int delay = s_random_ms(owner, conn->backoff_min, conn->backoff_max);
+        lws_sul_schedule(owner->ctx, 0, &conn->retry, s_retry, (lws_usec_t)delay * LWS_US_PER_MS);
+    }
 }
 
 /* The lws protocol callback for every client connection. */
@@ -159,6 +252,13 @@ static int s_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     ts_wsc_conn_t *conn = wsi ? lws_get_opaque_user_data(wsi) : NULL;
     if (!conn)
         return 0;
+    if (wsi != conn->wsi) {
+        /* A new attempt's first callback (possibly before lws_client_connect_via_info returned)
+         * adopts its wsi; anything else is an earlier attempt's wsi being torn down. */
+        if (conn->wsi || !conn->connecting)
+            return 0;
+        conn->wsi = wsi;
+    }
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         conn->established = 1;
@@ -229,17 +329,30 @@ ts_wsc_t *ts_wsc_new(void)
         return NULL;
     }
     lws_sul_schedule(self->ctx, 0, &self->tick, s_tick, TS_WSC_TICK_MS * LWS_US_PER_MS);
+    self->rng = (ts_now_ms() << 20) ^ (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ull;
     return self;
 }
 
-/* Frees one connection's memory. */
-static void s_conn_free(ts_wsc_conn_t *conn)
+/* Drops every queued write. */
+static void s_out_clear(ts_wsc_conn_t *conn)
 {
     for (s_out_t *out = conn->out_head, *next; out; out = next) {
         next = out->next;
         free(out->buf);
         free(out);
     }
+    conn->out_head = conn->out_tail = NULL;
+}
+
+/* Frees one connection's memory. */
+static void s_conn_free(ts_wsc_conn_t *conn)
+{
+    s_out_clear(conn);
+    for (size_t i = 0; i < conn->ntracks; i++) {
+        free(conn->tracks[i].room);
+        free(conn->tracks[i].recs);
+    }
+    free(conn->tracks);
     for (size_t i = 0; i < conn->nframes; i++)
         json_decref(conn->frames[i]);
     free(conn->frames);
@@ -254,6 +367,7 @@ void ts_wsc_destroy(ts_wsc_t **self_p)
     if (!self_p || !*self_p)
         return;
     ts_wsc_t *self = *self_p;
+    self->destroying = 1;
     lws_context_destroy(self->ctx);
     for (ts_wsc_conn_t *conn = self->conns, *next; conn; conn = next) {
         next = conn->next;
@@ -271,7 +385,62 @@ void ts_wsc_service(ts_wsc_t *self, int ms)
         lws_service(self->ctx, 0);
 }
 
-/* Asks lws to connect a new client. */
+/* Starts one connection attempt of conn to 127.0.0.1:port; 0, or -1 when lws refused at once
+ * (the attempt then counts as closed, and a resume client schedules the next one). */
+static int s_open(ts_wsc_conn_t *conn, int port)
+{
+    conn->established = conn->welcomed = conn->closed = conn->failed = conn->want_close = 0;
+    conn->close_code = 0;
+    conn->close_reason[0] = conn->error[0] = '\0';
+    conn->rx_len = 0;
+    conn->wsi = NULL;
+    conn->port = port;
+    conn->conn_no++;
+    s_out_clear(conn);
+    /* A resume client re-joins its rooms from its cursors; the writes go out once established. */
+    for (size_t i = 0; i < conn->ntracks; i++) {
+        s_track_t *t = &conn->tracks[i];
+        t->pending = 1;
+        t->since_sent = t->has_pos;
+        t->since_epoch = t->epoch;
+        t->since_seq = t->seq;
+        int rc = t->has_pos ? ts_wsc_send_textf(conn,
+                                                "{\"op\":\"subscribe\",\"room\":\"%s\",\"since\":"
+                                                "{\"epoch\":%" PRIu64 ",\"seq\":%" PRIu64 "}}",
+                                                t->room, t->epoch, t->seq)
+                            : ts_wsc_send_textf(conn, "{\"op\":\"subscribe\",\"room\":\"%s\"}",
+                                                t->room);
+        if (rc != 0)
+            return -1;
+    }
+    struct lws_client_connect_info info;
+    memset(&info, 0, sizeof info);
+    info.context = conn->owner->ctx;
+    info.address = "127.0.0.1";
+    info.port = port;
+    info.path = "/ws";
+    info.host = "127.0.0.1";
+    info.origin = "127.0.0.1";
+    info.ssl_connection = 0;
+    info.local_protocol_name = s_protocols[0].name;
+    info.opaque_user_data = conn;
+    conn->connecting = 1;
+    struct lws *wsi = lws_client_connect_via_info(&info);
+    conn->connecting = 0;
+    if (!wsi) {
+        if (!conn->closed) {
+            conn->failed = 1;
+            snprintf(conn->error, sizeof conn->error, "lws refused to connect to port %d", port);
+            s_mark_closed(conn);
+        }
+        return -1;
+    }
+    if (!conn->closed)
+        conn->wsi = wsi;
+    return 0;
+}
+
+/* Creates a connection object and starts its first attempt. */
 ts_wsc_conn_t *ts_wsc_connect(ts_wsc_t *self, int port, const char *name)
 {
     ts_wsc_conn_t *conn = calloc(1, sizeof *conn);
@@ -283,32 +452,18 @@ ts_wsc_conn_t *ts_wsc_connect(ts_wsc_t *self, int port, const char *name)
         free(conn);
         return NULL;
     }
-    struct lws_client_connect_info info;
-    memset(&info, 0, sizeof info);
-    info.context = self->ctx;
-    info.address = "127.0.0.1";
-    info.port = port;
-    info.path = "/ws";
-    info.host = "127.0.0.1";
-    info.origin = "127.0.0.1";
-    info.ssl_connection = 0;
-    info.local_protocol_name = s_protocols[0].name;
-    info.opaque_user_data = conn;
-    info.pwsi = &conn->wsi;
     /* Link first: lws may report a connection error from inside the connect call. */
     conn->next = self->conns;
     self->conns = conn;
-    if (!lws_client_connect_via_info(&info)) {
+    if (s_open(conn, port) != 0) {
         fprintf(stderr, "ts_wsc: %s: lws refused to connect to port %d\n", name, port);
-        conn->failed = 1;
-        s_mark_closed(conn);
         return NULL;
     }
     return conn;
 }
 
 /* Services until done(arg) or the deadline; 0 when done. */
-static int s_wait(ts_wsc_t *self, int (*done)(void *arg), void *arg, int timeout_ms)
+int ts_wsc_wait_until(ts_wsc_t *self, int (*done)(void *arg), void *arg, int timeout_ms)
 {
     uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
@@ -330,7 +485,7 @@ static int s_open_done(void *arg)
 /* Waits for the handshake and the welcome frame. */
 int ts_wsc_wait_open(ts_wsc_conn_t *conn, int timeout_ms)
 {
-    s_wait(conn->owner, s_open_done, conn, timeout_ms);
+    ts_wsc_wait_until(conn->owner, s_open_done, conn, timeout_ms);
     if (conn->welcomed && !conn->closed)
         return 0;
     fprintf(stderr, "ts_wsc: %s did not open: %s\n", conn->name, ts_wsc_describe(conn));
@@ -353,7 +508,7 @@ static int s_all_open_done(void *arg)
 /* Waits until every connection is open. */
 int ts_wsc_wait_all_open(ts_wsc_t *self, int timeout_ms)
 {
-    s_wait(self, s_all_open_done, self, timeout_ms);
+    ts_wsc_wait_until(self, s_all_open_done, self, timeout_ms);
     for (ts_wsc_conn_t *conn = self->conns; conn; conn = conn->next)
         if (!conn->welcomed || conn->closed) {
             fprintf(stderr, "ts_wsc: %s did not open: %s\n", conn->name, ts_wsc_describe(conn));
@@ -570,7 +725,7 @@ static int s_count_done(void *arg)
 int ts_wsc_wait_frames(ts_wsc_conn_t *conn, size_t n, int timeout_ms)
 {
     s_count_wait_t w = {conn, NULL, NULL, n};
-    s_wait(conn->owner, s_count_done, &w, timeout_ms);
+    ts_wsc_wait_until(conn->owner, s_count_done, &w, timeout_ms);
     return conn->nframes >= n ? 0 : -1;
 }
 
@@ -580,7 +735,7 @@ int ts_wsc_wait_count(ts_wsc_conn_t *conn, const char *op, const char *room, siz
                       int timeout_ms)
 {
     s_count_wait_t w = {conn, op, room, n};
-    s_wait(conn->owner, s_count_done, &w, timeout_ms);
+    ts_wsc_wait_until(conn->owner, s_count_done, &w, timeout_ms);
     return ts_wsc_count_op(conn, op, room) >= n ? 0 : -1;
 }
 
@@ -608,7 +763,7 @@ static int s_closed_done(void *arg)
 /* Waits for the connection to close. */
 int ts_wsc_wait_closed(ts_wsc_conn_t *conn, int timeout_ms)
 {
-    return s_wait(conn->owner, s_closed_done, conn, timeout_ms);
+    return ts_wsc_wait_until(conn->owner, s_closed_done, conn, timeout_ms);
 }
 
 /* Open and not closed. */
@@ -651,4 +806,341 @@ const char *ts_wsc_describe(ts_wsc_conn_t *conn)
              conn->bad, conn->close_code, conn->close_reason, conn->failed ? ", error: " : "",
              conn->failed ? conn->error : "");
     return conn->desc;
+}
+
+/* The edge id of the latest welcome. */
+const char *ts_wsc_edge_id(const ts_wsc_conn_t *conn)
+{
+    return conn->edge_id;
+}
+
+/* ---- Resume mode ------------------------------------------------------------------------- */
+
+/* The joined room called room, or NULL. Clients join a few rooms, so a linear scan is cheapest. */
+static s_track_t *s_track_find(const ts_wsc_conn_t *conn, const char *room)
+{
+    for (size_t i = 0; i < conn->ntracks; i++)
+        if (strcmp(conn->tracks[i].room, room) == 0)
+            return &conn->tracks[i];
+    return NULL;
+}
+
+/* Counts a contract violation in t; keeps and prints the first few. */
+static void s_violation(ts_wsc_conn_t *conn, s_track_t *t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_violation(ts_wsc_conn_t *conn, s_track_t *t, const char *fmt, ...)
+{
+    char text[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (t->violations == 0)
+        snprintf(t->first_bad, sizeof t->first_bad, "connection %u: %s", conn->conn_no, text);
+    if (t->violations < TS_WSC_LOUD_MAX)
+        fprintf(stderr, "ts_wsc: %s: room %s, connection %u: %s\n", conn->name, t->room,
+                conn->conn_no, text);
+    t->violations++;
+}
+
+/* Appends a record to t; 0 or -1 when memory ran out (counted as a violation). */
+static ts_wsc_rec_t *s_rec_push(ts_wsc_conn_t *conn, s_track_t *t)
+{
+    if (t->nrecs == t->recs_cap) {
+        size_t cap = t->recs_cap ? t->recs_cap * 2 : 256;
+        ts_wsc_rec_t *bigger = realloc(t->recs, cap * sizeof *bigger);
+        if (!bigger) {
+            s_violation(conn, t, "out of memory for records");
+            return NULL;
+        }
+        t->recs = bigger;
+        t->recs_cap = cap;
+    }
+    ts_wsc_rec_t *rec = &t->recs[t->nrecs++];
+    memset(rec, 0, sizeof *rec);
+    rec->t_ms = ts_now_ms();
+    rec->conn_no = conn->conn_no;
+    rec->n = -1;
+    return rec;
+}
+
+/* A frame's non-negative integer field, or -1 when absent or not such an integer. */
+static int64_t s_u64_field(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v) : -1;
+}
+
+/* Records an event and checks that it is exactly the one after the room's position. */
+static void s_track_event(ts_wsc_conn_t *conn, json_t *frame)
+{
+    static unsigned long hack;
+    if (getenv("TS_HACK_DROP") && ++hack % 77777 == 0)
+        return;
+    const char *room = json_string_value(json_object_get(frame, "room"));
+    s_track_t *t = room ? s_track_find(conn, room) : NULL;
+    if (!t) {
+        if (conn->stray++ < TS_WSC_LOUD_MAX)
+            fprintf(stderr, "ts_wsc: %s: event of a room it never joined: %s\n", conn->name,
+                    room ? room : "(no room)");
+        return;
+    }
+    int64_t epoch = s_u64_field(frame, "epoch"), seq = s_u64_field(frame, "seq");
+    json_t *data = json_object_get(frame, "data");
+    const char *r = json_string_value(json_object_get(data, "r"));
+    if (epoch <= 0 || seq <= 0)
+        s_violation(conn, t, "event without a positive epoch and seq");
+    if (t->pending)
+        s_violation(conn, t, "event %" PRId64 "/%" PRId64 " before the answer to subscribe",
+                    epoch, seq);
+    if (t->has_pos && ((uint64_t)epoch != t->epoch || (uint64_t)seq != t->seq + 1))
+        s_violation(conn, t,
+                    "event %" PRId64 "/%" PRId64 " after position %" PRIu64 "/%" PRIu64
+                    " (want %" PRIu64 "/%" PRIu64 ")",
+                    epoch, seq, t->epoch, t->seq, t->epoch, t->seq + 1);
+    if (r && strcmp(r, t->room) != 0)
+        s_violation(conn, t, "event %" PRId64 " carries data.r \"%.64s\"", seq, r);
+    t->has_pos = 1;
+    t->epoch = (uint64_t)(epoch > 0 ? epoch : 0);
+    t->seq = (uint64_t)(seq > 0 ? seq : 0);
+    ts_wsc_rec_t *rec = s_rec_push(conn, t);
+    if (!rec)
+        return;
+    rec->kind = TS_WSC_REC_EVENT;
+    rec->epoch = t->epoch;
+    rec->seq = t->seq;
+    rec->n = s_u64_field(data, "n");
+}
+
+/* Maps a "reason" text to its code. */
+static ts_wsc_reason_t s_reason(const char *text)
+{
+    if (!text)
+        return TS_WSC_REASON_NONE;
+    if (strcmp(text, "epoch_changed") == 0)
+        return TS_WSC_REASON_EPOCH_CHANGED;
+    if (strcmp(text, "too_old") == 0)
+        return TS_WSC_REASON_TOO_OLD;
+    if (strcmp(text, "history_unavailable") == 0)
+        return TS_WSC_REASON_UNAVAILABLE;
+    return TS_WSC_REASON_OTHER;
+}
+
+/* Records a "subscribed" (the answer to our subscribe, or an unsolicited notice) and moves the
+ * room's position as the protocol says. */
+static void s_track_subscribed(ts_wsc_conn_t *conn, json_t *frame)
+{
+    const char *room = json_string_value(json_object_get(frame, "room"));
+    s_track_t *t = room ? s_track_find(conn, room) : NULL;
+    if (!t)
+        return; /* a room joined with ts_wsc_subscribe(), outside resume bookkeeping */
+    json_t *rv = json_object_get(frame, "recovered");
+    int recovered = json_is_boolean(rv) ? json_is_true(rv) : -1;
+    int64_t epoch = s_u64_field(frame, "epoch"), seq = s_u64_field(frame, "seq");
+    ts_wsc_reason_t reason = s_reason(json_string_value(json_object_get(frame, "reason")));
+    int reply = t->pending;
+    t->pending = 0;
+    if (reply && t->since_sent && recovered < 0)
+        s_violation(conn, t, "subscribe with since answered without \"recovered\"");
+    if (reply && t->since_sent && recovered == 1 &&
+        ((uint64_t)epoch != t->since_epoch || (uint64_t)seq != t->since_seq))
+        s_violation(conn, t,
+                    "recovered:true at %" PRId64 "/%" PRId64 " but since was %" PRIu64
+                    "/%" PRIu64,
+                    epoch, seq, t->since_epoch, t->since_seq);
+    if (!reply && recovered != 0)
+        s_violation(conn, t, "unsolicited subscribed that is not recovered:false");
+    if (recovered >= 0 && (epoch <= 0 || seq < 0))
+        s_violation(conn, t, "subscribed with recovered but no valid epoch/seq");
+    if (recovered == 0 && (reason == TS_WSC_REASON_NONE || reason == TS_WSC_REASON_OTHER))
+        s_violation(conn, t, "recovered:false without a known reason");
+    if (recovered >= 0 && epoch > 0 && seq >= 0) {
+        t->has_pos = 1;
+        t->epoch = (uint64_t)epoch;
+        t->seq = (uint64_t)seq;
+    }
+    ts_wsc_rec_t *rec = s_rec_push(conn, t);
+    if (!rec)
+        return;
+    rec->kind = TS_WSC_REC_SUBSCRIBED;
+    rec->epoch = (uint64_t)(epoch > 0 ? epoch : 0);
+    rec->seq = (uint64_t)(seq > 0 ? seq : 0);
+    rec->recovered = (int8_t)recovered;
+    rec->reason = (uint8_t)(recovered == 0 ? reason : TS_WSC_REASON_NONE);
+    rec->reply = (uint8_t)reply;
+}
+
+/* An error naming a joined room answers its subscribe: that is a violation in resume mode. */
+static void s_track_error(ts_wsc_conn_t *conn, json_t *frame)
+{
+    const char *room = json_string_value(json_object_get(frame, "room"));
+    s_track_t *t = room ? s_track_find(conn, room) : NULL;
+    if (!t)
+        return;
+    t->pending = 0;
+    const char *code = json_string_value(json_object_get(frame, "code"));
+    const char *message = json_string_value(json_object_get(frame, "message"));
+    s_violation(conn, t, "error %s: %.80s", code ? code : "?", message ? message : "");
+}
+
+/* Enables resume mode. */
+void ts_wsc_resume_enable(ts_wsc_conn_t *conn, int reconnect_port, int min_ms, int max_ms)
+{
+    conn->resume = 1;
+    conn->reconnect_port = reconnect_port;
+    conn->backoff_min = min_ms > 0 ? min_ms : 0;
+    conn->backoff_max = max_ms > conn->backoff_min ? max_ms : conn->backoff_min;
+}
+
+/* Joins a room, with since when there is a cursor. */
+int ts_wsc_join(ts_wsc_conn_t *conn, const char *room)
+{
+    if (!conn->resume)
+        return -1;
+    s_track_t *t = s_track_find(conn, room);
+    if (!t) {
+        if (conn->ntracks == conn->tracks_cap) {
+            size_t cap = conn->tracks_cap ? conn->tracks_cap * 2 : 4;
+            s_track_t *bigger = realloc(conn->tracks, cap * sizeof *bigger);
+            if (!bigger)
+                return -1;
+            conn->tracks = bigger;
+            conn->tracks_cap = cap;
+        }
+        t = &conn->tracks[conn->ntracks];
+        memset(t, 0, sizeof *t);
+        t->room = strdup(room);
+        if (!t->room)
+            return -1;
+        conn->ntracks++;
+    }
+    t->pending = 1;
+    t->since_sent = t->has_pos;
+    t->since_epoch = t->epoch;
+    t->since_seq = t->seq;
+    if (t->has_pos)
+        return ts_wsc_send_textf(conn,
+                                 "{\"op\":\"subscribe\",\"room\":\"%s\",\"since\":{\"epoch\":%" PRIu64
+                                 ",\"seq\":%" PRIu64 "}}",
+                                 room, t->epoch, t->seq);
+    return ts_wsc_send_textf(conn, "{\"op\":\"subscribe\",\"room\":\"%s\"}", room);
+}
+
+/* Reconnects a closed resume client. */
+int ts_wsc_reconnect(ts_wsc_conn_t *conn, int port)
+{
+    if (!conn->resume || !conn->closed)
+        return -1;
+    lws_sul_cancel(&conn->retry);
+    return s_open(conn, port);
+}
+
+/* Unanswered subscribes on the current connection. */
+size_t ts_wsc_pending(const ts_wsc_conn_t *conn)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < conn->ntracks; i++)
+        n += conn->tracks[i].pending != 0;
+    return n;
+}
+
+/* The cursor of a room. */
+int ts_wsc_cursor(const ts_wsc_conn_t *conn, const char *room, uint64_t *epoch, uint64_t *seq)
+{
+    const s_track_t *t = s_track_find(conn, room);
+    if (!t || !t->has_pos)
+        return 0;
+    *epoch = t->epoch;
+    *seq = t->seq;
+    return 1;
+}
+
+/* Attempts so far. */
+unsigned ts_wsc_connections(const ts_wsc_conn_t *conn)
+{
+    return conn->conn_no;
+}
+
+/* Attempts that ended. */
+unsigned ts_wsc_closes(const ts_wsc_conn_t *conn)
+{
+    return conn->closes;
+}
+
+/* Time of the latest close. */
+uint64_t ts_wsc_closed_at(const ts_wsc_conn_t *conn)
+{
+    return conn->closed_at;
+}
+
+/* A room's records. */
+const ts_wsc_rec_t *ts_wsc_records(const ts_wsc_conn_t *conn, const char *room, size_t *count)
+{
+    const s_track_t *t = s_track_find(conn, room);
+    *count = t ? t->nrecs : 0;
+    return t ? t->recs : NULL;
+}
+
+/* Events of rooms never joined. */
+size_t ts_wsc_stray_events(const ts_wsc_conn_t *conn)
+{
+    return conn->stray;
+}
+
+/* Checks a room's whole stream; see the header. */
+int ts_wsc_check_room(const ts_wsc_conn_t *conn, const char *room, ts_wsc_summary_t *sum,
+                      char *err, size_t errlen)
+{
+    memset(sum, 0, sizeof *sum);
+    sum->last_n = -1;
+    const s_track_t *t = s_track_find(conn, room);
+    if (!t) {
+        snprintf(err, errlen, "%s never joined %s", conn->name, room);
+        return -1;
+    }
+    size_t bad = t->violations;
+    char first[240];
+    snprintf(first, sizeof first, "%s", t->first_bad);
+    int have_offset = 0;
+    int64_t offset = 0; /* data.n - seq within the current stretch */
+    for (size_t i = 0; i < t->nrecs; i++) {
+        const ts_wsc_rec_t *r = &t->recs[i];
+        if (r->kind == TS_WSC_REC_SUBSCRIBED) {
+            sum->replies += r->reply;
+            sum->unsolicited += !r->reply;
+            if (r->recovered == 1)
+                sum->resumed++;
+            if (r->recovered == 0) {
+                sum->lost[r->reason < TS_WSC_REASON__COUNT ? r->reason : TS_WSC_REASON_OTHER]++;
+                have_offset = 0; /* a new stretch: the publisher's counter may jump */
+            }
+            continue;
+        }
+        if (sum->events == 0) {
+            sum->first_epoch = r->epoch;
+            sum->first_seq = r->seq;
+        }
+        sum->events++;
+        sum->last_epoch = r->epoch;
+        sum->last_seq = r->seq;
+        sum->last_n = r->n;
+        if (r->n < 0)
+            continue;
+        if (!have_offset) {
+            have_offset = 1;
+            offset = r->n - (int64_t)r->seq;
+        } else if (r->n - (int64_t)r->seq != offset) {
+            if (bad++ == 0)
+                snprintf(first, sizeof first,
+                         "record %zu: event %" PRIu64 "/%" PRIu64 " carries n=%" PRId64
+                         ", want %" PRId64,
+                         i, r->epoch, r->seq, r->n, (int64_t)r->seq + offset);
+            offset = r->n - (int64_t)r->seq;
+        }
+    }
+    if (bad == 0)
+        return 0;
+    snprintf(err, errlen, "%s, room %s: %zu problem(s), the first: %s", conn->name, room, bad,
+             first);
+    return -1;
 }

@@ -46,6 +46,11 @@ static void test_defaults(void **state)
     assert_int_equal(conf.port, 8080);
     assert_string_equal(conf.bind, "0.0.0.0");
     assert_string_equal(conf.router, "tcp://127.0.0.1:5556");
+    assert_string_equal(conf.history, "tcp://127.0.0.1:5557");
+    assert_int_equal(conf.history_timeout_ms, 2000);
+    assert_int_equal(conf.history_retries, 3);
+    assert_int_equal(conf.history_inflight, 256);
+    assert_int_equal(conf.max_pending_events, 10000);
     assert_int_equal(conf.max_message, 65536);
     assert_int_equal(conf.max_queue_bytes, 4 * 1024 * 1024);
     assert_int_equal(conf.max_queue_frames, 4096);
@@ -117,6 +122,23 @@ static void test_bounds_and_errors(void **state)
     assert_non_null(strstr(err, "router"));
     edge_config_free(&conf);
     err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--history", "", NULL),
+                     WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "history"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(
+        s_run(&conf, out, sizeof out, err, sizeof err, "--history-inflight", "0", NULL),
+        WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "history_inflight"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(
+        s_run(&conf, out, sizeof out, err, sizeof err, "--max-pending-events", "0", NULL),
+        WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "max_pending_events"));
+    edge_config_free(&conf);
+    err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--nope", "1", NULL),
                      WIRE_CONF_EXIT_ERR);
     edge_config_free(&conf);
@@ -130,13 +152,14 @@ static void test_bounds_and_errors(void **state)
 static void test_print_check_help(void **state)
 {
     edge_config_t conf;
-    char out[8192] = "", err[1024] = "";
+    char out[16384] = "", err[1024] = "";
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--print-config", "--port", "1234", NULL),
         WIRE_CONF_EXIT_OK);
     assert_non_null(strstr(out, "port = 1234\n"));
     assert_non_null(strstr(out, "max_queue_frames = 4096\n"));
     assert_non_null(strstr(out, "sub_sndhwm = 0\n"));
+    assert_non_null(strstr(out, "history_retries = 3\n"));
     edge_config_free(&conf);
     out[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--check-config", NULL),

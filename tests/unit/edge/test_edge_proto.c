@@ -49,6 +49,7 @@ static void test_names(void **state)
     assert_string_equal(edge_err_name(EDGE_ERR_UNKNOWN_OP), "unknown_op");
     assert_string_equal(edge_err_name(EDGE_ERR_INVALID_ROOM), "invalid_room");
     assert_string_equal(edge_err_name(EDGE_ERR_NOT_SUBSCRIBED), "not_subscribed");
+    assert_string_equal(edge_err_name(EDGE_ERR_BAD_SINCE), "bad_since");
     assert_string_equal(edge_err_name(EDGE_ERR__COUNT), "unknown");
     assert_string_equal(edge_op_name(EDGE_OP_SUBSCRIBE), "subscribe");
     assert_string_equal(edge_op_name(EDGE_OP_UNSUBSCRIBE), "unsubscribe");
@@ -220,6 +221,79 @@ static void test_welcome(void **state)
              "{\"op\":\"welcome\",\"edge\":\"edge-1\",\"protocol\":1,\"max_message\":65536}");
 }
 
+static void test_since(void **state)
+{
+    edge_req_t req = s_parse("{\"op\":\"subscribe\",\"room\":\"project:1\","
+                             "\"since\":{\"epoch\":4518532211,\"seq\":17},\"id\":5}",
+                             0);
+    assert_true(req.has_since);
+    assert_int_equal(req.since_epoch, 4518532211ull);
+    assert_int_equal(req.since_seq, 17);
+    /* The id can be taken for the answer that comes later. */
+    void *id = edge_req_take_id(&req);
+    assert_non_null(id);
+    assert_null(req.id);
+    edge_req_clear(&req);
+    s_expect(edge_proto_subscribed("project:1", 9, id, true, 4518532211ull, 17, ""),
+             "{\"op\":\"subscribed\",\"room\":\"project:1\",\"recovered\":true,"
+             "\"epoch\":4518532211,\"seq\":17,\"id\":5}");
+    edge_proto_id_free(&id);
+    assert_null(id);
+    edge_proto_id_free(&id); /* NULL-safe */
+    /* The limits: 0 and 2^53 are fine. */
+    req = s_parse("{\"op\":\"subscribe\",\"room\":\"r\","
+                  "\"since\":{\"epoch\":9007199254740992,\"seq\":0}}",
+                  0);
+    assert_true(req.has_since);
+    assert_int_equal(req.since_epoch, 9007199254740992ull);
+    edge_req_clear(&req);
+    /* Without since: a plain subscribe. */
+    req = s_parse("{\"op\":\"subscribe\",\"room\":\"r\"}", 0);
+    assert_false(req.has_since);
+    edge_req_clear(&req);
+    /* Unsolicited notice: no id; the reason only when not recovered. */
+    s_expect(edge_proto_subscribed("r", 1, NULL, false, 9, 3, "epoch_changed"),
+             "{\"op\":\"subscribed\",\"room\":\"r\",\"recovered\":false,\"epoch\":9,"
+             "\"seq\":3,\"reason\":\"epoch_changed\"}");
+}
+
+static void test_bad_since(void **state)
+{
+    const char *bad[] = {
+        "\"since\":5",
+        "\"since\":null",
+        "\"since\":{}",
+        "\"since\":{\"epoch\":1}",
+        "\"since\":{\"seq\":1}",
+        "\"since\":{\"epoch\":-1,\"seq\":1}",
+        "\"since\":{\"epoch\":1,\"seq\":1.5}",
+        "\"since\":{\"epoch\":1,\"seq\":\"2\"}",
+        "\"since\":{\"epoch\":9007199254740993,\"seq\":1}",
+        "\"since\":{\"epoch\":1,\"seq\":1e3}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"op\":\"subscribe\",\"room\":\"r\",%s,\"id\":1}", bad[i]);
+        edge_req_t req = s_parse(text, -1);
+        assert_int_equal(req.err, EDGE_ERR_BAD_SINCE);
+        edge_req_clear(&req);
+    }
+    s_expect_error("{\"op\":\"subscribe\",\"room\":\"agent:*\","
+                   "\"since\":{\"epoch\":1,\"seq\":2},\"id\":\"x\"}",
+                   EDGE_ERR_BAD_SINCE,
+                   "{\"op\":\"error\",\"code\":\"bad_since\",\"message\":\"'since' needs an "
+                   "exact room, not a pattern\",\"for\":\"subscribe\",\"room\":\"agent:*\","
+                   "\"id\":\"x\"}");
+    /* An invalid room is reported as such, whatever since says. */
+    edge_req_t req = s_parse("{\"op\":\"subscribe\",\"room\":\"a b\",\"since\":5}", -1);
+    assert_int_equal(req.err, EDGE_ERR_INVALID_ROOM);
+    edge_req_clear(&req);
+    /* since means nothing to unsubscribe: ignored. */
+    req = s_parse("{\"op\":\"unsubscribe\",\"room\":\"r\",\"since\":5}", 0);
+    assert_false(req.has_since);
+    edge_req_clear(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_not_object),     cmocka_unit_test(test_missing_and_bad_fields),
         cmocka_unit_test(test_unknown_op),     cmocka_unit_test(test_invalid_room),
         cmocka_unit_test(test_not_subscribed), cmocka_unit_test(test_welcome),
+        cmocka_unit_test(test_since),          cmocka_unit_test(test_bad_since),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

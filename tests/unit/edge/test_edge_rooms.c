@@ -1,6 +1,7 @@
 /*
  * test_edge_rooms.c: memberships, first/last subscription callbacks, pattern matching, the
- * once-per-connection delivery rule, removal on close, and per-room seq tracking.
+ * once-per-connection delivery rule, removal on close, and the per-room data slot
+ * (where the edge keeps each room's stream state).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "edge_rooms.h"
@@ -244,55 +246,97 @@ static void test_many_rooms(void **state)
     edge_rooms_destroy(&rooms);
 }
 
-static void test_seq_tracking(void **state)
+/* Counts room data freed (the data is a heap int holding its room's number). */
+typedef struct freed {
+    int count; /* data freed */
+    int last;  /* value of the last one */
+} freed_t;
+
+static void s_free_data(void *arg, void *data)
 {
-    edge_rooms_t *rooms = edge_rooms_new(NULL, NULL);
-    int c = 1;
-    edge_member_t *m = edge_member_new(rooms, &c);
-    uint64_t missed = 0;
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 5, 10, &missed), EDGE_SEQ_UNTRACKED);
-    JOIN(m, "r");
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 5, 10, &missed), EDGE_SEQ_FIRST);
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 5, 11, &missed), EDGE_SEQ_NEXT);
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 5, 15, &missed), EDGE_SEQ_GAP);
-    assert_int_equal(missed, 3);
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 5, 15, &missed), EDGE_SEQ_OLD);
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 5, 2, &missed), EDGE_SEQ_OLD);
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 5, 16, NULL), EDGE_SEQ_NEXT);
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 9, 1, &missed), EDGE_SEQ_NEW_EPOCH);
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 9, 2, &missed), EDGE_SEQ_NEXT);
-    assert_int_equal(edge_rooms_track(rooms, "bad room", 8, 9, 2, &missed), EDGE_SEQ_UNTRACKED);
-    /* Leaving forgets the room: the next event starts afresh. */
-    LEAVE(m, "r");
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 9, 3, &missed), EDGE_SEQ_UNTRACKED);
-    JOIN(m, "r");
-    assert_int_equal(edge_rooms_track(rooms, "r", 1, 9, 7, &missed), EDGE_SEQ_FIRST);
-    edge_member_destroy(&m);
-    edge_rooms_destroy(&rooms);
+    freed_t *f = arg;
+    f->count++;
+    f->last = *(int *)data;
+    free(data);
 }
 
-static void test_seq_tracking_through_patterns(void **state)
+/* Stores a heap int in a room's slot. */
+static void s_put(edge_rooms_t *rooms, const char *room, int value)
 {
-    edge_rooms_t *rooms = edge_rooms_new(NULL, NULL);
+    void **slot = edge_rooms_data(rooms, room, strlen(room));
+    assert_non_null(slot);
+    assert_null(*slot);
+    int *v = malloc(sizeof *v);
+    assert_non_null(v);
+    *v = value;
+    *slot = v;
+}
+
+/* Sums the values of every room with data. */
+static void s_sum(void *arg, const char *room, size_t len, void *data)
+{
+    *(int *)arg += *(int *)data;
+}
+
+static void test_room_data(void **state)
+{
+    freed_t f = {0};
+    edge_rooms_t *rooms = edge_rooms_new(NULL, &f);
+    edge_rooms_set_free(rooms, s_free_data);
+    int c = 1;
+    edge_member_t *m = edge_member_new(rooms, &c);
+    /* Nobody listens: no slot. */
+    assert_null(edge_rooms_data(rooms, "r", 1));
+    JOIN(m, "r");
+    s_put(rooms, "r", 5);
+    void **slot = edge_rooms_data(rooms, "r", 1);
+    assert_int_equal(*(int *)*slot, 5); /* the same slot every time */
+    assert_null(edge_rooms_data(rooms, "bad room", 8));
+    int sum = 0;
+    edge_rooms_each(rooms, s_sum, &sum);
+    assert_int_equal(sum, 5);
+    /* Leaving frees the data: the next join starts afresh. */
+    LEAVE(m, "r");
+    assert_int_equal(f.count, 1);
+    assert_int_equal(f.last, 5);
+    assert_null(edge_rooms_data(rooms, "r", 1));
+    JOIN(m, "r");
+    assert_null(*edge_rooms_data(rooms, "r", 1));
+    s_put(rooms, "r", 6);
+    /* Destroying the index frees what is left. */
+    edge_rooms_destroy(&rooms);
+    assert_int_equal(f.count, 2);
+    assert_int_equal(f.last, 6);
+    edge_member_destroy(&m);
+}
+
+static void test_room_data_through_patterns(void **state)
+{
+    freed_t f = {0};
+    edge_rooms_t *rooms = edge_rooms_new(NULL, &f);
+    edge_rooms_set_free(rooms, s_free_data);
     int c1 = 1, c2 = 2;
     edge_member_t *p = edge_member_new(rooms, &c1), *e = edge_member_new(rooms, &c2);
     JOIN(p, "agent:*");
-    uint64_t missed = 0;
-    /* Rooms reached only through a pattern are tracked too. */
-    assert_int_equal(edge_rooms_track(rooms, "agent:1", 7, 1, 1, &missed), EDGE_SEQ_FIRST);
-    assert_int_equal(edge_rooms_track(rooms, "agent:1", 7, 1, 3, &missed), EDGE_SEQ_GAP);
-    assert_int_equal(edge_rooms_entry_count(rooms), 1);
-    assert_int_equal(edge_rooms_count(rooms), 0); /* kept for its seq, not a subscribed room */
-    /* An exact member joining and leaving keeps the state while the pattern covers it. */
+    /* Rooms reached only through a pattern get a slot too. */
+    s_put(rooms, "agent:1", 1);
+    s_put(rooms, "agent:2", 2);
+    assert_null(edge_rooms_data(rooms, "other", 5));
+    assert_int_equal(edge_rooms_entry_count(rooms), 2);
+    assert_int_equal(edge_rooms_count(rooms), 0); /* kept for their data, not subscribed rooms */
+    /* An exact member joining and leaving keeps the data while the pattern covers it. */
     JOIN(e, "agent:1");
-    assert_int_equal(edge_rooms_track(rooms, "agent:1", 7, 1, 4, &missed), EDGE_SEQ_NEXT);
     LEAVE(e, "agent:1");
-    assert_int_equal(edge_rooms_entry_count(rooms), 1);
-    assert_int_equal(edge_rooms_track(rooms, "agent:1", 7, 1, 5, &missed), EDGE_SEQ_NEXT);
-    /* The last pattern member leaving sweeps rooms it alone kept. */
+    assert_int_equal(edge_rooms_entry_count(rooms), 2);
+    assert_int_equal(f.count, 0);
+    int sum = 0;
+    edge_rooms_each(rooms, s_sum, &sum);
+    assert_int_equal(sum, 3);
+    /* The last pattern member leaving sweeps rooms it alone kept, freeing their data. */
     LEAVE(p, "agent:*");
     assert_int_equal(edge_rooms_entry_count(rooms), 0);
-    assert_int_equal(edge_rooms_track(rooms, "agent:1", 7, 1, 6, &missed), EDGE_SEQ_UNTRACKED);
+    assert_int_equal(f.count, 2);
+    assert_null(edge_rooms_data(rooms, "agent:1", 7));
     edge_member_destroy(&p);
     edge_member_destroy(&e);
     edge_rooms_destroy(&rooms);
@@ -325,8 +369,8 @@ int main(void)
         cmocka_unit_test(test_once_per_connection),
         cmocka_unit_test(test_close_removes_everything),
         cmocka_unit_test(test_many_rooms),
-        cmocka_unit_test(test_seq_tracking),
-        cmocka_unit_test(test_seq_tracking_through_patterns),
+        cmocka_unit_test(test_room_data),
+        cmocka_unit_test(test_room_data_through_patterns),
         cmocka_unit_test(test_destroy_with_live_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,9 +24,9 @@
 
 /* What the callbacks saw. */
 typedef struct rec {
-    char log[4096];  /* actions, space-separated */
-    int fail_next;   /* requests to refuse (request returns -1) */
-    int requests;    /* requests made */
+    char log[4096];   /* actions, space-separated */
+    int fail_next;    /* requests to refuse (request returns -1) */
+    int requests;     /* requests made */
     uint64_t r_epoch; /* last request */
     uint64_t r_after;
 } rec_t;
@@ -192,10 +192,18 @@ static void test_room_gap_paging(void **state)
     s_live(s, 7, 1, 1);
     s_live(s, 7, 9, 9);
     s_reply(s, &r, EDGE_HIST_OK, true, 7, 9, 1, 2, 4); /* cut short: ask from 4 */
-    s_live(s, 7, 10, 10);                             /* still held */
+    s_live(s, 7, 10, 10);                              /* still held */
     s_reply(s, &r, EDGE_HIST_OK, false, 7, 10, 1, 5, 8);
     assert_string_equal(r.log, "D7.1 R7.1 D7.2 D7.3 D7.4 R7.4 D7.5 D7.6 D7.7 D7.8 D7.9 D7.10");
     assert_int_equal(st.gaps_repaired, 1);
+    /* A page that reaches the held events ends the repair, even when history has more. */
+    s_clear(&r);
+    s_live(s, 7, 20, 20);
+    s_live(s, 7, 21, 22);
+    s_reply(s, &r, EDGE_HIST_OK, true, 7, 900, 1, 11, 19);
+    assert_string_equal(r.log, "R7.10 D7.11 D7.12 D7.13 D7.14 D7.15 D7.16 D7.17 D7.18 D7.19 "
+                               "D7.20 D7.21 D7.22");
+    assert_int_equal(st.replayed, 7 + 9);
     edge_stream_destroy(&s);
 }
 
@@ -335,15 +343,15 @@ static void test_resume_ok_paging_and_duplicates(void **state)
     edge_stream_stats_t st = {0};
     edge_stream_t *s = edge_stream_new(&s_member_ops, &r, 100, &st);
     edge_stream_resume(s, 7, 10);
-    s_live(s, 7, 14, 16); /* live events held until history is merged */
+    s_live(s, 7, 16, 18); /* live events held until history is merged */
     assert_string_equal(r.log, "R7.10");
     assert_false(edge_stream_settled(s));
-    s_reply(s, &r, EDGE_HIST_OK, true, 7, 15, 1, 11, 13);
-    s_reply(s, &r, EDGE_HIST_OK, false, 7, 15, 1, 14, 15);
-    s_live(s, 7, 17, 17);
-    /* The answer first, then 11..15 from history, then 16 and 17 live; 14 and 15 once. */
-    assert_string_equal(r.log,
-                        "R7.10 A+7.10 D7.11 D7.12 D7.13 R7.13 D7.14 D7.15 D7.16 D7.17");
+    s_reply(s, &r, EDGE_HIST_OK, true, 7, 17, 1, 11, 13);
+    s_reply(s, &r, EDGE_HIST_OK, false, 7, 17, 1, 14, 17);
+    s_live(s, 7, 19, 19);
+    /* The answer first, then 11..17 from history, then 18 and 19 live; 16 and 17 once. */
+    assert_string_equal(r.log, "R7.10 A+7.10 D7.11 D7.12 D7.13 R7.13 D7.14 D7.15 D7.16 D7.17 "
+                               "D7.18 D7.19");
     assert_int_equal(st.resumes, 1);
     assert_int_equal(st.resumed[EDGE_REASON_NONE], 1);
     assert_int_equal(st.duplicates, 2);
@@ -540,13 +548,13 @@ static void test_jump(void **state)
     edge_stream_stats_t st = {0};
     edge_stream_t *s = edge_stream_new(&s_member_ops, &r, 100, &st);
     edge_stream_resume(s, 7, 10);
-    edge_notice_t n = {.recovered = false, .epoch = 9, .seq = 3,
-                       .reason = EDGE_REASON_EPOCH_CHANGED};
+    edge_notice_t n = {
+        .recovered = false, .epoch = 9, .seq = 3, .reason = EDGE_REASON_EPOCH_CHANGED};
     assert_false(edge_stream_jump(s, &n)); /* still resuming: it finds out by itself */
     s_reply(s, &r, EDGE_HIST_OK, false, 7, 12, 1, 11, 12);
     assert_true(edge_stream_jump(s, &n));
-    edge_notice_t behind = {.recovered = false, .epoch = 9, .seq = 2,
-                            .reason = EDGE_REASON_TOO_OLD};
+    edge_notice_t behind = {
+        .recovered = false, .epoch = 9, .seq = 2, .reason = EDGE_REASON_TOO_OLD};
     assert_false(edge_stream_jump(s, &behind)); /* already past it */
     assert_string_equal(r.log, "R7.10 A+7.10 D7.11 D7.12 N-9.3:epoch_changed");
     uint64_t e, l;

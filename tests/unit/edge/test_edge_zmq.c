@@ -1,8 +1,10 @@
 /*
  * test_edge_zmq.c: the SUB socket inside a real lws loop, fed by a local XPUB standing in for
  * the router: subscriptions reach the XPUB, a burst larger than the drain budget is received
- * completely (the budget continuation through the zero-delay timer), and multipart messages of
- * the wrong shape are reported with their frame count. Every wait is bounded.
+ * completely (the budget continuation through the zero-delay timer), multipart messages of
+ * the wrong shape are reported with their frame count, and after the "router" restarts the
+ * monitor reports the reconnection and all 5000 subscriptions reach the new XPUB (sub_sndhwm 0
+ * keeps the SUB from dropping any). Every wait is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,11 +23,18 @@
 
 /* What the handler saw. */
 typedef struct seen {
-    int messages;    /* messages handed over */
-    int well_formed; /* with 3 frames and the expected topic and payload */
-    int last_nparts; /* frame count of the last message */
-    char topic[64];  /* topic of the last message */
+    int messages;          /* messages handed over */
+    int well_formed;       /* with 3 frames and the expected topic and payload */
+    int last_nparts;       /* frame count of the last message */
+    char topic[64];        /* topic of the last message */
+    uint64_t last_connect; /* n of the last on_connect call */
 } seen_t;
+
+static void s_on_connect(void *arg, uint64_t n)
+{
+    seen_t *s = arg;
+    s->last_connect = n;
+}
 
 static void s_on_msg(void *arg, const edge_zmq_msg_t *msg)
 {
@@ -114,6 +123,7 @@ static int s_setup(void **state)
         .sndhwm = 0,
         .budget = 16,
         .on_msg = s_on_msg,
+        .on_connect = s_on_connect,
         .arg = &f.seen,
     };
     f.sub = edge_zmq_new(&opts);
@@ -195,12 +205,94 @@ static void test_wrong_shapes(void **state)
     assert_int_equal(f->seen.well_formed, 1);
 }
 
+/* Binds an XPUB at endpoint (retrying while the old port is being released). */
+static void *s_xpub_at(void *zctx, const char *endpoint)
+{
+    void *xpub = zmq_socket(zctx, ZMQ_XPUB);
+    int zero = 0;
+    zmq_setsockopt(xpub, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(xpub, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(xpub, ZMQ_LINGER, &zero, sizeof zero);
+    uint64_t deadline = s_now_ms() + S_WAIT_MS;
+    while (zmq_bind(xpub, endpoint) < 0) {
+        assert_true(s_now_ms() < deadline);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return xpub;
+}
+
+#define S_MANY 5000
+
+/* Reads subscription messages from xpub (servicing the loop) until S_MANY distinct "room:N "
+ * subscriptions arrived; fails after S_WAIT_MS. */
+static void s_expect_many(fixture_t *f, void *xpub)
+{
+    static unsigned char got[S_MANY];
+    memset(got, 0, sizeof got);
+    int distinct = 0;
+    uint64_t deadline = s_now_ms() + S_WAIT_MS;
+    while (distinct < S_MANY && s_now_ms() < deadline) {
+        lws_service(f->lws, 0);
+        char buf[64];
+        int n;
+        while ((n = zmq_recv(xpub, buf, sizeof buf - 1, ZMQ_DONTWAIT)) > 0) {
+            buf[n] = '\0';
+            int i = -1;
+            if (buf[0] == 1 && sscanf(buf + 1, "room:%d ", &i) == 1 && i >= 0 && i < S_MANY &&
+                !got[i]) {
+                got[i] = 1;
+                distinct++;
+            }
+        }
+    }
+    assert_int_equal(distinct, S_MANY);
+}
+
+static void test_subscriptions_survive_restart(void **state)
+{
+    fixture_t *f = *state;
+    /* The group's XPUB plays the router; it restarts on the same port. */
+    uint64_t deadline = s_now_ms() + S_WAIT_MS;
+    while (edge_zmq_connects(f->sub) < 1 && s_now_ms() < deadline)
+        lws_service(f->lws, 0);
+    assert_int_equal(edge_zmq_connects(f->sub), 1);
+    for (int i = 0; i < S_MANY; i++) {
+        char topic[32];
+        int n = snprintf(topic, sizeof topic, "room:%d ", i);
+        assert_int_equal(edge_zmq_subscribe(f->sub, topic, (size_t)n), 0);
+    }
+    s_expect_many(f, f->xpub);
+    zmq_close(f->xpub);
+    deadline = s_now_ms() + S_WAIT_MS;
+    while (edge_zmq_disconnects(f->sub) < 1 && s_now_ms() < deadline)
+        lws_service(f->lws, 0);
+    assert_int_equal(edge_zmq_disconnects(f->sub), 1);
+    f->xpub = s_xpub_at(f->zctx, f->endpoint);
+    /* The SUB resends every subscription by itself; the monitor reports the reconnect. */
+    s_expect_many(f, f->xpub);
+    assert_int_equal(edge_zmq_connects(f->sub), 2);
+    assert_int_equal(f->seen.last_connect, 2);
+    /* And they work: an event of the last room arrives. */
+    int before = f->seen.messages;
+    deadline = s_now_ms() + S_WAIT_MS;
+    while (f->seen.messages == before && s_now_ms() < deadline) {
+        s_publish(f, "room:4999 ", 3);
+        uint64_t until = s_now_ms() + 50;
+        while (s_now_ms() < until)
+            lws_service(f->lws, 0);
+    }
+    assert_true(f->seen.messages > before);
+    assert_string_equal(f->seen.topic, "room:4999 ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subscribe_reaches_xpub),
         cmocka_unit_test(test_burst_beyond_budget),
         cmocka_unit_test(test_wrong_shapes),
+        cmocka_unit_test(test_subscriptions_survive_restart),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

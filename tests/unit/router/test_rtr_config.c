@@ -127,12 +127,15 @@ static void test_bounds(void **state)
 {
     (void)state;
     static const char *const bad[][2] = {
-        {"--max-payload", "0"},        {"--max-payload", "17m"},   {"--ack-interval-ms", "0"},
-        {"--ack-interval-ms", "1001"}, {"--publisher-ttl", "0"},   {"--fanout-hwm", "0"},
-        {"--intake-hwm", "-1"},        {"--stats-interval", "-1"}, {"--io-threads", "0"},
-        {"--log-level", "loud"},       {"--max-payload", "12x"},   {"--ack-interval-ms", "2.5"},
-        {"--history-max-events", "-1"}, {"--history-max-age", "0"}, {"--history-page-max", "0"},
-        {"--history-batch", "0"},      {"--history-hwm", "0"},     {"--history-max-bytes", "2000g"},
+        {"--max-payload", "0"},         {"--max-payload", "17m"},
+        {"--ack-interval-ms", "0"},     {"--ack-interval-ms", "1001"},
+        {"--publisher-ttl", "0"},       {"--fanout-hwm", "0"},
+        {"--intake-hwm", "-1"},         {"--stats-interval", "-1"},
+        {"--io-threads", "0"},          {"--log-level", "loud"},
+        {"--max-payload", "12x"},       {"--ack-interval-ms", "2.5"},
+        {"--history-max-events", "-1"}, {"--history-max-age", "0"},
+        {"--history-page-max", "0"},    {"--history-batch", "0"},
+        {"--history-hwm", "0"},         {"--history-max-bytes", "2000g"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rtr_config_t conf;
@@ -151,9 +154,18 @@ static void test_bounds(void **state)
     /* The edges of each range are accepted. */
     rtr_config_t conf;
     run_t r;
-    const char *ok[] = {"--ack-interval-ms", "1000",  "--stats-interval",     "0",
-                        "--max-payload",     "1",     "--history-max-events", "0",
-                        "--history-max-bytes", "1g",  "--history",            "tcp://127.0.0.1:7",
+    const char *ok[] = {"--ack-interval-ms",
+                        "1000",
+                        "--stats-interval",
+                        "0",
+                        "--max-payload",
+                        "1",
+                        "--history-max-events",
+                        "0",
+                        "--history-max-bytes",
+                        "1g",
+                        "--history",
+                        "tcp://127.0.0.1:7",
                         NULL};
     s_run(&r, &conf, ok);
     assert_int_equal(r.action, WIRE_CONF_RUN);

@@ -21,10 +21,10 @@
 
 /* A store, a room table and scratch for queries. */
 typedef struct {
-    rtr_rooms_t *rooms;                  /* the room table issuing seqs */
-    rtr_history_t *hist;                 /* the store under test */
-    rtr_history_event_t page[PAGE_CAP];  /* query output */
-    rtr_history_page_t info;             /* query result */
+    rtr_rooms_t *rooms;                 /* the room table issuing seqs */
+    rtr_history_t *hist;                /* the store under test */
+    rtr_history_event_t page[PAGE_CAP]; /* query output */
+    rtr_history_page_t info;            /* query result */
 } fixture_t;
 
 /* Creates the fixture with these limits. */
@@ -82,8 +82,7 @@ static void s_query(fixture_t *f, const char *room_name, uint64_t after_seq, siz
 }
 
 /* Checks that page entry i is event seq of room, with the exact stamped header and payload. */
-static void s_check_event(const fixture_t *f, size_t i, const char *room, uint64_t seq,
-                          size_t pad)
+static void s_check_event(const fixture_t *f, size_t i, const char *room, uint64_t seq, size_t pad)
 {
     const rtr_history_event_t *e = &f->page[i];
     assert_int_equal(e->seq, seq);
@@ -357,6 +356,22 @@ static void test_byte_cap(void **state)
     assert_int_equal(f.info.first, 2);
     assert_int_equal(rtr_history_bytes(f.hist), 0);
     s_close(&f);
+
+    /* An event too big for the cap never evicts other rooms for nothing; it drops its own
+     * room's older events, so the room's history never ends before head. */
+    s_open(&f, 1000, 300000, ring + 4 * ev + 600);
+    s_publish(&f, "small", 0, 0);
+    s_publish(&f, "big", 0, 0);
+    s_publish(&f, "big", 1900, 0); /* more than the whole cap */
+    s_query(&f, "small", 0, 10, 1 << 20, 0);
+    assert_int_equal(f.info.count, 1);
+    s_query(&f, "big", 0, 10, 1 << 20, 0);
+    assert_true(f.info.too_old);
+    assert_int_equal(f.info.head, 2);
+    assert_int_equal(f.info.first, 3);
+    rtr_history_counters(f.hist, &c);
+    assert_int_equal(c.evicted_cap, 2);
+    s_close(&f);
 }
 
 /* The accounting is exact per allocation and returns to 0. */
@@ -453,9 +468,9 @@ static void test_no_holes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_paging),       cmocka_unit_test(test_count_cap),
-        cmocka_unit_test(test_age_cap),      cmocka_unit_test(test_byte_cap),
-        cmocka_unit_test(test_accounting),   cmocka_unit_test(test_no_holes),
+        cmocka_unit_test(test_paging),     cmocka_unit_test(test_count_cap),
+        cmocka_unit_test(test_age_cap),    cmocka_unit_test(test_byte_cap),
+        cmocka_unit_test(test_accounting), cmocka_unit_test(test_no_holes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

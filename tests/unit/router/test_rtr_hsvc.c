@@ -14,8 +14,7 @@
 #include "wire_envelope.h"
 
 /* Builds a 20-byte cursor. */
-static void s_cursor(uint8_t out[RTR_HSVC_CURSOR_LEN], uint64_t epoch, uint64_t after,
-                     uint32_t max)
+static void s_cursor(uint8_t out[RTR_HSVC_CURSOR_LEN], uint64_t epoch, uint64_t after, uint32_t max)
 {
     wire_put_u64(out, epoch);
     wire_put_u64(out + 8, after);
@@ -94,8 +93,8 @@ static void test_status(void **state)
     (void)state;
     uint8_t b[RTR_HSVC_STATUS_LEN];
     rtr_hsvc_status_encode(b, RTR_HSVC_TOO_OLD, true, 0x0102030405060708ULL, 9, 0x100);
-    static const uint8_t want[RTR_HSVC_STATUS_LEN] = {
-        2, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 1, 0};
+    static const uint8_t want[RTR_HSVC_STATUS_LEN] = {2, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0,
+                                                      0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 1, 0};
     assert_memory_equal(b, want, sizeof want);
     assert_string_equal(rtr_hsvc_status_name(RTR_HSVC_OK), "ok");
     assert_string_equal(rtr_hsvc_status_name(RTR_HSVC_EPOCH_CHANGED), "epoch_changed");

@@ -471,12 +471,12 @@ static void test_bind_failure(void **state)
 
 /* One history reply as an edge's DEALER receives it. */
 typedef struct {
-    uint64_t id;                  /* request id (the 8 bytes read big-endian) */
-    int status;                   /* status byte */
-    int more;                     /* more byte */
-    uint64_t epoch, head, first;  /* status block fields */
-    size_t n;                     /* events */
-    got_t ev[REPLY_MAX_EVENTS];   /* hdr/hlen, payload/plen, seq, epoch per event */
+    uint64_t id;                 /* request id (the 8 bytes read big-endian) */
+    int status;                  /* status byte */
+    int more;                    /* more byte */
+    uint64_t epoch, head, first; /* status block fields */
+    size_t n;                    /* events */
+    got_t ev[REPLY_MAX_EVENTS];  /* hdr/hlen, payload/plen, seq, epoch per event */
 } reply_t;
 
 /* Connects a DEALER to the history service. */
@@ -799,10 +799,10 @@ static void test_history_too_old(void **state)
     s_teardown(&f);
 }
 
-#define STORM_DEALERS 4      /* edges asking at once */
-#define STORM_REQUESTS 2000  /* requests in total */
-#define STORM_INFLIGHT 50    /* outstanding requests per dealer */
-#define STORM_LIVE 3000      /* live events published during the storm */
+#define STORM_DEALERS 4     /* edges asking at once */
+#define STORM_REQUESTS 2000 /* requests in total */
+#define STORM_INFLIGHT 50   /* outstanding requests per dealer */
+#define STORM_LIVE 3000     /* live events published during the storm */
 
 /* 2000 history requests from a few DEALERs while events keep flowing: every request is
  * answered and the live stream has no seq gap. */
