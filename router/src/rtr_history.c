@@ -242,7 +242,7 @@ static int s_grow(rtr_history_t *self, rtr_hring_t *ring)
 static void s_enforce_bytes(rtr_history_t *self, rtr_hring_t *keep)
 {
     while (self->bytes > self->limits.max_bytes && self->idlest) {
-        rtr_hring_t *ring = self->busiest;
+        rtr_hring_t *ring = self->idlest;
         if (ring != keep) {
             self->ctr.evicted_cap += s_drop_ring(self, ring);
             continue;

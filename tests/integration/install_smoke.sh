@@ -73,7 +73,10 @@ for exe in "$tmp/publish" "$tmp/consumer/build/publish_cmake"; do
     [ "$rc" -eq 1 ] || fail "$(basename "$exe") exited $rc, want 1 (no router to ack)"
     grep -q 'timed out' "$tmp/run.log" || fail "$(basename "$exe") did not report 'timed out'"
     # It really used the staged library, not some other copy.
-    LD_LIBRARY_PATH=$libdir ldd "$exe" | grep -q "$libdir/libweft.so" ||
+    # Capture first: with pipefail, `ldd | grep -q` fails at random when grep exits early and
+    # ldd dies of SIGPIPE.
+    deps=$(LD_LIBRARY_PATH=$libdir ldd "$exe")
+    grep -q "$libdir/libweft.so" <<<"$deps" ||
         fail "$(basename "$exe") did not resolve libweft from the staged install"
 done
 step "passed"
