@@ -146,8 +146,9 @@ static void test_edge_down(void **state)
     }
     assert_int_equal(ts_proc_wait(edge1, 15000), 0);
     assert_int_equal(ts_proc_exit_code(edge1), 0);
-    /* HAProxy may not have noticed yet (health checks every 2 s), but "option redispatch"
-     * retries a refused connection on the other server, so no new client fails. */
+    /* HAProxy may not have noticed yet (health checks every 500 ms, down after 2), but
+     * "option redispatch" retries a refused connection on the other server, so no new client
+     * fails. */
     for (int i = 0; i < N_SECOND; i++) {
         char name[32];
         snprintf(name, sizeof name, "after edge-1 stopped #%d", i);
