@@ -125,9 +125,9 @@ start router "$bin_router" --intake "tcp://127.0.0.1:$intake_port" --fanout "tcp
     --history "tcp://127.0.0.1:$history_port"
 wait_ready router ""
 start edge1 "$bin_edge" --port "$edge1_port" --bind 127.0.0.1 --router "tcp://127.0.0.1:$fanout_port" \
-    --www "$root/edge/www" --edge-id edge1
+    --history "tcp://127.0.0.1:$history_port" --www "$root/edge/www" --edge-id edge1
 start edge2 "$bin_edge" --port "$edge2_port" --bind 127.0.0.1 --router "tcp://127.0.0.1:$fanout_port" \
-    --www "$root/edge/www" --edge-id edge2
+    --history "tcp://127.0.0.1:$history_port" --www "$root/edge/www" --edge-id edge2
 wait_ready edge1 "$edge1_port"
 wait_ready edge2 "$edge2_port"
 export WEFT_HTTP_BIND="127.0.0.1:$http_port" WEFT_EDGE1="127.0.0.1:$edge1_port" WEFT_EDGE2="127.0.0.1:$edge2_port"

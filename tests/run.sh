@@ -74,10 +74,13 @@ run_suite() {
     else
         summary+=("$label: tests passed")
     fi
-    # The browser test measures publish -> page latency; show it (ctest only shows failures).
-    local lat
+    # Figures worth seeing on every run (ctest only shows output of failures): the browser
+    # test's publish -> page latency, and how long resume_through_lb's reconnect storm took.
+    local lat storm
     lat=$(grep -h '^latency:' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null || true)
     [ -z "$lat" ] || summary+=("$label: browser $lat")
+    storm=$(grep -h '^resume_through_lb: reconnect storm' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null || true)
+    [ -z "$storm" ] || summary+=("$label: ${storm#resume_through_lb: }")
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1}

@@ -12,11 +12,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edge_class.h"
 #include "wire_envelope.h"
 
 #ifndef WEFT_WWW_DEFAULT
 #define WEFT_WWW_DEFAULT "/usr/local/share/weft/www"
 #endif
+
+/* The default delivery classes (docs/configuration.md): status changes wait up to 200 ms,
+ * metrics 500 ms, log lines 1 s; status and metrics keep only the newest event per agent. */
+#define EDGE_CONFIG_CLASSES_DEFAULT                                                                \
+    "status=*.status_changed,agent.status.*:200::agent_id; metrics=metrics.*:500::agent_id; "      \
+    "logs=log.*:1000"
 
 #define F(field) offsetof(edge_config_t, field)
 
@@ -59,6 +66,21 @@ const wire_conf_entry_t edge_config_table[] = {
      "ZMQ_SNDHWM of the SUB socket (0 = unlimited; subscriptions must never be dropped)"},
     {"max_connections", WIRE_CONF_INT, F(max_connections), "100000", 1, 10000000,
      "WebSocket connections served at once (more are refused with HTTP 503)"},
+    {"max_subscriptions", WIRE_CONF_INT, F(max_subscriptions), "256", 1, 1000000,
+     "rooms and patterns one connection may join (more: error too_many_subscriptions)"},
+    {"classes", WIRE_CONF_STR, F(classes), EDGE_CONFIG_CLASSES_DEFAULT, 0, 4096,
+     "delivery classes: name=type patterns:window_ms[:max[:coalesce field]]; ... (\"\" = none)"},
+    {"max_batch", WIRE_CONF_INT, F(max_batch), "100", 1, 10000,
+     "events in one batch frame, for classes that name no max"},
+    {"max_batch_bytes", WIRE_CONF_SIZE, F(max_batch_bytes), "256k", 1024, 64.0 * 1024 * 1024,
+     "bytes of events in one batch frame (at most max_queue_bytes)"},
+    {"rate_limit_per_min", WIRE_CONF_INT, F(rate_limit_per_min), "100", 0, 1000000,
+     "client messages per minute per connection (0 = unlimited; over: error rate_limited)"},
+    {"rate_limit_burst", WIRE_CONF_INT, F(rate_limit_burst), "10", 1, 1000000,
+     "client messages a connection may send at once before the rate applies"},
+    {"rate_limit_close_after", WIRE_CONF_INT, F(rate_limit_close_after), "20", 0, 1000000,
+     "refused messages, without a quiet spell that refills the burst, before close 1008 (0 = "
+     "never)"},
     {"stats_interval", WIRE_CONF_INT, F(stats_interval), "60", 0, 86400,
      "seconds between counter summaries at info level (0 = only at exit)"},
     {"log_level", WIRE_CONF_LEVEL, F(log_level), "notice", 0, 0,
@@ -72,14 +94,35 @@ wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **a
                                          const char *version, FILE *out, FILE *errout)
 {
     memset(conf, 0, sizeof *conf);
-    wire_conf_action_t action = wire_conf_from_args(edge_config_table, conf, argc, argv,
+    /* wire_conf answers --check-config before the checks below could run; take the flag out
+     * here so that a bad class list or edge_id fails the check too. */
+    char **args = calloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof *args);
+    if (!args) {
+        fprintf(errout, "%s: out of memory\n", argc > 0 ? argv[0] : "weft-edge");
+        return WIRE_CONF_EXIT_ERR;
+    }
+    int nargs = 0;
+    bool check = false;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--check-config") == 0) {
+            check = true;
+            continue;
+        }
+        args[nargs++] = argv[i];
+    }
+    wire_conf_action_t action = wire_conf_from_args(edge_config_table, conf, nargs, args,
                                                     EDGE_CONFIG_SUMMARY, version, out, errout);
+    free(args);
     if (action != WIRE_CONF_RUN)
         return action;
     char err[512];
     if (edge_config_finish(conf, err, sizeof err) < 0) {
         fprintf(errout, "%s: %s\n", argc > 0 ? argv[0] : "weft-edge", err);
         return WIRE_CONF_EXIT_ERR;
+    }
+    if (check) {
+        fprintf(out, "configuration OK\n");
+        return WIRE_CONF_EXIT_OK;
     }
     return WIRE_CONF_RUN;
 }
@@ -129,6 +172,19 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
         snprintf(err, errlen, "www: a directory is required");
         return -1;
     }
+    if (conf->max_batch_bytes > conf->max_queue_bytes) {
+        snprintf(err, errlen, "max_batch_bytes: %zu is more than max_queue_bytes (%zu)",
+                 conf->max_batch_bytes, conf->max_queue_bytes);
+        return -1;
+    }
+    char why[400];
+    edge_classes_t *classes =
+        edge_classes_parse(conf->classes, (size_t)conf->max_batch, why, sizeof why);
+    if (!classes) {
+        snprintf(err, errlen, "classes: %s", why);
+        return -1;
+    }
+    edge_classes_destroy(&classes);
     return 0;
 }
 

@@ -33,8 +33,15 @@ typedef struct edge_config {
     int sub_rcvhwm;         /* ZMQ_RCVHWM of the SUB socket (0 = unlimited) */
     int sub_sndhwm;         /* ZMQ_SNDHWM of the SUB socket (0 = unlimited, see the table) */
     int max_connections;    /* WebSocket connections accepted at once; more get HTTP 503 */
-    int stats_interval;     /* seconds between counter summaries at info level (0 = never) */
-    int log_level;          /* wire_level_t threshold */
+    int max_subscriptions;  /* rooms and patterns one connection may join */
+    char *classes;          /* delivery classes (edge_class.h); "" = every event immediate */
+    int max_batch;          /* events in one batch frame, for classes that name no max */
+    size_t max_batch_bytes; /* bytes of events in one batch frame */
+    int rate_limit_per_min; /* client messages a minute per connection (0 = unlimited) */
+    int rate_limit_burst;   /* client messages allowed at once (the bucket's size) */
+    int rate_limit_close_after; /* refused messages without a full refill before close 1008 */
+    int stats_interval;         /* seconds between counter summaries at info level (0 = never) */
+    int log_level;              /* wire_level_t threshold */
 } edge_config_t;
 
 /* The settings table (ends with a NULL name). */
@@ -52,8 +59,9 @@ extern const wire_conf_entry_t edge_config_table[];
 wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
                                          const char *version, FILE *out, FILE *errout);
 
-/* Checks what the table cannot (edge_id alphabet, non-empty router and www) and fills derived
- * values (edge_id). Returns 0, or -1 with err set. */
+/* Checks what the table cannot (edge_id alphabet, non-empty router and www, the class list,
+ * max_batch_bytes within max_queue_bytes) and fills derived values (edge_id). Returns 0, or -1
+ * with "key: what is wrong" in err. */
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen);
 
 /* Frees the owned strings. Safe to call twice. */

@@ -108,6 +108,21 @@ static int s_parse_since(json_t *root, edge_req_t *req)
     return 0;
 }
 
+/* Parses "batch" of a subscribe: absent or true = batched delivery (the default), false =
+ * unbatched. Returns 0, or -1 when it is not a boolean. */
+static int s_parse_batch(json_t *root, edge_req_t *req)
+{
+    json_t *batch = json_object_get(root, "batch");
+    if (!batch)
+        return 0;
+    if (!json_is_boolean(batch)) {
+        edge_req_fail(req, EDGE_ERR_BAD_FIELD, "'batch' must be true or false");
+        return -1;
+    }
+    req->unbatched = json_is_false(batch);
+    return 0;
+}
+
 /* True for the ops that take a room. */
 static bool s_op_has_room(edge_op_t op)
 {
@@ -182,6 +197,8 @@ int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
         }
         if (req->op == EDGE_OP_SUBSCRIBE && s_parse_since(root, req) < 0)
             goto fail;
+        if (req->op == EDGE_OP_SUBSCRIBE && s_parse_batch(root, req) < 0)
+            goto fail;
     }
     json_decref(root);
     return 0;
@@ -229,6 +246,12 @@ edge_frame_t *edge_proto_reply(const edge_req_t *req)
         obj = json_pack("{s:s, s:s#}", "op",
                         req->op == EDGE_OP_SUBSCRIBE ? "subscribed" : "unsubscribed", "room",
                         req->room, (int)req->room_len);
+        /* Confirms an unbatched subscription; batched is the default and is not repeated. */
+        if (obj && req->op == EDGE_OP_SUBSCRIBE && req->unbatched &&
+            json_object_set_new(obj, "batch", json_false()) < 0) {
+            json_decref(obj);
+            return NULL;
+        }
         break;
     case EDGE_OP_PING:
         obj = json_pack("{s:s}", "op", "pong");

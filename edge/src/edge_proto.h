@@ -38,7 +38,9 @@ typedef enum edge_op {
     X(UNKNOWN_OP, "unknown_op")                                                                    \
     X(INVALID_ROOM, "invalid_room")                                                                \
     X(NOT_SUBSCRIBED, "not_subscribed")                                                            \
-    X(BAD_SINCE, "bad_since")
+    X(BAD_SINCE, "bad_since")                                                                      \
+    X(RATE_LIMITED, "rate_limited")                                                                \
+    X(TOO_MANY_SUBSCRIPTIONS, "too_many_subscriptions")
 
 /* The X-macro expansion confuses clang-format. */
 /* clang-format off */
@@ -58,6 +60,7 @@ typedef struct edge_req {
     size_t room_len;              /* bytes in room; 0 when absent */
     bool has_room;                /* room holds the client's value (also when it is invalid) */
     bool has_since;               /* subscribe carried a valid "since" cursor */
+    bool unbatched;               /* subscribe carried "batch": false */
     uint64_t since_epoch;         /* its epoch (0 .. 2^53) */
     uint64_t since_seq;           /* its seq (0 .. 2^53) */
     void *id;                     /* the client's "id" (a jansson value) or NULL; owned */

@@ -23,6 +23,7 @@ typedef struct s_entry {
     uint64_t hash;                /* FNV-1a of name (rooms) */
     s_link_t *members;            /* memberships of this entry */
     size_t nmembers;              /* length of members */
+    size_t nflagged;              /* memberships with flags != 0 */
     void *data;                   /* the owner's data (rooms), freed with free_fn */
     bool pattern;                 /* a trailing-'*' pattern rather than an exact room */
     size_t len;                   /* bytes in name */
@@ -35,14 +36,17 @@ struct s_link {
     s_link_t *m_prev, *m_next; /* neighbours in member->links */
     s_entry_t *entry;          /* what was joined */
     edge_member_t *member;     /* who joined it */
+    unsigned flags;            /* EDGE_ROOMS_F_* of this membership */
 };
 
 struct edge_member {
     edge_rooms_t *rooms;        /* owning index; NULL once the index is destroyed */
     void *conn;                 /* the caller's connection, handed to visit callbacks */
     uint64_t stamp;             /* generation of the last visit that reached this member */
+    unsigned vflags;            /* during a visit: OR of the matching memberships' flags */
     s_link_t *links;            /* this member's memberships */
     size_t nlinks;              /* length of links */
+    size_t max;                 /* cap on nlinks; 0 = none */
     edge_member_t *prev, *next; /* all members of the index (for destroy) */
 };
 
@@ -181,6 +185,11 @@ size_t edge_member_count(const edge_member_t *self)
     return self ? self->nlinks : 0;
 }
 
+void edge_member_set_max(edge_member_t *self, size_t max)
+{
+    self->max = max;
+}
+
 /* The exact entry for a room, or NULL. */
 static s_entry_t *s_find_room(const edge_rooms_t *self, const char *name, size_t len, uint64_t hash)
 {
@@ -316,6 +325,8 @@ static void s_unlink(edge_rooms_t *self, s_link_t *link)
         m->links = link->m_next;
     if (link->m_next)
         link->m_next->m_prev = link->m_prev;
+    if (link->flags)
+        e->nflagged--;
     free(link);
     m->nlinks--;
     e->nmembers--;
@@ -337,6 +348,12 @@ static void s_unlink(edge_rooms_t *self, s_link_t *link)
 
 edge_rooms_rc_t edge_rooms_join(edge_member_t *member, const char *name, size_t len)
 {
+    return edge_rooms_join_flags(member, name, len, 0);
+}
+
+edge_rooms_rc_t edge_rooms_join_flags(edge_member_t *member, const char *name, size_t len,
+                                      unsigned flags)
+{
     edge_rooms_t *self = member->rooms;
     if (!self || !wire_pattern_valid(name, len))
         return EDGE_ROOMS_INVALID;
@@ -344,10 +361,21 @@ edge_rooms_rc_t edge_rooms_join(edge_member_t *member, const char *name, size_t 
     uint64_t hash = pattern ? 0 : s_hash(name, len);
     s_entry_t *e = pattern ? s_find_pattern(self, name, len) : s_find_room(self, name, len, hash);
     if (e) {
-        for (const s_link_t *l = member->links; l; l = l->m_next)
-            if (l->entry == e)
+        for (s_link_t *l = member->links; l; l = l->m_next) {
+            if (l->entry == e) {
+                if ((l->flags != 0) != (flags != 0)) {
+                    if (flags)
+                        e->nflagged++;
+                    else
+                        e->nflagged--;
+                }
+                l->flags = flags;
                 return EDGE_ROOMS_ALREADY;
+            }
+        }
     }
+    if (member->max && member->nlinks >= member->max)
+        return EDGE_ROOMS_LIMIT;
     bool created = false;
     if (!e) {
         e = s_entry_add(self, name, len, pattern, hash);
@@ -363,6 +391,9 @@ edge_rooms_rc_t edge_rooms_join(edge_member_t *member, const char *name, size_t 
     }
     link->entry = e;
     link->member = member;
+    link->flags = flags;
+    if (flags)
+        e->nflagged++;
     link->e_next = e->members;
     if (e->members)
         e->members->e_prev = link;
@@ -407,38 +438,130 @@ void edge_rooms_leave_all(edge_member_t *member)
         s_unlink(member->rooms, member->links);
 }
 
-/* Calls fn for each member of e not yet reached in this visit. */
-static size_t s_visit_entry(edge_rooms_t *self, const s_entry_t *e, edge_rooms_visit_fn *fn,
-                            void *arg)
+/* Most rooms are matched by one or two entries (the room, maybe a pattern); more are counted
+ * in a second scan of the patterns. */
+#define S_MAX_HITS 8
+
+/* The entries matching a room: the exact entry and matching patterns, up to S_MAX_HITS of them
+ * in hits; returns how many match in all (more than S_MAX_HITS means: scan again). With
+ * flagged_only, entries without flagged memberships are left out. */
+static size_t s_matches(edge_rooms_t *self, const char *room, size_t len, bool flagged_only,
+                        const s_entry_t **hits)
+{
+    size_t n = 0;
+    if (len <= WIRE_ROOM_MAX) {
+        const s_entry_t *e = s_find_room(self, room, len, s_hash(room, len));
+        if (e && e->nmembers && (!flagged_only || e->nflagged))
+            hits[n++] = e;
+    }
+    for (const s_entry_t *p = self->patterns; p; p = p->next) {
+        if ((flagged_only && !p->nflagged) || !wire_pattern_match(p->name, p->len, room, len))
+            continue;
+        if (n < S_MAX_HITS)
+            hits[n] = p;
+        n++;
+    }
+    return n;
+}
+
+/* Pass 1 over one entry: stamps each member with gen and ORs its memberships' flags. */
+static void s_gather(const s_entry_t *e, uint64_t gen, bool flagged_only)
+{
+    for (const s_link_t *l = e->members; l; l = l->e_next) {
+        if (flagged_only && !l->flags)
+            continue;
+        edge_member_t *m = l->member;
+        if (m->stamp != gen) {
+            m->stamp = gen;
+            m->vflags = l->flags;
+        } else {
+            m->vflags |= l->flags;
+        }
+    }
+}
+
+/* Pass 2 over one entry: calls fn once for each member stamped gen (restamping it done) whose
+ * flags pass mask (0 = every member). */
+static size_t s_call(const s_entry_t *e, uint64_t gen, uint64_t done, unsigned mask,
+                     edge_rooms_visit_fn *fn, void *arg)
 {
     size_t n = 0;
     for (const s_link_t *l = e->members; l; l = l->e_next) {
         edge_member_t *m = l->member;
-        if (m->stamp == self->gen)
+        if (m->stamp != gen)
             continue;
-        m->stamp = self->gen;
-        fn(arg, m->conn);
+        m->stamp = done;
+        if (mask && !(m->vflags & mask))
+            continue;
+        fn(arg, m->conn, m->vflags);
         n++;
     }
+    return n;
+}
+
+/* The visit behind edge_rooms_visit() (mask 0) and edge_rooms_visit_flagged(). */
+static size_t s_visit(edge_rooms_t *self, const char *room, size_t len, unsigned mask,
+                      edge_rooms_visit_fn *fn, void *arg)
+{
+    bool flagged_only = mask != 0;
+    const s_entry_t *hits[S_MAX_HITS];
+    size_t nhits = s_matches(self, room, len, flagged_only, hits);
+    if (nhits == 0)
+        return 0;
+    /* Two generations per visit: one marks "reached, flags gathered", the next "called". A
+     * member reached through several subscriptions is called once, with all their flags. */
+    uint64_t gen = self->gen + 1, done = self->gen + 2;
+    self->gen += 2;
+    if (nhits == 1) {
+        /* One entry: each member appears once, its flags are its membership's. */
+        size_t n = 0;
+        for (const s_link_t *l = hits[0]->members; l; l = l->e_next) {
+            if (mask && !(l->flags & mask))
+                continue;
+            l->member->stamp = done;
+            l->member->vflags = l->flags;
+            fn(arg, l->member->conn, l->flags);
+            n++;
+        }
+        return n;
+    }
+    if (nhits <= S_MAX_HITS) {
+        for (size_t i = 0; i < nhits; i++)
+            s_gather(hits[i], gen, flagged_only);
+        size_t n = 0;
+        for (size_t i = 0; i < nhits; i++)
+            n += s_call(hits[i], gen, done, mask, fn, arg);
+        return n;
+    }
+    /* Many matching patterns: walk them again instead of remembering them. */
+    const s_entry_t *exact = NULL;
+    if (len <= WIRE_ROOM_MAX) {
+        exact = s_find_room(self, room, len, s_hash(room, len));
+        if (exact && (!exact->nmembers || (flagged_only && !exact->nflagged)))
+            exact = NULL;
+    }
+    if (exact)
+        s_gather(exact, gen, flagged_only);
+    for (const s_entry_t *p = self->patterns; p; p = p->next)
+        if ((!flagged_only || p->nflagged) && wire_pattern_match(p->name, p->len, room, len))
+            s_gather(p, gen, flagged_only);
+    size_t n = exact ? s_call(exact, gen, done, mask, fn, arg) : 0;
+    for (const s_entry_t *p = self->patterns; p; p = p->next)
+        if ((!flagged_only || p->nflagged) && wire_pattern_match(p->name, p->len, room, len))
+            n += s_call(p, gen, done, mask, fn, arg);
     return n;
 }
 
 size_t edge_rooms_visit(edge_rooms_t *self, const char *room, size_t len, edge_rooms_visit_fn *fn,
                         void *arg)
 {
-    /* A new generation per visit: a member reached through two subscriptions is stamped by the
-     * first and skipped by the second, with no per-visit allocation. */
-    self->gen++;
-    size_t n = 0;
-    if (len <= WIRE_ROOM_MAX) {
-        const s_entry_t *e = s_find_room(self, room, len, s_hash(room, len));
-        if (e)
-            n += s_visit_entry(self, e, fn, arg);
-    }
-    for (const s_entry_t *p = self->patterns; p; p = p->next)
-        if (wire_pattern_match(p->name, p->len, room, len))
-            n += s_visit_entry(self, p, fn, arg);
-    return n;
+    return s_visit(self, room, len, 0, fn, arg);
+}
+
+size_t edge_rooms_visit_flagged(edge_rooms_t *self, const char *room, size_t len, unsigned mask,
+                                edge_rooms_visit_fn *fn, void *arg)
+{
+    return mask ? s_visit(self, room, len, mask, fn, arg) : 0;
 }
 
 void **edge_rooms_data(edge_rooms_t *self, const char *room, size_t len)

@@ -13,6 +13,11 @@
  * members plus the members of every matching pattern, each member ONCE even when several of its
  * subscriptions match (a per-visit generation stamp on the member), in O(members + patterns).
  *
+ * Each membership carries flags (the edge uses EDGE_ROOMS_F_UNBATCHED for subscriptions that
+ * asked for "batch": false); a visit hands each member the OR of the flags of all its
+ * memberships that match the room, and edge_rooms_visit_flagged() reaches only the members with
+ * a flag set, without walking the others.
+ *
  * Each exact entry also carries one pointer of the owner's data (the edge keeps the room's
  * stream state there: its position and gap repair, edge_stream.h); an entry without exact
  * members is kept while a pattern covers it so that the data survives. The owner's free
@@ -33,8 +38,12 @@ typedef struct edge_member edge_member_t;
 /* Called when a subscription must be added to (subscribe) or removed from the SUB socket. */
 typedef void(edge_rooms_topic_fn)(void *arg, bool subscribe, const char *topic, size_t len);
 
-/* Called once per member that must receive an event. */
-typedef void(edge_rooms_visit_fn)(void *arg, void *conn);
+/* Membership flags. */
+#define EDGE_ROOMS_F_UNBATCHED 0x1u /* the subscription asked for unbatched delivery */
+
+/* Called once per member that must receive an event; flags is the OR of the flags of the
+ * member's memberships that match the room. */
+typedef void(edge_rooms_visit_fn)(void *arg, void *conn, unsigned flags);
 
 /* Frees the owner's data of a room entry that goes away. */
 typedef void(edge_rooms_free_fn)(void *arg, void *data);
@@ -49,7 +58,8 @@ typedef enum edge_rooms_rc {
     EDGE_ROOMS_REMOVED,    /* left */
     EDGE_ROOMS_NOT_MEMBER, /* leave of something the member had not joined */
     EDGE_ROOMS_INVALID,    /* not a room name or pattern */
-    EDGE_ROOMS_NOMEM       /* out of memory: nothing changed */
+    EDGE_ROOMS_NOMEM,      /* out of memory: nothing changed */
+    EDGE_ROOMS_LIMIT       /* the member has its maximum of memberships: nothing changed */
 } edge_rooms_rc_t;
 
 /* Creates an empty index. on_topic (may be NULL) is called with arg. */
@@ -72,8 +82,16 @@ void edge_member_destroy(edge_member_t **self_p);
 /* Number of rooms and patterns the member has joined. */
 size_t edge_member_count(const edge_member_t *self);
 
-/* Joins a room or pattern (len bytes, need not be NUL-terminated). */
+/* Caps the member's memberships (0 = no cap, the default): a join that would add one more
+ * returns EDGE_ROOMS_LIMIT. */
+void edge_member_set_max(edge_member_t *self, size_t max);
+
+/* Joins a room or pattern (len bytes, need not be NUL-terminated) with flags 0. */
 edge_rooms_rc_t edge_rooms_join(edge_member_t *member, const char *name, size_t len);
+
+/* Joins with flags; joining again (EDGE_ROOMS_ALREADY) replaces the membership's flags. */
+edge_rooms_rc_t edge_rooms_join_flags(edge_member_t *member, const char *name, size_t len,
+                                      unsigned flags);
 
 /* Leaves a room or pattern joined with exactly this name. */
 edge_rooms_rc_t edge_rooms_leave(edge_member_t *member, const char *name, size_t len);
@@ -81,9 +99,14 @@ edge_rooms_rc_t edge_rooms_leave(edge_member_t *member, const char *name, size_t
 /* Leaves everything the member joined; the member stays usable. */
 void edge_rooms_leave_all(edge_member_t *member);
 
-/* Calls fn(arg, conn) once for every member listening to room; returns how many. */
+/* Calls fn(arg, conn, flags) once for every member listening to room; returns how many. */
 size_t edge_rooms_visit(edge_rooms_t *self, const char *room, size_t len, edge_rooms_visit_fn *fn,
                         void *arg);
+
+/* Like edge_rooms_visit(), but only for the members whose flags intersect mask; entries without
+ * flagged memberships are skipped whole. Returns how many were called. */
+size_t edge_rooms_visit_flagged(edge_rooms_t *self, const char *room, size_t len, unsigned mask,
+                                edge_rooms_visit_fn *fn, void *arg);
 
 /*
  * The data slot of a room someone listens to (a member of the room or of a matching pattern),

@@ -5,16 +5,28 @@
  * envelope, encodes the frame once and passes it to the room's stream (edge_stream.h, kept in
  * the room's edge_rooms data slot). The stream delivers it in order, or holds it while a seq
  * jump is repaired from history (edge_hist.h), or announces a new epoch first. Each delivery
- * visits every local listener of the room and each listener's queue takes a reference. Writes
- * happen only in LWS_CALLBACK_SERVER_WRITEABLE, one lws_write() per callback, asking for another
- * callback while frames remain.
+ * goes through the room's batch stage (edge_batch.h): an immediate or critical event is emitted
+ * at once (after whatever batch was pending) to every listener; an event of a batching class is
+ * held, and only the listeners that asked for unbatched delivery get its event frame now; the
+ * others get the batch frame when it is flushed (window, size, or a later immediate event). Each
+ * delivery visits the listeners and each listener's queue takes a reference to the one shared
+ * frame. Writes happen only in LWS_CALLBACK_SERVER_WRITEABLE, one lws_write() per callback,
+ * asking for another callback while frames remain.
+ *
+ * Timers: one lws_sul for every pending batch of the edge (the batcher keeps the deadlines in a
+ * heap); it is armed for the earliest deadline whenever that gets earlier.
+ *
+ * Client limits: each connection has a token bucket (edge_limit.h) checked before a message is
+ * even parsed, a cap on its subscriptions, and the edge a cap on connections (HTTP 503).
  *
  * Resume: a subscribe with "since" joins the room (so the SUB subscription goes out first) and
  * starts a member stream (an s_sync_t on the connection) at the client's cursor. While the
  * client has one for a room, the room's deliveries to it go through that stream, which holds
  * them until history has filled the gap, drops what the client already has, and sends the
  * "subscribed" answer. Once its position meets the room stream's, the member stream is dropped
- * and the client is an ordinary member again. History callbacks reach streams only through
+ * and the client is an ordinary member again (and, in a room with a batch pending, not before
+ * that batch went out: the member stream already gave it those events one by one, so it must
+ * not get the batch too). History callbacks reach streams only through
  * handles that are cancelled when a stream goes away (a leave, a close), so a reply never
  * touches a closed connection.
  *
@@ -37,8 +49,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "edge_batch.h"
+#include "edge_class.h"
 #include "edge_frame.h"
 #include "edge_hist.h"
+#include "edge_limit.h"
 #include "edge_outq.h"
 #include "edge_proto.h"
 #include "edge_rooms.h"
@@ -64,7 +79,9 @@ typedef struct edge_conn {
     struct lws *wsi;          /* the connection */
     edge_member_t *member;    /* its rooms and patterns */
     s_sync_t *syncs;          /* its rooms still merging a resume (usually none) */
+    unsigned deferred;        /* of those, how many wait for the queue to drain to ask history */
     edge_outq_t *outq;        /* frames waiting for LWS_CALLBACK_SERVER_WRITEABLE */
+    edge_bucket_t bucket;     /* rate limit of the client's messages */
     unsigned char *rx;        /* reassembly buffer for fragmented messages */
     size_t rx_len;            /* bytes of the current message in rx */
     size_t rx_cap;            /* bytes allocated for rx */
@@ -83,6 +100,9 @@ struct s_sync {
     edge_conn_t *conn;             /* the client */
     edge_stream_t *stream;         /* the member stream */
     edge_hist_wait_t *wait;        /* its outstanding history request, or NULL */
+    bool deferred;                 /* its request waits until the client's queue has drained */
+    uint64_t def_epoch;            /* the deferred request's epoch */
+    uint64_t def_after;            /* and after_seq */
     void *id;                      /* the subscribe's "id", echoed in the answer; owned */
     size_t len;                    /* bytes in room */
     char room[WIRE_ROOM_MAX + 1];  /* the room, NUL-terminated */
@@ -92,6 +112,8 @@ struct s_sync {
 typedef struct s_room {
     struct edge_server *server;   /* the server */
     edge_stream_t *stream;        /* the room stream */
+    edge_batch_t *batch;          /* its batch stage, after the stream */
+    size_t nsyncs;                /* clients of the room still merging a resume */
     edge_hist_wait_t *wait;       /* its outstanding history request, or NULL */
     size_t len;                   /* bytes in room */
     char room[WIRE_ROOM_MAX + 1]; /* the room, NUL-terminated */
@@ -111,7 +133,13 @@ struct edge_server {
     edge_zmq_t *zmq;                               /* the router feed */
     edge_hist_t *hist;                             /* the router's history service */
     s_sync_t *syncs;                               /* every resume still merging */
+    edge_classes_t *classes;                       /* delivery classes (conf->classes) */
+    edge_batcher_t *batcher;                       /* pending batches of every room */
+    lws_sorted_usec_list_t batch_sul;              /* fires at the earliest batch deadline */
+    int64_t batch_at;                              /* that deadline, while batch_armed */
+    bool batch_armed;                              /* batch_sul is scheduled */
     edge_frame_t *welcome;                         /* the welcome frame, shared by every client */
+    edge_frame_t *rate_limited;                    /* the rate_limited error, shared likewise */
     edge_stats_t stats;                            /* counters */
     lws_sorted_usec_list_t stats_sul;              /* periodic summary */
     lws_sorted_usec_list_t stop_sul;               /* deadline of a graceful stop */
@@ -185,6 +213,9 @@ static int s_close_now(edge_server_t *self, edge_conn_t *conn, struct lws *wsi, 
     return -1;
 }
 
+static bool s_conn_busy(const edge_server_t *self, const edge_conn_t *conn);
+static void s_sync_undefer(edge_conn_t *conn);
+
 /* LWS_CALLBACK_SERVER_WRITEABLE: a pending close, or one frame. */
 static int s_on_writeable(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
 {
@@ -211,6 +242,8 @@ static int s_on_writeable(edge_server_t *self, edge_conn_t *conn, struct lws *ws
     self->stats.frames_out++;
     self->stats.bytes_out += len;
     edge_outq_pop(conn->outq);
+    if (conn->deferred && !s_conn_busy(self, conn))
+        s_sync_undefer(conn);
     if (edge_outq_frames(conn->outq))
         lws_callback_on_writable(wsi);
     return 0;
@@ -227,10 +260,28 @@ static s_sync_t *s_sync_find(const edge_conn_t *conn, const char *room, size_t l
     return NULL;
 }
 
+static s_room_t *s_room_new(edge_server_t *self, const char *room, size_t len);
+
+/* The stream state of a room someone listens to, created when missing (NULL when nobody
+ * listens, or on OOM). */
+static s_room_t *s_room_of(edge_server_t *self, const char *room, size_t len)
+{
+    void **slot = edge_rooms_data(self->rooms, room, len);
+    if (!slot)
+        return NULL;
+    if (!*slot)
+        *slot = s_room_new(self, room, len);
+    return *slot;
+}
+
 /* Unlinks a sync from its connection and frees it, cancelling its history request. */
 static void s_sync_destroy(s_sync_t *sync)
 {
     edge_server_t *self = sync->server;
+    void **slot = edge_rooms_data(self->rooms, sync->room, sync->len);
+    s_room_t *r = slot ? *slot : NULL;
+    if (r && r->nsyncs)
+        r->nsyncs--;
     for (s_sync_t **pp = &sync->conn->syncs; *pp; pp = &(*pp)->next) {
         if (*pp == sync) {
             *pp = sync->next;
@@ -243,6 +294,8 @@ static void s_sync_destroy(s_sync_t *sync)
         self->syncs = sync->all_next;
     if (sync->all_next)
         sync->all_next->all_prev = sync->all_prev;
+    if (sync->deferred)
+        sync->conn->deferred--;
     edge_hist_cancel(self->hist, &sync->wait);
     edge_stream_destroy(&sync->stream);
     edge_proto_id_free(&sync->id);
@@ -260,6 +313,9 @@ static void s_sync_check(s_sync_t *sync)
     void **slot = edge_rooms_data(sync->server->rooms, sync->room, sync->len);
     const s_room_t *room = slot ? *slot : NULL;
     if (!room || !edge_stream_position(room->stream, &re, &rl) || re != me || rl != ml)
+        return;
+    /* Events held in the room's batch were given to this client by its own stream. */
+    if (room->batch && edge_batch_pending(room->batch))
         return;
     s_sync_destroy(sync);
 }
@@ -304,15 +360,61 @@ static void s_sync_on_hist(void *arg, const edge_hist_result_t *result)
     s_sync_check(sync);
 }
 
-/* Member stream: asks history. */
-static int s_sync_request(void *arg, uint64_t epoch, uint64_t after)
+/* True while conn's queue is more than half full: a resume then waits before it asks history
+ * for another page, so that replaying what a client missed never makes it a slow consumer. */
+static bool s_conn_busy(const edge_server_t *self, const edge_conn_t *conn)
 {
-    s_sync_t *sync = arg;
+    return edge_outq_frames(conn->outq) * 2 > (size_t)self->conf->max_queue_frames ||
+           edge_outq_bytes(conn->outq) * 2 > self->conf->max_queue_bytes;
+}
+
+/* Sends a member stream's request to history now. Returns 0, or -1 when it cannot. */
+static int s_sync_send(s_sync_t *sync, uint64_t epoch, uint64_t after)
+{
     edge_server_t *self = sync->server;
     edge_hist_cancel(self->hist, &sync->wait);
     sync->wait =
         edge_hist_get(self->hist, sync->room, sync->len, epoch, after, s_sync_on_hist, sync);
     return sync->wait ? 0 : -1;
+}
+
+/* Member stream: asks history, at once or when the client's queue has drained. */
+static int s_sync_request(void *arg, uint64_t epoch, uint64_t after)
+{
+    s_sync_t *sync = arg;
+    edge_server_t *self = sync->server;
+    if (s_conn_busy(self, sync->conn)) {
+        edge_hist_cancel(self->hist, &sync->wait);
+        if (!sync->deferred)
+            sync->conn->deferred++;
+        sync->deferred = true;
+        sync->def_epoch = epoch;
+        sync->def_after = after;
+        return 0; /* outstanding, as far as the stream knows */
+    }
+    return s_sync_send(sync, epoch, after);
+}
+
+/* The client's queue drained below half: sends the requests its resumes deferred. */
+static void s_sync_undefer(edge_conn_t *conn)
+{
+    for (s_sync_t *y = conn->syncs, *next; y && conn->deferred; y = next) {
+        next = y->next;
+        if (!y->deferred)
+            continue;
+        y->deferred = false;
+        conn->deferred--;
+        if (s_sync_send(y, y->def_epoch, y->def_after) == 0)
+            continue;
+        /* Out of memory: the stream treats history as unavailable, as for a refused ask. */
+        edge_hist_result_t r = {
+            .req_epoch = y->def_epoch,
+            .req_after = y->def_after,
+            .st = {.status = EDGE_HIST_UNAVAILABLE},
+        };
+        edge_stream_reply(y->stream, &r);
+        s_sync_check(y); /* may free y; next stays valid */
+    }
 }
 
 /* Member stream: too many live events held while history was fetched. */
@@ -355,6 +457,9 @@ static int s_resume(edge_server_t *self, edge_conn_t *conn, edge_req_t *req)
         return -1;
     }
     sync->id = edge_req_take_id(req);
+    s_room_t *r = s_room_of(self, sync->room, sync->len);
+    if (r)
+        r->nsyncs++;
     sync->next = conn->syncs;
     conn->syncs = sync;
     sync->all_next = self->syncs;
@@ -369,46 +474,104 @@ static int s_resume(edge_server_t *self, edge_conn_t *conn, edge_req_t *req)
 
 /* ---- room streams ------------------------------------------------------------------------- */
 
-/* What a visit needs to hand one event or notice to every listener of a room. */
+/* What a visit hands to the listeners of a room. */
+typedef enum s_visit_kind {
+    S_VISIT_HELD = 0, /* an event held in the room's batch: unbatched listeners get it now */
+    S_VISIT_EVENT,    /* an event never held: every listener */
+    S_VISIT_FLUSH,    /* a flushed batch (or a one-event flush): batched listeners */
+    S_VISIT_NOTICE    /* a "subscribed" notice: every listener */
+} s_visit_kind_t;
+
+/* What a visit needs to hand one event, batch or notice to the listeners of a room. */
 typedef struct s_visit {
     edge_server_t *server;       /* the server */
     const s_room_t *room;        /* the room */
-    const edge_event_t *ev;      /* the event, for a delivery */
-    const edge_notice_t *notice; /* the notice, for a notice */
+    s_visit_kind_t kind;         /* what is handed out */
+    const edge_event_t *ev;      /* the event, for HELD and EVENT */
+    const edge_notice_t *notice; /* the notice, for NOTICE */
     edge_frame_t *frame;         /* what listeners without a resume under way get */
 } s_visit_t;
 
-/* edge_rooms visit callback: one listener (once, however many of its subscriptions match). */
-static void s_visit_one(void *arg, void *connp)
+/* edge_rooms visit callback: one listener (once, however many of its subscriptions match).
+ * flags tells whether any of those subscriptions asked for unbatched delivery. */
+static void s_visit_one(void *arg, void *connp, unsigned flags)
 {
     s_visit_t *v = arg;
     edge_conn_t *conn = connp;
     if (conn->closing)
         return;
+    edge_server_t *self = v->server;
+    bool unbatched = (flags & EDGE_ROOMS_F_UNBATCHED) != 0;
     s_sync_t *sync = conn->syncs ? s_sync_find(conn, v->room->room, v->room->len) : NULL;
     if (sync) {
-        /* The client's own stream decides: it may hold, drop or announce instead. */
-        if (v->ev)
+        /* The client's own stream decides: it may hold, drop or announce instead. It saw every
+         * event at delivery, one by one, so a flushed batch only lets it check whether it has
+         * caught up with the room. */
+        if (v->kind == S_VISIT_HELD || v->kind == S_VISIT_EVENT)
             edge_stream_live(sync->stream, v->ev);
-        else
+        else if (v->kind == S_VISIT_NOTICE)
             edge_stream_jump(sync->stream, v->notice);
         s_sync_check(sync);
         return;
     }
-    if (v->ev)
-        v->server->stats.deliveries++;
-    else
-        v->server->stats.notices++;
-    s_send(v->server, conn, v->frame);
+    switch (v->kind) {
+    case S_VISIT_HELD:
+        if (!unbatched)
+            return;
+        self->stats.deliveries++;
+        break;
+    case S_VISIT_EVENT:
+        self->stats.deliveries++;
+        break;
+    case S_VISIT_FLUSH:
+        if (unbatched)
+            return; /* it had every event of the batch one by one */
+        self->stats.batch_deliveries++;
+        break;
+    case S_VISIT_NOTICE:
+        self->stats.notices++;
+        break;
+    }
+    s_send(self, conn, v->frame);
 }
 
-/* Room stream: one event, in order, for every listener. */
+/* Arms the batch timer when the earliest deadline is earlier than the one it waits for. */
+static void s_batch_arm(edge_server_t *self);
+
+/* Room stream: one event, in order: through the batch stage to the listeners. */
 static void s_room_deliver(void *arg, const edge_event_t *ev)
 {
     s_room_t *r = arg;
-    s_visit_t v = {.server = r->server, .room = r, .ev = ev, .frame = ev->frame};
-    if (edge_rooms_visit(r->server->rooms, r->room, r->len, s_visit_one, &v) == 0)
-        r->server->stats.events_unrouted++;
+    edge_server_t *self = r->server;
+    if (!edge_batch_add(r->batch, ev, lws_now_usecs()))
+        return; /* emitted to every listener already (s_room_emit) */
+    /* Held: the listeners that take unbatched delivery, and clients still merging a resume
+     * (they need every event in order), get it now; only they are walked. */
+    s_visit_t v = {.server = self, .room = r, .kind = S_VISIT_HELD, .ev = ev, .frame = ev->frame};
+    if (r->nsyncs)
+        edge_rooms_visit(self->rooms, r->room, r->len, s_visit_one, &v);
+    else
+        edge_rooms_visit_flagged(self->rooms, r->room, r->len, EDGE_ROOMS_F_UNBATCHED, s_visit_one,
+                                 &v);
+    s_batch_arm(self);
+}
+
+/* Batch stage: an event never held, or a flushed batch. */
+static void s_room_emit(void *arg, const edge_batch_out_t *out)
+{
+    s_room_t *r = arg;
+    edge_server_t *self = r->server;
+    edge_event_t ev = {.epoch = out->epoch, .seq = out->to_seq, .frame = out->frame};
+    s_visit_t v = {
+        .server = self,
+        .room = r,
+        .kind = out->kind == EDGE_BATCH_EVENT ? S_VISIT_EVENT : S_VISIT_FLUSH,
+        .ev = &ev,
+        .frame = out->frame,
+    };
+    size_t n = edge_rooms_visit(self->rooms, r->room, r->len, s_visit_one, &v);
+    if (n == 0 && out->kind == EDGE_BATCH_EVENT)
+        self->stats.events_unrouted++;
 }
 
 /* Room stream: the room's stream broke (new epoch, or a jump history could not fill). */
@@ -420,13 +583,15 @@ static void s_room_notify(void *arg, const edge_notice_t *n)
                      "room %s: stream continues at epoch %llu seq %llu (%s)", r->room,
                      (unsigned long long)n->epoch, (unsigned long long)n->seq,
                      edge_reason_name(n->reason));
+    /* What was batched before the break goes out before the notice. */
+    edge_batch_flush(r->batch, EDGE_BATCH_WHY_FORCED);
     edge_frame_t *frame = edge_proto_subscribed(r->room, r->len, NULL, n->recovered, n->epoch,
                                                 n->seq, edge_reason_name(n->reason));
     if (!frame) {
         wire_log(self->log, WIRE_LOG_ERROR, "room %s: out of memory for a notice", r->room);
         return;
     }
-    s_visit_t v = {.server = self, .room = r, .notice = n, .frame = frame};
+    s_visit_t v = {.server = self, .room = r, .kind = S_VISIT_NOTICE, .notice = n, .frame = frame};
     edge_rooms_visit(self->rooms, r->room, r->len, s_visit_one, &v);
     edge_frame_unref(&frame);
 }
@@ -470,7 +635,10 @@ static s_room_t *s_room_new(edge_server_t *self, const char *room, size_t len)
     r->len = len;
     r->stream =
         edge_stream_new(&s_room_ops, r, (size_t)self->conf->max_pending_events, &self->stats.rooms);
-    if (!r->stream) {
+    r->batch = edge_batch_new(self->batcher, room, len, s_room_emit, r);
+    if (!r->stream || !r->batch) {
+        edge_stream_destroy(&r->stream);
+        edge_batch_destroy(&r->batch);
         free(r);
         return NULL;
     }
@@ -485,6 +653,7 @@ static void s_room_free(void *arg, void *data)
     s_room_t *r = data;
     edge_hist_cancel(self->hist, &r->wait);
     edge_stream_destroy(&r->stream);
+    edge_batch_destroy(&r->batch); /* nobody listens any more: a pending batch has no reader */
     self->stats.room_streams--;
     free(r);
 }
@@ -527,19 +696,37 @@ static void s_on_router_connect(void *arg, uint64_t n)
 static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *text, size_t len)
 {
     self->stats.msgs_in++;
+    /* The limit comes first: a flood costs one bucket check per message, not a parse. */
+    edge_bucket_rc_t limit = edge_bucket_take(&conn->bucket, lws_now_usecs());
+    if (limit != EDGE_BUCKET_OK) {
+        self->stats.errors[EDGE_ERR_RATE_LIMITED]++;
+        if (limit == EDGE_BUCKET_ABUSE) {
+            wire_log_limited(self->log, &self->client_limit, WIRE_LOG_INFO,
+                             "closing a client that kept sending over its rate limit");
+            s_close_later(self, conn, EDGE_CLOSE_POLICY, "rate limit exceeded");
+        } else {
+            s_send(self, conn, self->rate_limited);
+        }
+        return;
+    }
     edge_req_t req;
     edge_frame_t *reply = NULL;
     if (edge_proto_parse(text, len, &req) == 0) {
         edge_rooms_rc_t rc;
         switch (req.op) {
         case EDGE_OP_SUBSCRIBE:
-            rc = edge_rooms_join(conn->member, req.room, req.room_len);
+            rc = edge_rooms_join_flags(conn->member, req.room, req.room_len,
+                                       req.unbatched ? EDGE_ROOMS_F_UNBATCHED : 0);
             if (rc == EDGE_ROOMS_NOMEM) {
                 s_close_later(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
                 goto done;
             }
             if (rc == EDGE_ROOMS_INVALID) /* parse already checked; keep the two in step */
                 edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
+            else if (rc == EDGE_ROOMS_LIMIT)
+                edge_req_fail(&req, EDGE_ERR_TOO_MANY_SUBSCRIPTIONS,
+                              "at most %d rooms and patterns per connection",
+                              self->conf->max_subscriptions);
             else if (req.has_since) {
                 /* Joined first, so the live subscription is on its way before history is asked;
                  * the resume's stream sends the answer. */
@@ -676,6 +863,9 @@ static int s_on_open(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
         edge_outq_destroy(&conn->outq);
         return -1;
     }
+    edge_member_set_max(conn->member, (size_t)self->conf->max_subscriptions);
+    edge_bucket_init(&conn->bucket, self->conf->rate_limit_per_min, self->conf->rate_limit_burst,
+                     self->conf->rate_limit_close_after, lws_now_usecs());
     conn->open = true;
     self->stats.conns_current++;
     self->stats.conns_total++;
@@ -853,6 +1043,29 @@ static void s_stats_cb(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)self->conf->stats_interval * LWS_US_PER_SEC);
 }
 
+/* The earliest pending batch is due: flush what is due, wait for the next. */
+static void s_batch_cb(lws_sorted_usec_list_t *sul)
+{
+    edge_server_t *self = lws_container_of(sul, edge_server_t, batch_sul);
+    self->batch_armed = false;
+    edge_batcher_run(self->batcher, lws_now_usecs());
+    s_batch_arm(self);
+}
+
+static void s_batch_arm(edge_server_t *self)
+{
+    int64_t due = edge_batcher_deadline(self->batcher);
+    if (due == INT64_MAX || !self->ctx)
+        return; /* nothing pending: an armed timer that fires for nothing just returns */
+    if (self->batch_armed && self->batch_at <= due)
+        return;
+    int64_t now = lws_now_usecs();
+    lws_sul_schedule(self->ctx, 0, &self->batch_sul, s_batch_cb,
+                     (lws_usec_t)(due > now ? due - now : 0));
+    self->batch_armed = true;
+    self->batch_at = due;
+}
+
 /* The graceful stop took too long: end the loop; destroy closes what is left. */
 static void s_stop_deadline_cb(lws_sorted_usec_list_t *sul)
 {
@@ -931,9 +1144,33 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
     if (self->rooms)
         edge_rooms_set_free(self->rooms, s_room_free);
     self->welcome = edge_proto_welcome(conf->edge_id, conf->max_message);
-    if (!self->rooms || !self->welcome) {
+    edge_req_t limited;
+    memset(&limited, 0, sizeof limited);
+    edge_req_fail(&limited, EDGE_ERR_RATE_LIMITED,
+                  "over %d messages a minute (burst %d): message ignored", conf->rate_limit_per_min,
+                  conf->rate_limit_burst);
+    self->rate_limited = edge_proto_error(&limited);
+    if (!self->rooms || !self->welcome || !self->rate_limited) {
         wire_log(log, WIRE_LOG_ERROR, "out of memory");
         goto err;
+    }
+    char why[400];
+    self->classes = edge_classes_parse(conf->classes, (size_t)conf->max_batch, why, sizeof why);
+    if (!self->classes) {
+        wire_log(log, WIRE_LOG_ERROR, "classes: %s", why);
+        goto err;
+    }
+    self->batcher = edge_batcher_new(self->classes, conf->max_batch_bytes, &self->stats.batch);
+    if (!self->batcher) {
+        wire_log(log, WIRE_LOG_ERROR, "out of memory");
+        goto err;
+    }
+    for (size_t i = 0; i < edge_classes_count(self->classes); i++) {
+        const edge_class_t *c = edge_classes_get(self->classes, i);
+        wire_log(log, WIRE_LOG_INFO, "class %s: window %d ms, at most %zu events, %s%s%s", c->name,
+                 c->window_ms, c->max,
+                 c->key_len ? "coalesced by the envelope key or data field '" : "",
+                 c->key_len ? c->key : "not coalesced", c->key_len ? "'" : "");
     }
     edge_zmq_opts_t zopts = {
         .endpoint = conf->router,
@@ -953,6 +1190,9 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
         .timeout_ms = conf->history_timeout_ms,
         .retries = conf->history_retries,
         .inflight = conf->history_inflight,
+        /* A page must fit easily in a client's queue (a quarter of it), whatever the router's
+         * default page size: a resume delivers a whole page at once. */
+        .page = (uint32_t)(conf->max_queue_frames / 4 < 500 ? conf->max_queue_frames / 4 : 500),
         .stats = &self->stats.hist,
         .log = log,
     };
@@ -1066,6 +1306,7 @@ void edge_server_destroy(edge_server_t **self_p)
     if (self->ctx) {
         lws_sul_cancel(&self->stats_sul);
         lws_sul_cancel(&self->stop_sul);
+        lws_sul_cancel(&self->batch_sul);
         /* Detach first: closing connections below unsubscribes and cancels history requests,
          * which must schedule nothing on a context being destroyed. */
         edge_zmq_detach(self->zmq);
@@ -1076,9 +1317,12 @@ void edge_server_destroy(edge_server_t **self_p)
     /* Rooms before history (their streams cancel requests), history before the SUB (its
      * DEALER lives in the SUB's ZeroMQ context, which edge_zmq_destroy terminates). */
     edge_rooms_destroy(&self->rooms);
+    edge_batcher_destroy(&self->batcher); /* after the rooms: their batches reference it */
+    edge_classes_destroy(&self->classes);
     edge_hist_destroy(&self->hist);
     edge_zmq_destroy(&self->zmq);
     edge_frame_unref(&self->welcome);
+    edge_frame_unref(&self->rate_limited);
     if (self->signal_fd >= 0)
         close(self->signal_fd);
     free(self);

@@ -92,6 +92,18 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
              h->replies[EDGE_HIST_EPOCH_CHANGED], h->replies[EDGE_HIST_TOO_OLD],
              h->replies[EDGE_HIST_BAD_REQUEST], h->events, h->timeouts, h->retries, h->given_up,
              h->replies_unknown, h->replies_bad, h->send_errors);
+    const edge_batch_stats_t *b = &s->batch;
+    wire_log(log, level,
+             "stats (%s): batching: immediate=%" PRIu64 " held=%" PRIu64 " coalesced=%" PRIu64
+             " batches=%" PRIu64 " batched_events=%" PRIu64 " singles=%" PRIu64
+             " batch_deliveries=%" PRIu64 " keyless=%" PRIu64 " nomem=%" PRIu64
+             " flushes: window=%" PRIu64 " max=%" PRIu64 " bytes=%" PRIu64 " immediate=%" PRIu64
+             " critical=%" PRIu64 " break=%" PRIu64 " forced=%" PRIu64,
+             when, b->immediate, b->held, b->coalesced, b->batches, b->batched_events, b->singles,
+             s->batch_deliveries, b->keyless, b->nomem, b->flushes[EDGE_BATCH_WHY_WINDOW],
+             b->flushes[EDGE_BATCH_WHY_MAX], b->flushes[EDGE_BATCH_WHY_BYTES],
+             b->flushes[EDGE_BATCH_WHY_IMMEDIATE], b->flushes[EDGE_BATCH_WHY_CRITICAL],
+             b->flushes[EDGE_BATCH_WHY_BREAK], b->flushes[EDGE_BATCH_WHY_FORCED]);
     char buf[768] = "";
     for (int e = 1; e < EDGE_ERR__COUNT; e++)
         s_append(buf, sizeof buf, edge_err_name((edge_err_t)e), s->errors[e]);

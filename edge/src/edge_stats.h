@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "edge_batch.h"
 #include "edge_hist.h"
 #include "edge_proto.h"
 #include "edge_stream.h"
@@ -21,6 +22,7 @@
     X(GOING_AWAY, 1001, "1001_shutdown")                                                           \
     X(UNSUPPORTED, 1003, "1003_binary")                                                            \
     X(TOO_BIG, 1009, "1009_too_big")                                                               \
+    X(POLICY, 1008, "1008_rate_limit")                                                             \
     X(INTERNAL, 1011, "1011_internal")                                                             \
     X(SLOW, 4008, "4008_slow_consumer")
 
@@ -58,6 +60,7 @@ typedef struct edge_stats {
     uint64_t frames_out;                       /* frames written to clients (events and replies) */
     uint64_t bytes_out;                        /* body bytes of those frames */
     uint64_t deliveries;                       /* event frames queued to clients */
+    uint64_t batch_deliveries;                 /* batch frames queued to clients */
     uint64_t notices;                          /* unsolicited "subscribed" frames queued */
     uint64_t slow_closes;                      /* connections closed as slow consumers */
     uint64_t subs_added;                       /* ZeroMQ subscriptions added */
@@ -70,6 +73,7 @@ typedef struct edge_stats {
     edge_stream_stats_t rooms;                 /* room streams: gaps, repairs, epoch changes */
     edge_stream_stats_t resume;                /* clients' resumes and their outcomes */
     edge_hist_stats_t hist;                    /* the history client */
+    edge_batch_stats_t batch;                  /* batching: held, coalesced, flushes */
 } edge_stats_t;
 
 /* Label of a close kind ("1009_too_big"). */

@@ -18,6 +18,12 @@
 // events it missed. When that is impossible the edge says so with a "subscribed" frame carrying
 // recovered:false (events up to its epoch/seq are gone; refetch the room's state); the cursor
 // moves to that position. Patterns (a trailing '*') are live-only and resubscribe plainly.
+//
+// Batching: the edge may group events of some types into one "batch" frame (docs/protocol.md
+// §3 "Batching, coalescing and limits"). This client unpacks it: every event of the batch is
+// emitted as an 'event', in order, exactly as if it had come alone, and the cursor moves to the
+// batch's to_seq, past events the edge coalesced away (only the newest per key was kept). Ask
+// for one frame per event instead with subscribe(room, { batch: false }).
 
 /** The edge's WebSocket URL for a page location: ws(s)://<host>/ws. */
 export function defaultUrl(loc = globalThis.location) {
@@ -48,6 +54,7 @@ export class WeftClient {
     this.WebSocketImpl = opts.WebSocket ?? globalThis.WebSocket;
     this.rooms = new Set(); // rooms and patterns to (re)subscribe
     this.cursors = new Map(); // exact room -> { epoch, seq } of the last event processed
+    this.unbatched = new Set(); // rooms subscribed with { batch: false }
     this.handlers = new Map(); // event name -> Set of callbacks
     this.ws = null;
     this.state = 'idle'; // idle | connecting | open | closed
@@ -59,7 +66,8 @@ export class WeftClient {
   }
 
   /** Registers fn for 'event', 'status', 'welcome', 'subscribed', 'unsubscribed', 'error',
-   *  'pong' or 'message' (every frame). Returns a function that unregisters it. */
+   *  'pong', 'batch' (after its events were emitted one by one) or 'message' (every frame).
+   *  Returns a function that unregisters it. */
   on(name, fn) {
     if (!this.handlers.has(name)) this.handlers.set(name, new Set());
     this.handlers.get(name).add(fn);
@@ -148,6 +156,19 @@ export class WeftClient {
         if (this.rooms.has(msg.room)) this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
         this.emit('event', msg);
         break;
+      case 'batch': {
+        // One frame, many events: emit each as an ordinary event, then move the cursor to the
+        // end of the range the batch covers (coalesced events included).
+        const tracked = this.rooms.has(msg.room);
+        for (const item of msg.events || []) {
+          const ev = { op: 'event', room: msg.room, epoch: msg.epoch, ...item };
+          if (tracked) this.cursors.set(msg.room, { epoch: msg.epoch, seq: ev.seq });
+          this.emit('event', ev);
+        }
+        if (tracked) this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.to_seq });
+        this.emit('batch', msg);
+        break;
+      }
       case 'subscribed':
         // recovered:false: events up to (epoch, seq) are gone; the stream continues after it.
         if (msg.recovered === false && this.rooms.has(msg.room))
@@ -174,16 +195,21 @@ export class WeftClient {
   /** The subscribe message for a room: with its cursor as "since" when it has one. */
   subscribeMessage(room) {
     const cursor = isPattern(room) ? undefined : this.cursors.get(room);
-    if (!cursor) return { op: 'subscribe', room };
-    return { op: 'subscribe', room, since: { epoch: cursor.epoch, seq: cursor.seq } };
+    const msg = { op: 'subscribe', room };
+    if (this.unbatched.has(room)) msg.batch = false;
+    if (cursor) msg.since = { epoch: cursor.epoch, seq: cursor.seq };
+    return msg;
   }
 
   /**
    * Joins a room or a trailing-'*' pattern; remembered across reconnects.
-   * @param {object} [opts] { since: { epoch, seq } } a saved cursor to resume an exact room from
+   * @param {object} [opts] { since: { epoch, seq } } a saved cursor to resume an exact room from;
+   *   { batch: false } one frame per event instead of batches (the default is batched)
    */
   subscribe(room, opts = {}) {
     this.rooms.add(room);
+    if (opts.batch === false) this.unbatched.add(room);
+    else this.unbatched.delete(room);
     if (opts.since && !isPattern(room))
       this.cursors.set(room, { epoch: opts.since.epoch, seq: opts.since.seq });
     this.send(this.subscribeMessage(room));
@@ -193,6 +219,7 @@ export class WeftClient {
   unsubscribe(room) {
     this.rooms.delete(room);
     this.cursors.delete(room);
+    this.unbatched.delete(room);
     this.send({ op: 'unsubscribe', room });
   }
 

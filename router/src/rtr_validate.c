@@ -34,7 +34,8 @@ wire_err_t rtr_validate_envelope(size_t nframes, const void *const data[], const
 }
 
 /* Size check, then one jansson parse that must yield an object. */
-wire_err_t rtr_validate_payload(const void *data, size_t len, size_t max_payload, json_t **json_p)
+wire_err_t rtr_validate_payload(const void *data, size_t len, size_t max_payload,
+                                rtr_jarena_t *arena, json_t **json_p)
 {
     if (json_p)
         *json_p = NULL;
@@ -44,14 +45,20 @@ wire_err_t rtr_validate_payload(const void *data, size_t len, size_t max_payload
         return WIRE_ERR_JSON;
     /* Default flags: the whole buffer must be one value, UTF-8 checked, no NUL in strings
      * (the edge copies the payload into client frames verbatim). */
-    json_t *json = json_loadb(data, len, 0, NULL);
-    if (!json_is_object(json)) {
-        json_decref(json);
-        return WIRE_ERR_JSON;
-    }
-    if (json_p)
+    if (json_p) {
+        json_t *json = json_loadb(data, len, 0, NULL);
+        if (!json_is_object(json)) {
+            json_decref(json);
+            return WIRE_ERR_JSON;
+        }
         *json_p = json;
-    else
-        json_decref(json);
-    return WIRE_OK;
+        return WIRE_OK;
+    }
+    /* Not kept: parsed and freed inside the arena, which is reset on leaving it. */
+    rtr_jarena_enter(arena);
+    json_t *json = json_loadb(data, len, 0, NULL);
+    bool object = json_is_object(json);
+    json_decref(json);
+    rtr_jarena_leave(arena);
+    return object ? WIRE_OK : WIRE_ERR_JSON;
 }

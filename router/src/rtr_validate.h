@@ -4,8 +4,8 @@
  * Validation is split in two so the server can dedup between the steps: the envelope (frame
  * count, topic, header, kind) is cheap and tells who sent the message, so even a rejected event
  * can be acknowledged; the payload (size, JSON object) costs a parse and is skipped for
- * duplicates. Neither step allocates except jansson's parse, asserts on input or keeps pointers
- * beyond the frames it was given.
+ * duplicates. Neither step allocates except jansson's parse (in an arena when the parse is not
+ * kept), asserts on input or keeps pointers beyond the frames it was given.
  */
 #ifndef RTR_VALIDATE_H
 #define RTR_VALIDATE_H
@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rtr_jarena.h"
 #include "wire_envelope.h"
 
 /* Frames the wire envelope has: topic, header, payload. */
@@ -41,8 +42,11 @@ wire_err_t rtr_validate_envelope(size_t nframes, const void *const data[], const
 /*
  * Checks a payload: at most max_payload bytes (WIRE_ERR_SIZE) and a JSON object (WIRE_ERR_JSON).
  * When json_p is not NULL and the payload is valid, *json_p gets the parsed object (the caller
- * owns it); otherwise the parse is freed here. *json_p is NULL on every error.
+ * owns it, and it comes from the default allocator); otherwise the parse is freed here, and when
+ * arena is not NULL it is parsed inside that arena (rtr_jarena.h: faster, nothing kept), which
+ * needs rtr_jarena_install() to have run. *json_p is NULL on every error.
  */
-wire_err_t rtr_validate_payload(const void *data, size_t len, size_t max_payload, json_t **json_p);
+wire_err_t rtr_validate_payload(const void *data, size_t len, size_t max_payload,
+                                rtr_jarena_t *arena, json_t **json_p);
 
 #endif

@@ -1,7 +1,8 @@
-# The browser test: edge/www's live page in Debian's headless Chromium via playwright-core
-# (tests/browser/demo_page.mjs). Included from tests/integration/CMakeLists.txt, which defines
-# WEFT_IT_ENV. Registered only when node and /usr/bin/chromium exist at configure time;
-# tests/run.sh installs both (and runs "npm ci" here) so CI always runs it.
+# The browser tests: edge/www's live page (tests/browser/demo_page.mjs) and weft.js resuming
+# across a killed edge (resume_page.mjs), in Debian's headless Chromium via playwright-core.
+# Included from tests/integration/CMakeLists.txt, which defines WEFT_IT_ENV and WEFT_HAPROXY.
+# Registered only when node and /usr/bin/chromium exist at configure time; tests/run.sh installs
+# both (and runs "npm ci" here) so CI always runs them.
 find_program(WEFT_NODE node)
 if(WEFT_NODE AND EXISTS /usr/bin/chromium)
     add_test(NAME browser_demo_page
@@ -11,6 +12,16 @@ if(WEFT_NODE AND EXISTS /usr/bin/chromium)
         LABELS browser
         TIMEOUT 180
         ENVIRONMENT "${WEFT_IT_ENV}")
+    # weft.js resuming through HAProxy after its edge is SIGKILLed (label resume as well).
+    if(WEFT_HAPROXY)
+        add_test(NAME browser_resume_page
+            COMMAND ${WEFT_NODE} ${CMAKE_CURRENT_LIST_DIR}/resume_page.mjs
+            WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+        set_tests_properties(browser_resume_page PROPERTIES
+            LABELS "browser;resume"
+            TIMEOUT 180
+            ENVIRONMENT "${WEFT_IT_ENV};WEFT_HAPROXY_BIN=${WEFT_HAPROXY};WEFT_HAPROXY_CFG=${PROJECT_SOURCE_DIR}/deploy/haproxy.cfg")
+    endif()
 else()
-    message(STATUS "browser test not registered: needs node and /usr/bin/chromium")
+    message(STATUS "browser tests not registered: need node and /usr/bin/chromium")
 endif()

@@ -11,33 +11,13 @@
 // Run: cd tests/browser && npm ci && node demo_page.mjs   (normally through ctest -L browser)
 // WEFT_BROWSER_KEEP=1 keeps the logs and a screenshot of the page (they are kept on failure).
 
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 
-const CHROMIUM = process.env.WEFT_CHROMIUM || '/usr/bin/chromium';
-const STEP_MS = 20000; // bound of every single wait
+import { Harness, check, freePort, loadChromium, need, STEP_MS } from './lib.mjs';
+
 const EDGE_ID = 'edge-browser';
 
-function need(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`demo_page: ${name} is not set (run through ctest, which sets it)`);
-    process.exit(2);
-  }
-  return v;
-}
-
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (err) {
-  console.error('demo_page: playwright-core is missing; run "npm ci" in tests/browser', err.message);
-  process.exit(1);
-}
-
+const chromium = await loadChromium();
 const bins = {
   router: need('WEFT_ROUTER_BIN'),
   edge: need('WEFT_EDGE_BIN'),
@@ -45,96 +25,17 @@ const bins = {
   pub: need('WEFT_PUB_BIN'),
 };
 const www = need('WEFT_WWW_DIR');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-browser-'));
-const children = [];
-
-/** 1 when 127.0.0.1:port can be listened on right now. */
-function canListen(port) {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A free port below the ephemeral range (as tests/support/ts_proc.c does, and for the same
- *  reason: outgoing connections of parallel tests take their local ports from that range). */
-async function freePort() {
-  let low = 32768;
-  try {
-    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) || low;
-  } catch { /* keep the default */ }
-  const base = low > 20000 ? 15000 : 10000;
-  for (let i = 0; i < 1000; i++) {
-    const port = base + Math.floor(Math.random() * (low - base));
-    if (await canListen(port)) return port;
-  }
-  throw new Error('no free port');
-}
-
+const h = new Harness('browser');
+const dir = h.dir;
+const start = (name, argv) => h.start(name, argv);
+const waitLog = (entry, text) => h.waitLog(entry, text);
+const run = (argv) => h.run(argv);
+const stop = (entry) => h.stop(entry);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Starts a child with stdout+stderr in <dir>/<name>.log. */
-function start(name, argv) {
-  const log = path.join(dir, `${name}.log`);
-  const fd = fs.openSync(log, 'a');
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd] });
-  fs.closeSync(fd);
-  const entry = { name, child, log, exit: null };
-  child.on('exit', (code, signal) => { entry.exit = signal ? `signal ${signal}` : code; });
-  children.push(entry);
-  return entry;
-}
-
-/** Waits until the child's log contains text. */
-async function waitLog(entry, text) {
-  const deadline = Date.now() + STEP_MS;
-  while (Date.now() < deadline) {
-    if (fs.existsSync(entry.log) && fs.readFileSync(entry.log, 'utf8').includes(text)) return;
-    if (entry.exit !== null) throw new Error(`${entry.name} exited (${entry.exit}) before "${text}"`);
-    await sleep(50);
-  }
-  throw new Error(`${entry.name} did not log "${text}" within ${STEP_MS} ms`);
-}
-
-/** Runs a command to completion; resolves with its exit code. */
-function run(argv) {
-  return new Promise((resolve) => {
-    const entry = start(path.basename(argv[0]) + '-' + children.length, argv);
-    entry.child.on('exit', (code) => resolve(code));
-  });
-}
-
-/** Stops a daemon with SIGTERM and returns its exit code. */
-async function stop(entry) {
-  if (entry.exit !== null) return entry.exit;
-  entry.child.kill('SIGTERM');
-  const deadline = Date.now() + 15000;
-  while (entry.exit === null && Date.now() < deadline) await sleep(50);
-  if (entry.exit === null) {
-    entry.child.kill('SIGKILL');
-    return 'killed';
-  }
-  return entry.exit;
-}
-
-function printLogs() {
-  for (const { name, log } of children) {
-    console.error(`----- log of ${name} -----`);
-    if (fs.existsSync(log)) console.error(fs.readFileSync(log, 'utf8').trimEnd());
-    console.error(`----- end of ${name} -----`);
-  }
-}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)] : NaN;
-}
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-  console.log(`ok - ${what}`);
 }
 
 let context;
@@ -148,20 +49,14 @@ try {
     '--log-level', 'info']);
   await waitLog(router, 'ready:');
   const edge = start('weft-edge', [bins.edge, '--port', String(http), '--bind', '127.0.0.1',
-    '--router', `tcp://127.0.0.1:${fanout}`, '--www', www, '--edge-id', EDGE_ID,
+    '--router', `tcp://127.0.0.1:${fanout}`, '--history', `tcp://127.0.0.1:${history}`,
+    '--www', www, '--edge-id', EDGE_ID,
     '--log-level', 'info']);
   await waitLog(edge, 'ready:');
   const sim = start('weft-sim', [bins.sim, '--endpoint', endpoint, '--agents', '4',
     '--projects', '2', '--rate', '5', '--seed', '11']);
 
-  const profile = fs.mkdtempSync(path.join(dir, 'chromium-profile-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 800 },
-  });
+  context = await h.launch(chromium);
   const page = context.pages()[0] || await context.newPage();
   const consoleErrors = [];
   // Browsers ask for /favicon.ico by themselves; a 404 for it is not the page's fault.
@@ -232,12 +127,10 @@ try {
 } catch (err) {
   failed = true;
   console.error(`FAIL: ${err.stack || err}`);
-  printLogs();
 } finally {
   if (context) await context.close().catch(() => {});
-  for (const { child, exit } of children) if (exit === null) child.kill('SIGKILL');
+  // Keeps the logs and the screenshot only when they are needed (or asked for).
+  h.finish(failed);
 }
-// Keep the logs and the screenshot only when they are needed (or asked for).
-if (!failed && !process.env.WEFT_BROWSER_KEEP) fs.rmSync(dir, { recursive: true, force: true });
 console.log(failed ? 'browser test: 0 passed, 1 failed' : 'browser test: 1 passed, 0 failed');
 process.exit(failed ? 1 : 0);

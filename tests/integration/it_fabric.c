@@ -93,19 +93,23 @@ static void s_print(ts_proc_t *proc)
         ts_proc_print_log(proc, stderr);
 }
 
-/* Removes the files of the log directory and the directory itself. */
+/* Removes the log directory with everything in it (nginx keeps a small tree there). */
 static void s_remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
         return;
     struct dirent *ent;
-    char path[512];
+    char path[1024];
     while ((ent = readdir(d)) != NULL) {
         if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
-        unlink(path);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            s_remove_dir(path);
+        else
+            unlink(path);
     }
     closedir(d);
     rmdir(dir);
@@ -421,6 +425,93 @@ int it_fabric_start_haproxy(it_fabric_t *self)
         return -1;
     if (ts_wait_port(port, IT_START_TIMEOUT_MS) != 0) {
         fprintf(stderr, "it_fabric: HAProxy did not listen on port %d\n", port);
+        ts_proc_print_log(proc, stderr);
+        return -1;
+    }
+    return port;
+}
+
+/*
+ * Writes the shipped nginx configuration for nedges edges, changed only in its addresses: its
+ * "listen 127.0.0.1:8080" becomes listen_port, its upstream "server 127.0.0.1:PORT ..." lines
+ * name the edges' ports in order (lines beyond nedges dropped, missing ones copied from the
+ * last).
+ */
+static int s_write_nginx_cfg(const it_fabric_t *self, const char *src, const char *dst,
+                             int listen_port)
+{
+    FILE *in = fopen(src, "r");
+    if (!in) {
+        fprintf(stderr, "it_fabric: cannot read %s: %s\n", src, strerror(errno));
+        return -1;
+    }
+    FILE *out = fopen(dst, "w");
+    if (!out) {
+        fprintf(stderr, "it_fabric: cannot write %s: %s\n", dst, strerror(errno));
+        fclose(in);
+        return -1;
+    }
+    static const char server[] = "server 127.0.0.1:";
+    static const char listen[] = "listen 127.0.0.1:";
+    char line[1024], rest[512] = "";
+    int servers = 0, listens = 0, pending_copies = 0;
+    while (fgets(line, sizeof line, in)) {
+        int indent = (int)strspn(line, " \t");
+        const char *p = line + indent;
+        if (strncmp(p, server, sizeof server - 1) == 0) {
+            const char *after = p + sizeof server - 1 + strspn(p + sizeof server - 1, "0123456789");
+            snprintf(rest, sizeof rest, "%s", after);
+            if (servers < self->nedges)
+                fprintf(out, "%.*s%s%d%s", indent, line, server, self->edges[servers].port, rest);
+            servers++;
+            pending_copies = 1;
+            continue;
+        }
+        if (pending_copies) {
+            for (int i = servers; i < self->nedges; i++)
+                fprintf(out, "        %s%d%s", server, self->edges[i].port, rest);
+            pending_copies = 0;
+        }
+        if (strncmp(p, listen, sizeof listen - 1) == 0) {
+            const char *after = p + sizeof listen - 1 + strspn(p + sizeof listen - 1, "0123456789");
+            fprintf(out, "%.*s%s%d%s", indent, line, listen, listen_port, after);
+            listens++;
+            continue;
+        }
+        fputs(line, out);
+    }
+    fclose(in);
+    int rc = fclose(out) == 0 && servers > 0 && listens == 1 ? 0 : -1;
+    if (servers == 0 || listens != 1)
+        fprintf(stderr, "it_fabric: %s: want upstream \"%s...\" lines and one \"%s...\"\n", src,
+                server, listen);
+    return rc;
+}
+
+/* Starts nginx with the shipped configuration in front of every edge started so far. */
+int it_fabric_start_nginx(it_fabric_t *self)
+{
+    int port = ts_free_port();
+    if (port < 0 || self->nedges < 1)
+        return -1;
+    char prefix[300], cfg[400], logs[400], globals[800];
+    snprintf(prefix, sizeof prefix, "%s/nginx", self->dir);
+    snprintf(logs, sizeof logs, "%s/logs", prefix);
+    snprintf(cfg, sizeof cfg, "%s/nginx.conf", prefix);
+    if ((mkdir(prefix, 0755) != 0 && errno != EEXIST) || (mkdir(logs, 0755) != 0 && errno != EEXIST))
+        return -1;
+    if (s_write_nginx_cfg(self, it_env("WEFT_NGINX_CFG"), cfg, port) != 0)
+        return -1;
+    /* One process in the foreground (it dies with the test), files under the prefix. */
+    snprintf(globals, sizeof globals,
+             "daemon off; master_process off; pid %s/nginx.pid; error_log stderr notice;", prefix);
+    char *argv[] = {(char *)it_env("WEFT_NGINX_BIN"), "-p", prefix, "-c", cfg, "-g", globals,
+                    NULL};
+    ts_proc_t *proc = it_fabric_spawn(self, "nginx", argv, NULL);
+    if (!proc)
+        return -1;
+    if (ts_wait_port(port, IT_START_TIMEOUT_MS) != 0) {
+        fprintf(stderr, "it_fabric: nginx did not listen on port %d\n", port);
         ts_proc_print_log(proc, stderr);
         return -1;
     }

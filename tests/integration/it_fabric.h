@@ -69,6 +69,13 @@ int it_fabric_restart_edge(it_fabric_t *self, int idx, const char *edge_id,
  */
 int it_fabric_start_haproxy(it_fabric_t *self);
 
+/*
+ * Starts nginx (WEFT_NGINX_BIN, one foreground process) with the repository's deploy/nginx.conf
+ * (WEFT_NGINX_CFG) in front of every edge started so far, changed only in its addresses (the
+ * listen port and one upstream server line per edge). Returns nginx's port or -1.
+ */
+int it_fabric_start_nginx(it_fabric_t *self);
+
 /* The WebSocket port of edge idx. */
 int it_fabric_edge_port(const it_fabric_t *self, int idx);
 

@@ -17,19 +17,19 @@
 #define IT_LOUD_MAX 20          /* failures printed by it_crowd_check */
 
 struct it_pacer {
-    weft_pub_t *pub;      /* the publisher */
-    char prefix[32];      /* room name prefix */
-    int nrooms;           /* rooms, round robin */
-    int total;            /* events to publish */
-    int rate;             /* events per second */
-    char (*rooms)[48];    /* room names */
-    uint64_t *times;      /* times[k]: ts_now_ms() when event k was published */
-    atomic_int progress;  /* events handed to weft_publish so far */
-    atomic_int refused;   /* weft_publish failures */
-    atomic_int stop;      /* set by it_pacer_destroy: the thread ends early */
-    pthread_t thread;     /* the publishing thread */
-    int started;          /* the thread was created */
-    int joined;           /* the thread was joined */
+    weft_pub_t *pub;     /* the publisher */
+    char prefix[32];     /* room name prefix */
+    int nrooms;          /* rooms, round robin */
+    int total;           /* events to publish */
+    int rate;            /* events per second */
+    char (*rooms)[48];   /* room names */
+    uint64_t *times;     /* times[k]: ts_now_ms() when event k was published */
+    atomic_int progress; /* events handed to weft_publish so far */
+    atomic_int refused;  /* weft_publish failures */
+    atomic_int stop;     /* set by it_pacer_destroy: the thread ends early */
+    pthread_t thread;    /* the publishing thread */
+    int started;         /* the thread was created */
+    int joined;          /* the thread was joined */
 };
 
 /* Publishes every event at the pacer's rate: event k is due k/rate seconds after the start. */
@@ -59,8 +59,7 @@ static void *s_pacer_main(void *arg)
 }
 
 /* Creates the publisher. */
-it_pacer_t *it_pacer_new(const char *endpoint, const char *prefix, int nrooms, int total,
-                         int rate)
+it_pacer_t *it_pacer_new(const char *endpoint, const char *prefix, int nrooms, int total, int rate)
 {
     if (nrooms < 1 || total < 1 || rate < 1)
         return NULL;
@@ -427,19 +426,17 @@ int it_crowd_check(it_crowd_t *self, it_expect_t expect, uint64_t old_epoch, uin
                     s_fail(&failures,
                            "%s %s: %zu answers, %zu recovered:true, %zu recovered:false, %zu "
                            "unsolicited (want every answer after the first recovered:true)",
-                           ts_wsc_name(c), room, sum.replies, sum.resumed, lost,
-                           sum.unsolicited);
+                           ts_wsc_name(c), room, sum.replies, sum.resumed, lost, sum.unsolicited);
                 if (sum.last_seq != (uint64_t)total || sum.events != (size_t)total ||
                     sum.last_epoch != old_epoch)
                     s_fail(&failures,
                            "%s %s: %zu events ending at %" PRIu64 "/%" PRIu64 ", want %" PRId64
                            " ending at %" PRIu64 "/%" PRId64,
-                           ts_wsc_name(c), room, sum.events, sum.last_epoch, sum.last_seq,
-                           total, old_epoch, total);
+                           ts_wsc_name(c), room, sum.events, sum.last_epoch, sum.last_seq, total,
+                           old_epoch, total);
             } else {
                 if (sum.lost[TS_WSC_REASON_EPOCH_CHANGED] < 1 ||
-                    lost != sum.lost[TS_WSC_REASON_EPOCH_CHANGED] ||
-                    sum.last_epoch != new_epoch)
+                    lost != sum.lost[TS_WSC_REASON_EPOCH_CHANGED] || sum.last_epoch != new_epoch)
                     s_fail(&failures,
                            "%s %s: %zu epoch_changed of %zu recovered:false, last event in "
                            "epoch %" PRIu64 " (want >= 1 epoch_changed, all of them, ending in "

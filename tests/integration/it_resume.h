@@ -32,8 +32,7 @@ typedef struct it_crowd it_crowd_t;
  * block up to 10 s for buffer space, so a router restart slows it down instead of refusing
  * events. Returns NULL on failure.
  */
-it_pacer_t *it_pacer_new(const char *endpoint, const char *prefix, int nrooms, int total,
-                         int rate);
+it_pacer_t *it_pacer_new(const char *endpoint, const char *prefix, int nrooms, int total, int rate);
 
 /* Starts publishing (once). Returns 0 or -1. */
 int it_pacer_start(it_pacer_t *self);
@@ -97,7 +96,7 @@ int it_crowd_wait_caught_up(it_crowd_t *self, int timeout_ms);
 
 /* What it_crowd_check() demands of every stream. */
 typedef enum it_expect {
-    IT_EXPECT_GAPLESS, /* one epoch: seq 1..total, n == seq, every resume recovered:true */
+    IT_EXPECT_GAPLESS,   /* one epoch: seq 1..total, n == seq, every resume recovered:true */
     IT_EXPECT_NEW_EPOCH, /* router restart: seq 1.. in the first epoch, then recovered:false
                             epoch_changed into new_epoch, then new_epoch's events to the end */
 } it_expect_t;
@@ -111,11 +110,11 @@ int it_crowd_check(it_crowd_t *self, it_expect_t expect, uint64_t old_epoch, uin
 
 /* How the crowd recovered from a moment (it_crowd_recovery). */
 typedef struct it_recovery {
-    int clients;          /* clients that lost their connection after the moment */
-    int reconnects;       /* connection attempts of those clients beyond their first (in all) */
+    int clients;           /* clients that lost their connection after the moment */
+    int reconnects;        /* connection attempts of those clients beyond their first (in all) */
     uint64_t resubscribed; /* ms from the moment until the last of them had recovered:true */
-    uint64_t settled;     /* ms from the moment until the last of them had caught up to live */
-    uint64_t median;      /* median over those clients of their own caught-up time */
+    uint64_t settled;      /* ms from the moment until the last of them had caught up to live */
+    uint64_t median;       /* median over those clients of their own caught-up time */
 } it_recovery_t;
 
 /*

@@ -34,16 +34,16 @@
 
 /* Everything the test cases share. */
 typedef struct test_ctx {
-    it_fabric_t *fab;               /* the private fabric */
-    ts_wsc_t *wsc;                  /* WebSocket client context */
-    weft_pub_t *fencer;             /* fences and the quiet room's events */
-    it_pacer_t *pacer;              /* the publisher thread */
-    it_crowd_t *crowds[N_EDGES];    /* PER_EDGE clients on each edge */
-    ts_wsc_conn_t *quiet[N_EDGES];  /* a client of the quiet room on each edge */
-    pid_t edge_pids[N_EDGES];       /* the edges' pids: they must not restart */
-    uint64_t epoch1;                /* the first router's epoch */
-    uint64_t epoch2;                /* the second router's epoch */
-    int ready;                      /* the previous step completed */
+    it_fabric_t *fab;              /* the private fabric */
+    ts_wsc_t *wsc;                 /* WebSocket client context */
+    weft_pub_t *fencer;            /* fences and the quiet room's events */
+    it_pacer_t *pacer;             /* the publisher thread */
+    it_crowd_t *crowds[N_EDGES];   /* PER_EDGE clients on each edge */
+    ts_wsc_conn_t *quiet[N_EDGES]; /* a client of the quiet room on each edge */
+    pid_t edge_pids[N_EDGES];      /* the edges' pids: they must not restart */
+    uint64_t epoch1;               /* the first router's epoch */
+    uint64_t epoch2;               /* the second router's epoch */
+    int ready;                     /* the previous step completed */
 } test_ctx_t;
 
 /* Starts the fabric, connects the clients, publishes the quiet room's events, fences. */
@@ -130,8 +130,7 @@ static void test_restart(void **state)
     assert_int_equal(it_pacer_finish(ctx->pacer, 60000, &stats), 0);
     printf("router_restart: publisher: published %" PRIu64 ", acked %" PRIu64 ", resent %" PRIu64
            ", refused %" PRIu64 ", lost %" PRIu64 ", buffered %" PRIu64 "\n",
-           stats.published, stats.acked, stats.resent, stats.refused, stats.lost,
-           stats.buffered);
+           stats.published, stats.acked, stats.resent, stats.refused, stats.lost, stats.buffered);
     assert_int_equal(stats.published, N_EVENTS);
     assert_int_equal(stats.acked, N_EVENTS);
     assert_int_equal(stats.refused, 0);

@@ -87,6 +87,8 @@ struct ts_wsc_conn {
     int connecting;            /* inside lws_client_connect_via_info(): adopt the new wsi */
     unsigned conn_no;          /* attempts so far; numbers the records */
     unsigned closes;           /* attempts that ended */
+    int close_codes[8];        /* distinct peer close codes seen (0: none sent) */
+    unsigned close_counts[8];  /* how often each of close_codes was seen */
     uint64_t closed_at;        /* ts_now_ms() of the latest end */
     int resume;                /* resume mode: records instead of event frames */
     int reconnect_port;        /* resume: reconnect here after an unwanted close (0: never) */
@@ -108,7 +110,20 @@ struct ts_wsc {
 };
 
 static int s_open(ts_wsc_conn_t *conn, int port);
-static void s_track_event(ts_wsc_conn_t *conn, json_t *frame);
+/* The fields of an event frame that resume mode checks; strings point into the frame. */
+typedef struct s_event {
+    const char *room; /* "room" (not NUL-terminated) */
+    size_t room_len;  /* its length */
+    int64_t epoch;    /* "epoch", -1 when absent or not a non-negative integer */
+    int64_t seq;      /* "seq", likewise */
+    const char *r;    /* "data"."r", NULL when absent */
+    size_t r_len;     /* its length */
+    int64_t n;        /* "data"."n", -1 when absent */
+} s_event_t;
+
+static int s_scan_event(const char *text, size_t len, s_event_t *ev);
+static void s_event_from_json(json_t *frame, s_event_t *ev);
+static void s_track_event(ts_wsc_conn_t *conn, const s_event_t *ev);
 static void s_track_subscribed(ts_wsc_conn_t *conn, json_t *frame);
 static void s_track_error(ts_wsc_conn_t *conn, json_t *frame);
 
@@ -149,6 +164,14 @@ static int s_record(ts_wsc_conn_t *conn)
         conn->frames = bigger;
         conn->frames_cap = cap;
     }
+    s_event_t ev;
+    if (conn->resume && !conn->rx_binary && conn->rx &&
+        s_scan_event(conn->rx, conn->rx_len, &ev) == 0) {
+        /* The hot path: events of a resume client become records without a JSON tree. */
+        s_track_event(conn, &ev);
+        conn->rx_len = 0;
+        return 0;
+    }
     json_t *frame = NULL;
     if (!conn->rx_binary)
         frame = json_loadb(conn->rx ? conn->rx : "", conn->rx_len, 0, NULL);
@@ -171,7 +194,8 @@ static int s_record(ts_wsc_conn_t *conn)
     if (conn->resume && op) {
         if (strcmp(op, "event") == 0) {
             /* Events become records only; keeping every frame would not scale. */
-            s_track_event(conn, frame);
+            s_event_from_json(frame, &ev);
+            s_track_event(conn, &ev);
             json_decref(frame);
             return 0;
         }
@@ -238,6 +262,13 @@ static void s_mark_closed(ts_wsc_conn_t *conn)
     conn->wsi = NULL;
     conn->closes++;
     conn->closed_at = ts_now_ms();
+    for (size_t i = 0; i < sizeof conn->close_codes / sizeof conn->close_codes[0]; i++) {
+        if (conn->close_counts[i] == 0 || conn->close_codes[i] == conn->close_code) {
+            conn->close_codes[i] = conn->close_code;
+            conn->close_counts[i]++;
+            break;
+        }
+    }
     ts_wsc_t *owner = conn->owner;
     if (conn->resume && conn->reconnect_port > 0 && !conn->want_close && !owner->destroying) {
         int delay = s_random_ms(owner, conn->backoff_min, conn->backoff_max);
@@ -871,20 +902,237 @@ static int64_t s_u64_field(json_t *obj, const char *key)
     return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v) : -1;
 }
 
-/* Records an event and checks that it is exactly the one after the room's position. */
-static void s_track_event(ts_wsc_conn_t *conn, json_t *frame)
+/*
+ * An allocation-free reader for event frames. Why: a resume client gets hundreds of thousands of
+ * events, and parsing each into a jansson tree costs a dozen mallocs, which under
+ * AddressSanitizer made the test client, not the fabric, the bottleneck. It reads any key order
+ * and skips unknown values; anything it does not understand (escapes in the strings it needs,
+ * other ops, malformed text) returns -1 and the frame takes the jansson path instead.
+ */
+typedef struct s_scan {
+    const char *p;   /* next byte */
+    const char *end; /* end of the text */
+} s_scan_t;
+
+/* Skips JSON whitespace. */
+static void s_scan_ws(s_scan_t *sc)
 {
-    const char *room = json_string_value(json_object_get(frame, "room"));
-    s_track_t *t = room ? s_track_find(conn, room) : NULL;
+    while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+        sc->p++;
+}
+
+/* Reads a string into *start and *len (raw bytes); *escaped is set when it holds a backslash. */
+static int s_scan_string(s_scan_t *sc, const char **start, size_t *len, int *escaped)
+{
+    s_scan_ws(sc);
+    if (sc->p >= sc->end || *sc->p != '"')
+        return -1;
+    const char *q = ++sc->p;
+    *escaped = 0;
+    while (q < sc->end && *q != '"') {
+        if (*q == '\\') {
+            *escaped = 1;
+            q++;
+        }
+        q++;
+    }
+    if (q >= sc->end)
+        return -1;
+    *start = sc->p;
+    *len = (size_t)(q - sc->p);
+    sc->p = q + 1;
+    return 0;
+}
+
+/* Reads a non-negative integer (no sign, fraction or exponent). */
+static int s_scan_u63(s_scan_t *sc, int64_t *out)
+{
+    s_scan_ws(sc);
+    const char *q = sc->p;
+    uint64_t v = 0;
+    while (q < sc->end && *q >= '0' && *q <= '9' && q - sc->p < 19)
+        v = v * 10 + (uint64_t)(*q++ - '0');
+    if (q == sc->p || (q < sc->end && (*q == '.' || *q == 'e' || *q == 'E' || (*q >= '0' && *q <= '9'))))
+        return -1;
+    sc->p = q;
+    *out = (int64_t)v;
+    return 0;
+}
+
+/* Skips any value: a string, an object or array (nesting counted), or a scalar. */
+static int s_scan_skip(s_scan_t *sc)
+{
+    s_scan_ws(sc);
+    if (sc->p >= sc->end)
+        return -1;
+    const char *start;
+    size_t len;
+    int escaped;
+    if (*sc->p == '"')
+        return s_scan_string(sc, &start, &len, &escaped);
+    if (*sc->p != '{' && *sc->p != '[') {
+        while (sc->p < sc->end && *sc->p != ',' && *sc->p != '}' && *sc->p != ']')
+            sc->p++;
+        return sc->p < sc->end ? 0 : -1;
+    }
+    int depth = 0;
+    while (sc->p < sc->end) {
+        char c = *sc->p;
+        if (c == '"') {
+            if (s_scan_string(sc, &start, &len, &escaped) != 0)
+                return -1;
+            continue;
+        }
+        sc->p++;
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* Walks an object, calling field(sc, key, key_len, arg) at each value; 0 at the closing brace. */
+static int s_scan_object(s_scan_t *sc, int (*field)(s_scan_t *, const char *, size_t, void *),
+                         void *arg)
+{
+    s_scan_ws(sc);
+    if (sc->p >= sc->end || *sc->p != '{')
+        return -1;
+    sc->p++;
+    s_scan_ws(sc);
+    if (sc->p < sc->end && *sc->p == '}') {
+        sc->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *key;
+        size_t klen;
+        int escaped;
+        if (s_scan_string(sc, &key, &klen, &escaped) != 0 || escaped)
+            return -1;
+        s_scan_ws(sc);
+        if (sc->p >= sc->end || *sc->p != ':')
+            return -1;
+        sc->p++;
+        if (field(sc, key, klen, arg) != 0)
+            return -1;
+        s_scan_ws(sc);
+        if (sc->p < sc->end && *sc->p == ',') {
+            sc->p++;
+            continue;
+        }
+        if (sc->p < sc->end && *sc->p == '}') {
+            sc->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+/* True when the key is the NUL-terminated name. */
+static int s_key_is(const char *key, size_t klen, const char *name)
+{
+    return strlen(name) == klen && memcmp(key, name, klen) == 0;
+}
+
+/* A field of "data": r and n are read, the rest skipped. */
+static int s_scan_data_field(s_scan_t *sc, const char *key, size_t klen, void *arg)
+{
+    s_event_t *ev = arg;
+    int escaped;
+    if (s_key_is(key, klen, "r")) {
+        if (s_scan_string(sc, &ev->r, &ev->r_len, &escaped) != 0 || escaped)
+            return -1;
+        return 0;
+    }
+    if (s_key_is(key, klen, "n"))
+        return s_scan_u63(sc, &ev->n);
+    return s_scan_skip(sc);
+}
+
+/* A field of the frame; *op_ok (in the event) records "op":"event". */
+typedef struct s_frame_scan {
+    s_event_t *ev; /* what is read */
+    int is_event;  /* "op" was "event" */
+} s_frame_scan_t;
+
+/* A top-level field of the frame. */
+static int s_scan_frame_field(s_scan_t *sc, const char *key, size_t klen, void *arg)
+{
+    s_frame_scan_t *fs = arg;
+    const char *v;
+    size_t vlen;
+    int escaped;
+    if (s_key_is(key, klen, "op")) {
+        if (s_scan_string(sc, &v, &vlen, &escaped) != 0)
+            return -1;
+        fs->is_event = vlen == 5 && memcmp(v, "event", 5) == 0;
+        return fs->is_event ? 0 : -1; /* not an event: the jansson path handles it */
+    }
+    if (s_key_is(key, klen, "room")) {
+        if (s_scan_string(sc, &fs->ev->room, &fs->ev->room_len, &escaped) != 0 || escaped)
+            return -1;
+        return 0;
+    }
+    if (s_key_is(key, klen, "epoch"))
+        return s_scan_u63(sc, &fs->ev->epoch);
+    if (s_key_is(key, klen, "seq"))
+        return s_scan_u63(sc, &fs->ev->seq);
+    if (s_key_is(key, klen, "data"))
+        return s_scan_object(sc, s_scan_data_field, fs->ev);
+    return s_scan_skip(sc);
+}
+
+/* Reads an event frame without allocating; 0, or -1 when the jansson path must decide. */
+static int s_scan_event(const char *text, size_t len, s_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->epoch = ev->seq = ev->n = -1;
+    s_scan_t sc = {text, text + len};
+    s_frame_scan_t fs = {ev, 0};
+    if (s_scan_object(&sc, s_scan_frame_field, &fs) != 0 || !fs.is_event || !ev->room)
+        return -1;
+    s_scan_ws(&sc);
+    return sc.p == sc.end ? 0 : -1;
+}
+
+/* The same fields from a parsed frame (the slow path). */
+static void s_event_from_json(json_t *frame, s_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    json_t *room = json_object_get(frame, "room");
+    ev->room = json_string_value(room);
+    ev->room_len = ev->room ? json_string_length(room) : 0;
+    ev->epoch = s_u64_field(frame, "epoch");
+    ev->seq = s_u64_field(frame, "seq");
+    json_t *data = json_object_get(frame, "data");
+    json_t *r = json_object_get(data, "r");
+    ev->r = json_string_value(r);
+    ev->r_len = ev->r ? json_string_length(r) : 0;
+    ev->n = s_u64_field(data, "n");
+}
+
+/* The joined room whose name is the len bytes at room, or NULL. */
+static s_track_t *s_track_findn(const ts_wsc_conn_t *conn, const char *room, size_t len)
+{
+    for (size_t i = 0; i < conn->ntracks; i++)
+        if (strlen(conn->tracks[i].room) == len && memcmp(conn->tracks[i].room, room, len) == 0)
+            return &conn->tracks[i];
+    return NULL;
+}
+
+/* Records an event and checks that it is exactly the one after the room's position. */
+static void s_track_event(ts_wsc_conn_t *conn, const s_event_t *ev)
+{
+    s_track_t *t = ev->room ? s_track_findn(conn, ev->room, ev->room_len) : NULL;
     if (!t) {
         if (conn->stray++ < TS_WSC_LOUD_MAX)
-            fprintf(stderr, "ts_wsc: %s: event of a room it never joined: %s\n", conn->name,
-                    room ? room : "(no room)");
+            fprintf(stderr, "ts_wsc: %s: event of a room it never joined: %.*s\n", conn->name,
+                    ev->room ? (int)ev->room_len : 9, ev->room ? ev->room : "(no room)");
         return;
     }
-    int64_t epoch = s_u64_field(frame, "epoch"), seq = s_u64_field(frame, "seq");
-    json_t *data = json_object_get(frame, "data");
-    const char *r = json_string_value(json_object_get(data, "r"));
+    int64_t epoch = ev->epoch, seq = ev->seq;
     if (epoch <= 0 || seq <= 0)
         s_violation(conn, t, "event without a positive epoch and seq");
     if (t->pending)
@@ -895,8 +1143,9 @@ static void s_track_event(ts_wsc_conn_t *conn, json_t *frame)
                     "event %" PRId64 "/%" PRId64 " after position %" PRIu64 "/%" PRIu64
                     " (want %" PRIu64 "/%" PRIu64 ")",
                     epoch, seq, t->epoch, t->seq, t->epoch, t->seq + 1);
-    if (r && strcmp(r, t->room) != 0)
-        s_violation(conn, t, "event %" PRId64 " carries data.r \"%.64s\"", seq, r);
+    if (ev->r && (ev->r_len != strlen(t->room) || memcmp(ev->r, t->room, ev->r_len) != 0))
+        s_violation(conn, t, "event %" PRId64 " carries data.r \"%.*s\"", seq,
+                    (int)(ev->r_len < 64 ? ev->r_len : 64), ev->r);
     t->has_pos = 1;
     t->epoch = (uint64_t)(epoch > 0 ? epoch : 0);
     t->seq = (uint64_t)(seq > 0 ? seq : 0);
@@ -906,7 +1155,7 @@ static void s_track_event(ts_wsc_conn_t *conn, json_t *frame)
     rec->kind = TS_WSC_REC_EVENT;
     rec->epoch = t->epoch;
     rec->seq = t->seq;
-    rec->n = s_u64_field(data, "n");
+    rec->n = ev->n;
 }
 
 /* Maps a "reason" text to its code. */
@@ -1062,6 +1311,15 @@ unsigned ts_wsc_connections(const ts_wsc_conn_t *conn)
 unsigned ts_wsc_closes(const ts_wsc_conn_t *conn)
 {
     return conn->closes;
+}
+
+/* Closes with a given peer close code. */
+unsigned ts_wsc_closes_with(const ts_wsc_conn_t *conn, int code)
+{
+    for (size_t i = 0; i < sizeof conn->close_codes / sizeof conn->close_codes[0]; i++)
+        if (conn->close_counts[i] > 0 && conn->close_codes[i] == code)
+            return conn->close_counts[i];
+    return 0;
 }
 
 /* Time of the latest close. */

@@ -218,6 +218,10 @@ unsigned ts_wsc_connections(const ts_wsc_conn_t *conn);
 /* Connections that ended (closed by either side or failed) so far. */
 unsigned ts_wsc_closes(const ts_wsc_conn_t *conn);
 
+/* How many of those ended with the peer's close code code (0: the connection ended without a
+ * close frame from the peer, e.g. a killed edge, or failed to connect). */
+unsigned ts_wsc_closes_with(const ts_wsc_conn_t *conn, int code);
+
 /* ts_now_ms() of the latest close (0: never closed). */
 uint64_t ts_wsc_closed_at(const ts_wsc_conn_t *conn);
 

@@ -59,6 +59,14 @@ static void test_defaults(void **state)
     assert_int_equal(conf.sub_rcvhwm, 100000);
     assert_int_equal(conf.sub_sndhwm, 0);
     assert_int_equal(conf.max_connections, 100000);
+    assert_int_equal(conf.max_subscriptions, 256);
+    assert_string_equal(conf.classes, "status=*.status_changed,agent.status.*:200::agent_id; "
+                                      "metrics=metrics.*:500::agent_id; logs=log.*:1000");
+    assert_int_equal(conf.max_batch, 100);
+    assert_int_equal(conf.max_batch_bytes, 256 * 1024);
+    assert_int_equal(conf.rate_limit_per_min, 100);
+    assert_int_equal(conf.rate_limit_burst, 10);
+    assert_int_equal(conf.rate_limit_close_after, 20);
     assert_int_equal(conf.stats_interval, 60);
     assert_int_equal(conf.log_level, WIRE_LOG_NOTICE);
     assert_true(strlen(conf.www) > 0);
@@ -174,6 +182,46 @@ static void test_print_check_help(void **state)
     edge_config_free(&conf);
 }
 
+static void test_delivery_settings(void **state)
+{
+    edge_config_t conf;
+    char out[4096] = "", err[1024] = "";
+    /* A bad class list fails the start and --check-config alike, naming key and class. */
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--classes",
+                           "logs=log.*:1000; m=metrics.*:soon", NULL),
+                     WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "classes: class 2 ('m'): window 'soon' must be milliseconds"));
+    edge_config_free(&conf);
+    err[0] = out[0] = '\0';
+    assert_int_equal(
+        s_run(&conf, out, sizeof out, err, sizeof err, "--check-config", "--classes", "x", NULL),
+        WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "classes: class 1 ('x')"));
+    assert_null(strstr(out, "configuration OK"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--max-batch-bytes", "8m",
+                           "--max-queue-bytes", "4m", NULL),
+                     WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "max_batch_bytes"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(
+        s_run(&conf, out, sizeof out, err, sizeof err, "--rate-limit-burst", "0", NULL),
+        WIRE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "rate_limit_burst"));
+    edge_config_free(&conf);
+    /* An empty list is fine (every event immediate), and so are the limits' extremes. */
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--classes", "",
+                           "--rate-limit-per-min", "0", "--rate-limit-close-after", "0",
+                           "--max-subscriptions", "1", "--max-batch", "1", NULL),
+                     WIRE_CONF_RUN);
+    assert_string_equal(conf.classes, "");
+    assert_int_equal(conf.rate_limit_per_min, 0);
+    assert_int_equal(conf.max_subscriptions, 1);
+    edge_config_free(&conf);
+}
+
 static void test_example_file_loads(void **state)
 {
     /* The shipped example must stay loadable: it is the documentation of every key. */
@@ -184,6 +232,21 @@ static void test_example_file_loads(void **state)
                      WIRE_CONF_EXIT_OK);
     assert_string_equal(err, "");
     edge_config_free(&conf);
+    /* ... and it names every key of the table. */
+    FILE *f = fopen(WEFT_EDGE_CONF_EXAMPLE, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (const wire_conf_entry_t *e = edge_config_table; e->name; e++) {
+        char want[80];
+        snprintf(want, sizeof want, "\n%s = ", e->name);
+        char commented[80];
+        snprintf(commented, sizeof commented, "\n# %s = ", e->name);
+        if (!strstr(text, want) && !strstr(text, commented))
+            fail_msg("the example file does not show '%s'", e->name);
+    }
 }
 
 int main(void)
@@ -191,7 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),           cmocka_unit_test(test_flags_override_file),
         cmocka_unit_test(test_bounds_and_errors),  cmocka_unit_test(test_print_check_help),
-        cmocka_unit_test(test_example_file_loads),
+        cmocka_unit_test(test_example_file_loads), cmocka_unit_test(test_delivery_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,88 @@ static void test_payload_is_object(void **state)
     assert_false(edge_frame_payload_is_object("{} x", 4));
 }
 
+static void test_event_info(void **state)
+{
+    wire_header_t h = s_header(0);
+    h.key = "agent-7";
+    h.key_len = 7;
+    const char *payload = "{\"pct\":40}";
+    edge_frame_t *f = edge_frame_event("project:1", 9, &h, payload, strlen(payload));
+    assert_non_null(f);
+    edge_frame_info_t info;
+    assert_true(edge_frame_info(f, &info));
+    assert_int_equal(info.type_len, 13);
+    assert_memory_equal(info.type, "task.progress", 13);
+    assert_int_equal(info.key_len, 7);
+    assert_memory_equal(info.key, "agent-7", 7);
+    assert_int_equal(info.data_len, strlen(payload));
+    assert_memory_equal(info.data, payload, strlen(payload));
+    assert_false(info.critical);
+    const char *item = "\"seq\":17,\"type\":\"task.progress\",\"ts\":1790000000123456789,"
+                       "\"data\":{\"pct\":40}}";
+    assert_int_equal(info.item_len, strlen(item));
+    assert_memory_equal(info.item, item, strlen(item));
+    /* The key is kept out of the body that goes on the wire. */
+    assert_null(strstr((char *)edge_frame_data(f), "agent-7"));
+    edge_frame_unref(&f);
+
+    h = s_header(WIRE_FLAG_CRITICAL);
+    f = edge_frame_event("r", 1, &h, "{}", 2);
+    assert_true(edge_frame_info(f, &info));
+    assert_true(info.critical);
+    assert_null(info.key);
+    assert_int_equal(info.key_len, 0);
+    edge_frame_unref(&f);
+    /* Other frames have no event info. */
+    f = edge_frame_from("{}", 2);
+    assert_false(edge_frame_info(f, &info));
+    edge_frame_unref(&f);
+    assert_false(edge_frame_info(NULL, &info));
+}
+
+static void test_batch_exact_text(void **state)
+{
+    wire_header_t h = s_header(0);
+    edge_frame_t *ev[3];
+    const char *payloads[] = {"{\"a\":1}", "{ \"b\" : [2] }", "{}"};
+    for (int i = 0; i < 3; i++) {
+        h.seq = 20 + (uint64_t)i * 2; /* 20, 22, 24: 21 and 23 were coalesced */
+        h.ts_ns = 100 + (uint64_t)i;
+        h.type = i == 1 ? "metrics.cpu" : "log.line";
+        h.type_len = i == 1 ? 11 : 8;
+        ev[i] = edge_frame_event("project:1", 9, &h, payloads[i], strlen(payloads[i]));
+        assert_non_null(ev[i]);
+    }
+    edge_frame_t *b = edge_frame_batch("project:1", 9, 4518532211ull, 19, 24, ev, 3);
+    assert_non_null(b);
+    const char *want =
+        "{\"op\":\"batch\",\"room\":\"project:1\",\"epoch\":4518532211,\"from_seq\":19,"
+        "\"to_seq\":24,\"events\":["
+        "{\"seq\":20,\"type\":\"log.line\",\"ts\":100,\"data\":{\"a\":1}},"
+        "{\"seq\":22,\"type\":\"metrics.cpu\",\"ts\":101,\"data\":{ \"b\" : [2] }},"
+        "{\"seq\":24,\"type\":\"log.line\",\"ts\":102,\"data\":{}}]}";
+    assert_string_equal((char *)edge_frame_data(b), want);
+    assert_int_equal(edge_frame_len(b), strlen(want));
+    /* Built from the event frames, which it does not keep. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(edge_frame_refcnt(ev[i]), 1);
+    assert_false(edge_frame_info(b, &(edge_frame_info_t){0}));
+    edge_frame_unref(&b);
+    /* One event; refusals. */
+    b = edge_frame_batch("r", 1, 1, 24, 24, &ev[2], 1);
+    assert_non_null(b);
+    assert_non_null(strstr((char *)edge_frame_data(b), "\"events\":[{\"seq\":24,"));
+    edge_frame_unref(&b);
+    assert_null(edge_frame_batch("r", 1, 1, 1, 1, ev, 0));
+    assert_null(edge_frame_batch("bad room", 8, 1, 1, 1, ev, 1));
+    edge_frame_t *plain = edge_frame_from("{}", 2);
+    edge_frame_t *mixed[] = {ev[0], plain};
+    assert_null(edge_frame_batch("r", 1, 1, 1, 2, mixed, 2));
+    edge_frame_unref(&plain);
+    for (int i = 0; i < 3; i++)
+        edge_frame_unref(&ev[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +220,8 @@ int main(void)
         cmocka_unit_test(test_refcount),
         cmocka_unit_test(test_headroom),
         cmocka_unit_test(test_payload_is_object),
+        cmocka_unit_test(test_event_info),
+        cmocka_unit_test(test_batch_exact_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

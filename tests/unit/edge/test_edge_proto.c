@@ -50,6 +50,8 @@ static void test_names(void **state)
     assert_string_equal(edge_err_name(EDGE_ERR_INVALID_ROOM), "invalid_room");
     assert_string_equal(edge_err_name(EDGE_ERR_NOT_SUBSCRIBED), "not_subscribed");
     assert_string_equal(edge_err_name(EDGE_ERR_BAD_SINCE), "bad_since");
+    assert_string_equal(edge_err_name(EDGE_ERR_RATE_LIMITED), "rate_limited");
+    assert_string_equal(edge_err_name(EDGE_ERR_TOO_MANY_SUBSCRIPTIONS), "too_many_subscriptions");
     assert_string_equal(edge_err_name(EDGE_ERR__COUNT), "unknown");
     assert_string_equal(edge_op_name(EDGE_OP_SUBSCRIBE), "subscribe");
     assert_string_equal(edge_op_name(EDGE_OP_UNSUBSCRIBE), "unsubscribe");
@@ -158,6 +160,49 @@ static void test_missing_and_bad_fields(void **state)
     s_expect_error("{\"op\":\"unsubscribe\",\"room\":[\"a\"]}", EDGE_ERR_BAD_FIELD,
                    "{\"op\":\"error\",\"code\":\"bad_field\",\"message\":\"'room' must be a "
                    "string\",\"for\":\"unsubscribe\"}");
+}
+
+static void test_batch_field(void **state)
+{
+    /* Absent or true: batched (the default, not echoed); false: unbatched, confirmed. */
+    edge_req_t req = s_parse("{\"op\":\"subscribe\",\"room\":\"a\",\"batch\":true}", 0);
+    assert_false(req.unbatched);
+    s_expect(edge_proto_reply(&req), "{\"op\":\"subscribed\",\"room\":\"a\"}");
+    edge_req_clear(&req);
+    req = s_parse("{\"op\":\"subscribe\",\"room\":\"a*\",\"batch\":false,\"id\":2}", 0);
+    assert_true(req.unbatched);
+    s_expect(edge_proto_reply(&req),
+             "{\"op\":\"subscribed\",\"room\":\"a*\",\"batch\":false,\"id\":2}");
+    edge_req_clear(&req);
+    req = s_parse("{\"op\":\"subscribe\",\"room\":\"a\",\"batch\":false,"
+                  "\"since\":{\"epoch\":1,\"seq\":2}}",
+                  0);
+    assert_true(req.unbatched);
+    assert_true(req.has_since);
+    edge_req_clear(&req);
+    /* Only subscribe reads it. */
+    req = s_parse("{\"op\":\"unsubscribe\",\"room\":\"a\",\"batch\":false}", 0);
+    assert_false(req.unbatched);
+    edge_req_clear(&req);
+    s_expect_error("{\"op\":\"subscribe\",\"room\":\"a\",\"batch\":0}", EDGE_ERR_BAD_FIELD,
+                   "{\"op\":\"error\",\"code\":\"bad_field\",\"message\":\"'batch' must be "
+                   "true or false\",\"for\":\"subscribe\",\"room\":\"a\"}");
+}
+
+static void test_limit_errors(void **state)
+{
+    /* The frames the edge sends for its limits. */
+    edge_req_t req;
+    memset(&req, 0, sizeof req);
+    edge_req_fail(&req, EDGE_ERR_RATE_LIMITED, "over %d messages a minute", 100);
+    s_expect(edge_proto_error(&req), "{\"op\":\"error\",\"code\":\"rate_limited\",\"message\":"
+                                     "\"over 100 messages a minute\"}");
+    req = s_parse("{\"op\":\"subscribe\",\"room\":\"r\",\"id\":9}", 0);
+    edge_req_fail(&req, EDGE_ERR_TOO_MANY_SUBSCRIPTIONS, "at most %d", 256);
+    s_expect(edge_proto_error(&req),
+             "{\"op\":\"error\",\"code\":\"too_many_subscriptions\",\"message\":\"at most "
+             "256\",\"for\":\"subscribe\",\"room\":\"r\",\"id\":9}");
+    edge_req_clear(&req);
 }
 
 static void test_unknown_op(void **state)
@@ -303,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_unknown_op),     cmocka_unit_test(test_invalid_room),
         cmocka_unit_test(test_not_subscribed), cmocka_unit_test(test_welcome),
         cmocka_unit_test(test_since),          cmocka_unit_test(test_bad_since),
+        cmocka_unit_test(test_batch_field),    cmocka_unit_test(test_limit_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

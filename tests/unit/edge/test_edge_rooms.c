@@ -36,8 +36,9 @@ typedef struct visits {
     int n;
 } visits_t;
 
-static void s_visit(void *arg, void *conn)
+static void s_visit(void *arg, void *conn, unsigned flags)
 {
+    (void)flags;
     visits_t *v = arg;
     if (v->n < 64)
         v->conn[v->n++] = *(int *)conn;
@@ -359,6 +360,139 @@ static void test_destroy_with_live_members(void **state)
     assert_int_equal(t.calls, calls); /* destroy calls no callback */
 }
 
+/* Records (conn, flags) pairs of a visit, as "conn:flags " text. */
+static void s_visit_flags(void *arg, void *conn, unsigned flags)
+{
+    char *log = arg;
+    size_t used = strlen(log);
+    snprintf(log + used, 512 - used, "%d:%u ", *(int *)conn, flags);
+}
+
+/* Sorted words of text (visit order is not part of the contract). */
+static const char *s_sorted(const char *text)
+{
+    static char out[512];
+    char words[32][16];
+    int n = 0;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", text);
+    for (char *w = strtok(copy, " "); w && n < 32; w = strtok(NULL, " "))
+        snprintf(words[n++], sizeof words[0], "%s", w);
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && strcmp(words[j - 1], words[j]) > 0; j--) {
+            char tmp[16];
+            memcpy(tmp, words[j], sizeof tmp);
+            memcpy(words[j], words[j - 1], sizeof tmp);
+            memcpy(words[j - 1], tmp, sizeof tmp);
+        }
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        strcat(out, words[i]);
+        strcat(out, " ");
+    }
+    return out;
+}
+
+/* Visits room (all members, or flagged ones with mask) and returns the sorted "conn:flags". */
+static const char *s_flags_of(edge_rooms_t *rooms, const char *room, unsigned mask)
+{
+    static char log[512];
+    log[0] = '\0';
+    size_t n = mask ? edge_rooms_visit_flagged(rooms, room, strlen(room), mask, s_visit_flags, log)
+                    : edge_rooms_visit(rooms, room, strlen(room), s_visit_flags, log);
+    size_t words = 0;
+    for (const char *p = log; *p; p++)
+        words += *p == ' ';
+    assert_int_equal(n, words);
+    return s_sorted(log);
+}
+
+#define F EDGE_ROOMS_F_UNBATCHED
+
+static void test_flags(void **state)
+{
+    edge_rooms_t *rooms = edge_rooms_new(NULL, NULL);
+    int c1 = 1, c2 = 2, c3 = 3, c4 = 4;
+    edge_member_t *m1 = edge_member_new(rooms, &c1), *m2 = edge_member_new(rooms, &c2);
+    edge_member_t *m3 = edge_member_new(rooms, &c3), *m4 = edge_member_new(rooms, &c4);
+    /* 1: unbatched on the room; 2: batched room, unbatched pattern; 3: batched only;
+     * 4: unbatched pattern only. */
+    assert_int_equal(edge_rooms_join_flags(m1, "agent:7", 7, F), EDGE_ROOMS_ADDED);
+    assert_int_equal(JOIN(m2, "agent:7"), EDGE_ROOMS_ADDED);
+    assert_int_equal(edge_rooms_join_flags(m2, "agent:*", 7, F), EDGE_ROOMS_ADDED);
+    assert_int_equal(JOIN(m3, "agent:7"), EDGE_ROOMS_ADDED);
+    assert_int_equal(JOIN(m3, "*"), EDGE_ROOMS_ADDED);
+    assert_int_equal(edge_rooms_join_flags(m4, "agent*", 6, F), EDGE_ROOMS_ADDED);
+    /* Each member once, with the OR of its matching memberships' flags. */
+    assert_string_equal(s_flags_of(rooms, "agent:7", 0), "1:1 2:1 3:0 4:1 ");
+    assert_string_equal(s_flags_of(rooms, "agent:7", F), "1:1 2:1 4:1 ");
+    assert_string_equal(s_flags_of(rooms, "agent:8", 0), "2:1 3:0 4:1 ");
+    assert_string_equal(s_flags_of(rooms, "agent:8", F), "2:1 4:1 ");
+    assert_string_equal(s_flags_of(rooms, "other", 0), "3:0 ");
+    assert_string_equal(s_flags_of(rooms, "other", F), "");
+    assert_string_equal(s_flags_of(rooms, "nothing:here", 0), "3:0 ");
+    assert_int_equal(edge_rooms_visit_flagged(rooms, "agent:7", 7, 0, s_visit_flags, NULL), 0);
+    /* Joining again replaces the flags. */
+    assert_int_equal(JOIN(m1, "agent:7"), EDGE_ROOMS_ALREADY);
+    assert_int_equal(edge_rooms_join_flags(m2, "agent:*", 7, 0), EDGE_ROOMS_ALREADY);
+    assert_string_equal(s_flags_of(rooms, "agent:7", 0), "1:0 2:0 3:0 4:1 ");
+    assert_string_equal(s_flags_of(rooms, "agent:7", F), "4:1 ");
+    edge_member_destroy(&m4);
+    assert_string_equal(s_flags_of(rooms, "agent:7", F), "");
+    assert_int_equal(edge_rooms_join_flags(m3, "agent:7", 7, F), EDGE_ROOMS_ALREADY);
+    assert_string_equal(s_flags_of(rooms, "agent:7", F), "3:1 ");
+    assert_int_equal(LEAVE(m3, "agent:7"), EDGE_ROOMS_REMOVED);
+    assert_string_equal(s_flags_of(rooms, "agent:7", F), "");
+    assert_string_equal(s_flags_of(rooms, "agent:7", 0), "1:0 2:0 3:0 ");
+    edge_member_destroy(&m1);
+    edge_member_destroy(&m2);
+    edge_member_destroy(&m3);
+    edge_rooms_destroy(&rooms);
+}
+
+/* More matching patterns than the visit remembers: still once each, with all flags. */
+static void test_flags_many_patterns(void **state)
+{
+    edge_rooms_t *rooms = edge_rooms_new(NULL, NULL);
+    int c1 = 1, c2 = 2;
+    edge_member_t *m1 = edge_member_new(rooms, &c1), *m2 = edge_member_new(rooms, &c2);
+    const char *pats[] = {"*",      "a*",      "ab*",      "abc*",      "abcd*",
+                          "abcde*", "abcdef*", "abcdefg*", "abcdefgh*", "abcdefghi*"};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        JOIN(m1, pats[i]);
+        JOIN(m2, pats[i]);
+    }
+    edge_rooms_join_flags(m2, "abcdefghi*", 10, F);
+    edge_rooms_join_flags(m1, "abcdefghij", 10, F);
+    assert_string_equal(s_flags_of(rooms, "abcdefghij", 0), "1:1 2:1 ");
+    assert_string_equal(s_flags_of(rooms, "abcdefghij", F), "1:1 2:1 ");
+    assert_string_equal(s_flags_of(rooms, "abcdefghix", 0), "1:0 2:1 ");
+    assert_string_equal(s_flags_of(rooms, "abcdefghix", F), "2:1 ");
+    edge_member_destroy(&m1);
+    edge_member_destroy(&m2);
+    edge_rooms_destroy(&rooms);
+}
+
+static void test_member_max(void **state)
+{
+    edge_rooms_t *rooms = edge_rooms_new(NULL, NULL);
+    int c = 1;
+    edge_member_t *m = edge_member_new(rooms, &c);
+    edge_member_set_max(m, 2);
+    assert_int_equal(JOIN(m, "a"), EDGE_ROOMS_ADDED);
+    assert_int_equal(JOIN(m, "b*"), EDGE_ROOMS_ADDED);
+    assert_int_equal(JOIN(m, "c"), EDGE_ROOMS_LIMIT);
+    assert_int_equal(edge_member_count(m), 2);
+    assert_int_equal(edge_rooms_count(rooms), 1);
+    assert_int_equal(JOIN(m, "a"), EDGE_ROOMS_ALREADY); /* what it has stays fine */
+    assert_int_equal(LEAVE(m, "a"), EDGE_ROOMS_REMOVED);
+    assert_int_equal(JOIN(m, "c"), EDGE_ROOMS_ADDED);
+    edge_member_set_max(m, 0);
+    assert_int_equal(JOIN(m, "d"), EDGE_ROOMS_ADDED);
+    edge_member_destroy(&m);
+    edge_rooms_destroy(&rooms);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +506,9 @@ int main(void)
         cmocka_unit_test(test_room_data),
         cmocka_unit_test(test_room_data_through_patterns),
         cmocka_unit_test(test_destroy_with_live_members),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_flags_many_patterns),
+        cmocka_unit_test(test_member_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

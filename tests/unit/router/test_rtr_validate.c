@@ -56,7 +56,7 @@ static void test_valid_event(void **state)
     assert_int_equal(env.hdr.session, 77);
     assert_int_equal(env.hdr.pub_seq, 5);
     assert_memory_equal(env.hdr.pub_id, "agent-1", 7);
-    assert_int_equal(rtr_validate_payload(m.data[2], m.len[2], 65536, NULL), WIRE_OK);
+    assert_int_equal(rtr_validate_payload(m.data[2], m.len[2], 65536, NULL, NULL), WIRE_OK);
 }
 
 /* A valid heartbeat passes, and its payload object is handed to the caller. */
@@ -77,7 +77,7 @@ static void test_valid_heartbeat(void **state)
     assert_true(env.header_ok);
     assert_int_equal(env.hdr.kind, WIRE_KIND_HEARTBEAT);
     json_t *json = NULL;
-    assert_int_equal(rtr_validate_payload(m.data[2], m.len[2], 65536, &json), WIRE_OK);
+    assert_int_equal(rtr_validate_payload(m.data[2], m.len[2], 65536, NULL, &json), WIRE_OK);
     assert_non_null(json);
     assert_int_equal(json_integer_value(json_object_get(json, "published")), 12);
     json_decref(json);
@@ -263,9 +263,9 @@ static void test_size(void **state)
     memset(buf + len, 'x', 20);
     strcpy(buf + len + 20, "\"}");
     len = strlen(buf);
-    assert_int_equal(rtr_validate_payload(buf, len, len, NULL), WIRE_OK);
+    assert_int_equal(rtr_validate_payload(buf, len, len, NULL, NULL), WIRE_OK);
     json_t *json = (json_t *)1;
-    assert_int_equal(rtr_validate_payload(buf, len, len - 1, &json), WIRE_ERR_SIZE);
+    assert_int_equal(rtr_validate_payload(buf, len, len - 1, NULL, &json), WIRE_ERR_SIZE);
     assert_null(json);
 
     /* A huge frame is refused by its size alone. */
@@ -273,9 +273,9 @@ static void test_size(void **state)
     char *big = malloc(huge);
     assert_non_null(big);
     memset(big, '{', huge);
-    assert_int_equal(rtr_validate_payload(big, huge, 16u * 1024 * 1024, NULL), WIRE_ERR_SIZE);
+    assert_int_equal(rtr_validate_payload(big, huge, 16u * 1024 * 1024, NULL, NULL), WIRE_ERR_SIZE);
     /* ... and within the limit, deeply nested garbage is "json", not a crash. */
-    assert_int_equal(rtr_validate_payload(big, huge, huge, NULL), WIRE_ERR_JSON);
+    assert_int_equal(rtr_validate_payload(big, huge, huge, NULL, NULL), WIRE_ERR_JSON);
     free(big);
 }
 
@@ -307,14 +307,14 @@ static void test_json(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *json = (json_t *)1;
-        if (rtr_validate_payload(bad[i].p, bad[i].len, 65536, &json) != WIRE_ERR_JSON)
+        if (rtr_validate_payload(bad[i].p, bad[i].len, 65536, NULL, &json) != WIRE_ERR_JSON)
             fail_msg("payload %zu accepted", i);
         assert_null(json);
     }
-    assert_int_equal(rtr_validate_payload(NULL, 0, 65536, NULL), WIRE_ERR_JSON);
+    assert_int_equal(rtr_validate_payload(NULL, 0, 65536, NULL, NULL), WIRE_ERR_JSON);
     const char *good[] = {"{}", " {\"a\":[1,2,{}]} \n", "{\"caf\xc3\xa9\":\"\xe2\x82\xac\"}"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_int_equal(rtr_validate_payload(good[i], strlen(good[i]), 65536, NULL), WIRE_OK);
+        assert_int_equal(rtr_validate_payload(good[i], strlen(good[i]), 65536, NULL, NULL), WIRE_OK);
 }
 
 /* A small deterministic PRNG (xorshift64*) so the garbage tests are reproducible. */
@@ -333,6 +333,10 @@ static void test_garbage(void **state)
     (void)state;
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
     uint8_t frames[RTR_FRAMES][300];
+    /* Garbage payloads also go through a small arena, which they often overflow. */
+    rtr_jarena_install();
+    rtr_jarena_t *arena = rtr_jarena_new(128);
+    assert_non_null(arena);
     for (int round = 0; round < 20000; round++) {
         msg_t m;
         memset(&m, 0, sizeof m);
@@ -350,8 +354,10 @@ static void test_garbage(void **state)
         rtr_envelope_t env;
         wire_err_t err = s_env(&m, 3, &env);
         assert_true(err >= WIRE_OK && err < WIRE_ERR__COUNT);
-        (void)rtr_validate_payload(m.data[2], m.len[2], 200, NULL);
+        wire_err_t plain = rtr_validate_payload(m.data[2], m.len[2], 200, NULL, NULL);
+        assert_int_equal(rtr_validate_payload(m.data[2], m.len[2], 200, arena, NULL), plain);
     }
+    rtr_jarena_destroy(&arena);
     msg_t base;
     s_valid_event(&base);
     for (size_t pos = 0; pos < base.len[1]; pos++) {

@@ -1,0 +1,29 @@
+/*
+ * bench_proc.h: CPU time and resident memory of a process, from /proc (Linux).
+ *
+ * weft-bench samples the router's and every edge's CPU time (utime + stime of /proc/<pid>/stat,
+ * all threads together) at the start and the end of the measured interval, and their VmRSS from
+ * /proc/<pid>/status. The parsers take the file's text so that the tests can feed them samples.
+ */
+#ifndef BENCH_PROC_H
+#define BENCH_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Parses the text of /proc/<pid>/stat: sets *ticks to utime + stime (fields 14 and 15, in clock
+ * ticks). The command name (field 2) may hold spaces and parentheses. Returns 0 or -1. */
+int bench_proc_parse_stat(const char *text, uint64_t *ticks);
+
+/* Parses the text of /proc/<pid>/status: sets *kib to VmRSS in KiB. Returns 0 or -1 (also when
+ * the line is absent, as for a zombie). */
+int bench_proc_parse_rss(const char *text, uint64_t *kib);
+
+/* The CPU time pid has used so far, in nanoseconds (tick resolution, usually 10 ms). 0 or -1. */
+int bench_proc_cpu_ns(pid_t pid, uint64_t *ns);
+
+/* The resident set size of pid in KiB. 0 or -1. */
+int bench_proc_rss_kib(pid_t pid, uint64_t *kib);
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * test_bench.c: unit tests of weft-bench's pure parts: the WebSocket codec (handshake, frame
+ * reader, client frames), the frame scanner, the latency histogram, the seq accounting, the
+ * /proc parsers and the report's medians and JSON. Each test doubles as a usage example.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_hist.h"
+#include "bench_proc.h"
+#include "bench_report.h"
+#include "bench_scan.h"
+#include "bench_seq.h"
+#include "bench_ws.h"
+
+/* ---- Handshake --------------------------------------------------------------------------- */
+
+/* RFC 6455 section 1.3's example key and answer. */
+static void test_ws_accept_rfc_example(void **state)
+{
+    (void)state;
+    char accept[BENCH_WS_ACCEPT_LEN + 1];
+    assert_int_equal(bench_ws_accept("dGhlIHNhbXBsZSBub25jZQ==", accept), 0);
+    assert_string_equal(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_int_equal(bench_ws_accept("short", accept), -1);
+}
+
+static void test_ws_key_is_base64_of_16_bytes(void **state)
+{
+    (void)state;
+    char k1[BENCH_WS_KEY_LEN + 1], k2[BENCH_WS_KEY_LEN + 1];
+    bench_ws_key(1, 2, k1);
+    bench_ws_key(1, 3, k2);
+    assert_int_equal(strlen(k1), BENCH_WS_KEY_LEN);
+    assert_string_equal(k1 + 22, "==");
+    assert_string_not_equal(k1, k2);
+    bench_ws_key(1, 2, k2);
+    assert_string_equal(k1, k2); /* derived, so it can be made again to check the answer */
+}
+
+static void test_ws_request(void **state)
+{
+    (void)state;
+    char buf[512];
+    int n = bench_ws_request(buf, sizeof buf, "127.0.0.1", 8080, "/ws", "KEY");
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "GET /ws HTTP/1.1\r\n"));
+    assert_non_null(strstr(buf, "Host: 127.0.0.1:8080\r\n"));
+    assert_non_null(strstr(buf, "Sec-WebSocket-Key: KEY\r\n"));
+    assert_non_null(strstr(buf, "Sec-WebSocket-Version: 13\r\n"));
+    assert_memory_equal(buf + n - 4, "\r\n\r\n", 4);
+    assert_int_equal(bench_ws_request(buf, 20, "h", 1, "/", "K"), -1);
+}
+
+static void test_ws_response(void **state)
+{
+    (void)state;
+    const char *acc = "s3pPLMBiTxaQ9kxXOo0LoGgWQ+s=";
+    const char ok[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kxXOo0LoGgWQ+s="
+                      "\r\n\r\n\x81\x02hi";
+    int status = 0;
+    ssize_t h = bench_ws_response(ok, sizeof ok - 1, acc, &status);
+    assert_int_equal(status, 101);
+    assert_int_equal(h, (ssize_t)(sizeof ok - 1 - 4)); /* the frame after it is not header */
+    /* Incomplete: wait for more. */
+    assert_int_equal(bench_ws_response(ok, 30, acc, &status), 0);
+    /* Wrong accept value. */
+    assert_int_equal(bench_ws_response(ok, sizeof ok - 1, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", &status),
+                     -1);
+    /* Refused. */
+    const char full[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    assert_int_equal(bench_ws_response(full, sizeof full - 1, acc, &status), -1);
+    assert_int_equal(status, 503);
+    const char junk[] = "garbage\r\n\r\n";
+    assert_int_equal(bench_ws_response(junk, sizeof junk - 1, acc, &status), -1);
+    assert_int_equal(status, 0);
+}
+
+/* ---- Client frames ----------------------------------------------------------------------- */
+
+/* Unmasks a client frame and checks its header. Returns the payload length. */
+static size_t s_unmask(const uint8_t *f, size_t flen, unsigned op, uint8_t *payload)
+{
+    assert_int_equal(f[0], 0x80 | op);
+    assert_true(f[1] & 0x80);
+    size_t len = f[1] & 0x7F, i = 2;
+    if (len == 126) {
+        len = ((size_t)f[2] << 8) | f[3];
+        i = 4;
+    } else if (len == 127) {
+        len = 0;
+        for (int b = 0; b < 8; b++)
+            len = (len << 8) | f[2 + b];
+        i = 10;
+    }
+    const uint8_t *key = f + i;
+    i += 4;
+    assert_int_equal(flen, i + len);
+    for (size_t j = 0; j < len; j++)
+        payload[j] = f[i + j] ^ key[j & 3];
+    return len;
+}
+
+static void test_ws_encode_lengths_and_mask(void **state)
+{
+    (void)state;
+    static uint8_t frame[70000], back[70000], text[66000];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (uint8_t)('a' + i % 26);
+    size_t sizes[] = {0, 5, 125, 126, 65535, 65536};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = bench_ws_encode(frame, sizeof frame, BENCH_WS_TEXT, text, sizes[k], 0xA1B2C3D4);
+        assert_true(n > sizes[k]);
+        assert_int_equal(s_unmask(frame, n, BENCH_WS_TEXT, back), sizes[k]);
+        assert_memory_equal(back, text, sizes[k]);
+    }
+    /* The mask really is applied. */
+    size_t n = bench_ws_encode(frame, sizeof frame, BENCH_WS_TEXT, "abcd", 4, 0x01020304);
+    assert_int_equal(n, 10);
+    assert_memory_equal(frame + 2, "\x01\x02\x03\x04", 4);
+    assert_int_equal(frame[6], 'a' ^ 1);
+    /* Too small a buffer. */
+    assert_int_equal(bench_ws_encode(frame, 8, BENCH_WS_TEXT, "abcd", 4, 1), 0);
+}
+
+/* ---- Frame reader ------------------------------------------------------------------------ */
+
+/* What the reader handed to the callback. */
+typedef struct got {
+    int n;              /* calls */
+    unsigned op[16];    /* their opcodes */
+    char text[16][256]; /* their payloads */
+    size_t len[16];     /* their lengths */
+    int stop_at;        /* return nonzero on this call number (1-based), 0 never */
+} got_t;
+
+static int s_collect(void *arg, unsigned op, const uint8_t *payload, size_t len)
+{
+    got_t *g = arg;
+    if (g->n < 16) {
+        g->op[g->n] = op;
+        g->len[g->n] = len;
+        snprintf(g->text[g->n], sizeof g->text[g->n], "%.*s", (int)len, (const char *)payload);
+    }
+    g->n++;
+    return g->stop_at && g->n == g->stop_at;
+}
+
+/* Writes an unmasked server frame; returns its length. */
+static size_t s_server_frame(uint8_t *out, unsigned fin_op, const char *payload, size_t len)
+{
+    size_t i = 0;
+    out[i++] = (uint8_t)fin_op;
+    if (len < 126) {
+        out[i++] = (uint8_t)len;
+    } else if (len <= 0xFFFF) {
+        out[i++] = 126;
+        out[i++] = (uint8_t)(len >> 8);
+        out[i++] = (uint8_t)len;
+    } else {
+        out[i++] = 127;
+        for (int b = 0; b < 8; b++)
+            out[i++] = (uint8_t)((uint64_t)len >> (56 - 8 * b));
+    }
+    memcpy(out + i, payload, len);
+    return i + len;
+}
+
+static void test_wsr_whole_frames_in_place(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    size_t n = s_server_frame(buf, 0x81, "{\"op\":\"welcome\"}", 16);
+    n += s_server_frame(buf + n, 0x89, "pi", 2);
+    n += s_server_frame(buf + n, 0x81, "second", 6);
+    bench_wsr_t r = {0};
+    got_t g = {0};
+    size_t need;
+    const char *err;
+    assert_int_equal(bench_wsr_feed(&r, buf, n, 1 << 20, s_collect, &g, &need, &err), (ssize_t)n);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.op[0], BENCH_WS_TEXT);
+    assert_string_equal(g.text[0], "{\"op\":\"welcome\"}");
+    assert_int_equal(g.op[1], BENCH_WS_PING);
+    assert_string_equal(g.text[1], "pi");
+    assert_string_equal(g.text[2], "second");
+    assert_int_equal(need, 0);
+    assert_null(r.frag); /* nothing was assembled: no allocation */
+    bench_wsr_reset(&r);
+}
+
+/* Feeding a stream one byte more at a time must give the same messages as feeding it whole,
+ * however the reads cut it. */
+static void test_wsr_any_split(void **state)
+{
+    (void)state;
+    static char big[70000];
+    memset(big, 'z', sizeof big);
+    static uint8_t stream[80000];
+    size_t n = s_server_frame(stream, 0x81, "a", 1);
+    n += s_server_frame(stream + n, 0x81, big, 300);        /* 16-bit length */
+    n += s_server_frame(stream + n, 0x81, big, sizeof big); /* 64-bit length */
+    n += s_server_frame(stream + n, 0x8A, "", 0);           /* pong */
+    for (size_t cut = 1; cut < n; cut += 997) {
+        bench_wsr_t r = {0};
+        got_t g = {0};
+        size_t need;
+        const char *err;
+        ssize_t used = bench_wsr_feed(&r, stream, cut, 1 << 20, s_collect, &g, &need, &err);
+        assert_true(used >= 0 && (size_t)used <= cut);
+        ssize_t rest = bench_wsr_feed(&r, stream + used, n - (size_t)used, 1 << 20, s_collect, &g,
+                                      &need, &err);
+        assert_int_equal((size_t)used + (size_t)rest, n);
+        assert_int_equal(g.n, 4);
+        assert_int_equal(g.len[1], 300);
+        assert_int_equal(g.len[2], sizeof big);
+        assert_int_equal(g.op[3], BENCH_WS_PONG);
+        bench_wsr_reset(&r);
+    }
+}
+
+static void test_wsr_reports_need(void **state)
+{
+    (void)state;
+    static char big[1000];
+    memset(big, 'q', sizeof big);
+    uint8_t buf[1100];
+    size_t n = s_server_frame(buf, 0x81, big, sizeof big);
+    bench_wsr_t r = {0};
+    got_t g = {0};
+    size_t need = 99;
+    const char *err;
+    assert_int_equal(bench_wsr_feed(&r, buf, 1, 1 << 20, s_collect, &g, &need, &err), 0);
+    assert_int_equal(need, 0); /* not even the header */
+    assert_int_equal(bench_wsr_feed(&r, buf, 10, 1 << 20, s_collect, &g, &need, &err), 0);
+    assert_int_equal(need, n); /* header read: the frame needs n bytes */
+    assert_int_equal(g.n, 0);
+}
+
+static void test_wsr_fragmented_message_with_ping_inside(void **state)
+{
+    (void)state;
+    uint8_t buf[256];
+    size_t n = s_server_frame(buf, 0x01, "{\"op\":", 6); /* text, no FIN */
+    n += s_server_frame(buf + n, 0x89, "p", 1);          /* ping in between */
+    n += s_server_frame(buf + n, 0x00, "\"event\",", 8); /* continuation, no FIN */
+    n += s_server_frame(buf + n, 0x80, "\"seq\":1}", 8); /* final continuation */
+    n += s_server_frame(buf + n, 0x81, "after", 5);
+    bench_wsr_t r = {0};
+    got_t g = {0};
+    size_t need;
+    const char *err;
+    assert_int_equal(bench_wsr_feed(&r, buf, n, 1 << 20, s_collect, &g, &need, &err), (ssize_t)n);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.op[0], BENCH_WS_PING);
+    assert_int_equal(g.op[1], BENCH_WS_TEXT);
+    assert_string_equal(g.text[1], "{\"op\":\"event\",\"seq\":1}");
+    assert_string_equal(g.text[2], "after");
+    bench_wsr_reset(&r);
+}
+
+/* Each violation is reported, never asserted on. */
+static void test_wsr_protocol_errors(void **state)
+{
+    (void)state;
+    struct {
+        uint8_t bytes[12];
+        size_t len;
+        const char *what;
+    } cases[] = {
+        {{0xC1, 0x00}, 2, "reserved bits"},
+        {{0x81, 0x80, 1, 2, 3, 4}, 6, "masked"},
+        {{0x83, 0x00}, 2, "reserved opcode"},
+        {{0x80, 0x01, 'x'}, 3, "continuation"},
+        {{0x09, 0x00}, 2, "control frame"},
+        {{0x89, 0x7E, 0x00, 0x80}, 4, "control frame"},
+        {{0x81, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0}, 10, "64-bit"},
+        {{0x81, 0x7E, 0xFF, 0xFF}, 4, "larger than the limit"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bench_wsr_t r = {0};
+        got_t g = {0};
+        size_t need;
+        const char *err = NULL;
+        assert_int_equal(
+            bench_wsr_feed(&r, cases[i].bytes, cases[i].len, 1000, s_collect, &g, &need, &err), -1);
+        assert_non_null(err);
+        assert_non_null(strstr(err, cases[i].what));
+        bench_wsr_reset(&r);
+    }
+    /* A new message inside a fragmented one. */
+    uint8_t buf[32];
+    size_t n = s_server_frame(buf, 0x01, "ab", 2);
+    n += s_server_frame(buf + n, 0x81, "cd", 2);
+    bench_wsr_t r = {0};
+    got_t g = {0};
+    size_t need;
+    const char *err = NULL;
+    assert_int_equal(bench_wsr_feed(&r, buf, n, 1000, s_collect, &g, &need, &err), -1);
+    assert_non_null(strstr(err, "inside a fragmented"));
+    bench_wsr_reset(&r);
+    /* Fragments adding up beyond the limit. */
+    n = s_server_frame(buf, 0x01, "abcdef", 6);
+    n += s_server_frame(buf + n, 0x80, "ghijkl", 6);
+    assert_int_equal(bench_wsr_feed(&r, buf, n, 10, s_collect, &g, &need, &err), -1);
+    bench_wsr_reset(&r);
+}
+
+static void test_wsr_callback_stops(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    size_t n = s_server_frame(buf, 0x88, "\x03\xe9", 2); /* close 1001 */
+    size_t first = n;
+    n += s_server_frame(buf + n, 0x81, "late", 4);
+    bench_wsr_t r = {0};
+    got_t g = {.stop_at = 1};
+    size_t need;
+    const char *err;
+    assert_int_equal(bench_wsr_feed(&r, buf, n, 1000, s_collect, &g, &need, &err), (ssize_t)first);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.op[0], BENCH_WS_CLOSE);
+}
+
+/* ---- Scanner ----------------------------------------------------------------------------- */
+
+static void test_scan_event(void **state)
+{
+    (void)state;
+    const char *f = "{\"op\":\"event\",\"room\":\"project:1\",\"epoch\":4518532211,\"seq\":17,"
+                    "\"type\":\"task.progress\",\"ts\":1790000000123456789,\"data\":{\"pct\":40}}";
+    bench_msg_t m;
+    assert_int_equal(bench_scan(f, strlen(f), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_EVENT);
+    assert_int_equal(m.room_len, 9);
+    assert_memory_equal(m.room, "project:1", 9);
+    assert_int_equal(m.epoch, 4518532211ull);
+    assert_int_equal(m.seq, 17);
+    assert_int_equal(m.ts, 1790000000123456789ull);
+    /* The scan stops before "data": even a broken payload does not matter. */
+    const char *g = "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"type\":\"t\","
+                    "\"ts\":3,\"data\":{{{{";
+    assert_int_equal(bench_scan(g, strlen(g), &m), 0);
+    assert_int_equal(m.seq, 2);
+}
+
+static void test_scan_event_any_order_and_whitespace(void **state)
+{
+    (void)state;
+    const char *f = " { \"data\" : {\"a\":\"}\\\"{\",\"b\":[1,{\"c\":2}]} , \"ts\" : 9 ,"
+                    "\"critical\":true, \"seq\":5,\"epoch\":7,\"room\":\"x\",\"op\":\"event\"}";
+    bench_msg_t m;
+    assert_int_equal(bench_scan(f, strlen(f), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_EVENT);
+    assert_int_equal(m.seq, 5);
+    assert_int_equal(m.ts, 9);
+    assert_int_equal(m.epoch, 7);
+}
+
+static void test_scan_subscribed_and_others(void **state)
+{
+    (void)state;
+    bench_msg_t m;
+    const char *a = "{\"op\":\"subscribed\",\"room\":\"r1\"}";
+    assert_int_equal(bench_scan(a, strlen(a), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_SUBSCRIBED);
+    assert_int_equal(m.recovered, -1);
+    const char *b = "{\"op\":\"subscribed\",\"room\":\"r1\",\"recovered\":false,\"epoch\":3,"
+                    "\"seq\":99,\"reason\":\"too_old\"}";
+    assert_int_equal(bench_scan(b, strlen(b), &m), 0);
+    assert_int_equal(m.recovered, 0);
+    assert_int_equal(m.epoch, 3);
+    assert_int_equal(m.seq, 99);
+    const char *c = "{\"op\":\"welcome\",\"edge\":\"e1\",\"protocol\":1,\"max_message\":65536}";
+    assert_int_equal(bench_scan(c, strlen(c), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_WELCOME);
+    const char *d = "{\"op\":\"error\",\"code\":\"bad_json\",\"message\":\"x\"}";
+    assert_int_equal(bench_scan(d, strlen(d), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_ERROR);
+    const char *e = "{\"op\":\"whatever\",\"x\":null}";
+    assert_int_equal(bench_scan(e, strlen(e), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_OTHER);
+}
+
+static void test_scan_rejects_malformed(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "",
+        "[]",
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2}", /* no ts */
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":-2,\"ts\":1}",
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2.5,\"ts\":1}",
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":99999999999999999999,\"ts\":1}",
+        "{\"op\":\"event\" \"room\":\"r\"}",
+        "{\"op\":\"subscribed\",\"room\":\"r\"",
+        "{\"op\":\"batch\",\"room\":\"r\",\"epoch\":1}", /* no events */
+        "{\"op\":\"subscribed\",\"recovered\":maybe}",
+        "{\"op\":\"x\",\"a\":\"unterminated}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bench_msg_t m;
+        assert_int_equal(bench_scan(bad[i], strlen(bad[i]), &m), -1);
+    }
+}
+
+static void test_scan_batch(void **state)
+{
+    (void)state;
+    const char *f =
+        "{\"op\":\"batch\",\"room\":\"r\",\"epoch\":8,\"from_seq\":10,\"to_seq\":12,\"events\":["
+        "{\"seq\":10,\"type\":\"a.b\",\"ts\":100,\"data\":{\"x\":[1,2,{\"y\":\"]\"}]}},"
+        "{\"seq\":11,\"type\":\"a.b\",\"ts\":101,\"data\":{}} ,"
+        " {\"seq\":12,\"type\":\"a.b\",\"ts\":102,\"data\":{\"z\":\"\\\"}\"},\"critical\":true}]}";
+    bench_msg_t m;
+    assert_int_equal(bench_scan(f, strlen(f), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_BATCH);
+    assert_int_equal(m.epoch, 8);
+    bench_batch_it_t it;
+    bench_batch_begin(&it, &m);
+    uint64_t seq, ts;
+    for (uint64_t k = 0; k < 3; k++) {
+        assert_int_equal(bench_batch_next(&it, &seq, &ts), 1);
+        assert_int_equal(seq, 10 + k);
+        assert_int_equal(ts, 100 + k);
+    }
+    assert_int_equal(bench_batch_next(&it, &seq, &ts), 0);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts), 0);
+    /* Empty and broken arrays. */
+    const char *e = "{\"op\":\"batch\",\"room\":\"r\",\"epoch\":8,\"events\":[]}";
+    assert_int_equal(bench_scan(e, strlen(e), &m), 0);
+    bench_batch_begin(&it, &m);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts), 0);
+    const char *b = "{\"op\":\"batch\",\"room\":\"r\",\"epoch\":8,\"events\":[{\"seq\":1}]}";
+    assert_int_equal(bench_scan(b, strlen(b), &m), 0);
+    bench_batch_begin(&it, &m);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts), -1); /* no ts */
+}
+
+/* ---- Histogram --------------------------------------------------------------------------- */
+
+static void test_hist_buckets(void **state)
+{
+    (void)state;
+    /* Every value lies within its bucket, and buckets are at most 1/64 wide. */
+    uint64_t values[] = {0, 1, 127, 128, 129, 255, 256, 1000, 123456789, (1ull << 39) + 12345};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        size_t idx = bench_hist_index(values[i]);
+        assert_true(idx < BENCH_HIST_BUCKETS);
+        uint64_t up = bench_hist_upper(idx);
+        assert_true(values[i] <= up);
+        uint64_t low = idx ? bench_hist_upper(idx - 1) + 1 : 0;
+        assert_true(values[i] >= low);
+        assert_true((double)(up - low + 1) <= (double)values[i] / 64.0 + 1.0);
+    }
+    /* Monotonic and contiguous. */
+    for (size_t i = 1; i < BENCH_HIST_BUCKETS; i++)
+        assert_int_equal(bench_hist_index(bench_hist_upper(i - 1) + 1), i);
+    assert_int_equal(bench_hist_index(UINT64_MAX), BENCH_HIST_BUCKETS - 1);
+}
+
+static void test_hist_quantiles(void **state)
+{
+    (void)state;
+    bench_hist_t *h = calloc(1, sizeof *h);
+    assert_int_equal(bench_hist_quantile(h, 0.5), 0);
+    /* 1..10000 microseconds, in ns. */
+    for (uint64_t v = 1; v <= 10000; v++)
+        bench_hist_record(h, v * 1000);
+    assert_int_equal(h->count, 10000);
+    assert_int_equal(h->max, 10000000);
+    assert_int_equal(h->min, 1000);
+    double p50 = (double)bench_hist_quantile(h, 0.5), p99 = (double)bench_hist_quantile(h, 0.99);
+    assert_true(p50 >= 5000000 && p50 <= 5000000 * 1.016);
+    assert_true(p99 >= 9900000 && p99 <= 9900000 * 1.016);
+    assert_int_equal(bench_hist_quantile(h, 1.0), 10000000); /* capped at the exact max */
+    /* Merging two halves gives the same answer. */
+    bench_hist_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    for (uint64_t v = 1; v <= 10000; v++)
+        bench_hist_record(v % 2 ? a : b, v * 1000);
+    bench_hist_merge(a, b);
+    assert_int_equal(a->count, 10000);
+    assert_int_equal(bench_hist_quantile(a, 0.99), bench_hist_quantile(h, 0.99));
+    assert_int_equal(a->min, 1000);
+    bench_hist_reset(a);
+    assert_int_equal(a->count, 0);
+    free(a);
+    free(b);
+    free(h);
+}
+
+/* ---- Seq accounting ---------------------------------------------------------------------- */
+
+static void test_seq_in_order_gap_dup(void **state)
+{
+    (void)state;
+    bench_seq_t s = {0};
+    bench_seq_tally_t t = {0};
+    assert_false(bench_seq_started(&s));
+    assert_true(bench_seq_event(&s, 7, 5, &t)); /* starts wherever the stream starts */
+    assert_true(bench_seq_event(&s, 7, 6, &t));
+    assert_true(bench_seq_event(&s, 7, 9, &t));  /* 7 and 8 lost */
+    assert_false(bench_seq_event(&s, 7, 8, &t)); /* late or repeated: duplicate */
+    assert_false(bench_seq_event(&s, 7, 9, &t));
+    assert_true(bench_seq_event(&s, 7, 10, &t));
+    assert_int_equal(t.delivered, 4);
+    assert_int_equal(t.lost, 2);
+    assert_int_equal(t.duplicates, 2);
+    assert_true(bench_seq_reached(&s, 10));
+    assert_false(bench_seq_reached(&s, 11));
+    assert_int_equal(bench_seq_missing(&s, 13), 3);
+    assert_int_equal(bench_seq_missing(&s, 10), 0);
+}
+
+static void test_seq_notice_and_epoch(void **state)
+{
+    (void)state;
+    bench_seq_t s = {0};
+    bench_seq_tally_t t = {0};
+    bench_seq_event(&s, 1, 1, &t);
+    bench_seq_notice(&s, 1, 5, &t); /* 2..5 are gone */
+    assert_int_equal(t.lost, 4);
+    assert_int_equal(t.notices, 1);
+    assert_true(bench_seq_event(&s, 1, 6, &t));
+    assert_int_equal(t.lost, 4);
+    bench_seq_notice(&s, 2, 0, &t); /* router restarted: new epoch, nothing stamped yet */
+    assert_int_equal(t.epoch_changes, 1);
+    assert_true(bench_seq_event(&s, 2, 1, &t));
+    assert_int_equal(t.lost, 4);
+    assert_true(bench_seq_event(&s, 3, 40, &t)); /* an epoch change without notice */
+    assert_int_equal(t.epoch_changes, 2);
+    assert_int_equal(bench_seq_missing(&(bench_seq_t){0}, 100), 0); /* never started */
+}
+
+/* ---- /proc ------------------------------------------------------------------------------- */
+
+static void test_proc_parsers(void **state)
+{
+    (void)state;
+    const char *stat = "1234 (weft edge) (x) S 1 1234 1234 0 -1 4194560 1193 0 0 0 "
+                       "250 75 0 0 20 0 3 0 12345 123456789 4321 18446744073709551615";
+    uint64_t ticks = 0;
+    assert_int_equal(bench_proc_parse_stat(stat, &ticks), 0);
+    assert_int_equal(ticks, 325);
+    assert_int_equal(bench_proc_parse_stat("1234 (x) S 1 2", &ticks), -1);
+    assert_int_equal(bench_proc_parse_stat("no paren", &ticks), -1);
+    const char *status =
+        "Name:\tweft-edge\nVmPeak:\t  20000 kB\nVmRSS:\t   12345 kB\nThreads:\t3\n";
+    uint64_t kib = 0;
+    assert_int_equal(bench_proc_parse_rss(status, &kib), 0);
+    assert_int_equal(kib, 12345);
+    assert_int_equal(bench_proc_parse_rss("Name:\tzombie\nState:\tZ\n", &kib), -1);
+    /* And the live readers on ourselves. */
+    uint64_t ns;
+    assert_int_equal(bench_proc_cpu_ns(getpid(), &ns), 0);
+    assert_int_equal(bench_proc_rss_kib(getpid(), &kib), 0);
+    assert_true(kib > 0);
+    assert_int_equal(bench_proc_rss_kib(-5, &kib), -1);
+}
+
+/* ---- Report ------------------------------------------------------------------------------ */
+
+static void test_report_medians_and_json(void **state)
+{
+    (void)state;
+    double v[] = {3, NAN, 1, 2};
+    assert_true(bench_median(v, 4) == 2);
+    double w[] = {4, 1, 3, 2};
+    assert_true(bench_median(w, 4) == 2.5);
+    double none[] = {NAN};
+    assert_true(isnan(bench_median(none, 1)));
+
+    bench_sample_t runs[3];
+    for (int i = 0; i < 3; i++) {
+        bench_sample_init(&runs[i]);
+        runs[i].v[BENCH_M_LOST] = 0;
+        runs[i].v[BENCH_M_LAT_P99] = 10.0 * (i + 1);
+    }
+    json_t *j = bench_report_json(runs, 3);
+    assert_non_null(j);
+    json_t *med = json_object_get(j, "median");
+    assert_true(json_is_integer(json_object_get(med, "lost")));
+    assert_int_equal(json_integer_value(json_object_get(med, "lost")), 0);
+    assert_true(json_real_value(json_object_get(med, "latency_p99_ms")) == 20.0);
+    assert_true(json_is_null(json_object_get(med, "cpu_router_s")));
+    assert_int_equal(json_array_size(json_object_get(j, "runs")), 3);
+    json_decref(j);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    bench_report_table(f, "title", runs, 3);
+    fclose(f);
+    assert_non_null(strstr(text, "latency p99 (ms)"));
+    assert_non_null(strstr(text, "20.000"));
+    assert_null(strstr(text, "router CPU")); /* never measured: no row */
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ws_accept_rfc_example),
+        cmocka_unit_test(test_ws_key_is_base64_of_16_bytes),
+        cmocka_unit_test(test_ws_request),
+        cmocka_unit_test(test_ws_response),
+        cmocka_unit_test(test_ws_encode_lengths_and_mask),
+        cmocka_unit_test(test_wsr_whole_frames_in_place),
+        cmocka_unit_test(test_wsr_any_split),
+        cmocka_unit_test(test_wsr_reports_need),
+        cmocka_unit_test(test_wsr_fragmented_message_with_ping_inside),
+        cmocka_unit_test(test_wsr_protocol_errors),
+        cmocka_unit_test(test_wsr_callback_stops),
+        cmocka_unit_test(test_scan_event),
+        cmocka_unit_test(test_scan_event_any_order_and_whitespace),
+        cmocka_unit_test(test_scan_subscribed_and_others),
+        cmocka_unit_test(test_scan_rejects_malformed),
+        cmocka_unit_test(test_scan_batch),
+        cmocka_unit_test(test_hist_buckets),
+        cmocka_unit_test(test_hist_quantiles),
+        cmocka_unit_test(test_seq_in_order_gap_dup),
+        cmocka_unit_test(test_seq_notice_and_epoch),
+        cmocka_unit_test(test_proc_parsers),
+        cmocka_unit_test(test_report_medians_and_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

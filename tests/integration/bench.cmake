@@ -1,0 +1,20 @@
+# weft-bench smoke test (label "bench"). Included from tests/integration/CMakeLists.txt with
+#   include(${CMAKE_CURRENT_SOURCE_DIR}/bench.cmake)
+# It runs `weft-bench --spawn --clients 200 --rooms 4 --rate 500 --duration 5` against a private
+# router and edge and checks the JSON result with bench_smoke.cmake: every client subscribed, no
+# event lost or duplicated, every event arrived. Nothing is timed: p99 and the held flag are not
+# asserted, so a busy machine cannot fail it. It loads both cores for a few seconds (PROCESSORS 2
+# keeps ctest -j2 from running another test beside it).
+
+if(TARGET weft-bench AND TARGET weft-router AND TARGET weft-edge)
+    add_test(NAME bench_smoke
+        COMMAND ${CMAKE_COMMAND}
+            -DWEFT_BENCH=$<TARGET_FILE:weft-bench>
+            -DWEFT_ROUTER_BIN=$<TARGET_FILE:weft-router>
+            -DWEFT_EDGE_BIN=$<TARGET_FILE:weft-edge>
+            -DOUT=${PROJECT_BINARY_DIR}/bench_smoke.json
+            -P ${PROJECT_SOURCE_DIR}/tests/integration/bench_smoke.cmake)
+    set_tests_properties(bench_smoke PROPERTIES LABELS bench TIMEOUT 300 PROCESSORS 2)
+else()
+    message(WARNING "bench_smoke not registered: weft-bench, weft-router or weft-edge missing")
+endif()

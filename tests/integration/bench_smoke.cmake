@@ -1,0 +1,67 @@
+# bench_smoke: run with cmake -P (see bench.cmake). Inputs: WEFT_BENCH, WEFT_ROUTER_BIN,
+# WEFT_EDGE_BIN, OUT (where weft-bench writes its JSON).
+#
+# weft-bench exits 1 when a run did not "hold" (p99 over 100 ms is enough on a busy machine), so
+# only its exit codes 0 and 1 are accepted and the verdict comes from the JSON: the exact counts
+# a user relies on, never a latency.
+
+foreach(var WEFT_BENCH WEFT_ROUTER_BIN WEFT_EDGE_BIN OUT)
+    if(NOT DEFINED ${var})
+        message(FATAL_ERROR "bench_smoke: -D${var}=... is required")
+    endif()
+endforeach()
+
+set(clients 200)
+set(rooms 4)
+file(REMOVE ${OUT})
+execute_process(
+    COMMAND ${WEFT_BENCH} --spawn --router-bin ${WEFT_ROUTER_BIN} --edge-bin ${WEFT_EDGE_BIN}
+            --clients ${clients} --rooms ${rooms} --rate 500 --duration 5 --warmup 1
+            --json ${OUT}
+    RESULT_VARIABLE rc
+    TIMEOUT 240)
+if(NOT (rc STREQUAL "0" OR rc STREQUAL "1"))
+    message(FATAL_ERROR "bench_smoke: weft-bench failed (exit ${rc}); its output is above")
+endif()
+if(NOT EXISTS ${OUT})
+    message(FATAL_ERROR "bench_smoke: weft-bench wrote no JSON to ${OUT}")
+endif()
+file(READ ${OUT} doc)
+
+# Reads result.runs[0].<key> into var, failing when it is absent or null.
+function(bench_get var key)
+    string(JSON value ERROR_VARIABLE err GET "${doc}" result runs 0 ${key})
+    if(err OR value STREQUAL "null" OR value STREQUAL "")
+        message(FATAL_ERROR "bench_smoke: result.runs[0].${key} is missing (${err})")
+    endif()
+    set(${var} ${value} PARENT_SCOPE)
+endfunction()
+
+set(failures "")
+# Exact counts: each must be what it is for a correct fabric.
+foreach(check "clients=${clients}" "lost=0" "duplicates=0" "notices=0" "closed=0" "stray=0"
+              "bad_frames=0" "error_frames=0" "refused=0" "epoch_changes=0" "drained=1")
+    string(REPLACE "=" ";" kv ${check})
+    list(GET kv 0 key)
+    list(GET kv 1 want)
+    bench_get(got ${key})
+    if(NOT got EQUAL want)
+        list(APPEND failures "${key} is ${got}, expected ${want}")
+    endif()
+endforeach()
+
+# Every client received every event of its room published during the run (and maybe a few fence
+# events more), so at least published / rooms * clients deliveries were counted.
+bench_get(published published)
+bench_get(delivered delivered)
+math(EXPR least "${published} * ${clients} / ${rooms}")
+if(published LESS 1000 OR delivered LESS least)
+    list(APPEND failures "published ${published} events, delivered ${delivered} (want >= ${least})")
+endif()
+
+if(failures)
+    list(JOIN failures "\n  " text)
+    message(FATAL_ERROR "bench_smoke failed:\n  ${text}\nJSON:\n${doc}")
+endif()
+message(STATUS "bench_smoke: ${clients} clients, ${published} events published, ${delivered} "
+               "deliveries, nothing lost or duplicated")
