@@ -198,11 +198,16 @@ static void test_sim(void **state)
     for (size_t f = 0; f < ts_wsc_frame_count(ctx->client); f++) {
         json_t *frame = ts_wsc_frame(ctx->client, f);
         const char *room = json_string_value(json_object_get(frame, "room"));
-        if (!room || strcmp(json_string_value(json_object_get(frame, "op")), "event") != 0)
+        const char *op = json_string_value(json_object_get(frame, "op"));
+        if (!room || !op)
             continue;
-        agent += strncmp(room, "agent:", 6) == 0;
-        project += strncmp(room, "project:", 8) == 0;
-        global += strcmp(room, "global") == 0;
+        /* Metrics and log lines (all of agent:<i>) come in batch frames by default. */
+        size_t n = strcmp(op, "event") == 0   ? 1
+                   : strcmp(op, "batch") == 0 ? json_array_size(json_object_get(frame, "events"))
+                                              : 0;
+        agent += strncmp(room, "agent:", 6) == 0 ? n : 0;
+        project += strncmp(room, "project:", 8) == 0 ? n : 0;
+        global += strcmp(room, "global") == 0 ? n : 0;
     }
     fprintf(stderr, "[ sim ] agent:* %zu, project:* %zu, global %zu events\n", agent, project,
             global);
