@@ -81,6 +81,9 @@ const wire_conf_entry_t edge_config_table[] = {
     {"rate_limit_close_after", WIRE_CONF_INT, F(rate_limit_close_after), "20", 0, 1000000,
      "refused messages, without a quiet spell that refills the burst, before close 1008 (0 = "
      "never)"},
+    {"event_loop", WIRE_CONF_STR, F(event_loop), "uv", 0, 16,
+     "lws event loop: uv (libuv, epoll: cost per wake-up independent of idle connections) or "
+     "poll (lws's built-in poll() over every descriptor)"},
     {"stats_interval", WIRE_CONF_INT, F(stats_interval), "60", 0, 86400,
      "seconds between counter summaries at info level (0 = only at exit)"},
     {"log_level", WIRE_CONF_LEVEL, F(log_level), "notice", 0, 0,
@@ -170,6 +173,12 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
     }
     if (!conf->www || conf->www[0] == '\0') {
         snprintf(err, errlen, "www: a directory is required");
+        return -1;
+    }
+    if (!conf->event_loop ||
+        (strcmp(conf->event_loop, "uv") != 0 && strcmp(conf->event_loop, "poll") != 0)) {
+        snprintf(err, errlen, "event_loop: '%s' is neither uv nor poll",
+                 conf->event_loop ? conf->event_loop : "");
         return -1;
     }
     if (conf->max_batch_bytes > conf->max_queue_bytes) {

@@ -40,6 +40,7 @@ typedef struct edge_config {
     int rate_limit_per_min; /* client messages a minute per connection (0 = unlimited) */
     int rate_limit_burst;   /* client messages allowed at once (the bucket's size) */
     int rate_limit_close_after; /* refused messages without a full refill before close 1008 */
+    char *event_loop;           /* "uv" (libuv, epoll) or "poll" (lws's own poll() loop) */
     int stats_interval;         /* seconds between counter summaries at info level (0 = never) */
     int log_level;              /* wire_level_t threshold */
 } edge_config_t;

@@ -48,6 +48,7 @@
 #include <strings.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "edge_batch.h"
 #include "edge_class.h"
@@ -123,6 +124,7 @@ struct edge_server {
     const edge_config_t *conf;                          /* borrowed */
     wire_log_t *log;                                    /* borrowed */
     struct lws_context *ctx;                            /* the lws context (one service thread) */
+    uv_loop_t *uv;                                      /* libuv loop lws runs in, or NULL: poll */
     struct lws_vhost *vhost;                            /* its only vhost */
     struct lws_protocols protocols[S_PROTO__COUNT + 1]; /* http, ws, zmq fd, signalfd, end */
     struct lws_http_mount mount;                        /* static files at / */
@@ -1211,6 +1213,22 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
     info.vhost_name = "weft-edge";
     info.user = self;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* lws's own loop poll()s every descriptor at each wake-up: O(connections) per event. With
+     * libuv (epoll) a wake-up costs what is ready. The loop is ours ("foreign" to lws) so that
+     * edge_server_run() can end it between iterations. */
+    void *loops[1] = {NULL};
+    if (strcmp(conf->event_loop, "uv") == 0) {
+        self->uv = malloc(sizeof *self->uv);
+        if (!self->uv || uv_loop_init(self->uv) != 0) {
+            free(self->uv);
+            self->uv = NULL;
+            wire_log(log, WIRE_LOG_ERROR, "cannot create the libuv loop");
+            goto err;
+        }
+        loops[0] = self->uv;
+        info.foreign_loops = loops;
+        info.options |= LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    }
     /* "0.0.0.0" means every interface: no iface, and lws listens dual-stack. Another IPv4
      * literal binds that address over IPv4 only. */
     if (strcmp(conf->bind, "0.0.0.0") != 0 && conf->bind[0] != '\0') {
@@ -1260,6 +1278,12 @@ err:
 
 int edge_server_run(edge_server_t *self)
 {
+    if (self->uv) {
+        /* One iteration at a time: whatever set stopped ran inside the last one. */
+        while (!self->stopped)
+            uv_run(self->uv, UV_RUN_ONCE);
+        return 0;
+    }
     while (!self->stopped) {
         if (lws_service(self->ctx, 0) < 0) {
             wire_log(self->log, WIRE_LOG_ERROR, "lws service loop failed");
@@ -1313,6 +1337,13 @@ void edge_server_destroy(edge_server_t **self_p)
         edge_hist_detach(self->hist);
         lws_context_destroy(self->ctx);
         self->ctx = NULL;
+    }
+    if (self->uv) {
+        /* lws closes its libuv handles asynchronously: let the loop finish them. */
+        while (uv_loop_close(self->uv) == UV_EBUSY)
+            uv_run(self->uv, UV_RUN_ONCE);
+        free(self->uv);
+        self->uv = NULL;
     }
     /* Rooms before history (their streams cancel requests), history before the SUB (its
      * DEALER lives in the SUB's ZeroMQ context, which edge_zmq_destroy terminates). */
