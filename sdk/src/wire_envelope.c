@@ -139,7 +139,7 @@ uint64_t wire_get_u64(const uint8_t *p)
 /* Checks the fields an encoder must not send; shared by encode and decode. */
 static wire_err_t s_header_check(const wire_header_t *h)
 {
-    if (h->kind != WIRE_KIND_EVENT && h->kind != WIRE_KIND_HEARTBEAT)
+    if (h->kind != WIRE_KIND_EVENT && h->kind != WIRE_KIND_HEARTBEAT && h->kind != WIRE_KIND_HEAD)
         return WIRE_ERR_KIND;
     if ((h->flags & ~WIRE_FLAG_CRITICAL) != 0)
         return WIRE_ERR_RESERVED;

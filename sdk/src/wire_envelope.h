@@ -26,7 +26,11 @@
 #define WIRE_ACK_MAGIC 'A' /* first byte of an ack frame; never 0 or 1 (XSUB sub/unsub) */
 
 /* Message kinds (header byte 1). */
-enum wire_kind { WIRE_KIND_EVENT = 1, WIRE_KIND_HEARTBEAT = 2 };
+enum wire_kind {
+    WIRE_KIND_EVENT = 1,     /* an event: agent -> router -> edges */
+    WIRE_KIND_HEARTBEAT = 2, /* agent liveness: agent -> router only */
+    WIRE_KIND_HEAD = 3       /* a room's current (epoch, seq): router -> edges only */
+};
 
 /* Header flags (header byte 2). */
 #define WIRE_FLAG_CRITICAL 0x01

@@ -111,6 +111,15 @@ static void test_header_round_trip(void **state)
     assert_int_equal(d.kind, WIRE_KIND_HEARTBEAT);
     assert_int_equal(d.type_len, 0);
 
+    /* A room head from the router: no type, no key, the room's position stamped. */
+    wire_header_t head = {.kind = WIRE_KIND_HEAD, .session = 1, .pub_id = "router",
+                          .pub_id_len = 6, .epoch = 77, .seq = 1234};
+    len = s_encode(&head, buf);
+    assert_int_equal(len, 54);
+    assert_int_equal(wire_header_decode(buf, len, &d), WIRE_OK);
+    assert_int_equal(d.kind, WIRE_KIND_HEAD);
+    assert_true(d.epoch == 77 && d.seq == 1234);
+
     /* The largest header. */
     char id[65], type[65], key[129];
     wire_header_t big = s_event();
@@ -134,7 +143,10 @@ static void test_header_encode_rejects(void **state)
     wire_header_t h;
 
     h = s_event();
-    h.kind = 3;
+    h.kind = 4;
+    assert_int_equal(wire_header_encode(&h, buf, sizeof buf), 0);
+    h = s_event();
+    h.kind = WIRE_KIND_HEAD; /* a head carries no type */
     assert_int_equal(wire_header_encode(&h, buf, sizeof buf), 0);
     h = s_event();
     h.flags = 0x02;
@@ -207,7 +219,7 @@ static void m_version0(uint8_t *b, size_t *len)
 static void m_kind(uint8_t *b, size_t *len)
 {
     (void)len;
-    b[1] = 3;
+    b[1] = 4;
 }
 static void m_kind0(uint8_t *b, size_t *len)
 {
