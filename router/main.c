@@ -3,6 +3,7 @@
  * signalfd, and hands over to the server core (router/src), which holds all the logic.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,18 @@
 static const char s_summary[] =
     "weft-router: validates events from agents, stamps them with (epoch, seq) per room and fans\n"
     "them out to weft-edge processes.";
+
+/* Puts the calling thread under SCHED_BATCH, unless it already runs under another policy than
+ * the default one (an operator's real-time choice wins). Called before ZeroMQ starts its
+ * threads, which inherit the policy. A failure only costs speed, so it is a warning. */
+static void s_sched_batch(wire_log_t *log)
+{
+    if (sched_getscheduler(0) != SCHED_OTHER)
+        return;
+    struct sched_param param = {.sched_priority = 0};
+    if (sched_setscheduler(0, SCHED_BATCH, &param) != 0)
+        wire_log(log, WIRE_LOG_WARN, "cannot switch to SCHED_BATCH: %s", strerror(errno));
+}
 
 /* Parses arguments, runs the router until SIGTERM/SIGINT, exits 0 (1 on any startup error). */
 int main(int argc, char **argv)
@@ -60,6 +73,8 @@ int main(int argc, char **argv)
         wire_log(log, WIRE_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
         goto done;
     }
+    if (conf.sched_batch)
+        s_sched_batch(log);
     server = rtr_server_new(&conf, log);
     if (!server)
         goto done;

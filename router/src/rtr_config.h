@@ -8,6 +8,7 @@
 #ifndef RTR_CONFIG_H
 #define RTR_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "wire_conf.h"
@@ -24,6 +25,7 @@ typedef struct rtr_config {
     int stats_interval;       /* seconds between counter summaries in the log; 0 = off */
     int log_level;            /* wire_level_t threshold */
     int io_threads;           /* ZeroMQ I/O threads */
+    bool sched_batch;         /* run the router's threads under SCHED_BATCH (main.c) */
     char *history;            /* ROUTER bind endpoint of the history service */
     int history_max_events;   /* events kept per room; 0 = no history */
     int history_max_age;      /* seconds an event is kept */

@@ -5,10 +5,11 @@
  * ROUTER, a stop eventfd and (from main) a signalfd. Intake is drained in batches so one wake-up
  * moves many events, then subscriptions, at most history_batch history requests and timers get
  * their turn, so a storm of history requests delays live fan-out by one bounded batch at most.
- * Per event, frames are received into stack zmq_msg_t, the header frame is stamped in place, a
- * copy of header and payload goes into the room's history (one allocation), and the same three
- * frames are handed to the fan-out socket (zero copy); the tables are hash lookups and O(1) list
- * moves. jansson's parse of the payload is the only other per-event allocation.
+ * Per event, frames are received into zmq_msg_t slots the server keeps, the header frame is
+ * stamped in place, a copy of header and payload goes into the room's history (one allocation),
+ * and the same three frames are handed to the fan-out socket (zero copy) in bursts (see
+ * s_drain_intake); the tables are hash lookups and O(1) list moves. jansson parses each payload
+ * once, inside a per-message arena (rtr_jarena.h), so a typical parse costs no malloc.
  */
 #include "rtr_server.h"
 
@@ -32,6 +33,7 @@
 #include "weft/version.h"
 
 #define RTR_BATCH 1024               /* intake messages per wake-up before serving the rest */
+#define RTR_BURST 256                /* accepted events handed to fan-out together */
 #define RTR_ACK_FRAME_MAX 65536      /* largest ack frame (docs/protocol.md) */
 #define RTR_LINGER_MS 200            /* how long close waits for queued messages */
 #define RTR_SWEEP_MS 1000            /* publisher and history expiry sweep period */
@@ -54,7 +56,7 @@ struct rtr_server {
     rtr_history_t *history;                         /* recent events per room */
     rtr_hsvc_t *hsvc;                               /* history service (ROUTER socket) */
     rtr_jarena_t *jarena;                           /* arena for payload parses not kept */
-    zmq_msg_t (*held)[RTR_FRAMES];                  /* RTR_BATCH stamped events awaiting fan-out */
+    zmq_msg_t (*held)[RTR_FRAMES];                  /* RTR_BURST stamped events awaiting fan-out */
     rtr_stats_t stats;                              /* counters; gauges filled on read */
     wire_log_limit_t reject_limit[WIRE_ERR__COUNT]; /* one log limiter per rejection reason */
     wire_log_limit_t io_limit;                      /* limiter for socket errors */
@@ -185,7 +187,7 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
     /* Process-wide, and harmless to anything else using jansson (see rtr_jarena.h). */
     rtr_jarena_install();
     self->jarena = rtr_jarena_new(RTR_JARENA_BYTES);
-    self->held = calloc(RTR_BATCH, sizeof *self->held);
+    self->held = calloc(RTR_BURST, sizeof *self->held);
     if (!self->rooms || !self->pubs || !self->history || !self->ack_buf || !self->jarena ||
         !self->held) {
         wire_log(log, WIRE_LOG_ERROR, "out of memory creating the router tables");
@@ -413,12 +415,23 @@ static void s_close_frames(zmq_msg_t f[RTR_FRAMES])
         zmq_msg_close(&f[k]);
 }
 
+/* Sends the held events on fan-out, in the order they were stamped, and closes their frames. */
+static void s_flush_held(rtr_server_t *self, size_t held)
+{
+    for (size_t i = 0; i < held; i++) {
+        s_forward(self, self->held[i]);
+        s_close_frames(self->held[i]);
+    }
+}
+
 /*
- * Handles up to RTR_BATCH intake messages, stopping early when none are waiting, then forwards
- * the accepted ones in one burst. Why a burst: ZeroMQ wakes its I/O thread for the first message
- * that lands in an empty fan-out pipe; sent one by one between parses, each message tends to
- * find the pipe drained again and pays for a wake-up, a context switch and a socket write of its
- * own, while a burst is written in a few large writes. An event waits at most one batch.
+ * Handles up to RTR_BATCH intake messages, stopping early when none are waiting, and hands the
+ * accepted ones to fan-out in bursts of up to RTR_BURST. Why bursts: ZeroMQ wakes its I/O thread
+ * for the first message that lands in an empty fan-out pipe. Sent one at a time between parses,
+ * each message tends to find the pipe drained again and pays for a wake-up, a context switch and
+ * a socket write of its own; a burst costs one wake-up and a few large writes. An event waits
+ * for at most RTR_BURST - 1 others to be parsed (about a millisecond under full load), and no
+ * longer than the batch when traffic is light. Order is kept: bursts go out as stamped.
  */
 static void s_drain_intake(rtr_server_t *self)
 {
@@ -436,15 +449,16 @@ static void s_drain_intake(rtr_server_t *self)
             break;
         }
         size_t n = s_recv_rest(self, f);
-        if (s_handle(self, f, n, now))
-            held++;
-        else
+        if (!s_handle(self, f, n, now)) {
             s_close_frames(f);
+            continue;
+        }
+        if (++held == RTR_BURST) {
+            s_flush_held(self, held);
+            held = 0;
+        }
     }
-    for (size_t i = 0; i < held; i++) {
-        s_forward(self, self->held[i]);
-        s_close_frames(self->held[i]);
-    }
+    s_flush_held(self, held);
 }
 
 /* Reads subscription messages from edges so they never pile up; counts and logs them. */

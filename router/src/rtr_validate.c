@@ -26,6 +26,10 @@ wire_err_t rtr_validate_envelope(size_t nframes, const void *const data[], const
 
     if (topic_err != WIRE_OK)
         return topic_err;
+    /* Room heads (kind 3) are the router's own messages to edges; from an agent they are a
+     * "kind" error, whatever else the codec would say about them (docs/protocol.md §1). */
+    if (len[1] > 1 && ((const uint8_t *)data[1])[1] == WIRE_KIND_HEAD)
+        return WIRE_ERR_KIND;
     if (hdr_err != WIRE_OK)
         return hdr_err;
     if (env->heartbeat != (env->hdr.kind == WIRE_KIND_HEARTBEAT))

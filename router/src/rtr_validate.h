@@ -32,8 +32,9 @@ typedef struct rtr_envelope {
 /*
  * Checks the envelope of a message of nframes frames; data[i] and len[i] describe the first
  * min(nframes, RTR_FRAMES) of them. Returns WIRE_OK, or the first failing check in this order:
- * frames (not exactly 3), topic (neither "$hb" nor "room "), the header's own errors
- * (wire_header_decode), kind ("$hb" not a heartbeat, or a room not an event). The header is
+ * frames (not exactly 3), topic (neither "$hb" nor "room "), kind when the header says room
+ * head (kind 3: only the router sends those), the header's own errors (wire_header_decode), kind
+ * ("$hb" not a heartbeat, or a room not an event). The header is
  * decoded whenever there are 3 frames, so env->header_ok may be true on a rejected message.
  */
 wire_err_t rtr_validate_envelope(size_t nframes, const void *const data[], const size_t len[],

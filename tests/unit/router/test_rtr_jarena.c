@@ -86,8 +86,8 @@ static void test_overflow(void **state)
     size_t off = 0;
     big[off++] = '{';
     for (int i = 0; i < 200; i++)
-        off += (size_t)snprintf(big + off, cap - off, "%s\"k%d\":[%d,\"v%d\"]", i ? "," : "", i,
-                                i, i);
+        off +=
+            (size_t)snprintf(big + off, cap - off, "%s\"k%d\":[%d,\"v%d\"]", i ? "," : "", i, i, i);
     big[off++] = '}';
     rtr_jarena_enter(a);
     json_t *j = json_loadb(big, off, 0, NULL);

@@ -465,6 +465,70 @@ static void test_bind_failure(void **state)
     rtr_config_free(&conf);
 }
 
+#define BURST_EVENTS 3000 /* more than several fan-out bursts and intake batches */
+#define BURST_ROOMS 3
+
+/* Thousands of events sent without waiting, mixed with rejected and duplicate messages: every
+ * valid event reaches the edge exactly once, in order per room, seqs 1, 2, 3 ... without gaps,
+ * with its own payload; nothing rejected is forwarded. */
+static void test_burst(void **state)
+{
+    (void)state;
+    fixture_t f;
+    s_start(&f);
+    s_connect_agent(&f);
+    const char *subs[] = {"burst:", "agent:probe "};
+    s_connect_edge(&f, subs, 2);
+
+    size_t sent[BURST_ROOMS] = {0};
+    size_t valid = 0, bad = 0, dups = 0;
+    for (size_t i = 0; i < BURST_EVENTS; i++) {
+        size_t r = i % BURST_ROOMS;
+        char room[32], payload[64];
+        snprintf(room, sizeof room, "burst:%zu", r);
+        if (i % 10 == 9) {
+            s_send_event(&f, room, "{\"broken\":", 0); /* rejected as json, no seq used */
+            bad++;
+        } else {
+            snprintf(payload, sizeof payload, "{\"room\":%zu,\"i\":%zu}", r, sent[r]++);
+            s_send_event(&f, room, payload, 0);
+            valid++;
+        }
+        if (i % 13 == 12) {
+            s_send_event(&f, room, "{\"dup\":true}", f.next_seq - 3); /* a resend */
+            dups++;
+        }
+    }
+
+    size_t got_per_room[BURST_ROOMS] = {0};
+    for (size_t n = 0; n < valid; n++) {
+        got_t g;
+        if (!s_edge_recv_real(&f, &g, WAIT_MS))
+            fail_msg("received %zu of %zu events", n, valid);
+        size_t r;
+        assert_int_equal(sscanf(g.room, "burst:%zu", &r), 1);
+        assert_true(r < BURST_ROOMS);
+        char want[64];
+        snprintf(want, sizeof want, "{\"room\":%zu,\"i\":%zu}", r, got_per_room[r]);
+        assert_string_equal(g.payload, want);
+        assert_int_equal(g.seq, ++got_per_room[r]);
+        assert_int_equal(g.epoch, rtr_server_epoch(f.server));
+    }
+    got_t extra;
+    assert_false(s_edge_recv_real(&f, &extra, 200));
+    for (size_t r = 0; r < BURST_ROOMS; r++)
+        assert_int_equal(got_per_room[r], sent[r]);
+
+    s_wait_ack(&f, f.next_seq - 1);
+    s_stop(&f);
+    rtr_stats_t st;
+    rtr_server_stats(f.server, &st);
+    assert_int_equal(st.invalid_by[WIRE_ERR_JSON], bad);
+    assert_int_equal(st.duplicates, dups);
+    assert_int_equal(st.send_errors, 0);
+    s_teardown(&f);
+}
+
 /* ---- History service ------------------------------------------------------------------- */
 
 #define REPLY_MAX_EVENTS 64 /* events one test reply can hold */
@@ -892,11 +956,9 @@ static void test_history_storm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_loop),
-        cmocka_unit_test(test_stop_idle),
-        cmocka_unit_test(test_bind_failure),
-        cmocka_unit_test(test_history),
-        cmocka_unit_test(test_history_too_old),
+        cmocka_unit_test(test_loop),          cmocka_unit_test(test_stop_idle),
+        cmocka_unit_test(test_bind_failure),  cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_history),       cmocka_unit_test(test_history_too_old),
         cmocka_unit_test(test_history_storm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

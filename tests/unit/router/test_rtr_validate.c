@@ -252,6 +252,25 @@ static void test_kind_mismatch(void **state)
     assert_int_equal(s_env(&m, 3, &env), WIRE_ERR_KIND);
     assert_true(env.header_ok);
     assert_int_equal(env.hdr.kind, WIRE_KIND_HEARTBEAT);
+
+    /* A well-formed room head (kind 3), which only the router sends, is refused from an agent
+     * on a room topic and on "$hb" alike. */
+    wire_header_t head = {.kind = WIRE_KIND_HEAD,
+                          .session = 1,
+                          .ts_ns = 1,
+                          .epoch = 9,
+                          .seq = 4,
+                          .pub_id = "router",
+                          .pub_id_len = 6};
+    s_valid_event(&m);
+    m.len[1] = wire_header_encode(&head, m.hdr, sizeof m.hdr);
+    assert_true(m.len[1] > 0);
+    assert_int_equal(s_env(&m, 3, &env), WIRE_ERR_KIND);
+    assert_true(env.header_ok);
+    assert_int_equal(env.hdr.kind, WIRE_KIND_HEAD);
+    m.data[0] = "$hb";
+    m.len[0] = 3;
+    assert_int_equal(s_env(&m, 3, &env), WIRE_ERR_KIND);
 }
 
 /* Payload size: up to max_payload is fine, one more byte is "size" (checked before parsing). */
@@ -314,7 +333,8 @@ static void test_json(void **state)
     assert_int_equal(rtr_validate_payload(NULL, 0, 65536, NULL, NULL), WIRE_ERR_JSON);
     const char *good[] = {"{}", " {\"a\":[1,2,{}]} \n", "{\"caf\xc3\xa9\":\"\xe2\x82\xac\"}"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_int_equal(rtr_validate_payload(good[i], strlen(good[i]), 65536, NULL, NULL), WIRE_OK);
+        assert_int_equal(rtr_validate_payload(good[i], strlen(good[i]), 65536, NULL, NULL),
+                         WIRE_OK);
 }
 
 /* A small deterministic PRNG (xorshift64*) so the garbage tests are reproducible. */
