@@ -49,6 +49,10 @@ static const wire_conf_entry_t s_table[] = {
      "history requests served per loop pass between intake batches"},
     {"history_hwm", WIRE_CONF_INT, offsetof(rtr_config_t, history_hwm), "100000", 1, 100000000,
      "history reply messages queued per edge before replies are dropped"},
+    {"head_interval_ms", WIRE_CONF_INT, offsetof(rtr_config_t, head_interval_ms), "1000", 0,
+     60000, "period of room-head messages that let edges detect lost tail events (0 = off)"},
+    {"head_linger", WIRE_CONF_INT, offsetof(rtr_config_t, head_linger), "10", 1, 3600,
+     "seconds after its last event that a room keeps getting head messages"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

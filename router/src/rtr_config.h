@@ -33,6 +33,8 @@ typedef struct rtr_config {
     int history_page_max;     /* most events in one history reply */
     int history_batch;        /* history requests served per loop pass */
     int history_hwm;          /* history reply send high-water mark, messages */
+    int head_interval_ms;     /* period of room-head messages to edges; 0 = off */
+    int head_linger;          /* seconds a room keeps getting heads after its last event */
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */

@@ -180,3 +180,15 @@ void rtr_room_set_history(rtr_room_t *room, rtr_hring_t *ring)
 {
     room->history = ring;
 }
+
+/* The tail of the recency list. */
+rtr_room_t *rtr_rooms_busiest(const rtr_rooms_t *self)
+{
+    return self->busiest;
+}
+
+/* One step towards the idle end of the recency list. */
+rtr_room_t *rtr_room_idler(const rtr_room_t *room)
+{
+    return room->idler;
+}

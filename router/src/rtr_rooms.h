@@ -50,6 +50,12 @@ rtr_room_t *rtr_rooms_idlest(const rtr_rooms_t *self);
 /* The next more recently used room after room, or NULL at the end of the list. */
 rtr_room_t *rtr_room_busier(const rtr_room_t *room);
 
+/* The most recently stamped room, or NULL when the table is empty. */
+rtr_room_t *rtr_rooms_busiest(const rtr_rooms_t *self);
+
+/* The next less recently stamped room, or NULL. */
+rtr_room_t *rtr_room_idler(const rtr_room_t *room);
+
 /* The room's name (NUL-terminated); *len gets its length when len is not NULL. */
 const char *rtr_room_name(const rtr_room_t *room, size_t *len);
 

@@ -64,6 +64,9 @@ struct rtr_server {
     uint64_t last_ack_ms;                           /* when the last ack round ran */
     uint64_t next_sweep_ms;                         /* next publisher expiry sweep */
     uint64_t next_stats_ms;                         /* next periodic summary */
+    uint64_t head_interval_ms;                      /* conf: room-head period, 0 = off */
+    uint64_t head_linger_ms;                        /* conf: heads continue this long after */
+    uint64_t next_head_ms;                          /* next round of room heads */
     char intake_ep[RTR_ENDPOINT_MAX];               /* resolved intake endpoint */
     char fanout_ep[RTR_ENDPOINT_MAX];               /* resolved fan-out endpoint */
 };
@@ -218,6 +221,9 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
     uint64_t now = s_now_ms();
     self->last_ack_ms = now;
     self->next_sweep_ms = now + RTR_SWEEP_MS;
+    self->head_interval_ms = (uint64_t)conf->head_interval_ms;
+    self->head_linger_ms = (uint64_t)conf->head_linger * 1000;
+    self->next_head_ms = now + self->head_interval_ms;
     self->next_stats_ms = now + self->stats_interval_ms;
     wire_log(log, WIRE_LOG_NOTICE,
              "weft-router %s ready: intake=%s fanout=%s history=%s epoch=%" PRIu64,
@@ -533,6 +539,44 @@ static void s_log_summary(rtr_server_t *self, wire_level_t level, const char *pr
     wire_log(self->log, level, "%s: %s", prefix, rtr_stats_format(&self->stats, line, sizeof line));
 }
 
+/* Sends one room-head message (docs/protocol.md "Room heads"): the room's current position, so
+ * an edge whose last events of a burst were dropped at the fan-out HWM learns of the gap. */
+static void s_send_head(rtr_server_t *self, const rtr_room_t *room)
+{
+    size_t room_len;
+    const char *name = rtr_room_name(room, &room_len);
+    char topic[WIRE_TOPIC_MAX];
+    size_t topic_len = wire_topic_for_room(name, room_len, topic);
+    wire_header_t h = {.kind = WIRE_KIND_HEAD, .session = 1, .pub_id = "router",
+                       .pub_id_len = 6, .epoch = self->epoch, .seq = rtr_room_last_seq(room)};
+    uint8_t hdr[WIRE_HEADER_MAX];
+    size_t hdr_len = wire_header_encode(&h, hdr, sizeof hdr);
+    if (topic_len == 0 || hdr_len == 0)
+        return; /* cannot happen for a stamped room; nothing to announce */
+    if (zmq_send(self->fanout, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(self->fanout, hdr, hdr_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(self->fanout, "{}", 2, ZMQ_DONTWAIT) < 0) {
+        self->stats.send_errors++;
+        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR, "head send failed: %s",
+                         zmq_strerror(errno));
+        return;
+    }
+    self->stats.heads_sent++;
+}
+
+/* Heads for every room stamped within head_linger, walking the recency list from its busy end:
+ * the cost is the number of recently active rooms, never the number of rooms. */
+static void s_send_heads(rtr_server_t *self, uint64_t now)
+{
+    for (const rtr_room_t *room = rtr_rooms_busiest(self->rooms); room;
+         room = rtr_room_idler(room)) {
+        if (rtr_room_last_used(room) + self->head_linger_ms < now)
+            break;
+        if (rtr_room_last_seq(room) > 0)
+            s_send_head(self, room);
+    }
+}
+
 /* Runs whatever periodic work is due: acks, publisher expiry, the stats summary. */
 static void s_timers(rtr_server_t *self, uint64_t now)
 {
@@ -547,6 +591,10 @@ static void s_timers(rtr_server_t *self, uint64_t now)
         rtr_history_expire(self->history, now);
         self->next_sweep_ms = now + RTR_SWEEP_MS;
     }
+    if (self->head_interval_ms && now >= self->next_head_ms) {
+        s_send_heads(self, now);
+        self->next_head_ms = now + self->head_interval_ms;
+    }
     if (self->stats_interval_ms && now >= self->next_stats_ms) {
         s_log_summary(self, WIRE_LOG_INFO, "stats");
         self->next_stats_ms = now + self->stats_interval_ms;
@@ -559,6 +607,8 @@ static long s_timeout(const rtr_server_t *self, uint64_t now)
     uint64_t next = self->next_sweep_ms;
     if (self->stats_interval_ms && self->next_stats_ms < next)
         next = self->next_stats_ms;
+    if (self->head_interval_ms && self->next_head_ms < next)
+        next = self->next_head_ms;
     if (rtr_pubs_dirty_count(self->pubs) && self->last_ack_ms + self->ack_interval_ms < next)
         next = self->last_ack_ms + self->ack_interval_ms;
     return next <= now ? 0 : (long)(next - now);

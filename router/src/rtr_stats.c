@@ -53,6 +53,7 @@ char *rtr_stats_format(const rtr_stats_t *s, char *buf, size_t len)
              s->history_replies[RTR_HSVC_BAD_REQUEST], s->history_served, s->history_events,
              s->history_bytes, s->history_rooms, s->history_evicted_count, s->history_evicted_age,
              s->history_evicted_cap, s->history_lost);
+    s_append(buf, len, &off, " heads_sent=%" PRIu64, s->heads_sent);
     for (int b = 1; b < RTR_HSVC_BAD__COUNT; b++)
         if (s->history_bad_by[b])
             s_append(buf, len, &off, " history_bad_%s=%" PRIu64,

@@ -28,6 +28,7 @@ typedef struct rtr_stats {
     uint64_t send_errors;                 /* fan-out or ack sends that failed */
     uint64_t untracked;                   /* events published without dedup state (out of memory) */
     uint64_t publishers_expired;          /* publishers forgotten after publisher_ttl */
+    uint64_t heads_sent;                  /* room-head messages sent on fan-out */
     uint64_t rooms;                       /* gauge: rooms with a sequence */
     uint64_t publishers;                  /* gauge: publishers tracked */
     /* History service and store (docs/protocol.md §2). */

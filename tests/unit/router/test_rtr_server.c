@@ -68,6 +68,8 @@ static void s_start_with(fixture_t *f, const char *const *kv)
     assert_int_equal(wire_conf_set(t, &f->conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err), 0);
     assert_int_equal(wire_conf_set(t, &f->conf, "max_payload", "1000", err, sizeof err), 0);
     assert_int_equal(wire_conf_set(t, &f->conf, "stats_interval", "0", err, sizeof err), 0);
+    /* Room heads are off unless a test asks for them: the helpers expect only agent events. */
+    assert_int_equal(wire_conf_set(t, &f->conf, "head_interval_ms", "0", err, sizeof err), 0);
     assert_int_equal(wire_conf_set(t, &f->conf, "history", "tcp://127.0.0.1:*", err, sizeof err),
                      0);
     for (; kv && kv[0]; kv += 2)
@@ -206,6 +208,8 @@ static bool s_edge_recv(fixture_t *f, got_t *g, long timeout_ms)
     g->room[room_len] = '\0';
     wire_header_t h;
     assert_int_equal(wire_header_decode(hdr, (size_t)hlen, &h), WIRE_OK);
+    if (h.kind == WIRE_KIND_HEAD) /* room heads (test_heads) are not agent events: skip */
+        return s_edge_recv(f, g, timeout_ms);
     assert_int_equal(h.pub_id_len, strlen(PUB_ID));
     assert_memory_equal(h.pub_id, PUB_ID, h.pub_id_len);
     assert_int_equal(h.session, SESSION);
@@ -863,6 +867,78 @@ static void test_history_too_old(void **state)
     s_teardown(&f);
 }
 
+/* Reads one raw fan-out message; returns its decoded header kind (0 when none came) and fills
+ * room (NUL-terminated) and h. */
+static int s_edge_recv_raw(fixture_t *f, char room[WIRE_ROOM_MAX + 1], wire_header_t *h,
+                           uint8_t hdr[WIRE_HEADER_MAX], long timeout_ms)
+{
+    if (!s_readable(f->edge, timeout_ms))
+        return 0;
+    char topic[WIRE_TOPIC_MAX + 8], payload[1100];
+    int tlen = zmq_recv(f->edge, topic, sizeof topic, 0);
+    int hlen = zmq_recv(f->edge, hdr, WIRE_HEADER_MAX, 0);
+    int plen = zmq_recv(f->edge, payload, sizeof payload, 0);
+    assert_true(tlen > 1 && hlen > 0 && plen >= 0);
+    const char *r;
+    size_t rlen;
+    assert_int_equal(wire_topic_room(topic, (size_t)tlen, &r, &rlen), WIRE_OK);
+    memcpy(room, r, rlen);
+    room[rlen] = '\0';
+    assert_int_equal(wire_header_decode(hdr, (size_t)hlen, h), WIRE_OK);
+    if (h->kind == WIRE_KIND_HEAD)
+        assert_memory_equal(payload, "{}", 2);
+    return h->kind;
+}
+
+/* Room heads: an active room's position goes to its subscribers every head_interval_ms, and
+ * stops head_linger after the room's last event; rooms nobody subscribed to are filtered out. */
+static void test_heads(void **state)
+{
+    (void)state;
+    fixture_t f;
+    const char *kv[] = {"head_interval_ms", "50", "head_linger", "1", NULL};
+    s_start_with(&f, kv);
+    s_connect_agent(&f);
+    const char *subs[] = {"agent:probe ", "project:1 "};
+    s_connect_edge(&f, subs, 2);
+    for (int i = 0; i < 3; i++)
+        s_send_event(&f, "project:1", "{}", 0);
+    s_send_event(&f, "project:2", "{}", 0); /* not subscribed: its heads never arrive */
+
+    char room[WIRE_ROOM_MAX + 1];
+    wire_header_t h;
+    uint8_t hdr[WIRE_HEADER_MAX];
+    int events = 0, heads = 0;
+    uint64_t deadline = s_now_ms() + WAIT_MS;
+    while (heads < 2 && s_now_ms() < deadline) {
+        int kind = s_edge_recv_raw(&f, room, &h, hdr, 200);
+        assert_string_not_equal(room, "project:2");
+        if (kind == WIRE_KIND_EVENT && strcmp(room, "project:1") == 0)
+            events++;
+        if (kind == WIRE_KIND_HEAD && strcmp(room, "project:1") == 0) {
+            /* A head never overtakes the events it announces. */
+            assert_int_equal(events, 3);
+            assert_int_equal(h.seq, 3);
+            assert_int_equal(h.epoch, rtr_server_epoch(f.server));
+            assert_memory_equal(h.pub_id, "router", 6);
+            heads++;
+        }
+    }
+    assert_int_equal(heads, 2);
+
+    /* After head_linger without events the heads stop. */
+    uint64_t quiet_from = s_now_ms() + 1500;
+    while (s_now_ms() < quiet_from)
+        (void)s_edge_recv_raw(&f, room, &h, hdr, 100);
+    assert_int_equal(s_edge_recv_raw(&f, room, &h, hdr, 300), 0);
+
+    s_stop(&f);
+    rtr_stats_t st;
+    rtr_server_stats(f.server, &st);
+    assert_true(st.heads_sent >= 2);
+    s_teardown(&f);
+}
+
 #define STORM_DEALERS 4     /* edges asking at once */
 #define STORM_REQUESTS 2000 /* requests in total */
 #define STORM_INFLIGHT 50   /* outstanding requests per dealer */
@@ -959,7 +1035,7 @@ int main(void)
         cmocka_unit_test(test_loop),          cmocka_unit_test(test_stop_idle),
         cmocka_unit_test(test_bind_failure),  cmocka_unit_test(test_burst),
         cmocka_unit_test(test_history),       cmocka_unit_test(test_history_too_old),
-        cmocka_unit_test(test_history_storm),
+        cmocka_unit_test(test_history_storm), cmocka_unit_test(test_heads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
