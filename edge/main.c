@@ -3,10 +3,12 @@
  * lws's own logs into it), turns SIGINT/SIGTERM into a signalfd the server's loop reads, and
  * runs the server. Everything else lives in weft_edge_core.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <libwebsockets.h>
@@ -54,6 +56,31 @@ static int s_lws_levels(int level)
     return bits;
 }
 
+/* Raises the descriptor limit to the hard limit (every WebSocket is one) and logs the result:
+ * the usual soft limit of 1024 would cap the edge near a thousand clients. */
+static void s_raise_nofile(wire_log_t *log, int max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        wire_log(log, WIRE_LOG_WARN, "cannot read RLIMIT_NOFILE: %s", strerror(errno));
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+            wire_log(log, WIRE_LOG_WARN, "cannot raise RLIMIT_NOFILE from %llu to %llu: %s",
+                     (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+            rl.rlim_cur = was;
+        }
+    }
+    /* Some descriptors go to the listener, ZeroMQ, the signalfd and lws itself. */
+    wire_level_t level =
+        rl.rlim_cur < (rlim_t)max_connections + 64 ? WIRE_LOG_NOTICE : WIRE_LOG_INFO;
+    wire_log(log, level, "descriptor limit %llu (max_connections %d)",
+             (unsigned long long)rl.rlim_cur, max_connections);
+}
+
 int main(int argc, char **argv)
 {
     edge_config_t conf;
@@ -71,6 +98,7 @@ int main(int argc, char **argv)
         goto done;
     }
     lws_set_log_level(s_lws_levels(conf.log_level), s_lws_emit);
+    s_raise_nofile(s_log, conf.max_connections);
 
     /* Block the stop signals before any thread exists (ZeroMQ's I/O threads inherit the mask),
      * then read them from a signalfd inside the event loop. */

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <zmq.h>
 
-#include "edge_zmq.h"
+#include "edge_zloop.h"
 #include "wire_envelope.h"
 
 #define S_DEFAULT_BUDGET 64
@@ -69,19 +69,16 @@ typedef struct s_table {
 } s_table_t;
 
 struct edge_hist {
-    lws_sorted_usec_list_t drain_sul; /* continues a drain that ran out of budget */
     lws_sorted_usec_list_t timer_sul; /* the in-flight head's deadline */
     void *ctx;                        /* ZeroMQ context */
     bool own_ctx;                     /* ctx was created here */
     void *dealer;                     /* DEALER socket, owned */
     struct lws_context *lws;          /* loop it is attached to; NULL when detached */
-    struct lws *wsi;                  /* raw-file wsi of the dup()ed ZMQ_FD */
-    bool draining;                    /* a drain is running */
+    edge_zloop_t *zloop;              /* the DEALER in the lws loop */
     uint64_t timeout_us;              /* per attempt */
     int retries;                      /* further attempts */
     size_t max_inflight;              /* in-flight bound */
     uint32_t page;                    /* max_events per request */
-    unsigned budget;                  /* replies per drain pass */
     uint64_t next_id;                 /* last id given out */
     s_table_t by_id;                  /* every request, by id */
     s_table_t by_key;                 /* every request, by (room, epoch, after) */
@@ -252,15 +249,7 @@ static void s_free_req(s_req_t *r)
 
 /* ---- the loop ----------------------------------------------------------------------------- */
 
-static void s_drain_cb(lws_sorted_usec_list_t *sul);
 static void s_timer_cb(lws_sorted_usec_list_t *sul);
-
-/* Asks the loop for a drain pass as soon as possible. */
-static void s_schedule_drain(edge_hist_t *self)
-{
-    if (self->lws)
-        lws_sul_schedule(self->lws, 0, &self->drain_sul, s_drain_cb, 0);
-}
 
 /* Sets the timer for the earliest in-flight deadline (or cancels it). */
 static void s_arm_timer(edge_hist_t *self)
@@ -303,8 +292,7 @@ static void s_send(edge_hist_t *self, s_req_t *r)
     if (was_empty)
         s_arm_timer(self);
     /* A send can consume the ZMQ_FD edge of replies already waiting. */
-    if (edge_zmq__has_input(self->dealer, self->log, &self->limit))
-        s_schedule_drain(self);
+    edge_zloop_kick(self->zloop);
 }
 
 /* Sends queued requests while in-flight slots are free. */
@@ -466,10 +454,11 @@ static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
     return rc;
 }
 
-/* Receives one whole reply and uses it. Returns 1 when a message was handled, 0 when none was
- * waiting, -1 on a receive error (logged). */
-static int s_recv_one(edge_hist_t *self)
+/* edge_zloop recv_one: receives one whole reply and uses it. Returns 1 when a message was
+ * handled, 0 when none was waiting, -1 on a receive error (logged). */
+static int s_recv_one(void *arg)
 {
+    edge_hist_t *self = arg;
     size_t n = 0;
     bool truncated = false;
     int rc = 1;
@@ -526,59 +515,6 @@ static int s_recv_one(edge_hist_t *self)
     return rc;
 }
 
-/* Receives while replies are waiting, at most budget per pass (see edge_zmq.c). */
-static void s_drain(edge_hist_t *self)
-{
-    if (self->draining)
-        return;
-    self->draining = true;
-    unsigned n = 0;
-    while (edge_zmq__has_input(self->dealer, self->log, &self->limit)) {
-        if (n == self->budget) {
-            s_schedule_drain(self);
-            break;
-        }
-        if (s_recv_one(self) <= 0)
-            break;
-        n++;
-    }
-    self->draining = false;
-}
-
-static void s_drain_cb(lws_sorted_usec_list_t *sul)
-{
-    s_drain(lws_container_of(sul, edge_hist_t, drain_sul));
-}
-
-/* lws callback of the raw-file wsi wrapping the dup()ed ZMQ_FD. */
-static int s_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len)
-{
-    edge_hist_t *self = lws_get_opaque_user_data(wsi);
-    switch (reason) {
-    case LWS_CALLBACK_RAW_RX_FILE:
-        if (self)
-            s_drain(self);
-        return 0;
-    case LWS_CALLBACK_RAW_CLOSE_FILE:
-        if (self && self->wsi == wsi)
-            self->wsi = NULL;
-        return 0;
-    default:
-        return 0;
-    }
-}
-
-static const struct lws_protocols s_protocol = {
-    .name = "weft-hist",
-    .callback = s_callback,
-};
-
-const struct lws_protocols *edge_hist_protocol(void)
-{
-    return &s_protocol;
-}
-
 /* ---- API ------------------------------------------------------------------------------------ */
 
 /* Sets an int socket option; logs and returns -1 on failure. */
@@ -602,7 +538,6 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
     self->retries = opts->retries > 0 ? opts->retries : 0;
     self->max_inflight = opts->inflight > 0 ? (size_t)opts->inflight : 1;
     self->page = opts->page;
-    self->budget = opts->budget ? opts->budget : S_DEFAULT_BUDGET;
     self->by_id.buckets = calloc(S_INITIAL_BUCKETS, sizeof *self->by_id.buckets);
     self->by_key.buckets = calloc(S_INITIAL_BUCKETS, sizeof *self->by_key.buckets);
     if (!self->by_id.buckets || !self->by_key.buckets)
@@ -633,6 +568,16 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
                  zmq_strerror(errno));
         goto err;
     }
+    self->zloop = edge_zloop_new(&(edge_zloop_opts_t){
+        .zsock = self->dealer,
+        .what = "history",
+        .budget = opts->budget ? opts->budget : S_DEFAULT_BUDGET,
+        .recv_one = s_recv_one,
+        .arg = self,
+        .log = self->log,
+    });
+    if (!self->zloop)
+        goto err;
     return self;
 err:
     edge_hist_destroy(&self);
@@ -651,6 +596,7 @@ void edge_hist_destroy(edge_hist_t **self_p)
             s_free_req(r);
         }
     }
+    edge_zloop_destroy(&self->zloop);
     free(self->by_id.buckets);
     free(self->by_key.buckets);
     free(self->parts);
@@ -665,11 +611,9 @@ void edge_hist_destroy(edge_hist_t **self_p)
 
 int edge_hist_attach(edge_hist_t *self, struct lws_vhost *vhost)
 {
-    self->wsi = edge_zmq__adopt(self->dealer, vhost, s_protocol.name, self, self->log);
-    if (!self->wsi)
+    if (edge_zloop_attach(self->zloop, vhost) < 0)
         return -1;
-    self->lws = lws_get_context(self->wsi);
-    s_schedule_drain(self);
+    self->lws = edge_zloop_context(self->zloop);
     s_arm_timer(self);
     return 0;
 }
@@ -678,7 +622,7 @@ void edge_hist_detach(edge_hist_t *self)
 {
     if (!self || !self->lws)
         return;
-    lws_sul_cancel(&self->drain_sul);
+    edge_zloop_detach(self->zloop);
     lws_sul_cancel(&self->timer_sul);
     self->lws = NULL;
 }

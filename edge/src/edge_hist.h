@@ -2,9 +2,9 @@
  * edge_hist.h: the edge's client of the router's history service (docs/protocol.md §2).
  *
  * One DEALER socket connects to the router's history ROUTER. It joins the lws loop like the SUB
- * socket (edge_zmq.h): a dup() of its ZMQ_FD adopted as a raw file, drained while ZMQ_EVENTS has
- * ZMQ_POLLIN, a budget per pass continued from a zero-delay timer, and a fresh look at
- * ZMQ_EVENTS after every send.
+ * socket, through edge_zloop.h: a dup() of its ZMQ_FD adopted as a raw file, drained while
+ * ZMQ_EVENTS has ZMQ_POLLIN, a budget per pass continued from a zero-delay timer, and a fresh
+ * look at ZMQ_EVENTS after every send.
  *
  * edge_hist_get() asks for a room's events after (epoch, after_seq) and returns a wait handle;
  * the callback runs once with the result, from the loop (never from inside edge_hist_get()).
@@ -73,10 +73,7 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts);
  * when it is its own); call edge_hist_detach() first. Nulls *self_p. NULL-safe. */
 void edge_hist_destroy(edge_hist_t **self_p);
 
-/* The raw-file protocol to put in the vhost's protocol list (name "weft-hist"). */
-const struct lws_protocols *edge_hist_protocol(void);
-
-/* Adopts a dup() of ZMQ_FD into vhost (which must list edge_hist_protocol()). Timeouts and
+/* Joins the DEALER to vhost's loop (which must list edge_zloop_protocol()). Timeouts and
  * drains need it. Returns 0, or -1 (logged). */
 int edge_hist_attach(edge_hist_t *self, struct lws_vhost *vhost);
 

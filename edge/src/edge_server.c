@@ -10,8 +10,13 @@
  * held, and only the listeners that asked for unbatched delivery get its event frame now; the
  * others get the batch frame when it is flushed (window, size, or a later immediate event). Each
  * delivery visits the listeners and each listener's queue takes a reference to the one shared
- * frame. Writes happen only in LWS_CALLBACK_SERVER_WRITEABLE, one lws_write() per callback,
- * asking for another callback while frames remain.
+ * frame. The frames are written when the current loop pass ends (s_flush_cb), every frame a
+ * client has queued in one write; a client whose socket did not take everything is written to
+ * from LWS_CALLBACK_SERVER_WRITEABLE instead, until its queue is empty (see s_send()).
+ *
+ * Event loop: libuv (event_loop = uv, the default) or lws's poll() loop. libuv's epoll makes a
+ * wake-up cost what is ready; poll() walks every descriptor, which at tens of thousands of
+ * idle connections costs more than the events themselves.
  *
  * Timers: one lws_sul for every pending batch of the edge (the batcher keeps the deadlines in a
  * heap); it is armed for the earliest deadline whenever that gets earlier.
@@ -59,6 +64,7 @@
 #include "edge_proto.h"
 #include "edge_rooms.h"
 #include "edge_stream.h"
+#include "edge_zloop.h"
 #include "edge_zmq.h"
 #include "weft/version.h"
 #include "wire_envelope.h"
@@ -68,29 +74,36 @@
 #define S_STOP_GRACE_US (2 * LWS_US_PER_SEC) /* how long a stop waits for close handshakes */
 #define S_CLOSE_GRACE_S 5                    /* how long a doomed connection may take to close */
 #define S_RX_KEEP 16384                      /* larger reassembly buffers are freed after use */
+#define S_RX_BUFFER 512                      /* lws's receive buffer per connection */
+#define S_GATHER_BYTES 65536                 /* bytes of frames one write may carry */
+#define S_LWS_WRITE_CLOSE 4 /* lws's LWS_WRITE_CLOSE, which lws-write.h leaves out of the enum */
 
 /* Indexes in the protocol list. */
-enum { S_PROTO_HTTP = 0, S_PROTO_WS, S_PROTO_ZMQ, S_PROTO_HIST, S_PROTO_SIGNAL, S_PROTO__COUNT };
+enum { S_PROTO_HTTP = 0, S_PROTO_WS, S_PROTO_ZLOOP, S_PROTO_SIGNAL, S_PROTO__COUNT };
 
 typedef struct s_sync s_sync_t;
 
 /* One WebSocket connection: the lws per-session data of the "weft" protocol, zeroed by lws.
  * Everything here is freed in LWS_CALLBACK_CLOSED. */
 typedef struct edge_conn {
-    struct lws *wsi;          /* the connection */
-    edge_member_t *member;    /* its rooms and patterns */
-    s_sync_t *syncs;          /* its rooms still merging a resume (usually none) */
-    unsigned deferred;        /* of those, how many wait for the queue to drain to ask history */
-    edge_outq_t *outq;        /* frames waiting for LWS_CALLBACK_SERVER_WRITEABLE */
-    edge_bucket_t bucket;     /* rate limit of the client's messages */
-    unsigned char *rx;        /* reassembly buffer for fragmented messages */
-    size_t rx_len;            /* bytes of the current message in rx */
-    size_t rx_cap;            /* bytes allocated for rx */
-    bool open;                /* ESTABLISHED ran and CLOSED has not */
-    bool closing;             /* a close is pending: write nothing else, deliver nothing */
-    bool close_sent;          /* the close frame went out (lws now awaits the peer's echo) */
-    edge_close_t close_kind;  /* which close, when closing */
-    const char *close_reason; /* its reason text (static), when closing */
+    struct lws *wsi;       /* the connection */
+    edge_member_t *member; /* its rooms and patterns */
+    s_sync_t *syncs;       /* its rooms still merging a resume (usually none) */
+    unsigned deferred;     /* of those, how many wait for the queue to drain to ask history */
+    edge_outq_t *outq;     /* frames waiting for LWS_CALLBACK_SERVER_WRITEABLE */
+    edge_bucket_t bucket;  /* rate limit of the client's messages */
+    unsigned char *rx;     /* reassembly buffer for fragmented messages */
+    size_t rx_len;         /* bytes of the current message in rx */
+    size_t rx_cap;         /* bytes allocated for rx */
+    bool open;             /* ESTABLISHED ran and CLOSED has not */
+    bool closing;          /* a close is pending: write nothing else, deliver nothing */
+    bool close_sent;       /* the close frame went out (lws now awaits the peer's echo) */
+    bool direct;           /* a WRITEABLE ran: frames may be written without one (s_send) */
+    bool dirty;            /* on the server's flush list */
+    struct edge_conn *dirty_prev; /* previous on that list */
+    struct edge_conn *dirty_next; /* next on that list */
+    edge_close_t close_kind;      /* which close, when closing */
+    const char *close_reason;     /* its reason text (static), when closing */
 } edge_conn_t;
 
 /* A client's resume of one room: a member stream, kept until its position meets the room's. */
@@ -126,7 +139,7 @@ struct edge_server {
     struct lws_context *ctx;                            /* the lws context (one service thread) */
     uv_loop_t *uv;                                      /* libuv loop lws runs in, or NULL: poll */
     struct lws_vhost *vhost;                            /* its only vhost */
-    struct lws_protocols protocols[S_PROTO__COUNT + 1]; /* http, ws, zmq fd, signalfd, end */
+    struct lws_protocols protocols[S_PROTO__COUNT + 1]; /* http, ws, zloop, signalfd, end */
     struct lws_http_mount mount;                        /* static files at / */
     struct lws_protocol_vhost_options pvo_ws;           /* options of the ws protocol ... */
     struct lws_protocol_vhost_options pvo_default; /* ... "default": used without subprotocol */
@@ -138,6 +151,10 @@ struct edge_server {
     edge_classes_t *classes;                       /* delivery classes (conf->classes) */
     edge_batcher_t *batcher;                       /* pending batches of every room */
     lws_sorted_usec_list_t batch_sul;              /* fires at the earliest batch deadline */
+    struct edge_conn *dirty;                       /* connections to flush at the pass's end */
+    lws_sorted_usec_list_t flush_sul;              /* runs that flush (zero delay) */
+    bool flush_armed;                              /* flush_sul is scheduled */
+    unsigned char *gather;                         /* LWS_PRE + S_GATHER_BYTES: one write */
     int64_t batch_at;                              /* that deadline, while batch_armed */
     bool batch_armed;                              /* batch_sul is scheduled */
     edge_frame_t *welcome;                         /* the welcome frame, shared by every client */
@@ -181,7 +198,151 @@ static void s_close_later(edge_server_t *self, edge_conn_t *conn, edge_close_t k
     lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, S_CLOSE_GRACE_S);
 }
 
-/* Queues a frame for conn (taking a reference), applying the queue bounds. */
+/* Writes one frame to conn. Returns 0, or -1 when the connection is broken (logged). */
+static int s_write_frame(edge_server_t *self, struct lws *wsi, edge_frame_t *frame)
+{
+    size_t len = edge_frame_len(frame);
+    int n = lws_write(wsi, edge_frame_data(frame), len, LWS_WRITE_TEXT);
+    if (n < 0 || (size_t)n < len) {
+        wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, len);
+        return -1;
+    }
+    self->stats.frames_out++;
+    self->stats.bytes_out += len;
+    return 0;
+}
+
+/* Writes as many of conn's queued frames as fit S_GATHER_BYTES, as complete WebSocket frames
+ * back to back in one lws_write() (one send()). Returns 0, or -1 when the connection is broken.
+ *
+ * Why: a send() on a loopback or LAN socket costs several microseconds whatever its size, far
+ * more than building the frames, so a client that has fallen behind gets its backlog in one
+ * write instead of one per event. The bytes on the wire are the same frames a write per frame
+ * would produce (a server never masks), so clients see no difference. lws sends LWS_WRITE_RAW
+ * as it is, and keeps what the socket did not take, like any write. */
+static int s_flush_conn(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
+{
+    unsigned char *out = self->gather + LWS_PRE;
+    size_t used = 0;
+    edge_frame_t *frame;
+    while ((frame = edge_outq_peek(conn->outq)) != NULL) {
+        size_t len = edge_frame_len(frame);
+        size_t hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
+        if (used + hdr + len > S_GATHER_BYTES) {
+            if (used)
+                break;
+            /* Too big to gather: on its own, from its own headroom. */
+            if (s_write_frame(self, wsi, frame) < 0)
+                return -1;
+            edge_outq_pop(conn->outq);
+            return 0;
+        }
+        out[used] = 0x81; /* FIN, text */
+        if (hdr == 2) {
+            out[used + 1] = (unsigned char)len;
+        } else if (hdr == 4) {
+            out[used + 1] = 126;
+            out[used + 2] = (unsigned char)(len >> 8);
+            out[used + 3] = (unsigned char)len;
+        } else {
+            out[used + 1] = 127;
+            for (int b = 0; b < 8; b++)
+                out[used + 2 + b] = (unsigned char)((uint64_t)len >> (56 - 8 * b));
+        }
+        memcpy(out + used + hdr, edge_frame_data(frame), len);
+        used += hdr + len;
+        self->stats.frames_out++;
+        self->stats.bytes_out += len;
+        edge_outq_pop(conn->outq);
+    }
+    if (!used)
+        return 0;
+    int n = lws_write(wsi, out, used, LWS_WRITE_RAW);
+    if (n < 0 || (size_t)n < used) {
+        wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, used);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_flush_cb(lws_sorted_usec_list_t *sul);
+
+/* Puts conn on the flush list (its first queued frame goes out when the current pass ends). */
+static void s_mark_dirty(edge_server_t *self, edge_conn_t *conn)
+{
+    if (conn->dirty)
+        return;
+    conn->dirty = true;
+    conn->dirty_prev = NULL;
+    conn->dirty_next = self->dirty;
+    if (self->dirty)
+        self->dirty->dirty_prev = conn;
+    self->dirty = conn;
+    if (!self->flush_armed && self->ctx) {
+        lws_sul_schedule(self->ctx, 0, &self->flush_sul, s_flush_cb, 0);
+        self->flush_armed = true;
+    }
+}
+
+/* Takes conn off the flush list. */
+static void s_unmark_dirty(edge_server_t *self, edge_conn_t *conn)
+{
+    if (!conn->dirty)
+        return;
+    if (conn->dirty_prev)
+        conn->dirty_prev->dirty_next = conn->dirty_next;
+    else
+        self->dirty = conn->dirty_next;
+    if (conn->dirty_next)
+        conn->dirty_next->dirty_prev = conn->dirty_prev;
+    conn->dirty = false;
+    conn->dirty_prev = conn->dirty_next = NULL;
+}
+
+static bool s_conn_busy(const edge_server_t *self, const edge_conn_t *conn);
+static void s_sync_undefer(edge_conn_t *conn);
+
+/* Timer at zero delay: the pass that queued frames is over; write each dirty connection's
+ * frames in one write, leaving the rest (if any) to WRITEABLE. */
+static void s_flush_cb(lws_sorted_usec_list_t *sul)
+{
+    edge_server_t *self = lws_container_of(sul, edge_server_t, flush_sul);
+    self->flush_armed = false;
+    edge_conn_t *conn;
+    while ((conn = self->dirty) != NULL) {
+        s_unmark_dirty(self, conn);
+        if (!conn->open || conn->closing || !edge_outq_frames(conn->outq))
+            continue;
+        if (self->stopping || lws_partial_buffered(conn->wsi)) {
+            lws_callback_on_writable(conn->wsi);
+            continue;
+        }
+        if (s_flush_conn(self, conn, conn->wsi) < 0) {
+            /* Broken: nothing more can be written, not even a close frame. */
+            edge_outq_clear(conn->outq);
+            conn->closing = true;
+            conn->close_sent = true;
+            lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            continue;
+        }
+        if (conn->deferred && !s_conn_busy(self, conn))
+            s_sync_undefer(conn);
+        if (edge_outq_frames(conn->outq))
+            lws_callback_on_writable(conn->wsi);
+    }
+}
+
+/* Queues a frame for conn (taking a reference), applying the queue bounds, and arranges for
+ * it to be written: at the end of the current loop pass for a connection whose socket took
+ * everything so far (s_flush_cb), else from WRITEABLE.
+ *
+ * Why not always WRITEABLE: asking lws for it costs two epoll_ctl() calls (POLLOUT on, then
+ * off), a wake-up and a callback per frame, several times the send() itself. Writing outside
+ * WRITEABLE is safe for a plain WebSocket over HTTP/1 as long as nothing of an earlier write is
+ * still buffered by lws (lws_partial_buffered()); when a socket takes only part of a write,
+ * lws keeps the rest and flushes it before the next WRITEABLE, and this connection's frames
+ * go through WRITEABLE until its queue is empty again. The first frame (the welcome) always
+ * goes through WRITEABLE, so the handshake response is out before anything else. */
 static void s_send(edge_server_t *self, edge_conn_t *conn, edge_frame_t *frame)
 {
     if (conn->closing || !conn->outq)
@@ -189,8 +350,12 @@ static void s_send(edge_server_t *self, edge_conn_t *conn, edge_frame_t *frame)
     int rc = edge_outq_push(conn->outq, frame);
     if (rc == EDGE_OUTQ_OK) {
         /* Only the first frame needs a request: WRITEABLE asks again while frames remain. */
-        if (edge_outq_frames(conn->outq) == 1)
-            lws_callback_on_writable(conn->wsi);
+        if (edge_outq_frames(conn->outq) == 1) {
+            if (conn->direct && !self->stopping)
+                s_mark_dirty(self, conn);
+            else
+                lws_callback_on_writable(conn->wsi);
+        }
         return;
     }
     if (rc == EDGE_OUTQ_FULL) {
@@ -203,20 +368,32 @@ static void s_send(edge_server_t *self, edge_conn_t *conn, edge_frame_t *frame)
     }
 }
 
-/* Sets the close frame and tells lws to close (the caller returns -1 from the callback). */
+/* Writes the close frame and waits for the client's echo (WS_PEER_INITIATED_CLOSE then ends
+ * the connection), at most S_CLOSE_GRACE_S. Called from WRITEABLE, which then returns 0.
+ * Why not lws_close_reason() and -1: lws 4.1 built with _DEBUG (as Debian ships it) closes a
+ * libuv wsi a second time right after a callback returned -1 ("uv repeat test"), and that
+ * second close kills the socket before the close frame lws_close_reason() prepared is written.
+ * Waiting for the echo also reads what the client still had in flight (the rest of a message
+ * too big), so the close ends with a FIN, not a reset that could destroy the close frame. */
 static int s_close_now(edge_server_t *self, edge_conn_t *conn, struct lws *wsi, edge_close_t kind,
                        const char *reason)
 {
     conn->closing = true;
     conn->close_sent = true;
     self->stats.closes[kind]++;
-    lws_close_reason(wsi, (enum lws_close_status)edge_close_code(kind), (unsigned char *)reason,
-                     strlen(reason));
-    return -1;
+    unsigned char buf[LWS_PRE + 125];
+    unsigned code = edge_close_code(kind);
+    size_t len = strlen(reason);
+    if (len > 123)
+        len = 123; /* a control frame carries at most 125 bytes */
+    buf[LWS_PRE] = (unsigned char)(code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    memcpy(buf + LWS_PRE + 2, reason, len);
+    if (lws_write(wsi, buf + LWS_PRE, len + 2, (enum lws_write_protocol)S_LWS_WRITE_CLOSE) < 0)
+        return -1;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, S_CLOSE_GRACE_S);
+    return 0;
 }
-
-static bool s_conn_busy(const edge_server_t *self, const edge_conn_t *conn);
-static void s_sync_undefer(edge_conn_t *conn);
 
 /* LWS_CALLBACK_SERVER_WRITEABLE: a pending close, or one frame. */
 static int s_on_writeable(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
@@ -229,21 +406,13 @@ static int s_on_writeable(edge_server_t *self, edge_conn_t *conn, struct lws *ws
         conn->close_reason = "edge shutting down";
     }
     if (conn->close_sent)
-        return -1;
+        return 0; /* waiting for the client's echo of the close */
     if (conn->closing)
         return s_close_now(self, conn, wsi, conn->close_kind, conn->close_reason);
-    edge_frame_t *frame = edge_outq_peek(conn->outq);
-    if (!frame)
-        return 0;
-    size_t len = edge_frame_len(frame);
-    int n = lws_write(wsi, edge_frame_data(frame), len, LWS_WRITE_TEXT);
-    if (n < 0 || (size_t)n < len) {
-        wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, len);
+    conn->direct = true;
+    s_unmark_dirty(self, conn); /* written here, not at the end of the pass */
+    if (s_flush_conn(self, conn, wsi) < 0)
         return -1;
-    }
-    self->stats.frames_out++;
-    self->stats.bytes_out += len;
-    edge_outq_pop(conn->outq);
     if (conn->deferred && !s_conn_busy(self, conn))
         s_sync_undefer(conn);
     if (edge_outq_frames(conn->outq))
@@ -776,9 +945,10 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
 {
     if (!conn->open || conn->closing)
         return 0;
-    if (lws_frame_is_binary(wsi))
-        return s_close_now(self, conn, wsi, EDGE_CLOSE_UNSUPPORTED,
-                           "binary frames are not supported");
+    if (lws_frame_is_binary(wsi)) {
+        s_close_later(self, conn, EDGE_CLOSE_UNSUPPORTED, "binary frames are not supported");
+        return 0;
+    }
     bool first = lws_is_first_fragment(wsi);
     size_t remaining = lws_remaining_packet_payload(wsi);
     bool final = lws_is_final_fragment(wsi) && remaining == 0;
@@ -786,8 +956,10 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
         conn->rx_len = 0;
     size_t max = self->conf->max_message;
     /* Counting the rest of the current frame lets a huge frame be refused at its first bytes. */
-    if (len > max || conn->rx_len > max - len || remaining > max - conn->rx_len - len)
-        return s_close_now(self, conn, wsi, EDGE_CLOSE_TOO_BIG, "message too big");
+    if (len > max || conn->rx_len > max - len || remaining > max - conn->rx_len - len) {
+        s_close_later(self, conn, EDGE_CLOSE_TOO_BIG, "message too big");
+        return 0;
+    }
     if (first && final) { /* the common case: no copy */
         s_on_message(self, conn, in, len);
         return 0;
@@ -799,8 +971,10 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
         if (cap > max)
             cap = max;
         unsigned char *rx = realloc(conn->rx, cap);
-        if (!rx)
-            return s_close_now(self, conn, wsi, EDGE_CLOSE_INTERNAL, "out of memory");
+        if (!rx) {
+            s_close_later(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+            return 0;
+        }
         conn->rx = rx;
         conn->rx_cap = cap;
     }
@@ -881,6 +1055,7 @@ static void s_on_closed(edge_server_t *self, edge_conn_t *conn)
     if (!conn->open)
         return;
     conn->open = false;
+    s_unmark_dirty(self, conn);
     while (conn->syncs)
         s_sync_destroy(conn->syncs);
     edge_member_destroy(&conn->member);
@@ -910,8 +1085,13 @@ static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return s_on_writeable(self, conn, wsi);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         /* Also fires for the peer's echo of a close we sent: count only the client's own. */
-        if (conn && !conn->close_sent)
+        if (conn && conn->close_sent)
+            return -1; /* the echo of our close: done, and nothing to echo back */
+        if (conn) {
             self->stats.peer_closes++;
+            conn->closing = true; /* lws answers it; nothing else may be written */
+            conn->close_sent = true;
+        }
         return 0;
     case LWS_CALLBACK_CLOSED:
         s_on_closed(self, conn);
@@ -1091,9 +1271,12 @@ static void s_setup_tables(edge_server_t *self)
         .name = S_WS_PROTOCOL,
         .callback = s_ws_callback,
         .per_session_data_size = sizeof(edge_conn_t),
+        /* lws allocates this per connection for the client's frames (default 4 KiB, most of
+         * an idle connection's memory). Client messages are small; a bigger one arrives in
+         * pieces that s_on_receive() reassembles. */
+        .rx_buffer_size = S_RX_BUFFER,
     };
-    self->protocols[S_PROTO_ZMQ] = *edge_zmq_protocol();
-    self->protocols[S_PROTO_HIST] = *edge_hist_protocol();
+    self->protocols[S_PROTO_ZLOOP] = *edge_zloop_protocol(); /* the SUB, its monitor, history */
     self->protocols[S_PROTO_SIGNAL] = (struct lws_protocols){
         .name = "weft-signal",
         .callback = s_signal_callback,
@@ -1142,6 +1325,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
     self->conf = conf;
     self->log = log;
     self->signal_fd = signal_fd;
+    self->gather = malloc(LWS_PRE + S_GATHER_BYTES);
     self->rooms = edge_rooms_new(s_on_topic, self);
     if (self->rooms)
         edge_rooms_set_free(self->rooms, s_room_free);
@@ -1152,7 +1336,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
                   "over %d messages a minute (burst %d): message ignored", conf->rate_limit_per_min,
                   conf->rate_limit_burst);
     self->rate_limited = edge_proto_error(&limited);
-    if (!self->rooms || !self->welcome || !self->rate_limited) {
+    if (!self->gather || !self->rooms || !self->welcome || !self->rate_limited) {
         wire_log(log, WIRE_LOG_ERROR, "out of memory");
         goto err;
     }
@@ -1331,15 +1515,23 @@ void edge_server_destroy(edge_server_t **self_p)
         lws_sul_cancel(&self->stats_sul);
         lws_sul_cancel(&self->stop_sul);
         lws_sul_cancel(&self->batch_sul);
+        lws_sul_cancel(&self->flush_sul);
         /* Detach first: closing connections below unsubscribes and cancels history requests,
          * which must schedule nothing on a context being destroyed. */
         edge_zmq_detach(self->zmq);
         edge_hist_detach(self->hist);
         lws_context_destroy(self->ctx);
+        if (self->uv) {
+            /* In a foreign libuv loop lws closes its handles asynchronously: let the loop
+             * finish them, then a second call frees the context (lws 4.1 does not, for a loop
+             * it does not own, when the last handle closes). */
+            while (uv_loop_alive(self->uv))
+                uv_run(self->uv, UV_RUN_ONCE);
+            lws_context_destroy(self->ctx);
+        }
         self->ctx = NULL;
     }
     if (self->uv) {
-        /* lws closes its libuv handles asynchronously: let the loop finish them. */
         while (uv_loop_close(self->uv) == UV_EBUSY)
             uv_run(self->uv, UV_RUN_ONCE);
         free(self->uv);
@@ -1354,6 +1546,7 @@ void edge_server_destroy(edge_server_t **self_p)
     edge_zmq_destroy(&self->zmq);
     edge_frame_unref(&self->welcome);
     edge_frame_unref(&self->rate_limited);
+    free(self->gather);
     if (self->signal_fd >= 0)
         close(self->signal_fd);
     free(self);

@@ -11,27 +11,22 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define S_DEFAULT_BUDGET 256
+#include "edge_zloop.h"
+
 #define S_RECONNECT_IVL_MS 100
 #define S_RECONNECT_IVL_MAX_MS 1000
 
 struct edge_zmq {
-    lws_sorted_usec_list_t sul;      /* continues a drain that ran out of budget */
     void *ctx;                       /* ZeroMQ context, owned */
     void *sub;                       /* SUB socket, owned */
-    struct lws_context *lws;         /* loop the socket is attached to; NULL when detached */
     void *mon;                       /* PAIR receiving the SUB's monitor events, owned */
-    struct lws *wsi;                 /* raw-file wsi of the dup()ed ZMQ_FD; NULL when closed */
-    struct lws *mon_wsi;             /* raw-file wsi of the monitor's dup()ed ZMQ_FD */
-    unsigned budget;                 /* messages per drain pass */
-    bool draining;                   /* a drain is running (guards re-entry from on_msg) */
+    edge_zloop_t *sub_loop;          /* the SUB in the lws loop */
+    edge_zloop_t *mon_loop;          /* the monitor in the lws loop */
     edge_zmq_msg_fn *on_msg;         /* message handler */
     edge_zmq_connect_fn *on_connect; /* connection handler, may be NULL */
     void *arg;                       /* for on_msg and on_connect */
     wire_log_t *log;                 /* not owned; may be NULL */
     wire_log_limit_t limit;          /* for errors that could repeat per message */
-    uint64_t received;               /* messages handed to on_msg */
-    uint64_t exhausted;              /* passes continued from the timer */
     uint64_t connects;               /* CONNECTED events */
     uint64_t disconnects;            /* DISCONNECTED events */
     char endpoint[1024];             /* the router endpoint, for logs */
@@ -47,12 +42,15 @@ static int s_setopt(edge_zmq_t *self, int opt, int value, const char *name)
     return -1;
 }
 
+static int s_recv_one(void *arg);
+static int s_recv_monitor_one(void *arg);
+static void s_read_monitor(void *arg);
+
 edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
 {
     edge_zmq_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->budget = opts->budget ? opts->budget : S_DEFAULT_BUDGET;
     self->on_msg = opts->on_msg;
     self->on_connect = opts->on_connect;
     self->arg = opts->arg;
@@ -99,6 +97,28 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
                  zmq_strerror(errno));
         goto err;
     }
+    /* Monitor events are read at the start of every pass over the SUB too, so a reconnection
+     * is known before the messages that follow it are handled. */
+    self->sub_loop = edge_zloop_new(&(edge_zloop_opts_t){
+        .zsock = self->sub,
+        .what = "zmq",
+        .budget = opts->budget,
+        .recv_one = s_recv_one,
+        .pass = s_read_monitor,
+        .arg = self,
+        .log = self->log,
+    });
+    self->mon_loop = edge_zloop_new(&(edge_zloop_opts_t){
+        .zsock = self->mon,
+        .what = "zmq monitor",
+        .recv_one = s_recv_monitor_one,
+        .arg = self,
+        .log = self->log,
+    });
+    if (!self->sub_loop || !self->mon_loop) {
+        wire_log(self->log, WIRE_LOG_ERROR, "zmq: out of memory");
+        goto err;
+    }
     return self;
 err:
     edge_zmq_destroy(&self);
@@ -110,6 +130,8 @@ void edge_zmq_destroy(edge_zmq_t **self_p)
     if (!self_p || !*self_p)
         return;
     edge_zmq_t *self = *self_p;
+    edge_zloop_destroy(&self->sub_loop);
+    edge_zloop_destroy(&self->mon_loop);
     if (self->sub)
         zmq_socket_monitor(self->sub, NULL, 0);
     if (self->mon)
@@ -122,10 +144,11 @@ void edge_zmq_destroy(edge_zmq_t **self_p)
     *self_p = NULL;
 }
 
-/* Receives one whole message without blocking. Returns 1 when one was handled, 0 when none
- * was waiting, -1 on an error (logged). */
-static int s_recv_one(edge_zmq_t *self)
+/* edge_zloop recv_one of the SUB: receives one whole message without blocking. Returns 1 when
+ * one was handled, 0 when none was waiting, -1 on an error (logged). */
+static int s_recv_one(void *arg)
 {
+    edge_zmq_t *self = arg;
     zmq_msg_t parts[3], extra;
     for (int i = 0; i < 3; i++)
         zmq_msg_init(&parts[i]);
@@ -159,7 +182,6 @@ static int s_recv_one(edge_zmq_t *self)
         if (!zmq_msg_more(m))
             break;
     }
-    self->received++;
     if (self->on_msg)
         self->on_msg(self->arg, &msg);
 done:
@@ -169,186 +191,70 @@ done:
     return rc;
 }
 
-static void s_sul_cb(lws_sorted_usec_list_t *sul);
-
-/* Asks the loop to run a drain pass as soon as possible. */
-static void s_schedule(edge_zmq_t *self)
+/* edge_zloop recv_one of the monitor: reads one event and reports (re)connections. Monitor
+ * messages are two frames: 6 bytes {u16 event, u32 value} in host order, then the endpoint. */
+static int s_recv_monitor_one(void *arg)
 {
-    if (self->lws)
-        lws_sul_schedule(self->lws, 0, &self->sul, s_sul_cb, 0);
-}
-
-bool edge_zmq__has_input(void *zsock, wire_log_t *log, wire_log_limit_t *limit)
-{
-    for (;;) {
-        int events = 0;
-        size_t size = sizeof events;
-        if (zmq_getsockopt(zsock, ZMQ_EVENTS, &events, &size) == 0)
-            return (events & ZMQ_POLLIN) != 0;
+    edge_zmq_t *self = arg;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, self->mon, ZMQ_DONTWAIT) < 0) {
         if (errno != EINTR) {
-            wire_log_limited(log, limit, WIRE_LOG_ERROR, "zmq: reading ZMQ_EVENTS failed: %s",
-                             zmq_strerror(errno));
-            return false;
+            zmq_msg_close(&m);
+            return errno == EAGAIN ? 0 : -1;
         }
     }
-}
-
-/* True when the SUB has input waiting. */
-static bool s_has_input(edge_zmq_t *self)
-{
-    return edge_zmq__has_input(self->sub, self->log, &self->limit);
-}
-
-/* Reads every waiting monitor event and reports (re)connections. Monitor messages are two
- * frames: 6 bytes {u16 event, u32 value} in host order, then the endpoint. */
-static void s_read_monitor(edge_zmq_t *self)
-{
-    while (self->mon && edge_zmq__has_input(self->mon, self->log, &self->limit)) {
-        zmq_msg_t m;
+    uint16_t event = 0;
+    if (zmq_msg_size(&m) >= sizeof event)
+        memcpy(&event, zmq_msg_data(&m), sizeof event);
+    bool more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+    while (more) { /* the endpoint frame */
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, self->mon, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             if (errno == EINTR)
                 continue;
-            return;
+            break;
         }
-        uint16_t event = 0;
-        if (zmq_msg_size(&m) >= sizeof event)
-            memcpy(&event, zmq_msg_data(&m), sizeof event);
-        bool more = zmq_msg_more(&m);
+        more = zmq_msg_more(&m);
         zmq_msg_close(&m);
-        while (more) { /* the endpoint frame */
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, self->mon, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&m);
-                if (errno == EINTR)
-                    continue;
-                break;
-            }
-            more = zmq_msg_more(&m);
-            zmq_msg_close(&m);
-        }
-        if (event == ZMQ_EVENT_CONNECTED) {
-            self->connects++;
-            wire_log(self->log, self->connects > 1 ? WIRE_LOG_NOTICE : WIRE_LOG_INFO,
-                     "zmq: connected to the router at %s", self->endpoint);
-            if (self->on_connect)
-                self->on_connect(self->arg, self->connects);
-        } else if (event == ZMQ_EVENT_DISCONNECTED) {
-            self->disconnects++;
-            wire_log(self->log, WIRE_LOG_NOTICE, "zmq: lost the router at %s; reconnecting",
-                     self->endpoint);
-        }
     }
+    if (event == ZMQ_EVENT_CONNECTED) {
+        self->connects++;
+        wire_log(self->log, self->connects > 1 ? WIRE_LOG_NOTICE : WIRE_LOG_INFO,
+                 "zmq: connected to the router at %s", self->endpoint);
+        if (self->on_connect)
+            self->on_connect(self->arg, self->connects);
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        self->disconnects++;
+        wire_log(self->log, WIRE_LOG_NOTICE, "zmq: lost the router at %s; reconnecting",
+                 self->endpoint);
+    }
+    return 1;
 }
 
-/* Receives while input is waiting, at most budget messages; reschedules itself when more is
- * left, since the edge-triggered fd will not fire for messages already queued. */
-static void s_drain(edge_zmq_t *self)
+/* edge_zloop pass hook of the SUB: every waiting monitor event first. */
+static void s_read_monitor(void *arg)
 {
-    if (self->draining)
-        return;
-    self->draining = true;
-    s_read_monitor(self);
-    unsigned n = 0;
-    while (s_has_input(self)) {
-        if (n == self->budget) {
-            self->exhausted++;
-            s_schedule(self);
-            break;
-        }
-        if (s_recv_one(self) <= 0)
-            break;
-        n++;
-    }
-    self->draining = false;
-}
-
-static void s_sul_cb(lws_sorted_usec_list_t *sul)
-{
-    edge_zmq_t *self = lws_container_of(sul, edge_zmq_t, sul);
-    s_drain(self);
-}
-
-/* lws callback of the raw-file wsi wrapping the dup()ed ZMQ_FD. */
-static int s_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len)
-{
-    edge_zmq_t *self = lws_get_opaque_user_data(wsi);
-    switch (reason) {
-    case LWS_CALLBACK_RAW_RX_FILE:
-        if (self)
-            s_drain(self);
-        return 0;
-    case LWS_CALLBACK_RAW_CLOSE_FILE:
-        if (self && self->wsi == wsi)
-            self->wsi = NULL;
-        if (self && self->mon_wsi == wsi)
-            self->mon_wsi = NULL;
-        return 0;
-    default:
-        return 0;
-    }
-}
-
-static const struct lws_protocols s_protocol = {
-    .name = "weft-zmq",
-    .callback = s_callback,
-};
-
-const struct lws_protocols *edge_zmq_protocol(void)
-{
-    return &s_protocol;
-}
-
-struct lws *edge_zmq__adopt(void *zsock, struct lws_vhost *vhost, const char *prot, void *opaque,
-                            wire_log_t *log)
-{
-    int fd = -1;
-    size_t size = sizeof fd;
-    if (zmq_getsockopt(zsock, ZMQ_FD, &fd, &size) < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "zmq: reading ZMQ_FD failed: %s", zmq_strerror(errno));
-        return NULL;
-    }
-    /* lws closes an adopted descriptor when its wsi closes; ZMQ_FD belongs to libzmq. */
-    int copy = dup(fd);
-    if (copy < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "zmq: dup(ZMQ_FD) failed: %s", strerror(errno));
-        return NULL;
-    }
-    lws_adopt_desc_t desc = {
-        .vh = vhost,
-        .type = LWS_ADOPT_RAW_FILE_DESC,
-        .fd.filefd = copy,
-        .vh_prot_name = prot,
-        .opaque = opaque,
-    };
-    struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&desc);
-    if (!wsi) /* lws has closed the descriptor already */
-        wire_log(log, WIRE_LOG_ERROR, "zmq: lws could not adopt a ZMQ_FD (%s)", prot);
-    return wsi;
+    edge_zmq_t *self = arg;
+    edge_zloop_drain(self->mon_loop);
 }
 
 int edge_zmq_attach(edge_zmq_t *self, struct lws_vhost *vhost)
 {
-    self->wsi = edge_zmq__adopt(self->sub, vhost, s_protocol.name, self, self->log);
-    if (!self->wsi)
+    if (edge_zloop_attach(self->sub_loop, vhost) < 0 ||
+        edge_zloop_attach(self->mon_loop, vhost) < 0)
         return -1;
-    self->mon_wsi = edge_zmq__adopt(self->mon, vhost, s_protocol.name, self, self->log);
-    if (!self->mon_wsi)
-        return -1;
-    self->lws = lws_get_context(self->wsi);
-    /* Messages may already be queued, and their edge may have fired before we listened. */
-    s_schedule(self);
     return 0;
 }
 
 void edge_zmq_detach(edge_zmq_t *self)
 {
-    if (!self || !self->lws)
+    if (!self)
         return;
-    lws_sul_cancel(&self->sul);
-    self->lws = NULL;
+    edge_zloop_detach(self->sub_loop);
+    edge_zloop_detach(self->mon_loop);
 }
 
 /* Applies a (un)subscription, then looks for input whose edge the "send" may have consumed. */
@@ -362,9 +268,7 @@ static int s_subscription(edge_zmq_t *self, int opt, const void *topic, size_t l
                  zmq_strerror(errno));
         return -1;
     }
-    /* Never drain here: the caller may be in the middle of handling a client message. */
-    if (s_has_input(self))
-        s_schedule(self);
+    edge_zloop_kick(self->sub_loop);
     return 0;
 }
 
@@ -380,12 +284,12 @@ int edge_zmq_unsubscribe(edge_zmq_t *self, const void *topic, size_t len)
 
 uint64_t edge_zmq_received(const edge_zmq_t *self)
 {
-    return self->received;
+    return edge_zloop_received(self->sub_loop);
 }
 
 uint64_t edge_zmq_budget_exhausted(const edge_zmq_t *self)
 {
-    return self->exhausted;
+    return edge_zloop_exhausted(self->sub_loop);
 }
 
 uint64_t edge_zmq_connects(const edge_zmq_t *self)

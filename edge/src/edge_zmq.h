@@ -1,19 +1,14 @@
 /*
  * edge_zmq.h: the edge's ZeroMQ SUB socket, serviced from the lws event loop.
  *
- * One SUB socket connects to the router's fan-out XPUB. It joins the lws loop through a dup() of
- * its ZMQ_FD adopted as a raw file (lws closes an adopted fd when its wsi closes, and the real
- * ZMQ_FD belongs to libzmq). ZMQ_FD is edge-triggered: after a wake-up the socket is drained
- * while ZMQ_EVENTS has ZMQ_POLLIN, at most `budget` messages per pass so that clients keep
- * being served; when the budget runs out the drain continues from an lws_sul timer at zero
- * delay, because the fd may never fire again for messages already queued. Every
- * SUBSCRIBE/UNSUBSCRIBE counts as a send, which can consume the fd's edge, so ZMQ_EVENTS is
- * checked again after each one and a drain scheduled if input is waiting.
+ * One SUB socket connects to the router's fan-out XPUB and joins the lws loop through
+ * edge_zloop.h (a dup()ed ZMQ_FD adopted as a raw file, drained with a budget per pass, and
+ * ZMQ_EVENTS checked again after every SUBSCRIBE/UNSUBSCRIBE, which count as sends).
  *
  * The connection to the router is watched with zmq_socket_monitor(): an inproc PAIR receives
  * the SUB's CONNECTED and DISCONNECTED events and joins the loop the same way (its events are
- * read at the start of every drain pass). Each CONNECTED calls on_connect, so the owner can
- * check what it missed while disconnected; the SUB resends its subscriptions by itself.
+ * also read at the start of every pass over the SUB). Each CONNECTED calls on_connect, so the
+ * owner can check what it missed while disconnected; the SUB resends its subscriptions itself.
  *
  * Used from the lws service thread only.
  */
@@ -61,11 +56,8 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts);
 /* Closes the socket and the ZeroMQ context; call edge_zmq_detach() first. Nulls *self_p. */
 void edge_zmq_destroy(edge_zmq_t **self_p);
 
-/* The raw-file protocol to put in the vhost's protocol list (name "weft-zmq"). */
-const struct lws_protocols *edge_zmq_protocol(void);
-
-/* Adopts a dup() of ZMQ_FD into vhost (which must list edge_zmq_protocol()) and drains
- * whatever is already waiting. Returns 0, or -1 (logged). */
+/* Joins the SUB and its monitor to vhost's loop (which must list edge_zloop_protocol()) and
+ * drains whatever is already waiting. Returns 0, or -1 (logged). */
 int edge_zmq_attach(edge_zmq_t *self, struct lws_vhost *vhost);
 
 /* Stops using the lws loop: cancels a pending drain and forgets the context. Call before
@@ -90,16 +82,5 @@ uint64_t edge_zmq_budget_exhausted(const edge_zmq_t *self);
 /* Connections and disconnections the monitor reported. */
 uint64_t edge_zmq_connects(const edge_zmq_t *self);
 uint64_t edge_zmq_disconnects(const edge_zmq_t *self);
-
-/* Component-internal helpers, shared with edge_hist.c. */
-
-/* Adopts a dup() of zsock's ZMQ_FD into vhost as a raw file of protocol prot, with opaque as
- * its user data. Returns the wsi, or NULL (logged). */
-struct lws *edge_zmq__adopt(void *zsock, struct lws_vhost *vhost, const char *prot, void *opaque,
-                            wire_log_t *log);
-
-/* True when ZMQ_EVENTS of zsock reports input. Reading ZMQ_EVENTS also processes pending
- * commands, which is what re-arms ZMQ_FD. Errors are logged through limit. */
-bool edge_zmq__has_input(void *zsock, wire_log_t *log, wire_log_limit_t *limit);
 
 #endif

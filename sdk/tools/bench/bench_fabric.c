@@ -136,9 +136,11 @@ static void s_show_tail(const daemon_proc_t *d, wire_log_t *log)
     if (!f)
         return;
     char buf[TAIL_BYTES + 1];
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, size > TAIL_BYTES ? size - TAIL_BYTES : 0, SEEK_SET);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
+    if (fseek(f, size > TAIL_BYTES ? size - TAIL_BYTES : 0, SEEK_SET) != 0) {
+        fclose(f);
+        return;
+    }
     size_t n = fread(buf, 1, TAIL_BYTES, f);
     fclose(f);
     buf[n] = '\0';

@@ -576,11 +576,14 @@ static int s_connect_round(bench_session_t *self)
         }
         int64_t now = s_mono_ns();
         if (now > deadline) {
-            wire_log(self->log, WIRE_LOG_ERROR,
-                     "connecting timed out: %" PRIu64 " open, %" PRIu64 " subscribed, %" PRIu64
-                     " failed of %" PRIu64,
-                     s_sum(self, G_OPEN), subscribed, failed, self->expected);
-            return -1;
+            /* Go on with the clients that made it (the figures say how many): "how many
+             * connections does an edge take" is itself a result. */
+            wire_log(self->log, subscribed ? WIRE_LOG_WARN : WIRE_LOG_ERROR,
+                     "connecting timed out after %.0f s: %" PRIu64 " open, %" PRIu64
+                     " subscribed, %" PRIu64 " failed of %" PRIu64 "%s",
+                     self->o->connect_timeout, s_sum(self, G_OPEN), subscribed, failed,
+                     self->expected, subscribed ? "; going on with the subscribed ones" : "");
+            return subscribed ? 0 : -1;
         }
         if (now > next_note) {
             wire_log(self->log, WIRE_LOG_NOTICE,

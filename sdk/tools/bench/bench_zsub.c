@@ -117,8 +117,11 @@ int bench_zsub_run(const bench_zsub_conf_t *conf, bench_ctl_t *ctl, wire_log_t *
     }
     int zero = 0;
     /* No local limit: drops must come from the router's fan-out HWM, which is what is measured. */
-    zmq_setsockopt(sub, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_setsockopt(sub, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero) != 0) {
+        s_fatal(ctl, conf->worker, "cannot set the SUB socket's options");
+        goto done;
+    }
     if (zmq_connect(sub, conf->fanout) != 0) {
         s_fatal(ctl, conf->worker, "cannot connect to the fan-out");
         goto done;

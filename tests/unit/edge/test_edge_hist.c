@@ -15,6 +15,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "edge_zloop.h"
 #include "edge_hist.h"
 
 #define S_WAIT_MS 10000
@@ -106,7 +107,7 @@ static void s_open(fixture_t *f, int timeout_ms, int retries, int inflight)
     f->hist = edge_hist_new(&opts);
     assert_non_null(f->hist);
     f->protocols[0] = (struct lws_protocols){.name = "http", .callback = lws_callback_http_dummy};
-    f->protocols[1] = *edge_hist_protocol();
+    f->protocols[1] = *edge_zloop_protocol();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;

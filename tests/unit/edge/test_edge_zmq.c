@@ -17,6 +17,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "edge_zloop.h"
 #include "edge_zmq.h"
 
 #define S_WAIT_MS 10000
@@ -130,7 +131,7 @@ static int s_setup(void **state)
     assert_non_null(f.sub);
 
     f.protocols[0] = (struct lws_protocols){.name = "http", .callback = lws_callback_http_dummy};
-    f.protocols[1] = *edge_zmq_protocol();
+    f.protocols[1] = *edge_zloop_protocol();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
