@@ -1120,6 +1120,26 @@ static void s_drop(edge_server_t *self, const char *what, const char *why)
                      "dropping a router message: %s: %s", what, why);
 }
 
+/* A room head (docs/protocol.md "Room heads"): when it shows more of the room than this edge has
+ * seen, the last events of a burst were dropped on the way (fan-out HWM) and no later event will
+ * reveal the jump, so ask history now, exactly as after a router reconnect. */
+static void s_on_head(edge_server_t *self, const char *room, size_t len, const wire_header_t *h)
+{
+    self->stats.heads_in++;
+    void **slot = edge_rooms_data(self->rooms, room, len);
+    if (!slot || !*slot)
+        return; /* nobody listens, or no event seen yet: there is no position to repair from */
+    s_room_t *r = *slot;
+    uint64_t epoch, last;
+    if (!edge_stream_position(r->stream, &epoch, &last) || edge_stream_fetching(r->stream))
+        return;
+    if (epoch == h->epoch && h->seq <= last)
+        return; /* up to date: the common case */
+    edge_stream_probe(r->stream);
+    if (edge_stream_fetching(r->stream))
+        self->stats.head_probes++;
+}
+
 /* edge_zmq callback: one message from the router's fan-out. */
 static void s_on_router_msg(void *arg, const edge_zmq_msg_t *msg)
 {
@@ -1139,6 +1159,10 @@ static void s_on_router_msg(void *arg, const edge_zmq_msg_t *msg)
     if (err != WIRE_OK) {
         self->stats.events_bad[err]++;
         s_drop(self, wire_err_name(err), "invalid envelope");
+        return;
+    }
+    if (h.kind == WIRE_KIND_HEAD) {
+        s_on_head(self, room, room_len, &h);
         return;
     }
     edge_drop_t drop = EDGE_DROP__COUNT;

@@ -65,10 +65,10 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
              "stats (%s): rooms: streams=%" PRIu64 " gaps=%" PRIu64 " gap_events=%" PRIu64
              " repaired=%" PRIu64 " unrepaired=%" PRIu64 " epoch_changes=%" PRIu64 " held=%" PRIu64
              " duplicates=%" PRIu64 " replayed=%" PRIu64 " overflows=%" PRIu64 " probes=%" PRIu64
-             " stale_replies=%" PRIu64,
+             " stale_replies=%" PRIu64 " heads=%" PRIu64 " head_probes=%" PRIu64,
              when, s->room_streams, r->gaps, r->gap_events, r->gaps_repaired, r->gaps_unrepaired,
              r->epoch_changes, r->held, r->duplicates, r->replayed, r->overflows, s->probes,
-             r->stale_replies);
+             r->stale_replies, s->heads_in, s->head_probes);
     const edge_stream_stats_t *m = &s->resume;
     wire_log(log, level,
              "stats (%s): resume: started=%" PRIu64 " recovered=%" PRIu64 " epoch_changed=%" PRIu64

@@ -68,6 +68,8 @@ typedef struct edge_stats {
     uint64_t router_connects;                  /* SUB connections to the router made */
     uint64_t router_disconnects;               /* and lost */
     uint64_t probes;                           /* rooms checked against history on reconnect */
+    uint64_t heads_in;                         /* room-head messages from the router */
+    uint64_t head_probes;                      /* heads that showed lost events: history asked */
     uint64_t room_streams;                     /* gauge: rooms with stream state */
     uint64_t syncs;                            /* gauge: clients' rooms still merging a resume */
     edge_stream_stats_t rooms;                 /* room streams: gaps, repairs, epoch changes */

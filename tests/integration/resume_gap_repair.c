@@ -28,7 +28,7 @@
 
 #define N_CLIENTS 20
 #define N_ROOMS 2
-#define PER_ROOM 1501 /* a burst of 1500, then one more event per room */
+#define PER_ROOM 1501 /* 5 events, then a burst of 1496 that ends the test: no later event */
 #define PAD 2048
 
 /* Everything the test cases share. */
@@ -82,7 +82,7 @@ static void test_burst(void **state)
     for (int round = 0; round < 2; round++) {
         if (round == 1)
             assert_int_equal(ts_proc_signal(edge, SIGSTOP), 0);
-        int count = round == 0 ? 5 : PER_ROOM - 1 - 5;
+        int count = round == 0 ? 5 : PER_ROOM - 5;
         for (int i = 0; i < count; i++) {
             for (int r = 0; r < N_ROOMS; r++) {
                 int len = snprintf(json, PAD + 128, "{\"r\":\"%s\",\"n\":%d,\"pad\":\"",
@@ -112,15 +112,10 @@ static void test_burst(void **state)
                 lowest = recs[count - 1].n;
         }
     }
-    printf("resume_gap_repair: 3 s after the burst, before the next event, the slowest client "
-           "was at n=%" PRId64 " of %d\n",
-           lowest, PER_ROOM - 1);
-    for (int r = 0; r < N_ROOMS; r++) {
-        int len = snprintf(json, PAD + 128, "{\"r\":\"%s\",\"n\":%d}", it_pacer_room(ctx->names, r),
-                           ++n[r]);
-        assert_true(len > 0);
-        assert_int_equal(it_publish(ctx->pub, it_pacer_room(ctx->names, r), "test.gap", json), 0);
-    }
+    /* No event follows the burst: events lost at its tail are found through the router's room
+     * heads (docs/protocol.md "Room heads"), not through a later seq jump. */
+    printf("resume_gap_repair: 3 s after the burst the slowest client was at n=%" PRId64 " of %d\n",
+           lowest, PER_ROOM);
     free(json);
     assert_int_equal(it_crowd_wait_caught_up(ctx->crowd, 60000), 0);
     ctx->ready = 1;
