@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtr_lru.h"
+
 #define RTR_HRING_MIN_CAP 8              /* first ring size; doubles up to max_events */
 #define RTR_MALLOC_MMAP_MIN (128 * 1024) /* glibc's default threshold for mmapped blocks */
 #define RTR_PAGE 4096                    /* mmapped blocks are whole pages */
@@ -27,8 +29,7 @@ typedef struct rtr_hevent {
 
 struct rtr_hring {
     rtr_room_t *room;     /* the room whose slot points here */
-    rtr_hring_t *idler;   /* previous ring on the append-recency list, or NULL */
-    rtr_hring_t *busier;  /* next ring on that list, or NULL */
+    rtr_lru_node_t lru;   /* place on the store's append-recency list */
     rtr_hevent_t **slots; /* circular array of cap event pointers */
     size_t cap;           /* slots allocated (<= max_events) */
     size_t start;         /* index of the oldest event */
@@ -37,8 +38,7 @@ struct rtr_hring {
 
 struct rtr_history {
     rtr_history_limits_t limits; /* count, age and byte limits */
-    rtr_hring_t *idlest;         /* ring appended to least recently */
-    rtr_hring_t *busiest;        /* ring appended to most recently */
+    rtr_lru_t lru;               /* every ring, appended to least recently first */
     size_t bytes;                /* accounted bytes of all rings and events */
     size_t events;               /* events held */
     size_t rooms;                /* rings (rooms holding history) */
@@ -109,36 +109,16 @@ static rtr_hevent_t *s_newest(const rtr_hring_t *ring)
     return s_at(ring, ring->count - 1);
 }
 
-/* Removes a ring from the append-recency list. */
-static void s_unlink(rtr_history_t *self, rtr_hring_t *ring)
+/* The ring appended to least recently, or NULL. */
+static rtr_hring_t *s_idlest(const rtr_history_t *self)
 {
-    if (ring->idler)
-        ring->idler->busier = ring->busier;
-    else
-        self->idlest = ring->busier;
-    if (ring->busier)
-        ring->busier->idler = ring->idler;
-    else
-        self->busiest = ring->idler;
-    ring->idler = ring->busier = NULL;
-}
-
-/* Puts a ring (not on the list) at the busy end. */
-static void s_link_busiest(rtr_history_t *self, rtr_hring_t *ring)
-{
-    ring->busier = NULL;
-    ring->idler = self->busiest;
-    if (self->busiest)
-        self->busiest->busier = ring;
-    else
-        self->idlest = ring;
-    self->busiest = ring;
+    return RTR_LRU_ENTRY(self->lru.oldest, rtr_hring_t, lru);
 }
 
 /* Frees an empty ring and detaches it from its room. */
 static void s_free_ring(rtr_history_t *self, rtr_hring_t *ring)
 {
-    s_unlink(self, ring);
+    rtr_lru_remove(&self->lru, &ring->lru);
     rtr_room_set_history(ring->room, NULL);
     self->bytes -= s_ring_cost(ring->cap);
     self->rooms--;
@@ -212,7 +192,7 @@ static rtr_hring_t *s_new_ring(rtr_history_t *self, rtr_room_t *room)
     ring->room = room;
     ring->cap = cap;
     rtr_room_set_history(room, ring);
-    s_link_busiest(self, ring);
+    rtr_lru_push_newest(&self->lru, &ring->lru);
     self->bytes += s_ring_cost(cap);
     self->rooms++;
     return ring;
@@ -241,8 +221,8 @@ static int s_grow(rtr_history_t *self, rtr_hring_t *ring)
  * oldest events of keep (the room just appended to, always the busiest). */
 static void s_enforce_bytes(rtr_history_t *self, rtr_hring_t *keep)
 {
-    while (self->bytes > self->limits.max_bytes && self->idlest) {
-        rtr_hring_t *ring = self->idlest;
+    rtr_hring_t *ring;
+    while (self->bytes > self->limits.max_bytes && (ring = s_idlest(self))) {
         if (ring != keep) {
             self->ctr.evicted_cap += s_drop_ring(self, ring);
             continue;
@@ -297,10 +277,7 @@ int rtr_history_append(rtr_history_t *self, rtr_room_t *room, uint64_t seq, cons
         if (!ring)
             goto oom;
     } else {
-        if (self->busiest != ring) {
-            s_unlink(self, ring);
-            s_link_busiest(self, ring);
-        }
+        rtr_lru_touch(&self->lru, &ring->lru);
         /* No memory for more slots: keep the ring's size by letting the oldest go (the ring
          * holds at least 8 here, so it survives). */
         if (ring->count == ring->cap && s_grow(self, ring) < 0) {
@@ -384,14 +361,14 @@ void rtr_history_position(rtr_history_t *self, rtr_room_t *room, uint64_t now_ms
 size_t rtr_history_expire(rtr_history_t *self, uint64_t now_ms)
 {
     size_t dropped = 0;
-    while (self->idlest && s_expired(self, s_newest(self->idlest)->time_ms, now_ms))
-        dropped += s_drop_ring(self, self->idlest);
+    while (s_idlest(self) && s_expired(self, s_newest(s_idlest(self))->time_ms, now_ms))
+        dropped += s_drop_ring(self, s_idlest(self));
     self->ctr.evicted_age += dropped;
     /* The first room still fresh may have an expired tail; trimming it is cheap and keeps the
      * gauges honest for rooms that stopped publishing a little while ago. */
-    if (self->idlest) {
+    if (s_idlest(self)) {
         size_t before = self->events;
-        s_trim_age(self, self->idlest, now_ms);
+        s_trim_age(self, s_idlest(self), now_ms);
         dropped += before - self->events;
     }
     return dropped;
@@ -400,8 +377,8 @@ size_t rtr_history_expire(rtr_history_t *self, uint64_t now_ms)
 /* Drops everything. */
 void rtr_history_clear(rtr_history_t *self)
 {
-    while (self->idlest)
-        s_drop_ring(self, self->idlest);
+    while (s_idlest(self))
+        s_drop_ring(self, s_idlest(self));
 }
 
 /* Accounted bytes. */

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtr_lru.h"
 #include "rtr_map.h"
 #include "wire_envelope.h"
 
 struct rtr_pub {
     rtr_map_node_t node;         /* membership in the map; keyed by (id, session) */
-    rtr_pub_t *older;            /* previous on the recency list (less recent traffic) */
-    rtr_pub_t *newer;            /* next on the recency list (more recent traffic) */
+    rtr_lru_node_t lru;          /* place on the recency list (by last traffic) */
     rtr_pub_t *dirty_prev;       /* previous on the dirty list (valid while dirty) */
     rtr_pub_t *dirty_next;       /* next on the dirty list (valid while dirty) */
     bool dirty;                  /* on the dirty list: sent something since the last ack */
@@ -29,13 +29,18 @@ struct rtr_pub {
 
 struct rtr_pubs {
     rtr_map_t *map;        /* (id, session) -> entry */
-    rtr_pub_t *oldest;     /* head of the recency list: next to expire */
-    rtr_pub_t *newest;     /* tail of the recency list */
+    rtr_lru_t lru;         /* every session, least recent traffic (next to expire) first */
     rtr_pub_t *dirty_head; /* sessions to ack in the next round, in order of first traffic */
     rtr_pub_t *dirty_tail; /* last on the dirty list */
     size_t ndirty;         /* entries on the dirty list */
     uint64_t ttl_ms;       /* forget a session after this long without traffic */
 };
+
+/* The session a recency-list node belongs to (NULL for NULL). */
+static rtr_pub_t *s_pub(const rtr_lru_node_t *node)
+{
+    return RTR_LRU_ENTRY(node, rtr_pub_t, lru);
+}
 
 /* Creates an empty table. */
 rtr_pubs_t *rtr_pubs_new(uint64_t ttl_ms)
@@ -65,9 +70,9 @@ void rtr_pubs_destroy(rtr_pubs_t **self_p)
     if (!self_p || !*self_p)
         return;
     rtr_pubs_t *self = *self_p;
-    rtr_pub_t *pub = self->oldest;
+    rtr_pub_t *pub = s_pub(self->lru.oldest);
     while (pub) {
-        rtr_pub_t *next = pub->newer;
+        rtr_pub_t *next = s_pub(pub->lru.newer);
         s_free_pub(pub);
         pub = next;
     }
@@ -97,31 +102,6 @@ rtr_pub_t *rtr_pubs_find(const rtr_pubs_t *self, const char *id, size_t id_len, 
     return s_find(self, rtr_map_hash(self->map, id, id_len, session), id, id_len, session);
 }
 
-/* Appends pub at the newest end of the recency list. */
-static void s_link_newest(rtr_pubs_t *self, rtr_pub_t *pub)
-{
-    pub->newer = NULL;
-    pub->older = self->newest;
-    if (self->newest)
-        self->newest->newer = pub;
-    else
-        self->oldest = pub;
-    self->newest = pub;
-}
-
-/* Removes pub from the recency list. */
-static void s_unlink(rtr_pubs_t *self, rtr_pub_t *pub)
-{
-    if (pub->older)
-        pub->older->newer = pub->newer;
-    else
-        self->oldest = pub->newer;
-    if (pub->newer)
-        pub->newer->older = pub->older;
-    else
-        self->newest = pub->older;
-    pub->older = pub->newer = NULL;
-}
 
 /* Puts pub on the dirty list unless it is there already. */
 static void s_mark_dirty(rtr_pubs_t *self, rtr_pub_t *pub)
@@ -175,10 +155,9 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
         pub->node.hash = hash;
         /* A failed growth still inserts the node (longer chains), so it is not an error here. */
         (void)rtr_map_insert(self->map, &pub->node);
-        s_link_newest(self, pub);
-    } else if (self->newest != pub) {
-        s_unlink(self, pub);
-        s_link_newest(self, pub);
+        rtr_lru_push_newest(&self->lru, &pub->lru);
+    } else {
+        rtr_lru_touch(&self->lru, &pub->lru);
     }
     pub->last_seen_ms = now_ms;
     return pub;
@@ -262,10 +241,10 @@ size_t rtr_pubs_dirty_count(const rtr_pubs_t *self)
 size_t rtr_pubs_expire(rtr_pubs_t *self, uint64_t now_ms)
 {
     size_t n = 0;
-    while (self->oldest && now_ms > self->oldest->last_seen_ms &&
-           now_ms - self->oldest->last_seen_ms > self->ttl_ms) {
-        rtr_pub_t *pub = self->oldest;
-        s_unlink(self, pub);
+    rtr_pub_t *pub;
+    while ((pub = s_pub(self->lru.oldest)) && now_ms > pub->last_seen_ms &&
+           now_ms - pub->last_seen_ms > self->ttl_ms) {
+        rtr_lru_remove(&self->lru, &pub->lru);
         s_clear_dirty(self, pub);
         rtr_map_remove(self->map, &pub->node);
         s_free_pub(pub);
@@ -284,7 +263,7 @@ size_t rtr_pubs_size(const rtr_pubs_t *self)
 void rtr_pubs_foreach(const rtr_pubs_t *self, void (*fn)(const rtr_pub_t *pub, void *arg),
                       void *arg)
 {
-    for (const rtr_pub_t *pub = self->oldest; pub; pub = pub->newer)
+    for (const rtr_pub_t *pub = s_pub(self->lru.oldest); pub; pub = s_pub(pub->lru.newer))
         fn(pub, arg);
 }
 

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtr_lru.h"
 #include "rtr_map.h"
 
 struct rtr_room {
     rtr_map_node_t node;   /* membership in the table's map; keyed by name */
-    rtr_room_t *idler;     /* previous on the recency list (less recently used), or NULL */
-    rtr_room_t *busier;    /* next on the recency list (more recently used), or NULL */
+    rtr_lru_node_t lru;    /* place on the table's recency list */
     uint64_t last_seq;     /* last seq issued; the next event gets last_seq + 1 */
     uint64_t last_used_ms; /* when the room was last stamped (or created) */
     rtr_hring_t *history;  /* recent events (rtr_history.c owns it), NULL when none */
@@ -21,9 +21,14 @@ struct rtr_room {
 
 struct rtr_rooms {
     rtr_map_t *map;      /* name -> room */
-    rtr_room_t *idlest;  /* head of the recency list */
-    rtr_room_t *busiest; /* tail of the recency list */
+    rtr_lru_t lru;       /* every room, least recently stamped first */
 };
+
+/* The room a recency-list node belongs to (NULL for NULL). */
+static rtr_room_t *s_room(const rtr_lru_node_t *node)
+{
+    return RTR_LRU_ENTRY(node, rtr_room_t, lru);
+}
 
 /* Creates an empty table. */
 rtr_rooms_t *rtr_rooms_new(void)
@@ -45,9 +50,9 @@ void rtr_rooms_destroy(rtr_rooms_t **self_p)
     if (!self_p || !*self_p)
         return;
     rtr_rooms_t *self = *self_p;
-    rtr_room_t *room = self->idlest;
+    rtr_room_t *room = s_room(self->lru.oldest);
     while (room) {
-        rtr_room_t *next = room->busier;
+        rtr_room_t *next = rtr_room_busier(room);
         free(room);
         room = next;
     }
@@ -73,31 +78,6 @@ rtr_room_t *rtr_rooms_lookup(const rtr_rooms_t *self, const char *name, size_t l
     return s_find(self, rtr_map_hash(self->map, name, len, 0), name, len);
 }
 
-/* Appends room at the busy end of the recency list. */
-static void s_link_busiest(rtr_rooms_t *self, rtr_room_t *room)
-{
-    room->busier = NULL;
-    room->idler = self->busiest;
-    if (self->busiest)
-        self->busiest->busier = room;
-    else
-        self->idlest = room;
-    self->busiest = room;
-}
-
-/* Removes room from the recency list. */
-static void s_unlink(rtr_rooms_t *self, rtr_room_t *room)
-{
-    if (room->idler)
-        room->idler->busier = room->busier;
-    else
-        self->idlest = room->busier;
-    if (room->busier)
-        room->busier->idler = room->idler;
-    else
-        self->busiest = room->idler;
-    room->idler = room->busier = NULL;
-}
 
 /* Finds or creates a room; one allocation per new room, none per event. */
 rtr_room_t *rtr_rooms_ensure(rtr_rooms_t *self, const char *name, size_t len, uint64_t now_ms)
@@ -116,7 +96,7 @@ rtr_room_t *rtr_rooms_ensure(rtr_rooms_t *self, const char *name, size_t len, ui
     room->node.hash = hash;
     /* A failed growth still inserts the node (longer chains), so it is not an error here. */
     (void)rtr_map_insert(self->map, &room->node);
-    s_link_busiest(self, room);
+    rtr_lru_push_newest(&self->lru, &room->lru);
     return room;
 }
 
@@ -124,10 +104,7 @@ rtr_room_t *rtr_rooms_ensure(rtr_rooms_t *self, const char *name, size_t len, ui
 uint64_t rtr_rooms_stamp(rtr_rooms_t *self, rtr_room_t *room, uint64_t now_ms)
 {
     room->last_used_ms = now_ms;
-    if (self->busiest != room) {
-        s_unlink(self, room);
-        s_link_busiest(self, room);
-    }
+    rtr_lru_touch(&self->lru, &room->lru);
     return ++room->last_seq;
 }
 
@@ -140,13 +117,13 @@ size_t rtr_rooms_size(const rtr_rooms_t *self)
 /* Head of the recency list. */
 rtr_room_t *rtr_rooms_idlest(const rtr_rooms_t *self)
 {
-    return self->idlest;
+    return s_room(self->lru.oldest);
 }
 
 /* Next room towards the busy end. */
 rtr_room_t *rtr_room_busier(const rtr_room_t *room)
 {
-    return room->busier;
+    return s_room(room->lru.newer);
 }
 
 /* The room's name. */
@@ -184,11 +161,11 @@ void rtr_room_set_history(rtr_room_t *room, rtr_hring_t *ring)
 /* The tail of the recency list. */
 rtr_room_t *rtr_rooms_busiest(const rtr_rooms_t *self)
 {
-    return self->busiest;
+    return s_room(self->lru.newest);
 }
 
 /* One step towards the idle end of the recency list. */
 rtr_room_t *rtr_room_idler(const rtr_room_t *room)
 {
-    return room->idler;
+    return s_room(room->lru.older);
 }
