@@ -76,6 +76,11 @@
 #define S_RX_KEEP 16384                      /* larger reassembly buffers are freed after use */
 #define S_RX_BUFFER 512                      /* lws's receive buffer per connection */
 #define S_GATHER_BYTES 65536                 /* bytes of frames one write may carry */
+/* Pacing starts when a write round carried this many frames per connection on average. Why 4
+ * and not 2: a round of one event to every client takes milliseconds, so at moderate rates two
+ * events often share one by chance, and pausing after such a round makes the next one carry
+ * more, which would keep pacing on (and latency up) at rates that need none. */
+#define S_PACE_MIN_FRAMES 4
 #define S_LWS_WRITE_CLOSE 4 /* lws's LWS_WRITE_CLOSE, which lws-write.h leaves out of the enum */
 
 /* Indexes in the protocol list. */
@@ -152,8 +157,10 @@ struct edge_server {
     edge_batcher_t *batcher;                       /* pending batches of every room */
     lws_sorted_usec_list_t batch_sul;              /* fires at the earliest batch deadline */
     struct edge_conn *dirty;                       /* connections to flush at the pass's end */
-    lws_sorted_usec_list_t flush_sul;              /* runs that flush (zero delay) */
+    lws_sorted_usec_list_t flush_sul;              /* runs the next write round */
     bool flush_armed;                              /* flush_sul is scheduled */
+    int64_t flush_at;                              /* no write round before (lws_now_usecs) */
+    bool urgent;                                   /* a critical event waits: ignore flush_at */
     unsigned char *gather;                         /* LWS_PRE + S_GATHER_BYTES: one write */
     int64_t batch_at;                              /* that deadline, while batch_armed */
     bool batch_armed;                              /* batch_sul is scheduled */
@@ -203,6 +210,7 @@ static int s_write_frame(edge_server_t *self, struct lws *wsi, edge_frame_t *fra
 {
     size_t len = edge_frame_len(frame);
     int n = lws_write(wsi, edge_frame_data(frame), len, LWS_WRITE_TEXT);
+    self->stats.writes++;
     if (n < 0 || (size_t)n < len) {
         wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, len);
         return -1;
@@ -258,6 +266,7 @@ static int s_flush_conn(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
     if (!used)
         return 0;
     int n = lws_write(wsi, out, used, LWS_WRITE_RAW);
+    self->stats.writes++;
     if (n < 0 || (size_t)n < used) {
         wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, used);
         return -1;
@@ -267,7 +276,17 @@ static int s_flush_conn(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
 
 static void s_flush_cb(lws_sorted_usec_list_t *sul);
 
-/* Puts conn on the flush list (its first queued frame goes out when the current pass ends). */
+/* Schedules the next write round: at the end of the current pass, or when pacing allows. */
+static void s_arm_flush(edge_server_t *self)
+{
+    if (self->flush_armed || !self->ctx)
+        return;
+    int64_t wait = self->flush_at - (int64_t)lws_now_usecs();
+    lws_sul_schedule(self->ctx, 0, &self->flush_sul, s_flush_cb, wait > 0 ? wait : 0);
+    self->flush_armed = true;
+}
+
+/* Puts conn on the flush list (its queued frames go out in the next write round). */
 static void s_mark_dirty(edge_server_t *self, edge_conn_t *conn)
 {
     if (conn->dirty)
@@ -278,10 +297,7 @@ static void s_mark_dirty(edge_server_t *self, edge_conn_t *conn)
     if (self->dirty)
         self->dirty->dirty_prev = conn;
     self->dirty = conn;
-    if (!self->flush_armed && self->ctx) {
-        lws_sul_schedule(self->ctx, 0, &self->flush_sul, s_flush_cb, 0);
-        self->flush_armed = true;
-    }
+    s_arm_flush(self);
 }
 
 /* Takes conn off the flush list. */
@@ -302,12 +318,24 @@ static void s_unmark_dirty(edge_server_t *self, edge_conn_t *conn)
 static bool s_conn_busy(const edge_server_t *self, const edge_conn_t *conn);
 static void s_sync_undefer(edge_conn_t *conn);
 
-/* Timer at zero delay: the pass that queued frames is over; write each dirty connection's
- * frames in one write, leaving the rest (if any) to WRITEABLE. */
-static void s_flush_cb(lws_sorted_usec_list_t *sul)
+/* A write round: each dirty connection's frames in one write, leaving the rest (if any) to
+ * WRITEABLE. Then pacing: when the round carried S_PACE_MIN_FRAMES or more frames per
+ * connection on average, the edge is behind its input, and the next round waits write_pacing
+ * times this round's length (at most max_write_delay_ms), so that it carries more frames per
+ * send(): the cost of a round is the number of send()s, not the bytes. A critical event cuts
+ * the pause short (self->urgent). Why this measure of load: frames pile up between rounds only
+ * when rounds take longer than events take to arrive; at lower rates every event goes out in
+ * the round after it came. */
+static void s_flush_round(edge_server_t *self)
 {
-    edge_server_t *self = lws_container_of(sul, edge_server_t, flush_sul);
-    self->flush_armed = false;
+    if (self->flush_armed) {
+        lws_sul_cancel(&self->flush_sul);
+        self->flush_armed = false;
+    }
+    self->urgent = false;
+    int64_t start = (int64_t)lws_now_usecs();
+    uint64_t frames0 = self->stats.frames_out;
+    uint64_t conns = 0;
     edge_conn_t *conn;
     while ((conn = self->dirty) != NULL) {
         s_unmark_dirty(self, conn);
@@ -317,6 +345,7 @@ static void s_flush_cb(lws_sorted_usec_list_t *sul)
             lws_callback_on_writable(conn->wsi);
             continue;
         }
+        conns++;
         if (s_flush_conn(self, conn, conn->wsi) < 0) {
             /* Broken: nothing more can be written, not even a close frame. */
             edge_outq_clear(conn->outq);
@@ -330,6 +359,38 @@ static void s_flush_cb(lws_sorted_usec_list_t *sul)
         if (edge_outq_frames(conn->outq))
             lws_callback_on_writable(conn->wsi);
     }
+    if (!conns)
+        return;
+    self->stats.write_rounds++;
+    int64_t end = (int64_t)lws_now_usecs();
+    self->flush_at = end;
+    uint64_t frames = self->stats.frames_out - frames0;
+    if (self->conf->write_pacing > 0 && frames >= S_PACE_MIN_FRAMES * conns) {
+        int64_t pause = (int64_t)((double)(end - start) * self->conf->write_pacing);
+        int64_t most = (int64_t)self->conf->max_write_delay_ms * 1000;
+        self->flush_at += pause < most ? pause : most;
+        self->stats.paced_rounds++;
+    }
+}
+
+/* Timer: the pass that queued frames is over, or a pacing pause has passed. */
+static void s_flush_cb(lws_sorted_usec_list_t *sul)
+{
+    edge_server_t *self = lws_container_of(sul, edge_server_t, flush_sul);
+    self->flush_armed = false;
+    s_flush_round(self);
+}
+
+/* End of a pass over the router feed: write what it queued now unless pacing says wait (then
+ * flush_sul, armed when the first connection became dirty, runs the round). Writing here and
+ * not from the zero-delay timer alone matters under load: a pass that ran out of budget
+ * continues from its own timer, and those passes could follow one another before the write. */
+static void s_on_router_pass_end(void *arg)
+{
+    edge_server_t *self = arg;
+    if (self->dirty && !self->stopping &&
+        (self->urgent || (int64_t)lws_now_usecs() >= self->flush_at))
+        s_flush_round(self);
 }
 
 /* Queues a frame for conn (taking a reference), applying the queue bounds, and arranges for
@@ -714,6 +775,9 @@ static void s_room_deliver(void *arg, const edge_event_t *ev)
 {
     s_room_t *r = arg;
     edge_server_t *self = r->server;
+    edge_frame_info_t info;
+    if (edge_frame_info(ev->frame, &info) && info.critical)
+        self->urgent = true; /* the next write round does not wait for pacing */
     if (!edge_batch_add(r->batch, ev, lws_now_usecs()))
         return; /* emitted to every listener already (s_room_emit) */
     /* Held: the listeners that take unbatched delivery, and clients still merging a resume
@@ -1299,6 +1363,10 @@ static void s_setup_tables(edge_server_t *self)
          * an idle connection's memory). Client messages are small; a bigger one arrives in
          * pieces that s_on_receive() reassembles. */
         .rx_buffer_size = S_RX_BUFFER,
+        /* Without this lws cuts every send() to rx_buffer_size bytes and sends the rest of a
+         * gathered write 532 bytes per POLLOUT: a send() per half-kilobyte instead of per
+         * write, which made the small rx buffer cost 5-8x the CPU under load. */
+        .tx_packet_size = S_GATHER_BYTES + 16,
     };
     self->protocols[S_PROTO_ZLOOP] = *edge_zloop_protocol(); /* the SUB, its monitor, history */
     self->protocols[S_PROTO_SIGNAL] = (struct lws_protocols){
@@ -1388,6 +1456,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
         .sndhwm = conf->sub_sndhwm,
         .on_msg = s_on_router_msg,
         .on_connect = s_on_router_connect,
+        .on_pass_end = s_on_router_pass_end,
         .arg = self,
         .log = log,
     };

@@ -59,6 +59,9 @@ typedef struct edge_stats {
     uint64_t events_unrouted;                  /* valid events no local client listens to */
     uint64_t frames_out;                       /* frames written to clients (events and replies) */
     uint64_t bytes_out;                        /* body bytes of those frames */
+    uint64_t writes;                           /* writes (send()s) carrying those frames */
+    uint64_t write_rounds;                     /* rounds writing every connection with frames */
+    uint64_t paced_rounds;                     /* rounds followed by a pacing pause */
     uint64_t deliveries;                       /* event frames queued to clients */
     uint64_t batch_deliveries;                 /* batch frames queued to clients */
     uint64_t notices;                          /* unsolicited "subscribed" frames queued */

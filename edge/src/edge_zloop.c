@@ -18,7 +18,8 @@ struct edge_zloop {
     unsigned budget;              /* recv_one() calls per pass */
     edge_zloop_recv_fn *recv_one; /* message handler */
     edge_zloop_pass_fn *pass;     /* start-of-pass hook, may be NULL */
-    void *arg;                    /* for recv_one and pass */
+    edge_zloop_pass_fn *done;     /* end-of-pass hook, may be NULL */
+    void *arg;                    /* for recv_one, pass and done */
     struct lws_context *lws;      /* loop it is attached to; NULL when detached */
     struct lws *wsi;              /* raw-file wsi of the dup()ed ZMQ_FD; NULL when none */
     bool draining;                /* a pass is running (guards re-entry from recv_one) */
@@ -38,6 +39,7 @@ edge_zloop_t *edge_zloop_new(const edge_zloop_opts_t *opts)
     self->budget = opts->budget ? opts->budget : S_DEFAULT_BUDGET;
     self->recv_one = opts->recv_one;
     self->pass = opts->pass;
+    self->done = opts->done;
     self->arg = opts->arg;
     self->log = opts->log;
     return self;
@@ -95,6 +97,8 @@ void edge_zloop_drain(edge_zloop_t *self)
         self->received++;
         n++;
     }
+    if (n && self->done)
+        self->done(self->arg);
     self->draining = false;
 }
 

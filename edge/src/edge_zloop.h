@@ -36,14 +36,17 @@ typedef int(edge_zloop_recv_fn)(void *arg);
 /* Runs at the start of every pass, before any recv_one() (may be NULL). */
 typedef void(edge_zloop_pass_fn)(void *arg);
 
-/* Settings for edge_zloop_new(). */
+/* Settings for edge_zloop_new(). `done` runs at the end of every pass that handled at least one
+ * message, also one cut short by the budget: the owner writes out what the pass produced there,
+ * so output never waits behind a backlog of input. */
 typedef struct edge_zloop_opts {
     void *zsock;                  /* the ZeroMQ socket (not owned) */
     const char *what;             /* its name in logs, e.g. "zmq" or "history" (static) */
     unsigned budget;              /* recv_one() calls per pass (0 = 256) */
     edge_zloop_recv_fn *recv_one; /* message handler */
     edge_zloop_pass_fn *pass;     /* start-of-pass hook (may be NULL) */
-    void *arg;                    /* for recv_one and pass */
+    edge_zloop_pass_fn *done;     /* end-of-pass hook, after the last recv_one() (may be NULL) */
+    void *arg;                    /* for recv_one, pass and done */
     wire_log_t *log;              /* may be NULL */
 } edge_zloop_opts_t;
 

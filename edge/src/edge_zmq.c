@@ -17,19 +17,20 @@
 #define S_RECONNECT_IVL_MAX_MS 1000
 
 struct edge_zmq {
-    void *ctx;                       /* ZeroMQ context, owned */
-    void *sub;                       /* SUB socket, owned */
-    void *mon;                       /* PAIR receiving the SUB's monitor events, owned */
-    edge_zloop_t *sub_loop;          /* the SUB in the lws loop */
-    edge_zloop_t *mon_loop;          /* the monitor in the lws loop */
-    edge_zmq_msg_fn *on_msg;         /* message handler */
-    edge_zmq_connect_fn *on_connect; /* connection handler, may be NULL */
-    void *arg;                       /* for on_msg and on_connect */
-    wire_log_t *log;                 /* not owned; may be NULL */
-    wire_log_limit_t limit;          /* for errors that could repeat per message */
-    uint64_t connects;               /* CONNECTED events */
-    uint64_t disconnects;            /* DISCONNECTED events */
-    char endpoint[1024];             /* the router endpoint, for logs */
+    void *ctx;                         /* ZeroMQ context, owned */
+    void *sub;                         /* SUB socket, owned */
+    void *mon;                         /* PAIR receiving the SUB's monitor events, owned */
+    edge_zloop_t *sub_loop;            /* the SUB in the lws loop */
+    edge_zloop_t *mon_loop;            /* the monitor in the lws loop */
+    edge_zmq_msg_fn *on_msg;           /* message handler */
+    edge_zmq_connect_fn *on_connect;   /* connection handler, may be NULL */
+    edge_zmq_pass_end_fn *on_pass_end; /* end of a pass with messages, may be NULL */
+    void *arg;                         /* for on_msg, on_connect and on_pass_end */
+    wire_log_t *log;                   /* not owned; may be NULL */
+    wire_log_limit_t limit;            /* for errors that could repeat per message */
+    uint64_t connects;                 /* CONNECTED events */
+    uint64_t disconnects;              /* DISCONNECTED events */
+    char endpoint[1024];               /* the router endpoint, for logs */
 };
 
 /* Sets an int socket option; logs and returns -1 on failure. */
@@ -45,6 +46,7 @@ static int s_setopt(edge_zmq_t *self, int opt, int value, const char *name)
 static int s_recv_one(void *arg);
 static int s_recv_monitor_one(void *arg);
 static void s_read_monitor(void *arg);
+static void s_pass_end(void *arg);
 
 edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
 {
@@ -53,6 +55,7 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
         return NULL;
     self->on_msg = opts->on_msg;
     self->on_connect = opts->on_connect;
+    self->on_pass_end = opts->on_pass_end;
     self->arg = opts->arg;
     snprintf(self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
     self->log = opts->log;
@@ -105,6 +108,7 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
         .budget = opts->budget,
         .recv_one = s_recv_one,
         .pass = s_read_monitor,
+        .done = s_pass_end,
         .arg = self,
         .log = self->log,
     });
@@ -239,6 +243,14 @@ static void s_read_monitor(void *arg)
 {
     edge_zmq_t *self = arg;
     edge_zloop_drain(self->mon_loop);
+}
+
+/* edge_zloop end-of-pass hook of the SUB: tells the owner. */
+static void s_pass_end(void *arg)
+{
+    edge_zmq_t *self = arg;
+    if (self->on_pass_end)
+        self->on_pass_end(self->arg);
 }
 
 int edge_zmq_attach(edge_zmq_t *self, struct lws_vhost *vhost)

@@ -38,16 +38,20 @@ typedef void(edge_zmq_msg_fn)(void *arg, const edge_zmq_msg_t *msg);
 /* Called when the SUB (re)connected to the router (n: how many connects so far, from 1). */
 typedef void(edge_zmq_connect_fn)(void *arg, uint64_t n);
 
+/* Called at the end of a pass over the SUB that handled at least one message. */
+typedef void(edge_zmq_pass_end_fn)(void *arg);
+
 /* Settings for edge_zmq_new(). */
 typedef struct edge_zmq_opts {
-    const char *endpoint;            /* router fan-out endpoint, e.g. tcp://127.0.0.1:5556 */
-    int rcvhwm;                      /* ZMQ_RCVHWM (0 = unlimited) */
-    int sndhwm;                      /* ZMQ_SNDHWM (0 = unlimited; see edge_config.c for why) */
-    unsigned budget;                 /* messages per drain pass (0 = 256) */
-    edge_zmq_msg_fn *on_msg;         /* message handler */
-    edge_zmq_connect_fn *on_connect; /* connection handler (may be NULL) */
-    void *arg;                       /* for on_msg and on_connect */
-    wire_log_t *log;                 /* may be NULL */
+    const char *endpoint;              /* router fan-out endpoint, e.g. tcp://127.0.0.1:5556 */
+    int rcvhwm;                        /* ZMQ_RCVHWM (0 = unlimited) */
+    int sndhwm;                        /* ZMQ_SNDHWM (0 = unlimited; see edge_config.c for why) */
+    unsigned budget;                   /* messages per drain pass (0 = 256) */
+    edge_zmq_msg_fn *on_msg;           /* message handler */
+    edge_zmq_connect_fn *on_connect;   /* connection handler (may be NULL) */
+    edge_zmq_pass_end_fn *on_pass_end; /* end of a pass with messages (may be NULL) */
+    void *arg;                         /* for on_msg, on_connect and on_pass_end */
+    wire_log_t *log;                   /* may be NULL */
 } edge_zmq_opts_t;
 
 /* Creates a ZeroMQ context and a SUB socket connected to opts->endpoint. NULL on error (logged). */

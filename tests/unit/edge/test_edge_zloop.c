@@ -2,7 +2,7 @@
  * test_edge_zloop.c: a ZeroMQ PULL socket inside a real lws loop through edge_zloop: messages
  * queued before the attach are drained (the edge of ZMQ_FD may have fired before lws listened),
  * a burst larger than the budget is received completely through the zero-delay timer, the pass
- * hook runs before the messages, a kick after a send finds waiting input, two zloops share the
+ * hook runs before the messages and the done hook after them, a kick after a send finds waiting input, two zloops share the
  * one raw-file protocol, and a zloop destroyed before its lws context is not called back. Every
  * wait is bounded.
  */
@@ -29,6 +29,9 @@ typedef struct pipe {
     int received;         /* messages handed to recv_one */
     int passes;           /* pass hook calls */
     int received_at_pass; /* received when the last pass began */
+    int dones;            /* end-of-pass hook calls */
+    int received_at_done; /* received when the last pass ended */
+    int most_per_pass;    /* most messages one pass (pass hook to done hook) handled */
 } pipe_t;
 
 /* The test fixture: an lws context without listener and two pipes. */
@@ -73,6 +76,16 @@ static void s_pass(void *arg)
     p->received_at_pass = p->received;
 }
 
+/* The end-of-pass hook: a pass handled received - received_at_pass messages. */
+static void s_done(void *arg)
+{
+    pipe_t *p = arg;
+    p->dones++;
+    p->received_at_done = p->received;
+    if (p->received - p->received_at_pass > p->most_per_pass)
+        p->most_per_pass = p->received - p->received_at_pass;
+}
+
 /* Creates a pipe on a fresh inproc endpoint with a zloop of the given budget. */
 static void s_pipe_open(fixture_t *f, pipe_t *p, const char *endpoint, unsigned budget)
 {
@@ -92,6 +105,7 @@ static void s_pipe_open(fixture_t *f, pipe_t *p, const char *endpoint, unsigned 
         .budget = budget,
         .recv_one = s_recv_one,
         .pass = s_pass,
+        .done = s_done,
         .arg = p,
     });
     assert_non_null(p->loop);
@@ -187,6 +201,11 @@ static void test_burst_beyond_budget(void **state)
     /* The hook ran at the start of the pass, before that pass's messages. */
     assert_true(f->a.received_at_pass <= f->a.received);
     assert_false(edge_zloop_has_input(f->a.loop));
+    /* Every pass that handled messages ended with the done hook, after its last message, and
+     * no pass went beyond the budget: 1000 messages need at least 125 of them. */
+    assert_int_equal(f->a.received_at_done, f->a.received);
+    assert_true(f->a.dones >= 1000 / 8);
+    assert_true(f->a.most_per_pass <= 8);
 }
 
 static void test_kick_finds_input(void **state)
