@@ -55,14 +55,13 @@ const wire_conf_entry_t edge_config_table[] = {
     {"max_queue_frames", WIRE_CONF_INT, F(max_queue_frames), "4096", 16, 1000000,
      "per-connection outbound queue bound in frames (over: close 4008)"},
     /* Why: one send() on loopback or a LAN costs several microseconds whatever it carries, so
-     * under load the edge pauses between write rounds and each client's next write carries every
-     * event queued meanwhile. Only when the last round already carried 4 or more frames per
-     * client on average: below that load nothing waits. */
-    {"write_pacing", WIRE_CONF_DOUBLE, F(write_pacing), "2", 0, 64,
-     "under load, pause between two write rounds as a multiple of the last round's length (0 = "
-     "none)"},
-    {"max_write_delay_ms", WIRE_CONF_INT, F(max_write_delay_ms), "20", 0, 1000,
-     "longest pause write_pacing may make between two write rounds, in milliseconds"},
+     * when clients receive many frames a second the edge writes to them in rounds at most
+     * pace_interval_ms apart, and each send() carries everything queued meanwhile. The trigger
+     * is a rate per connection, so it does not depend on how many connections an edge has. */
+    {"pace_above", WIRE_CONF_INT, F(pace_above), "250", 0, 1000000,
+     "frames per second per connection above which writes are paced (0 = never)"},
+    {"pace_interval_ms", WIRE_CONF_INT, F(pace_interval_ms), "20", 0, 1000,
+     "paced writes: at most one write round per this many milliseconds (0 = never pace)"},
     {"ping_interval", WIRE_CONF_INT, F(ping_interval), "20", 1, 3600,
      "seconds of silence before a WebSocket ping"},
     {"ping_timeout", WIRE_CONF_INT, F(ping_timeout), "10", 1, 3600,

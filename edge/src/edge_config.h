@@ -28,8 +28,8 @@ typedef struct edge_config {
     size_t max_message;     /* largest client message in bytes, across fragments */
     size_t max_queue_bytes; /* per-connection outbound queue bound in bytes */
     int max_queue_frames;   /* per-connection outbound queue bound in frames */
-    double write_pacing;    /* under load: pause between write rounds / last round's length */
-    int max_write_delay_ms; /* longest pause pacing may put between two write rounds */
+    int pace_above;         /* frames/s per connection above which write rounds are paced */
+    int pace_interval_ms;   /* paced: one write round per this many milliseconds at most */
     int ping_interval;      /* seconds of silence before the edge pings a client */
     int ping_timeout;       /* further seconds without an answer before it hangs up */
     int sub_rcvhwm;         /* ZMQ_RCVHWM of the SUB socket (0 = unlimited) */

@@ -61,6 +61,7 @@
 #include "edge_hist.h"
 #include "edge_limit.h"
 #include "edge_outq.h"
+#include "edge_pace.h"
 #include "edge_proto.h"
 #include "edge_rooms.h"
 #include "edge_stream.h"
@@ -76,11 +77,6 @@
 #define S_RX_KEEP 16384                      /* larger reassembly buffers are freed after use */
 #define S_RX_BUFFER 512                      /* lws's receive buffer per connection */
 #define S_GATHER_BYTES 65536                 /* bytes of frames one write may carry */
-/* Pacing starts when a write round carried this many frames per connection on average. Why 4
- * and not 2: a round of one event to every client takes milliseconds, so at moderate rates two
- * events often share one by chance, and pausing after such a round makes the next one carry
- * more, which would keep pacing on (and latency up) at rates that need none. */
-#define S_PACE_MIN_FRAMES 4
 #define S_LWS_WRITE_CLOSE 4 /* lws's LWS_WRITE_CLOSE, which lws-write.h leaves out of the enum */
 
 /* Indexes in the protocol list. */
@@ -159,8 +155,8 @@ struct edge_server {
     struct edge_conn *dirty;                       /* connections to flush at the pass's end */
     lws_sorted_usec_list_t flush_sul;              /* runs the next write round */
     bool flush_armed;                              /* flush_sul is scheduled */
-    int64_t flush_at;                              /* no write round before (lws_now_usecs) */
-    bool urgent;                                   /* a critical event waits: ignore flush_at */
+    edge_pace_t pace;                              /* when the next write round may run */
+    bool urgent;                                   /* a critical event waits: no pacing pause */
     unsigned char *gather;                         /* LWS_PRE + S_GATHER_BYTES: one write */
     int64_t batch_at;                              /* that deadline, while batch_armed */
     bool batch_armed;                              /* batch_sul is scheduled */
@@ -233,6 +229,15 @@ static int s_flush_conn(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
     unsigned char *out = self->gather + LWS_PRE;
     size_t used = 0;
     edge_frame_t *frame;
+    if (edge_outq_frames(conn->outq) == 1) {
+        /* One frame (the usual case below pacing, and with batching): from its own headroom,
+         * without copying it into the gather buffer first. */
+        frame = edge_outq_peek(conn->outq);
+        if (s_write_frame(self, wsi, frame) < 0)
+            return -1;
+        edge_outq_pop(conn->outq);
+        return 0;
+    }
     while ((frame = edge_outq_peek(conn->outq)) != NULL) {
         size_t len = edge_frame_len(frame);
         size_t hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
@@ -281,8 +286,8 @@ static void s_arm_flush(edge_server_t *self)
 {
     if (self->flush_armed || !self->ctx)
         return;
-    int64_t wait = self->flush_at - (int64_t)lws_now_usecs();
-    lws_sul_schedule(self->ctx, 0, &self->flush_sul, s_flush_cb, wait > 0 ? wait : 0);
+    int64_t wait = self->urgent ? 0 : edge_pace_wait(&self->pace, (int64_t)lws_now_usecs());
+    lws_sul_schedule(self->ctx, 0, &self->flush_sul, s_flush_cb, wait);
     self->flush_armed = true;
 }
 
@@ -319,13 +324,7 @@ static bool s_conn_busy(const edge_server_t *self, const edge_conn_t *conn);
 static void s_sync_undefer(edge_conn_t *conn);
 
 /* A write round: each dirty connection's frames in one write, leaving the rest (if any) to
- * WRITEABLE. Then pacing: when the round carried S_PACE_MIN_FRAMES or more frames per
- * connection on average, the edge is behind its input, and the next round waits write_pacing
- * times this round's length (at most max_write_delay_ms), so that it carries more frames per
- * send(): the cost of a round is the number of send()s, not the bytes. A critical event cuts
- * the pause short (self->urgent). Why this measure of load: frames pile up between rounds only
- * when rounds take longer than events take to arrive; at lower rates every event goes out in
- * the round after it came. */
+ * WRITEABLE; then edge_pace decides when the next round may run (edge_pace.h). */
 static void s_flush_round(edge_server_t *self)
 {
     if (self->flush_armed) {
@@ -362,15 +361,8 @@ static void s_flush_round(edge_server_t *self)
     if (!conns)
         return;
     self->stats.write_rounds++;
-    int64_t end = (int64_t)lws_now_usecs();
-    self->flush_at = end;
-    uint64_t frames = self->stats.frames_out - frames0;
-    if (self->conf->write_pacing > 0 && frames >= S_PACE_MIN_FRAMES * conns) {
-        int64_t pause = (int64_t)((double)(end - start) * self->conf->write_pacing);
-        int64_t most = (int64_t)self->conf->max_write_delay_ms * 1000;
-        self->flush_at += pause < most ? pause : most;
+    if (edge_pace_round(&self->pace, start, self->stats.frames_out - frames0, conns))
         self->stats.paced_rounds++;
-    }
 }
 
 /* Timer: the pass that queued frames is over, or a pacing pause has passed. */
@@ -389,7 +381,7 @@ static void s_on_router_pass_end(void *arg)
 {
     edge_server_t *self = arg;
     if (self->dirty && !self->stopping &&
-        (self->urgent || (int64_t)lws_now_usecs() >= self->flush_at))
+        edge_pace_due(&self->pace, (int64_t)lws_now_usecs(), self->urgent))
         s_flush_round(self);
 }
 
@@ -1415,6 +1407,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
         return NULL;
     }
     self->conf = conf;
+    edge_pace_init(&self->pace, conf->pace_above, conf->pace_interval_ms);
     self->log = log;
     self->signal_fd = signal_fd;
     self->gather = malloc(LWS_PRE + S_GATHER_BYTES);

@@ -54,8 +54,8 @@ static void test_defaults(void **state)
     assert_int_equal(conf.max_message, 65536);
     assert_int_equal(conf.max_queue_bytes, 4 * 1024 * 1024);
     assert_int_equal(conf.max_queue_frames, 4096);
-    assert_true(conf.write_pacing == 2.0);
-    assert_int_equal(conf.max_write_delay_ms, 20);
+    assert_int_equal(conf.pace_above, 250);
+    assert_int_equal(conf.pace_interval_ms, 20);
     assert_int_equal(conf.ping_interval, 20);
     assert_int_equal(conf.ping_timeout, 10);
     assert_int_equal(conf.sub_rcvhwm, 100000);
@@ -122,15 +122,15 @@ static void test_bounds_and_errors(void **state)
     assert_non_null(strstr(err, "max_queue_bytes"));
     edge_config_free(&conf);
     err[0] = '\0';
-    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--write-pacing", "-1", NULL),
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--pace-above", "-1", NULL),
                      WIRE_CONF_EXIT_ERR);
-    assert_non_null(strstr(err, "write_pacing"));
+    assert_non_null(strstr(err, "pace_above"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(
-        s_run(&conf, out, sizeof out, err, sizeof err, "--max-write-delay-ms", "5000", NULL),
+        s_run(&conf, out, sizeof out, err, sizeof err, "--pace-interval-ms", "5000", NULL),
         WIRE_CONF_EXIT_ERR);
-    assert_non_null(strstr(err, "max_write_delay_ms"));
+    assert_non_null(strstr(err, "pace_interval_ms"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--edge-id", "a b", NULL),
