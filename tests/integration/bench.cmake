@@ -2,7 +2,8 @@
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/bench.cmake)
 # It runs `weft-bench --spawn --clients 200 --rooms 4 --rate 500 --duration 5` against a private
 # router and edge and checks the JSON result with bench_smoke.cmake: every client subscribed, no
-# event lost or duplicated, every event arrived. Nothing is timed: p99 and the held flag are not
+# event lost or duplicated, every event arrived. bench_floor_smoke does the same with
+# `--mode floor` (the bench's own floor server instead of the fabric). Nothing is timed: p99 and the held flag are not
 # asserted, so a busy machine cannot fail it. It loads both cores for a few seconds (PROCESSORS 2
 # keeps ctest -j2 from running another test beside it).
 
@@ -17,4 +18,16 @@ if(TARGET weft-bench AND TARGET weft-router AND TARGET weft-edge)
     set_tests_properties(bench_smoke PROPERTIES LABELS bench TIMEOUT 300 PROCESSORS 2)
 else()
     message(WARNING "bench_smoke not registered: weft-bench, weft-router or weft-edge missing")
+endif()
+
+# The same checks against weft-bench's own floor server (--mode floor): no daemon involved, so it
+# also tells a broken bench from a broken fabric.
+if(TARGET weft-bench)
+    add_test(NAME bench_floor_smoke
+        COMMAND ${CMAKE_COMMAND}
+            -DWEFT_BENCH=$<TARGET_FILE:weft-bench>
+            -DMODE=floor
+            -DOUT=${PROJECT_BINARY_DIR}/bench_floor_smoke.json
+            -P ${PROJECT_SOURCE_DIR}/tests/integration/bench_smoke.cmake)
+    set_tests_properties(bench_floor_smoke PROPERTIES LABELS bench TIMEOUT 300 PROCESSORS 2)
 endif()

@@ -1,11 +1,27 @@
 # bench_smoke: run with cmake -P (see bench.cmake). Inputs: WEFT_BENCH, WEFT_ROUTER_BIN,
-# WEFT_EDGE_BIN, OUT (where weft-bench writes its JSON).
+# WEFT_EDGE_BIN, OUT (where weft-bench writes its JSON), and MODE: "fabric" (the default: a
+# private router and edge) or "floor" (weft-bench's own floor server, no daemon needed; then
+# WEFT_ROUTER_BIN and WEFT_EDGE_BIN are not needed either).
 #
 # weft-bench exits 1 when a run did not "hold" (p99 over 100 ms is enough on a busy machine), so
 # only its exit codes 0 and 1 are accepted and the verdict comes from the JSON: the exact counts
 # a user relies on, never a latency.
 
-foreach(var WEFT_BENCH WEFT_ROUTER_BIN WEFT_EDGE_BIN OUT)
+if(NOT DEFINED MODE)
+    set(MODE fabric)
+endif()
+set(required WEFT_BENCH OUT)
+if(MODE STREQUAL "fabric")
+    list(APPEND required WEFT_ROUTER_BIN WEFT_EDGE_BIN)
+    set(target --spawn --router-bin ${WEFT_ROUTER_BIN} --edge-bin ${WEFT_EDGE_BIN})
+elseif(MODE STREQUAL "floor")
+    # --floor-pack 2: every event still arrives once and in order when a client gets two per
+    # send(), which also covers the one-per-send path for the last, partial pack of a run.
+    set(target --mode floor --floor-pack 2)
+else()
+    message(FATAL_ERROR "bench_smoke: MODE must be fabric or floor, not '${MODE}'")
+endif()
+foreach(var ${required})
     if(NOT DEFINED ${var})
         message(FATAL_ERROR "bench_smoke: -D${var}=... is required")
     endif()
@@ -15,7 +31,7 @@ set(clients 200)
 set(rooms 4)
 file(REMOVE ${OUT})
 execute_process(
-    COMMAND ${WEFT_BENCH} --spawn --router-bin ${WEFT_ROUTER_BIN} --edge-bin ${WEFT_EDGE_BIN}
+    COMMAND ${WEFT_BENCH} ${target}
             --clients ${clients} --rooms ${rooms} --rate 500 --duration 5 --warmup 1
             --json ${OUT}
     RESULT_VARIABLE rc
@@ -27,6 +43,10 @@ if(NOT EXISTS ${OUT})
     message(FATAL_ERROR "bench_smoke: weft-bench wrote no JSON to ${OUT}")
 endif()
 file(READ ${OUT} doc)
+string(JSON mode_run ERROR_VARIABLE err GET "${doc}" config mode)
+if(NOT mode_run STREQUAL MODE)
+    message(FATAL_ERROR "bench_smoke: config.mode is '${mode_run}', expected '${MODE}'")
+endif()
 
 # Reads result.runs[0].<key> into var, failing when it is absent or null.
 function(bench_get var key)
@@ -61,7 +81,7 @@ endif()
 
 if(failures)
     list(JOIN failures "\n  " text)
-    message(FATAL_ERROR "bench_smoke failed:\n  ${text}\nJSON:\n${doc}")
+    message(FATAL_ERROR "bench_smoke (${MODE}) failed:\n  ${text}\nJSON:\n${doc}")
 endif()
-message(STATUS "bench_smoke: ${clients} clients, ${published} events published, ${delivered} "
+message(STATUS "bench_smoke (${MODE}): ${clients} clients, ${published} events published, ${delivered} "
                "deliveries, nothing lost or duplicated")

@@ -60,12 +60,19 @@ static int s_probe(bench_session_t *session, const bench_opts_t *o, double rate,
 /* The settings worth recording with the results. */
 static json_t *s_config_json(const bench_opts_t *o)
 {
-    return json_pack("{s:s, s:b, s:i, s:i, s:i, s:f, s:f, s:f, s:I, s:b, s:i, s:i, s:f, s:b}",
-                     "mode", o->mode, "spawn", o->spawn, "clients", o->clients, "rooms", o->rooms,
-                     "edges", o->edges, "rate", o->rate, "duration", o->duration, "warmup",
-                     o->warmup, "payload", (json_int_t)o->payload, "batch", o->batch, "publishers",
-                     o->publishers, "repeat", o->repeat, "p99_limit_ms", o->p99_limit_ms, "search",
-                     o->search);
+    json_t *j =
+        json_pack("{s:s, s:b, s:i, s:i, s:i, s:f, s:f, s:f, s:I, s:b, s:i, s:i, s:f, s:b}", "mode",
+                  o->mode, "spawn", o->spawn, "clients", o->clients, "rooms", o->rooms, "edges",
+                  o->edges, "rate", o->rate, "duration", o->duration, "warmup", o->warmup,
+                  "payload", (json_int_t)o->payload, "batch", o->batch, "publishers", o->publishers,
+                  "repeat", o->repeat, "p99_limit_ms", o->p99_limit_ms, "search", o->search);
+    if (j) {
+        json_object_set_new(j, "publisher", json_string(o->publisher));
+        json_object_set_new(j, "floor_pack", json_integer(o->floor_pack));
+        json_object_set_new(j, "router_cpu", json_integer(o->router_cpu));
+        json_object_set_new(j, "bench_cpu", json_integer(o->bench_cpu));
+    }
+    return j;
 }
 
 /* Searches for the highest rate that holds: doubling from --rate until one fails, then bisecting
@@ -197,10 +204,17 @@ int main(int argc, char **argv)
         }
         if (n == 0)
             goto done;
-        char title[160];
+        char title[256];
         if (opts.mode_id == BENCH_MODE_ROUTER)
-            snprintf(title, sizeof title, "weft-bench: router only, %d room(s), %.0f events/s%s",
-                     opts.rooms, opts.rate, n > 1 ? " (medians)" : "");
+            snprintf(title, sizeof title, "weft-bench: router only, %d room(s), %.0f events/s%s%s",
+                     opts.rooms, opts.rate, opts.publisher[0] == 'r' ? ", raw publisher" : "",
+                     n > 1 ? " (medians)" : "");
+        else if (opts.mode_id == BENCH_MODE_FLOOR)
+            snprintf(title, sizeof title,
+                     "weft-bench: %d clients, %d room(s), %.0f events/s, pack %d (floor server: "
+                     "the edge rows are the floor server's)%s",
+                     opts.clients, opts.rooms, opts.rate, opts.floor_pack,
+                     n > 1 ? " (medians)" : "");
         else
             snprintf(title, sizeof title,
                      "weft-bench: %d clients, %d room(s), %d edge(s), %.0f "

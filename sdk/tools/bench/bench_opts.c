@@ -13,7 +13,9 @@
 static const wire_conf_entry_t s_table[] = {
     {"mode", WIRE_CONF_STR, O(mode), "fabric", 0, 16,
      "fabric (agents -> router -> edges -> WebSocket clients), router (router only, counted on a "
-     "raw ZeroMQ SUB) or idle (connections only: edge memory per connection)"},
+     "raw ZeroMQ SUB), idle (connections only: edge memory per connection) or floor (no fabric: "
+     "a bare single-thread epoll server forked by the bench writes one pre-framed buffer per "
+     "event to every client; its CPU shows in the edge rows)"},
     {"spawn", WIRE_CONF_BOOL, O(spawn), "false", 0, 0,
      "start a private weft-router and --edges weft-edges on free 127.0.0.1 ports"},
     {"router_bin", WIRE_CONF_STR, O(router_bin), NULL, 0, 0,
@@ -56,6 +58,17 @@ static const wire_conf_entry_t s_table[] = {
     {"p99_limit_ms", WIRE_CONF_DOUBLE, O(p99_limit_ms), "100", 0.001, 1e6,
      "a rate holds when p99 latency stays below this and nothing is lost"},
     {"repeat", WIRE_CONF_INT, O(repeat), "1", 1, 64, "runs per rate; the report shows medians"},
+    {"publisher", WIRE_CONF_STR, O(publisher), "libweft", 0, 16,
+     "libweft (weft_pub_t) or raw (envelopes encoded once, sent on a plain ZeroMQ XPUB as "
+     "libweft would, no validation or I/O thread: a load generator for the router)"},
+    {"floor_pack", WIRE_CONF_INT, O(floor_pack), "1", 1, 1000,
+     "--mode floor: send each client K events (K frames) in one send() every K events of its "
+     "room, instead of one send() per event"},
+    {"router_cpu", WIRE_CONF_INT, O(router_cpu), "-1", -1, 4095,
+     "pin the router (every thread) to this CPU (-1: no pinning; needs --spawn or --router-pid)"},
+    {"bench_cpu", WIRE_CONF_INT, O(bench_cpu), "-1", -1, 4095,
+     "pin weft-bench (publisher, client workers, router-mode subscriber) to this CPU (-1: no "
+     "pinning)"},
     {"json", WIRE_CONF_STR, O(json), NULL, 0, 0, "write the results as JSON to FILE (- = stdout)"},
     {"publishers", WIRE_CONF_INT, O(publishers), "1", 1, 16,
      "publishers (weft_pub_t) taking turns, each with its own I/O thread"},
@@ -91,6 +104,9 @@ static const char s_summary[] =
     "  weft-bench --spawn --clients 1000 --search --p99-limit-ms 100\n"
     "  weft-bench --spawn --mode idle --clients 10000\n"
     "  weft-bench --spawn --mode router --rooms 100 --search\n"
+    "  weft-bench --spawn --mode router --publisher raw --router-cpu 1 --bench-cpu 0 \\\n"
+    "             --rooms 100 --search --rate 50000\n"
+    "  weft-bench --mode floor --clients 1000 --rate 100 --repeat 3\n"
     "  weft-bench --router-intake tcp://10.0.0.5:5555 --edge ws://10.0.0.6:8080/ws \\\n"
     "             --clients 5000 --rate 200 --json result.json\n"
     "\n"
@@ -146,11 +162,43 @@ static int s_check(bench_opts_t *o, FILE *err)
         o->mode_id = BENCH_MODE_ROUTER;
     else if (strcmp(o->mode, "idle") == 0)
         o->mode_id = BENCH_MODE_IDLE;
+    else if (strcmp(o->mode, "floor") == 0)
+        o->mode_id = BENCH_MODE_FLOOR;
     else {
-        fprintf(err, "weft-bench: --mode: must be fabric, router or idle\n");
+        fprintf(err, "weft-bench: --mode: must be fabric, router, idle or floor\n");
+        return -1;
+    }
+    if (strcmp(o->publisher, "libweft") != 0 && strcmp(o->publisher, "raw") != 0) {
+        fprintf(err, "weft-bench: --publisher: must be libweft or raw\n");
         return -1;
     }
     bool target = o->router_intake[0] || o->edge[0] || o->router_fanout[0];
+    if (o->mode_id == BENCH_MODE_FLOOR) {
+        /* The floor server is always the bench's own: nothing to spawn or to name. */
+        if (target || o->router_pid || o->edge_pid[0]) {
+            fprintf(err, "weft-bench: --mode floor measures the bench's own floor server; do not "
+                         "give --router-intake, --router-fanout, --edge or pids\n");
+            return -1;
+        }
+        if (o->router_cpu >= 0 || strcmp(o->publisher, "raw") == 0) {
+            fprintf(err,
+                    "weft-bench: --mode floor has no router (--router-cpu, --publisher raw)\n");
+            return -1;
+        }
+        if (o->search && o->floor_pack > 1)
+            fprintf(err,
+                    "weft-bench: note: --floor-pack %d adds up to %d events' time to latency\n",
+                    o->floor_pack, o->floor_pack - 1);
+        return 0;
+    }
+    if (o->floor_pack != 1) {
+        fprintf(err, "weft-bench: --floor-pack applies to --mode floor only\n");
+        return -1;
+    }
+    if (o->router_cpu >= 0 && !o->spawn && !o->router_pid) {
+        fprintf(err, "weft-bench: --router-cpu needs --spawn or --router-pid\n");
+        return -1;
+    }
     if (o->spawn && target) {
         fprintf(err, "weft-bench: --spawn starts its own fabric; do not also give "
                      "--router-intake, --router-fanout or --edge\n");

@@ -20,10 +20,11 @@ typedef enum bench_mode {
     BENCH_MODE_FABRIC = 0, /* publish through router and edges to WebSocket clients */
     BENCH_MODE_ROUTER,     /* publish to the router and count on a raw ZeroMQ SUB; no edge */
     BENCH_MODE_IDLE,       /* open connections, publish nothing, measure the edge's memory */
+    BENCH_MODE_FLOOR,      /* no fabric: the bench's own bare epoll server (bench_floor.h) */
 } bench_mode_t;
 
 typedef struct bench_opts {
-    char *mode;             /* "fabric", "router" or "idle" */
+    char *mode;             /* "fabric", "router", "idle" or "floor" */
     bool spawn;             /* start a private router and edges */
     char *router_bin;       /* weft-router to spawn ("" = look next to weft-bench) */
     char *edge_bin;         /* weft-edge to spawn ("" = look next to weft-bench) */
@@ -49,6 +50,10 @@ typedef struct bench_opts {
     int repeat;             /* runs per rate; the report shows medians */
     char *json;             /* write JSON here ("-" = stdout, "" = none) */
     int publishers;         /* weft_pub_t instances publishing in turn */
+    char *publisher;        /* "libweft" or "raw" (pre-encoded envelopes on a plain XPUB) */
+    int floor_pack;         /* floor mode: events per send() and client */
+    int router_cpu;         /* pin the router to this CPU (-1: no pinning) */
+    int bench_cpu;          /* pin weft-bench and its workers to this CPU (-1: no pinning) */
     int workers;            /* client worker processes (0 = as the descriptor limit requires) */
     int inflight;           /* connections being established at once, per worker */
     int coalesce_us;        /* client pause after a busy wake-up, microseconds */

@@ -3,7 +3,10 @@
  */
 #include "bench_proc.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,4 +98,38 @@ int bench_proc_rss_kib(pid_t pid, uint64_t *kib)
     if (s_read(pid, "status", buf, sizeof buf) < 0)
         return -1;
     return bench_proc_parse_rss(buf, kib);
+}
+
+int bench_proc_pin(pid_t pid, int cpu, int *threads)
+{
+    *threads = 0;
+    if (cpu < 0 || cpu >= CPU_SETSIZE) {
+        errno = EINVAL;
+        return -1;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid > 0 ? (int)pid : (int)getpid());
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        char *end = NULL;
+        long tid = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0' || tid <= 0)
+            continue; /* "." and ".." */
+        if (sched_setaffinity((pid_t)tid, sizeof set, &set) == 0) {
+            (*threads)++;
+        } else if (errno != ESRCH) { /* a thread that just ended is no failure */
+            rc = -1;
+            break;
+        }
+    }
+    int saved = rc == 0 && *threads == 0 ? ESRCH : errno;
+    closedir(dir);
+    errno = saved;
+    return rc == 0 && *threads > 0 ? 0 : -1;
 }

@@ -4,6 +4,7 @@
  * weft-bench samples the router's and every edge's CPU time (utime + stime of /proc/<pid>/stat,
  * all threads together) at the start and the end of the measured interval, and their VmRSS from
  * /proc/<pid>/status. The parsers take the file's text so that the tests can feed them samples.
+ * It also pins processes to a CPU, thread by thread (--router-cpu, --bench-cpu).
  */
 #ifndef BENCH_PROC_H
 #define BENCH_PROC_H
@@ -25,5 +26,10 @@ int bench_proc_cpu_ns(pid_t pid, uint64_t *ns);
 
 /* The resident set size of pid in KiB. 0 or -1. */
 int bench_proc_rss_kib(pid_t pid, uint64_t *kib);
+
+/* Pins every thread of pid (each entry of /proc/<pid>/task) to CPU cpu with sched_setaffinity;
+ * threads it starts later inherit the mask. pid 0 is this process. Sets *threads to the number of
+ * threads pinned. Returns 0, or -1 with errno set (EINVAL: no such CPU). */
+int bench_proc_pin(pid_t pid, int cpu, int *threads);
 
 #endif

@@ -1,39 +1,67 @@
 /*
- * bench_pub.c: paced publishing through libweft (see bench_pub.h).
+ * bench_pub.c: paced publishing through libweft or a raw XPUB (see bench_pub.h).
  */
 #include "bench_pub.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "weft.h"
+#include "wire_envelope.h"
 
 #define MAX_PUBS 16
-#define TICK_NS 1000000ll /* one pacing tick: 1 ms */
+#define TICK_NS 1000000ll   /* one pacing tick: 1 ms */
+#define RAW_SNDHWM 100000   /* raw: messages ZeroMQ may queue (libweft queues 200,000 itself) */
+#define RAW_OFF_PUB_SEQ 16  /* raw: header offset of the publisher seq (docs/protocol.md) */
+#define RAW_OFF_TS 24       /* raw: header offset of the timestamp */
+#define RAW_READ_BUDGET 256 /* raw: upstream messages read per call between bursts */
+
+/* One raw publisher: an XPUB and the session it speaks for. */
+typedef struct raw_pub {
+    void *sock;                         /* XPUB connected to the intake */
+    char id[WIRE_PUBID_MAX + 1];        /* publisher id */
+    size_t id_len;                      /* strlen(id) */
+    uint64_t session;                   /* random, nonzero */
+    uint64_t seq;                       /* publisher seq of the last event sent */
+    uint64_t acked;                     /* highest publisher seq the router acknowledged */
+    uint8_t hdr_ev[WIRE_HEADER_MAX];    /* encoded header of a bench.ev event */
+    size_t hdr_ev_len;                  /* its length */
+    uint8_t hdr_fence[WIRE_HEADER_MAX]; /* encoded header of a bench.fence event */
+    size_t hdr_fence_len;               /* its length */
+} raw_pub_t;
 
 struct bench_pub {
-    weft_pub_t *pubs[MAX_PUBS];  /* the publishers */
-    int npubs;                   /* how many */
-    char *const *rooms;          /* room names (borrowed) */
-    size_t nrooms;               /* how many */
-    uint64_t *room_total;        /* events accepted per room */
-    char *payload;               /* the padded JSON payload, built once */
-    wire_log_t *log;             /* where problems go */
-    pthread_t thread;            /* the pacing thread */
-    bool running;                /* the thread was started and not joined */
-    atomic_bool stop;            /* asks the thread to return */
-    double rate;                 /* events per second of the current start */
-    uint64_t next;               /* round-robin position (event number) */
-    _Atomic uint64_t published;  /* accepted events */
-    _Atomic uint64_t refused;    /* WEFT_EFULL */
-    _Atomic uint64_t errors;     /* other refusals */
-    _Atomic uint64_t max_behind; /* largest backlog of due events seen at a tick */
+    bench_pub_kind_t kind;          /* libweft or raw */
+    weft_pub_t *pubs[MAX_PUBS];     /* libweft: the publishers */
+    raw_pub_t raw[MAX_PUBS];        /* raw: the sockets */
+    void *ctx;                      /* raw: the ZeroMQ context */
+    char (*topics)[WIRE_TOPIC_MAX]; /* raw: each room's topic frame, encoded once */
+    size_t *topic_len;              /* raw: their lengths */
+    int npubs;                      /* how many publishers */
+    char *const *rooms;             /* room names (borrowed) */
+    size_t nrooms;                  /* how many */
+    uint64_t *room_total;           /* events accepted per room */
+    char *payload;                  /* the padded JSON payload, built once */
+    size_t payload_len;             /* its length */
+    wire_log_t *log;                /* where problems go */
+    pthread_t thread;               /* the pacing thread */
+    bool running;                   /* the thread was started and not joined */
+    atomic_bool stop;               /* asks the thread to return */
+    double rate;                    /* events per second of the current start */
+    uint64_t next;                  /* round-robin position (event number) */
+    _Atomic uint64_t published;     /* accepted events */
+    _Atomic uint64_t refused;       /* WEFT_EFULL, or the raw XPUB at its high-water mark */
+    _Atomic uint64_t errors;        /* other refusals */
+    _Atomic uint64_t max_behind;    /* largest backlog of due events seen at a tick */
 };
 
 /* Forwards libweft's log lines into the bench's logger (warnings and errors only). */
@@ -44,21 +72,210 @@ static void s_weft_log(int level, const char *message, void *arg)
                  message);
 }
 
-bench_pub_t *bench_pub_new(const char *intake, int npubs, char *const *rooms, size_t nrooms,
-                           size_t payload, wire_log_t *log)
+/* Wall-clock ns: the clock of the events' ts, as libweft stamps it. */
+static uint64_t s_wall_ns(void)
 {
-    if (npubs < 1 || npubs > MAX_PUBS || nrooms == 0)
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Monotonic ms. */
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- Raw publishers ---------------------------------------------------------------------- */
+
+/* Applies one ack frame to rp: entries for other publishers are skipped. */
+static void s_raw_ack(raw_pub_t *rp, const void *data, size_t len)
+{
+    size_t off = 0;
+    bool malformed = false;
+    wire_ack_entry_t e;
+    while (wire_ack_next(data, len, &off, &e, &malformed))
+        if (e.session == rp->session && e.pub_id_len == rp->id_len &&
+            memcmp(e.pub_id, rp->id, rp->id_len) == 0 && e.pub_seq > rp->acked)
+            rp->acked = e.pub_seq;
+}
+
+/* Reads up to budget upstream messages of rp: acks and (un)subscriptions. Sets *subscribed when
+ * the router's subscription arrived. Returns the number read. */
+static int s_raw_read(raw_pub_t *rp, int budget, bool *subscribed)
+{
+    int n = 0;
+    for (; n < budget; n++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, rp->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        const unsigned char *d = zmq_msg_data(&msg);
+        size_t len = zmq_msg_size(&msg);
+        if (len >= 1 && d[0] == WIRE_ACK_MAGIC)
+            s_raw_ack(rp, d, len);
+        else if (len >= 1 && d[0] == 1 && subscribed)
+            *subscribed = true;
+        zmq_msg_close(&msg);
+    }
+    return n;
+}
+
+/* Encodes rp's header for events of type into buf. Returns its length, or 0. */
+static size_t s_raw_header(raw_pub_t *rp, const char *type, uint8_t *buf)
+{
+    wire_header_t h = {
+        .kind = WIRE_KIND_EVENT,
+        .session = rp->session,
+        .pub_seq = 1,
+        .ts_ns = 1,
+        .pub_id = rp->id,
+        .pub_id_len = (uint8_t)rp->id_len,
+        .type = type,
+        .type_len = (uint8_t)strlen(type),
+    };
+    size_t len = wire_header_encode(&h, buf, WIRE_HEADER_MAX);
+    /* Check once that the fields patched per event are where the protocol puts them. */
+    wire_put_u64(buf + RAW_OFF_PUB_SEQ, 42);
+    wire_put_u64(buf + RAW_OFF_TS, 43);
+    wire_header_t back;
+    if (len == 0 || wire_header_decode(buf, len, &back) != WIRE_OK || back.pub_seq != 42 ||
+        back.ts_ns != 43)
+        return 0;
+    return len;
+}
+
+/* Sets one int option on a raw socket. 0 or -1. */
+static int s_raw_opt(void *sock, int option, int value)
+{
+    return zmq_setsockopt(sock, option, &value, sizeof value);
+}
+
+/* Opens the raw sockets and waits for the router's subscription on each. 0 or -1 (logged). */
+static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
+{
+    self->ctx = zmq_ctx_new();
+    self->topics = calloc(self->nrooms, sizeof *self->topics);
+    self->topic_len = calloc(self->nrooms, sizeof *self->topic_len);
+    if (!self->ctx || !self->topics || !self->topic_len)
+        return -1;
+    for (size_t r = 0; r < self->nrooms; r++) {
+        self->topic_len[r] =
+            wire_topic_for_room(self->rooms[r], strlen(self->rooms[r]), self->topics[r]);
+        if (!self->topic_len[r]) {
+            wire_log(self->log, WIRE_LOG_ERROR, "raw publisher: invalid room %s", self->rooms[r]);
+            return -1;
+        }
+    }
+    for (int i = 0; i < conf->npubs; i++) {
+        raw_pub_t *rp = &self->raw[i];
+        snprintf(rp->id, sizeof rp->id, "weft-bench-raw-%d-%d", (int)getpid(), i);
+        rp->id_len = strlen(rp->id);
+        if (getrandom(&rp->session, sizeof rp->session, 0) != (ssize_t)sizeof rp->session)
+            rp->session = s_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
+        rp->session |= 1; /* nonzero */
+        rp->hdr_ev_len = s_raw_header(rp, "bench.ev", rp->hdr_ev);
+        rp->hdr_fence_len = s_raw_header(rp, "bench.fence", rp->hdr_fence);
+        rp->sock = zmq_socket(self->ctx, ZMQ_XPUB);
+        self->npubs = i + 1;
+        if (!rp->hdr_ev_len || !rp->hdr_fence_len || !rp->sock ||
+            s_raw_opt(rp->sock, ZMQ_XPUB_NODROP, 1) || s_raw_opt(rp->sock, ZMQ_XPUB_VERBOSER, 1) ||
+            s_raw_opt(rp->sock, ZMQ_IMMEDIATE, 1) || s_raw_opt(rp->sock, ZMQ_LINGER, 0) ||
+            s_raw_opt(rp->sock, ZMQ_SNDHWM, RAW_SNDHWM) ||
+            zmq_connect(rp->sock, conf->intake) != 0) {
+            wire_log(self->log, WIRE_LOG_ERROR, "raw publisher: cannot connect to %s: %s",
+                     conf->intake, zmq_strerror(errno));
+            return -1;
+        }
+    }
+    /* An XPUB drops what nobody subscribed to: wait for the router's subscription. */
+    int64_t deadline = s_mono_ms() + conf->connect_timeout_ms;
+    for (int i = 0; i < self->npubs; i++) {
+        bool subscribed = false;
+        while (!subscribed) {
+            zmq_pollitem_t item = {.socket = self->raw[i].sock, .events = ZMQ_POLLIN};
+            int64_t left = deadline - s_mono_ms();
+            if (left <= 0) {
+                wire_log(self->log, WIRE_LOG_ERROR,
+                         "raw publisher: no subscription from the router at %s within %d ms",
+                         conf->intake, conf->connect_timeout_ms);
+                return -1;
+            }
+            if (zmq_poll(&item, 1, (long)left) < 0 && errno != EINTR)
+                return -1;
+            s_raw_read(&self->raw[i], RAW_READ_BUDGET, &subscribed);
+        }
+    }
+    return 0;
+}
+
+/* Sends event k's envelope on rp. Returns 0, WEFT_EFULL at the high-water mark, or -1. */
+static int s_raw_send(bench_pub_t *self, raw_pub_t *rp, size_t room, bool fence)
+{
+    uint8_t *hdr = fence ? rp->hdr_fence : rp->hdr_ev;
+    size_t hlen = fence ? rp->hdr_fence_len : rp->hdr_ev_len;
+    wire_put_u64(hdr + RAW_OFF_PUB_SEQ, rp->seq + 1);
+    wire_put_u64(hdr + RAW_OFF_TS, s_wall_ns());
+    /* The topics and the payload live until the context is gone: ZeroMQ may keep them. With
+     * NODROP only the first frame meets the high-water mark; the others of a message follow. */
+    if (zmq_send_const(rp->sock, self->topics[room], self->topic_len[room],
+                       ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return errno == EAGAIN ? WEFT_EFULL : -1;
+    if (zmq_send(rp->sock, hdr, hlen, ZMQ_SNDMORE) < 0 ||
+        zmq_send_const(rp->sock, self->payload, self->payload_len, 0) < 0)
+        return -1;
+    rp->seq++;
+    return 0;
+}
+
+/* Reads every raw socket's acks (between bursts). */
+static void s_raw_acks(bench_pub_t *self)
+{
+    for (int i = 0; i < self->npubs; i++)
+        s_raw_read(&self->raw[i], RAW_READ_BUDGET, NULL);
+}
+
+/* Waits until the router acknowledged every raw event, at most timeout_ms. 0 or -1. */
+static int s_raw_flush(bench_pub_t *self, int timeout_ms)
+{
+    int64_t deadline = s_mono_ms() + timeout_ms;
+    for (int i = 0; i < self->npubs; i++) {
+        raw_pub_t *rp = &self->raw[i];
+        while (rp->acked < rp->seq) {
+            int64_t left = deadline - s_mono_ms();
+            if (left <= 0)
+                return -1;
+            zmq_pollitem_t item = {.socket = rp->sock, .events = ZMQ_POLLIN};
+            if (zmq_poll(&item, 1, (long)left) < 0 && errno != EINTR)
+                return -1;
+            s_raw_read(rp, RAW_READ_BUDGET, NULL);
+        }
+    }
+    return 0;
+}
+
+/* ---- Both -------------------------------------------------------------------------------- */
+
+bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, wire_log_t *log)
+{
+    if (conf->npubs < 1 || conf->npubs > MAX_PUBS || conf->nrooms == 0)
         return NULL;
     bench_pub_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->rooms = rooms;
-    self->nrooms = nrooms;
+    self->kind = conf->kind;
+    self->rooms = conf->rooms;
+    self->nrooms = conf->nrooms;
     self->log = log;
-    self->room_total = calloc(nrooms, sizeof *self->room_total);
+    self->room_total = calloc(conf->nrooms, sizeof *self->room_total);
     /* {"pad":"xxxx"}: 10 bytes of syntax around the padding. */
-    size_t len = payload < 10 ? 10 : payload;
+    size_t len = conf->payload < 10 ? 10 : conf->payload;
     self->payload = malloc(len + 1);
+    self->payload_len = len;
     if (!self->room_total || !self->payload) {
         bench_pub_destroy(&self);
         return NULL;
@@ -66,8 +283,17 @@ bench_pub_t *bench_pub_new(const char *intake, int npubs, char *const *rooms, si
     memcpy(self->payload, "{\"pad\":\"", 8);
     memset(self->payload + 8, 'x', len - 10);
     memcpy(self->payload + len - 2, "\"}", 3);
+    if (self->kind == BENCH_PUB_RAW) {
+        if (s_raw_open(self, conf) < 0) {
+            bench_pub_destroy(&self);
+            return NULL;
+        }
+        wire_log(log, WIRE_LOG_INFO, "raw publisher: %d socket(s) subscribed by %s", self->npubs,
+                 conf->intake);
+        return self;
+    }
     weft_log_set(s_weft_log, log);
-    for (int i = 0; i < npubs; i++) {
+    for (int i = 0; i < conf->npubs; i++) {
         weft_pub_opts_t opts;
         weft_pub_opts_init(&opts);
         char id[64];
@@ -78,9 +304,9 @@ bench_pub_t *bench_pub_new(const char *intake, int npubs, char *const *rooms, si
         opts.max_buffered = 200000;
         opts.max_buffered_bytes = (size_t)256 << 20;
         opts.max_payload = len > WEFT_PAYLOAD_DEFAULT_MAX ? len : WEFT_PAYLOAD_DEFAULT_MAX;
-        self->pubs[i] = weft_pub_new(intake, &opts);
+        self->pubs[i] = weft_pub_new(conf->intake, &opts);
         if (!self->pubs[i]) {
-            wire_log(log, WIRE_LOG_ERROR, "cannot create a publisher for %s", intake);
+            wire_log(log, WIRE_LOG_ERROR, "cannot create a publisher for %s", conf->intake);
             bench_pub_destroy(&self);
             return NULL;
         }
@@ -95,9 +321,21 @@ void bench_pub_destroy(bench_pub_t **self_p)
         return;
     bench_pub_t *self = *self_p;
     bench_pub_stop(self);
-    for (int i = 0; i < self->npubs; i++)
-        weft_pub_destroy(&self->pubs[i]);
-    weft_log_set(NULL, NULL);
+    if (self->kind == BENCH_PUB_RAW) {
+        for (int i = 0; i < self->npubs; i++)
+            if (self->raw[i].sock)
+                zmq_close(self->raw[i].sock);
+        if (self->ctx)
+            while (zmq_ctx_term(self->ctx) != 0 && errno == EINTR)
+                ;
+    } else {
+        for (int i = 0; i < self->npubs; i++)
+            weft_pub_destroy(&self->pubs[i]);
+        weft_log_set(NULL, NULL);
+    }
+    /* After the context: ZeroMQ may hold the topics and the payload (zmq_send_const) until then. */
+    free(self->topics);
+    free(self->topic_len);
     free(self->room_total);
     free(self->payload);
     free(self);
@@ -108,8 +346,10 @@ void bench_pub_destroy(bench_pub_t **self_p)
 static void s_publish(bench_pub_t *self, uint64_t k, const char *type)
 {
     size_t room = (size_t)(k % self->nrooms);
-    weft_pub_t *pub = self->pubs[k % (uint64_t)self->npubs];
-    int rc = weft_publish(pub, self->rooms[room], type, self->payload, 0);
+    size_t which = (size_t)(k % (uint64_t)self->npubs);
+    int rc = self->kind == BENCH_PUB_RAW
+                 ? s_raw_send(self, &self->raw[which], room, strcmp(type, "bench.fence") == 0)
+                 : weft_publish(self->pubs[which], self->rooms[room], type, self->payload, 0);
     if (rc == 0) {
         self->room_total[room]++;
         atomic_fetch_add_explicit(&self->published, 1, memory_order_relaxed);
@@ -117,7 +357,9 @@ static void s_publish(bench_pub_t *self, uint64_t k, const char *type)
         atomic_fetch_add_explicit(&self->refused, 1, memory_order_relaxed);
     } else {
         if (atomic_fetch_add_explicit(&self->errors, 1, memory_order_relaxed) == 0)
-            wire_log(self->log, WIRE_LOG_ERROR, "weft_publish: %s", weft_strerror(rc));
+            wire_log(self->log, WIRE_LOG_ERROR, "%s: %s",
+                     self->kind == BENCH_PUB_RAW ? "raw publisher: zmq_send" : "weft_publish",
+                     self->kind == BENCH_PUB_RAW ? zmq_strerror(errno) : weft_strerror(rc));
     }
 }
 
@@ -165,6 +407,8 @@ static void *s_pace(void *arg)
             s_publish(self, self->next++, "bench.ev");
             sent++;
         }
+        if (self->kind == BENCH_PUB_RAW)
+            s_raw_acks(self); /* this thread owns the sockets while it runs */
         s_ts_add(&tick, TICK_NS);
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, NULL);
     }
@@ -195,6 +439,8 @@ void bench_pub_stop(bench_pub_t *self)
 
 int bench_pub_flush(bench_pub_t *self, int timeout_ms)
 {
+    if (self->kind == BENCH_PUB_RAW)
+        return self->running ? -1 : s_raw_flush(self, timeout_ms);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < self->npubs; i++) {

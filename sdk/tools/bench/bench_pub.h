@@ -1,5 +1,5 @@
 /*
- * bench_pub.h: the paced publisher of weft-bench, on libweft.
+ * bench_pub.h: the paced publisher of weft-bench, on libweft or on a raw ZeroMQ socket.
  *
  * A pacing thread publishes at a fixed rate: every millisecond (an absolute clock_nanosleep
  * deadline, so the time spent publishing does not slow the rate down) it publishes the events
@@ -10,6 +10,19 @@
  *
  * It counts the events each room has received: the bench names fresh rooms for every run, so
  * that count is also the room's last seq at the router once every event is acknowledged.
+ *
+ * The raw publisher (--publisher raw) is a load generator for measuring the router alone: libweft
+ * validates every payload with jansson, queues it under a mutex and hands it to its I/O thread,
+ * which costs about as much CPU as the router spends on the event. The raw publisher speaks the
+ * same protocol (docs/protocol.md) with none of that: for each weft_pub_t it would have made it
+ * connects one XPUB to the intake with libweft's options (ZMQ_XPUB_NODROP, ZMQ_XPUB_VERBOSER,
+ * ZMQ_IMMEDIATE), waits for the router's subscription (an XPUB drops messages nobody subscribed
+ * to), and sends three-frame messages whose topics, payload and headers were encoded once with
+ * the wire codec: per event only the publisher seq (1, 2, 3 ... per session, so that the router's
+ * dedup accepts each once) and the timestamp are written into the header. Its id and random
+ * session are its own. It reads the router's acks between bursts, and flushing waits until they
+ * cover the last seq sent. There is no resend: a send that meets the high-water mark is refused
+ * (counted like WEFT_EFULL), and a router that restarts loses what it had not acknowledged.
  */
 #ifndef BENCH_PUB_H
 #define BENCH_PUB_H
@@ -29,10 +42,25 @@ typedef struct bench_pub_counts {
     uint64_t max_behind; /* most events that were due but not yet published at a tick */
 } bench_pub_counts_t;
 
-/* Creates npubs publishers connected to intake for rooms (copied pointers: the caller keeps the
- * names alive) with payloads of payload bytes. NULL on failure (logged). */
-bench_pub_t *bench_pub_new(const char *intake, int npubs, char *const *rooms, size_t nrooms,
-                           size_t payload, wire_log_t *log);
+/* Which publisher. */
+typedef enum bench_pub_kind {
+    BENCH_PUB_LIBWEFT = 0, /* weft_pub_t */
+    BENCH_PUB_RAW,         /* pre-encoded envelopes on a plain XPUB (see above) */
+} bench_pub_kind_t;
+
+/* How to publish. */
+typedef struct bench_pub_conf {
+    const char *intake;     /* the router's intake endpoint */
+    int npubs;              /* publishers (sockets) taking turns, 1..16 */
+    char *const *rooms;     /* room names (borrowed: the caller keeps them alive) */
+    size_t nrooms;          /* at least 1 */
+    size_t payload;         /* bytes of each event's JSON payload */
+    bench_pub_kind_t kind;  /* libweft or raw */
+    int connect_timeout_ms; /* raw: how long to wait for the router's subscription */
+} bench_pub_conf_t;
+
+/* Creates the publishers. NULL on failure (logged). */
+bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, wire_log_t *log);
 
 /* Stops the pacing thread if it runs, destroys the publishers (waiting for acks up to their
  * linger) and nulls *self_p. NULL-safe. */

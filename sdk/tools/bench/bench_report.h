@@ -51,6 +51,9 @@
     X(ROUTER_US_PER_EVENT, "router_cpu_us_per_event", "router CPU per event", "us", 3)             \
     X(CLIENT_US_PER_DELIVERY, "client_cpu_us_per_delivery", "bench client CPU per delivery", "us", \
       3)                                                                                           \
+    X(FLOOR_SENDS, "floor_sends", "floor: send() calls with events (run)", "", 0)                  \
+    X(FLOOR_SHORT_WRITES, "floor_short_writes", "floor: sends not taken whole", "", 0)             \
+    X(FLOOR_BACKLOGGED, "floor_backlogged", "floor: sends queued behind a backlog", "", 0)         \
     X(ROUTER_RSS, "router_rss_kib", "router RSS (end)", "KiB", 0)                                  \
     X(EDGE_RSS_BASE, "edge_rss_base_kib", "edge RSS before clients (sum)", "KiB", 0)               \
     X(EDGE_RSS_IDLE, "edge_rss_idle_kib", "edge RSS, clients idle (sum)", "KiB", 0)                \

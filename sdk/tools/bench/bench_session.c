@@ -20,6 +20,7 @@
 
 #include "bench_client.h"
 #include "bench_fabric.h"
+#include "bench_floor.h"
 #include "bench_proc.h"
 #include "bench_pub.h"
 #include "bench_shared.h"
@@ -35,6 +36,7 @@ struct bench_session {
     wire_log_t *log;                          /* messages */
     volatile sig_atomic_t *stop;              /* set by a signal */
     bench_fabric_t *fabric;                   /* spawned daemons, or NULL */
+    bench_floor_t *floor;                     /* the floor server (--mode floor), or NULL */
     char intake[256];                         /* router intake (publishers) */
     char fanout[256];                         /* router fan-out (router mode) */
     bench_edge_addr_t edges[BENCH_MAX_EDGES]; /* where the clients connect */
@@ -49,7 +51,8 @@ struct bench_session {
     size_t worker_first[BENCH_MAX_WORKERS];   /* first client of each */
     size_t worker_count[BENCH_MAX_WORKERS];   /* clients (router mode: rooms) of each */
     size_t nworkers;                          /* how many */
-    bench_pub_t *pub;                         /* the publisher (not in idle mode) */
+    bench_pub_t *pub;                         /* the publisher (fabric and router modes) */
+    bool floor_flushed;                       /* the floor server stopped the last run in time */
     int round;                                /* the latest connect round */
     int run;                                  /* the latest run */
     bool fenced;                              /* every subscribed client has seen an event */
@@ -311,6 +314,8 @@ static int s_check_alive(bench_session_t *self)
     }
     if (self->fabric && bench_fabric_check(self->fabric) < 0)
         return -1;
+    if (self->floor && bench_floor_check(self->floor) < 0)
+        return -1;
     if (*self->stop) {
         wire_log(self->log, WIRE_LOG_NOTICE, "interrupted");
         return -1;
@@ -383,6 +388,24 @@ static rlim_t s_raise_nofile(wire_log_t *log)
 static int s_setup_fabric(bench_session_t *self)
 {
     const bench_opts_t *o = self->o;
+    if (o->mode_id == BENCH_MODE_FLOOR) {
+        bench_floor_conf_t fc = {.rooms = self->rooms,
+                                 .nrooms = self->nrooms,
+                                 .prefix = self->prefix,
+                                 .payload = o->payload,
+                                 .pack = o->floor_pack,
+                                 .log_level = o->log_level};
+        self->floor = bench_floor_start(&fc, self->log);
+        if (!self->floor)
+            return -1;
+        char url[64];
+        snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", bench_floor_port(self->floor));
+        if (s_parse_edge(url, &self->edges[0], self->log) < 0)
+            return -1;
+        self->nedges = 1;
+        self->edge_pid[0] = bench_floor_pid(self->floor);
+        return 0;
+    }
     if (o->spawn) {
         char router_bin[PATH_MAX], edge_bin[PATH_MAX] = "";
         int nedges = o->mode_id == BENCH_MODE_ROUTER ? 0 : o->edges;
@@ -440,6 +463,42 @@ static int s_setup_fabric(bench_session_t *self)
     return 0;
 }
 
+/* Pins the router (--router-cpu) and this process (--bench-cpu), whose later threads and
+ * children inherit it. Call after the daemons were started (they must not inherit the bench's
+ * CPU) and before any thread or worker. Returns 0 or -1. */
+static int s_pin(bench_session_t *self)
+{
+    const bench_opts_t *o = self->o;
+    int threads = 0;
+    if (o->router_cpu >= 0) {
+        if (self->router_pid <= 0) {
+            wire_log(self->log, WIRE_LOG_ERROR,
+                     "--router-cpu: the router's pid is unknown "
+                     "(give --spawn or --router-pid)");
+            return -1;
+        }
+        if (bench_proc_pin(self->router_pid, o->router_cpu, &threads) < 0) {
+            wire_log(self->log, WIRE_LOG_ERROR, "--router-cpu %d: cannot pin pid %d: %s",
+                     o->router_cpu, (int)self->router_pid, strerror(errno));
+            return -1;
+        }
+        wire_log(self->log, WIRE_LOG_NOTICE, "router (pid %d, %d threads) pinned to CPU %d",
+                 (int)self->router_pid, threads, o->router_cpu);
+    }
+    if (o->bench_cpu >= 0) {
+        if (bench_proc_pin(0, o->bench_cpu, &threads) < 0) {
+            wire_log(self->log, WIRE_LOG_ERROR, "--bench-cpu %d: cannot pin weft-bench: %s",
+                     o->bench_cpu, strerror(errno));
+            return -1;
+        }
+        wire_log(self->log, WIRE_LOG_NOTICE,
+                 "weft-bench (publisher and client workers) pinned "
+                 "to CPU %d",
+                 o->bench_cpu);
+    }
+    return 0;
+}
+
 /* Names the session's rooms. Returns 0 or -1. */
 static int s_make_rooms(bench_session_t *self)
 {
@@ -473,7 +532,8 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
     self->edge_rss_base = self->edge_rss_idle = self->client_kib_conn = NAN;
     rlim_t nofile = s_raise_nofile(log);
     size_t budget = nofile > FD_RESERVE * 2 ? (size_t)nofile - FD_RESERVE : FD_RESERVE;
-    if (s_setup_fabric(self) < 0 || s_make_rooms(self) < 0)
+    /* Rooms first: the floor server is forked with their names. */
+    if (s_make_rooms(self) < 0 || s_setup_fabric(self) < 0 || s_pin(self) < 0)
         goto err;
 
     size_t clients = (size_t)o->clients;
@@ -507,7 +567,7 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
         }
         self->expected = clients;
         size_t per_edge = (clients + self->nedges - 1) / self->nedges;
-        if (o->spawn && per_edge + FD_RESERVE > (size_t)nofile)
+        if ((o->spawn || o->mode_id == BENCH_MODE_FLOOR) && per_edge + FD_RESERVE > (size_t)nofile)
             wire_log(log, WIRE_LOG_WARN,
                      "each edge would hold %zu connections but RLIMIT_NOFILE "
                      "is %zu (hard limit): expect refused connections; use more --edges or raise "
@@ -524,9 +584,16 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
      * safely, and the workers do neither. */
     if (s_start_workers(self) < 0)
         goto err;
-    if (o->mode_id != BENCH_MODE_IDLE) {
-        self->pub =
-            bench_pub_new(self->intake, o->publishers, self->rooms, self->nrooms, o->payload, log);
+    if (o->mode_id == BENCH_MODE_FABRIC || o->mode_id == BENCH_MODE_ROUTER) {
+        bench_pub_conf_t pc = {.intake = self->intake,
+                               .npubs = o->publishers,
+                               .rooms = self->rooms,
+                               .nrooms = self->nrooms,
+                               .payload = o->payload,
+                               .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
+                                                                        : BENCH_PUB_LIBWEFT,
+                               .connect_timeout_ms = (int)(o->start_timeout * 1000)};
+        self->pub = bench_pub_new(&pc, log);
         if (!self->pub)
             goto err;
     }
@@ -596,6 +663,74 @@ static int s_connect_round(bench_session_t *self)
     }
 }
 
+/* ---- The event source: the publisher, or the floor server ------------------------------- */
+
+/* One fence round: a "bench.fence" event into every room. 0 or -1. */
+static int s_src_fence(bench_session_t *self)
+{
+    return self->floor ? bench_floor_fence(self->floor) : bench_pub_fence(self->pub);
+}
+
+/* Waits until the fences left: acknowledged by the router, or sent by the floor server. */
+static int s_src_fence_flush(bench_session_t *self)
+{
+    return self->floor ? bench_floor_fence_wait(self->floor, FLUSH_MS)
+                       : bench_pub_flush(self->pub, FLUSH_MS);
+}
+
+/* Starts publishing at rate. 0 or -1. */
+static int s_src_start(bench_session_t *self, double rate)
+{
+    return self->floor ? bench_floor_run_start(self->floor, rate)
+                       : bench_pub_start(self->pub, rate);
+}
+
+/* Stops publishing. */
+static void s_src_stop(bench_session_t *self)
+{
+    if (self->floor)
+        self->floor_flushed = bench_floor_run_stop(self->floor, FLUSH_MS) == 0;
+    else
+        bench_pub_stop(self->pub);
+}
+
+/* Waits until every event published is final: acknowledged by the router, or sent (to the
+ * sockets or their backlogs) by the floor server. 0 or -1. */
+static int s_src_flush(bench_session_t *self)
+{
+    return self->floor ? (self->floor_flushed ? 0 : -1) : bench_pub_flush(self->pub, FLUSH_MS);
+}
+
+/* Events published into room so far (its last seq once flushed). */
+static uint64_t s_src_room_total(const bench_session_t *self, size_t room)
+{
+    return self->floor ? bench_floor_room_total(self->floor, room)
+                       : bench_pub_room_total(self->pub, room);
+}
+
+/* The source's counters, as the publisher's. */
+static void s_src_counts(const bench_session_t *self, bench_pub_counts_t *out)
+{
+    if (self->floor) {
+        bench_floor_counts_t fc;
+        bench_floor_counts(self->floor, &fc);
+        memset(out, 0, sizeof *out);
+        out->published = fc.published;
+    } else {
+        bench_pub_counts(self->pub, out);
+    }
+}
+
+/* Events published so far. */
+static uint64_t s_src_published(const bench_session_t *self)
+{
+    bench_pub_counts_t c;
+    if (!self->floor)
+        return bench_pub_published(self->pub);
+    s_src_counts(self, &c);
+    return c.published;
+}
+
 /* Publishes fence events until every subscribed stream has received one. Returns 0 or -1. */
 static int s_fence(bench_session_t *self)
 {
@@ -612,14 +747,14 @@ static int s_fence(bench_session_t *self)
                      primed, subscribed);
             return -1;
         }
-        if (bench_pub_fence(self->pub) < 0)
+        if (s_src_fence(self) < 0)
             return -1;
         rounds++;
         if (s_watch(self, FENCE_EVERY_MS * 1000000ll) < 0)
             return -1;
     }
-    if (bench_pub_flush(self->pub, FLUSH_MS) < 0)
-        wire_log(self->log, WIRE_LOG_WARN, "fence: the router did not acknowledge in time");
+    if (s_src_fence_flush(self) < 0)
+        wire_log(self->log, WIRE_LOG_WARN, "fence: the fence events did not leave in time");
     wire_log(self->log, WIRE_LOG_INFO, "fenced after %u round(s), %.1f s", rounds,
              (double)(s_mono_ns() - start) / 1e9);
     self->fenced = true;
@@ -671,7 +806,7 @@ static void s_snap(bench_session_t *self, cpu_snap_t *s)
     s->edges = s_edges_cpu(self);
     s->clients = s_workers_cpu(self);
     s->self = s_cpu(getpid());
-    s->published = bench_pub_published(self->pub);
+    s->published = s_src_published(self);
 }
 
 /* Waits until every worker reports field == run (and, when pending is set, no pending stream),
@@ -730,11 +865,14 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     if (s_wait_workers(self, run, 0, 5000000000ll) != 1)
         return -1;
     bench_pub_counts_t pc0, pc1;
-    bench_pub_counts(self->pub, &pc0);
+    bench_floor_counts_t fc0, fc1;
+    s_src_counts(self, &pc0);
+    if (self->floor)
+        bench_floor_counts(self->floor, &fc0);
     uint64_t ws = s_wall_ns() + (uint64_t)(o->warmup * 1e9);
     atomic_store(&ctl->window_start_ns, ws);
-    if (bench_pub_start(self->pub, rate) < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "cannot start the publishing thread");
+    if (s_src_start(self, rate) < 0) {
+        wire_log(self->log, WIRE_LOG_ERROR, "cannot start publishing");
         return -1;
     }
     wire_log(self->log, WIRE_LOG_NOTICE, "run %d: %.0f events/s for %.1f s (+%.1f s warmup)", run,
@@ -754,21 +892,22 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
         edge_rss_busy = s_edges_rss(self);
         router_rss = s_rss(self->router_pid);
     }
-    bench_pub_stop(self->pub);
+    s_src_stop(self);
     if (rc < 0)
         return -1;
-    bench_pub_counts(self->pub, &pc1);
+    s_src_counts(self, &pc1);
 
     /* Drain: the rooms' final seqs are what was published into them; wait for the clients. */
-    bool flushed = bench_pub_flush(self->pub, FLUSH_MS) == 0;
+    bool flushed = s_src_flush(self) == 0;
     if (!flushed)
-        wire_log(self->log, WIRE_LOG_WARN,
-                 "run %d: the router did not acknowledge every event "
-                 "within %d ms",
-                 run, FLUSH_MS);
+        wire_log(self->log, WIRE_LOG_WARN, "run %d: %s within %d ms", run,
+                 self->floor ? "the floor server did not stop publishing"
+                             : "the router did not acknowledge every event",
+                 FLUSH_MS);
+    if (self->floor)
+        bench_floor_counts(self->floor, &fc1);
     for (size_t r = 0; r < self->nrooms; r++)
-        atomic_store_explicit(&ctl->final_seq[r], bench_pub_room_total(self->pub, r),
-                              memory_order_relaxed);
+        atomic_store_explicit(&ctl->final_seq[r], s_src_room_total(self, r), memory_order_relaxed);
     atomic_store_explicit(&ctl->drain_run, run, memory_order_release);
     int drained = s_wait_workers(self, run, 1, (int64_t)(o->drain_timeout * 1e9));
     if (drained < 0)
@@ -848,12 +987,20 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     v[BENCH_M_CPU_CLIENTS] = clients_cpu;
     v[BENCH_M_CPU_PUBLISHER] = c1.self - c0.self;
     double deliveries = (double)sum.window_events;
-    double fabric_cpu = o->mode_id == BENCH_MODE_ROUTER ? router_cpu : router_cpu + edges_cpu;
+    /* Router mode has no edge; floor mode has no router: the floor server is the whole path. */
+    double fabric_cpu = o->mode_id == BENCH_MODE_ROUTER  ? router_cpu
+                        : o->mode_id == BENCH_MODE_FLOOR ? edges_cpu
+                                                         : router_cpu + edges_cpu;
     v[BENCH_M_US_PER_DELIVERY] = s_div(fabric_cpu * 1e6, deliveries);
     v[BENCH_M_EDGE_US_PER_DELIVERY] = s_div(edges_cpu * 1e6, deliveries);
     v[BENCH_M_ROUTER_US_PER_EVENT] = s_div(router_cpu * 1e6, (double)(c1.published - c0.published));
     v[BENCH_M_CLIENT_US_PER_DELIVERY] = s_div(clients_cpu * 1e6, deliveries);
     v[BENCH_M_ROUTER_RSS] = router_rss;
+    if (self->floor) {
+        v[BENCH_M_FLOOR_SENDS] = (double)(fc1.sends - fc0.sends);
+        v[BENCH_M_FLOOR_SHORT_WRITES] = (double)(fc1.short_writes - fc0.short_writes);
+        v[BENCH_M_FLOOR_BACKLOGGED] = (double)(fc1.backlogged - fc0.backlogged);
+    }
     if (o->mode_id != BENCH_MODE_ROUTER) {
         v[BENCH_M_EDGE_RSS_BASE] = self->edge_rss_base;
         v[BENCH_M_EDGE_RSS_IDLE] = self->edge_rss_idle;
@@ -918,6 +1065,7 @@ void bench_session_destroy(bench_session_t **self_p, bool failed)
         }
     }
     bench_pub_destroy(&self->pub);
+    bench_floor_stop(&self->floor);
     bench_fabric_stop(&self->fabric, failed || self->o->keep_logs);
     bench_ctl_destroy(&self->ctl);
     if (self->rooms)

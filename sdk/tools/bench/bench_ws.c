@@ -1,5 +1,5 @@
 /*
- * bench_ws.c: minimal WebSocket client codec for weft-bench (see bench_ws.h).
+ * bench_ws.c: minimal WebSocket codec for weft-bench's clients and floor server (see bench_ws.h).
  */
 #include "bench_ws.h"
 
@@ -102,6 +102,103 @@ ssize_t bench_ws_response(const char *buf, size_t len, const char *accept, int *
     if (!v || vlen != BENCH_WS_ACCEPT_LEN || memcmp(v, accept, vlen) != 0)
         return -1;
     return (ssize_t)hlen;
+}
+
+int bench_ws_answer(const char *buf, size_t len, char *out, size_t cap, size_t *used)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (!end)
+        return len > WS_MAX_RESPONSE ? -1 : 0;
+    if (len < 4 || memcmp(buf, "GET ", 4) != 0)
+        return -1;
+    size_t vlen = 0;
+    const char *v = s_header(buf, end + 2, "Sec-WebSocket-Key", &vlen);
+    char key[BENCH_WS_KEY_LEN + 1], accept[BENCH_WS_ACCEPT_LEN + 1];
+    if (!v || vlen != BENCH_WS_KEY_LEN)
+        return -1;
+    memcpy(key, v, vlen);
+    key[vlen] = '\0';
+    if (bench_ws_accept(key, accept) < 0)
+        return -1;
+    int n = snprintf(out, cap,
+                     "HTTP/1.1 101 Switching Protocols\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: %s\r\n"
+                     "\r\n",
+                     accept);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    *used = (size_t)(end - buf) + 4;
+    return n;
+}
+
+size_t bench_ws_server_header(uint8_t *out, unsigned opcode, uint64_t len)
+{
+    out[0] = (uint8_t)(0x80 | (opcode & 0x0F));
+    if (len < 126) {
+        out[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xFFFF) {
+        out[1] = 126;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int b = 0; b < 8; b++)
+        out[2 + b] = (uint8_t)(len >> (56 - 8 * b));
+    return 10;
+}
+
+ssize_t bench_ws_client_frame(const uint8_t *buf, size_t len, size_t max_payload,
+                              bench_ws_cframe_t *f, const char **err)
+{
+    *err = NULL;
+    if (len < 2)
+        return 0;
+    if (buf[0] & 0x70) {
+        *err = "reserved bits set (no extension was negotiated)";
+        return -1;
+    }
+    if (!(buf[1] & 0x80)) {
+        *err = "unmasked frame from a client";
+        return -1;
+    }
+    uint64_t plen = buf[1] & 0x7F;
+    size_t hdr = 2;
+    if (plen == 126) {
+        if (len < 4)
+            return 0;
+        plen = ((uint64_t)buf[2] << 8) | buf[3];
+        hdr = 4;
+    } else if (plen == 127) {
+        if (len < 10)
+            return 0;
+        plen = 0;
+        for (int b = 0; b < 8; b++)
+            plen = (plen << 8) | buf[2 + b];
+        hdr = 10;
+    }
+    if (plen > max_payload) {
+        *err = "client frame larger than the limit";
+        return -1;
+    }
+    if (len < hdr + 4 + plen)
+        return 0;
+    f->opcode = buf[0] & 0x0F;
+    f->fin = (buf[0] & 0x80) != 0;
+    memcpy(f->mask, buf + hdr, 4);
+    f->payload_off = hdr + 4;
+    f->payload_len = (size_t)plen;
+    return (ssize_t)(hdr + 4 + plen);
+}
+
+void bench_ws_unmask(uint8_t *p, const bench_ws_cframe_t *f)
+{
+    for (size_t j = 0; j < f->payload_len; j++)
+        p[j] ^= f->mask[j & 3];
 }
 
 size_t bench_ws_encode(uint8_t *out, size_t cap, unsigned opcode, const void *payload, size_t len,

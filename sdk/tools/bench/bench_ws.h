@@ -1,5 +1,6 @@
 /*
- * bench_ws.h: the small WebSocket client codec of weft-bench (RFC 6455, client side only).
+ * bench_ws.h: the small WebSocket codec of weft-bench (RFC 6455): its clients' side, and the few
+ * server pieces the floor server (bench_floor.h) needs.
  *
  * weft-bench opens up to 50,000 WebSocket connections from one or two cores, so it carries its
  * own minimal client instead of libwebsockets' (docs/performance.md has the measurements behind
@@ -21,9 +22,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BENCH_WS_KEY_LEN 24    /* base64 of 16 random bytes */
-#define BENCH_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
-#define BENCH_WS_MAX_HEADER 14 /* largest frame header: 2 + 8 length + 4 mask */
+#define BENCH_WS_KEY_LEN 24       /* base64 of 16 random bytes */
+#define BENCH_WS_ACCEPT_LEN 28    /* base64 of a SHA-1 digest */
+#define BENCH_WS_MAX_HEADER 14    /* largest frame header: 2 + 8 length + 4 mask */
+#define BENCH_WS_SERVER_HEADER 10 /* largest server frame header: 2 + 8 length, no mask */
 
 /* Frame opcodes. */
 enum bench_ws_op {
@@ -62,6 +64,43 @@ ssize_t bench_ws_response(const char *buf, size_t len, const char *accept, int *
  * or 0 when cap is too small. */
 size_t bench_ws_encode(uint8_t *out, size_t cap, unsigned opcode, const void *payload, size_t len,
                        uint32_t mask);
+
+/* ---- Server side (the floor server) ------------------------------------------------------ */
+
+/*
+ * Answers an opening request: buf holds the first len bytes received. When the request's header
+ * is complete and is a GET with a Sec-WebSocket-Key, writes the "101 Switching Protocols" answer
+ * with its Sec-WebSocket-Accept into out (cap bytes), sets *used to the request's length and
+ * returns the answer's length. Returns 0 while the header is incomplete, -1 when it is not an
+ * acceptable request (or out is too small).
+ */
+int bench_ws_answer(const char *buf, size_t len, char *out, size_t cap, size_t *used);
+
+/* Writes the header of a final, unmasked server frame of len payload bytes into out (at least
+ * BENCH_WS_SERVER_HEADER bytes). Returns the header's length: 2, 4 or 10. */
+size_t bench_ws_server_header(uint8_t *out, unsigned opcode, uint64_t len);
+
+/* One client frame as bench_ws_client_frame() found it. */
+typedef struct bench_ws_cframe {
+    unsigned opcode;    /* BENCH_WS_* */
+    int fin;            /* 1 for the last frame of a message */
+    size_t payload_off; /* where the (still masked) payload starts in the buffer */
+    size_t payload_len; /* its length */
+    uint8_t mask[4];    /* the masking key */
+} bench_ws_cframe_t;
+
+/*
+ * Reads the client frame at the start of buf (len bytes). Returns the frame's total length when
+ * it is complete, 0 when more bytes are needed, -1 when it breaks the protocol (not masked,
+ * reserved bits, a payload over max_payload), with a static description in *err.
+ */
+ssize_t bench_ws_client_frame(const uint8_t *buf, size_t len, size_t max_payload,
+                              bench_ws_cframe_t *f, const char **err);
+
+/* Unmasks a client frame's payload in place (p is buf + f->payload_off). */
+void bench_ws_unmask(uint8_t *p, const bench_ws_cframe_t *f);
+
+/* ---- Client side: reading the server's frames -------------------------------------------- */
 
 /* Reader state of one connection; zero-initialised is ready. */
 typedef struct bench_wsr {

@@ -1,7 +1,9 @@
 /*
  * test_bench.c: unit tests of weft-bench's pure parts: the WebSocket codec (handshake, frame
- * reader, client frames), the frame scanner, the latency histogram, the seq accounting, the
- * /proc parsers and the report's medians and JSON. Each test doubles as a usage example.
+ * reader, client frames, and the floor server's side: answer, server headers, client frame
+ * reader), the floor server's event frames, the frame scanner, the latency histogram, the seq
+ * accounting, the /proc parsers and CPU pinning, the options' checks and the report's medians and
+ * JSON. Each test doubles as a usage example.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,13 +11,17 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_floor.h"
 #include "bench_hist.h"
+#include "bench_opts.h"
 #include "bench_proc.h"
 #include "bench_report.h"
 #include "bench_scan.h"
@@ -332,6 +338,156 @@ static void test_wsr_callback_stops(void **state)
     assert_int_equal(g.op[0], BENCH_WS_CLOSE);
 }
 
+/* ---- Server side (floor server) ---------------------------------------------------------- */
+
+/* RFC 6455 section 1.3's example: key dGhlIHNhbXBsZSBub25jZQ== is answered with
+ * s3pPLMBiTxaQ9kYGzzhZRbK+xOo=, and the bench's own client accepts the answer. */
+static void test_ws_answer_rfc_example(void **state)
+{
+    (void)state;
+    const char req[] = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:1\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n\x81\x80";
+    char out[512];
+    size_t used = 0;
+    int n = bench_ws_answer(req, sizeof req - 1, out, sizeof out, &used);
+    assert_true(n > 0);
+    assert_int_equal(used, sizeof req - 1 - 2); /* the frame bytes after it are not request */
+    assert_non_null(strstr(out, "HTTP/1.1 101 Switching Protocols\r\n"));
+    assert_non_null(strstr(out, "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    int status = 0;
+    assert_int_equal(bench_ws_response(out, (size_t)n, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", &status), n);
+    assert_int_equal(status, 101);
+    /* Incomplete: wait. No key, or not a GET: refused. Too small an output: refused. */
+    assert_int_equal(bench_ws_answer(req, 40, out, sizeof out, &used), 0);
+    const char nokey[] = "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(bench_ws_answer(nokey, sizeof nokey - 1, out, sizeof out, &used), -1);
+    const char post[] = "POST /ws HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    assert_int_equal(bench_ws_answer(post, sizeof post - 1, out, sizeof out, &used), -1);
+    assert_int_equal(bench_ws_answer(req, sizeof req - 1, out, 40, &used), -1);
+}
+
+/* Server headers for each length class, read back by the client's frame reader. */
+static void test_ws_server_header(void **state)
+{
+    (void)state;
+    static uint8_t frame[70000 + BENCH_WS_SERVER_HEADER], text[70000];
+    memset(text, 'q', sizeof text);
+    size_t sizes[] = {0, 125, 126, 65535, 65536};
+    size_t hdrs[] = {2, 2, 4, 4, 10};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t h = bench_ws_server_header(frame, BENCH_WS_TEXT, sizes[k]);
+        assert_int_equal(h, hdrs[k]);
+        memcpy(frame + h, text, sizes[k]);
+        bench_wsr_t r = {0};
+        got_t g = {0};
+        size_t need;
+        const char *err;
+        assert_int_equal(
+            bench_wsr_feed(&r, frame, h + sizes[k], 1 << 20, s_collect, &g, &need, &err),
+            (ssize_t)(h + sizes[k]));
+        assert_int_equal(g.n, 1);
+        assert_int_equal(g.op[0], BENCH_WS_TEXT);
+        assert_int_equal(g.len[0], sizes[k]);
+        bench_wsr_reset(&r);
+    }
+}
+
+/* What the bench's client sends, the floor server reads: every length class, any cut. */
+static void test_ws_client_frame(void **state)
+{
+    (void)state;
+    static uint8_t frame[70000];
+    static char text[66000];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + i % 26);
+    size_t sizes[] = {0, 40, 125, 126, 65535, 65536};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = bench_ws_encode(frame, sizeof frame, BENCH_WS_TEXT, text, sizes[k], 0xA1B2C3D4u);
+        bench_ws_cframe_t f;
+        const char *err = NULL;
+        for (size_t cut = 0; cut < n; cut += (cut < 20 ? 1 : 997))
+            assert_int_equal(bench_ws_client_frame(frame, cut, 1 << 20, &f, &err), 0);
+        assert_int_equal(bench_ws_client_frame(frame, n, 1 << 20, &f, &err), (ssize_t)n);
+        assert_int_equal(f.opcode, BENCH_WS_TEXT);
+        assert_int_equal(f.fin, 1);
+        assert_int_equal(f.payload_len, sizes[k]);
+        assert_int_equal(f.payload_off + f.payload_len, n);
+        bench_ws_unmask(frame + f.payload_off, &f);
+        assert_memory_equal(frame + f.payload_off, text, sizes[k]);
+        /* Over the limit. */
+        if (sizes[k] > 100) {
+            n = bench_ws_encode(frame, sizeof frame, BENCH_WS_TEXT, text, sizes[k], 1);
+            assert_int_equal(bench_ws_client_frame(frame, n, 100, &f, &err), -1);
+            assert_non_null(err);
+        }
+    }
+    /* A server (unmasked) frame or reserved bits from a client break the protocol. */
+    uint8_t bad[] = {0x81, 0x02, 'h', 'i'};
+    const char *err = NULL;
+    bench_ws_cframe_t f;
+    assert_int_equal(bench_ws_client_frame(bad, sizeof bad, 100, &f, &err), -1);
+    uint8_t rsv[] = {0xC1, 0x80, 0, 0, 0, 0};
+    assert_int_equal(bench_ws_client_frame(rsv, sizeof rsv, 100, &f, &err), -1);
+}
+
+/* The floor server's event frame: exactly an edge's JSON, readable by the bench's client. */
+static void test_floor_frame(void **state)
+{
+    (void)state;
+    uint8_t buf[3 * 1024];
+    const char *data = "{\"pad\":\"xxxx\"}";
+    size_t n = bench_floor_frame(buf, sizeof buf, "bench-0000abcd-3", 4518532211ull, 17, "bench.ev",
+                                 1790000000123456789ull, data, strlen(data));
+    const char *want = "{\"op\":\"event\",\"room\":\"bench-0000abcd-3\",\"epoch\":4518532211,"
+                       "\"seq\":17,\"type\":\"bench.ev\",\"ts\":1790000000123456789,"
+                       "\"data\":{\"pad\":\"xxxx\"}}";
+    /* 133 bytes of JSON: over 125, so a 16-bit length follows the first two bytes. */
+    assert_int_equal(strlen(want), 133);
+    assert_int_equal(n, 4 + strlen(want));
+    assert_int_equal(buf[0], 0x81);
+    assert_int_equal(buf[1], 126);
+    assert_int_equal((size_t)buf[2] << 8 | buf[3], strlen(want));
+    assert_memory_equal(buf + 4, want, strlen(want));
+    /* Valid JSON, and what the client's scanner reads. */
+    json_t *doc = json_loadb((const char *)buf + 4, n - 4, 0, NULL);
+    assert_non_null(doc);
+    assert_true(json_is_object(json_object_get(doc, "data")));
+    json_decref(doc);
+    bench_msg_t m;
+    assert_int_equal(bench_scan((const char *)buf + 4, n - 4, &m), 0);
+    assert_int_equal(m.op, BENCH_OP_EVENT);
+    assert_int_equal(m.epoch, 4518532211ull);
+    assert_int_equal(m.seq, 17);
+    assert_int_equal(m.ts, 1790000000123456789ull);
+    /* A pack: K frames one after the other, read as K events. */
+    size_t len = n;
+    len += bench_floor_frame(buf + len, sizeof buf - len, "r", 1, 18, "bench.ev", 5, data,
+                             strlen(data));
+    len += bench_floor_frame(buf + len, sizeof buf - len, "r", 1, 19, "bench.ev", 6, data,
+                             strlen(data));
+    bench_wsr_t r = {0};
+    got_t g = {0};
+    size_t need;
+    const char *err;
+    assert_int_equal(bench_wsr_feed(&r, buf, len, 1 << 20, s_collect, &g, &need, &err),
+                     (ssize_t)len);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(bench_scan(g.text[2], g.len[2], &m), 0);
+    assert_int_equal(m.seq, 19);
+    /* A payload that needs the 16-bit length; and too small a buffer. */
+    static char big[300];
+    memset(big, 'x', sizeof big);
+    big[0] = '{';
+    big[1] = '}';
+    n = bench_floor_frame(buf, sizeof buf, "r", 1, 1, "t", 1, "{}", 2);
+    assert_true(n > 2 && buf[1] < 126);
+    n = bench_floor_frame(buf, sizeof buf, "r", 1, 1, "t", 1, big, sizeof big);
+    assert_int_equal(buf[1], 126);
+    assert_int_equal(((size_t)buf[2] << 8 | buf[3]) + 4, n);
+    assert_int_equal(bench_floor_frame(buf, 50, "r", 1, 1, "t", 1, big, sizeof big), 0);
+}
+
 /* ---- Scanner ----------------------------------------------------------------------------- */
 
 static void test_scan_event(void **state)
@@ -570,6 +726,85 @@ static void test_proc_parsers(void **state)
 
 /* ---- Report ------------------------------------------------------------------------------ */
 
+/* Pinning this process to a CPU it may use works for all its threads; a CPU that does not exist
+ * is refused with EINVAL. The original mask is restored. */
+static void test_proc_pin(void **state)
+{
+    (void)state;
+    cpu_set_t saved;
+    assert_int_equal(sched_getaffinity(0, sizeof saved, &saved), 0);
+    int cpu = 0;
+    while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &saved))
+        cpu++;
+    int threads = 0;
+    assert_int_equal(bench_proc_pin(0, cpu, &threads), 0);
+    assert_true(threads >= 1);
+    cpu_set_t now;
+    assert_int_equal(sched_getaffinity(0, sizeof now, &now), 0);
+    assert_int_equal(CPU_COUNT(&now), 1);
+    assert_true(CPU_ISSET(cpu, &now));
+    assert_int_equal(bench_proc_pin(0, -1, &threads), -1);
+    assert_int_equal(bench_proc_pin(0, CPU_SETSIZE, &threads), -1);
+    assert_int_equal(sched_setaffinity(0, sizeof saved, &saved), 0);
+}
+
+/* Parses a command line; returns the action (messages go to /dev/null). */
+static wire_conf_action_t s_parse(bench_opts_t *o, int argc, char **argv)
+{
+    FILE *null = fopen("/dev/null", "w");
+    assert_non_null(null);
+    memset(o, 0, sizeof *o);
+    wire_conf_action_t rc = bench_opts_parse(o, argc, argv, null, null);
+    fclose(null);
+    return rc;
+}
+
+/* The new flags and how they fit with the modes. */
+static void test_opts_floor_raw_pinning(void **state)
+{
+    (void)state;
+    bench_opts_t o;
+    char *floor[] = {"weft-bench", "--mode", "floor", "--floor-pack", "10", "--clients", "5"};
+    assert_int_equal(s_parse(&o, 7, floor), WIRE_CONF_RUN);
+    assert_int_equal(o.mode_id, BENCH_MODE_FLOOR);
+    assert_int_equal(o.floor_pack, 10);
+    assert_int_equal(o.router_cpu, -1);
+    assert_string_equal(o.publisher, "libweft");
+    bench_opts_free(&o);
+    char *raw[] = {"weft-bench", "--spawn",      "--mode", "router",      "--publisher",
+                   "raw",        "--router-cpu", "1",      "--bench-cpu", "0"};
+    assert_int_equal(s_parse(&o, 10, raw), WIRE_CONF_RUN);
+    assert_string_equal(o.publisher, "raw");
+    assert_int_equal(o.router_cpu, 1);
+    assert_int_equal(o.bench_cpu, 0);
+    bench_opts_free(&o);
+    /* Refused: a floor with a router, a pack without the floor, an unknown publisher, pinning a
+     * router whose pid is unknown. */
+    char *floor_router[] = {"weft-bench", "--mode", "floor", "--router-cpu", "1"};
+    assert_int_equal(s_parse(&o, 5, floor_router), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *floor_raw[] = {"weft-bench", "--mode", "floor", "--publisher", "raw"};
+    assert_int_equal(s_parse(&o, 5, floor_raw), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *pack[] = {"weft-bench", "--spawn", "--floor-pack", "2"};
+    assert_int_equal(s_parse(&o, 4, pack), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *bogus[] = {"weft-bench", "--spawn", "--publisher", "zmq"};
+    assert_int_equal(s_parse(&o, 4, bogus), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *nopid[] = {"weft-bench",
+                     "--mode",
+                     "router",
+                     "--router-intake",
+                     "tcp://127.0.0.1:1",
+                     "--router-fanout",
+                     "tcp://127.0.0.1:2",
+                     "--router-cpu",
+                     "1"};
+    assert_int_equal(s_parse(&o, 9, nopid), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+}
+
 static void test_report_medians_and_json(void **state)
 {
     (void)state;
@@ -621,6 +856,10 @@ int main(void)
         cmocka_unit_test(test_wsr_fragmented_message_with_ping_inside),
         cmocka_unit_test(test_wsr_protocol_errors),
         cmocka_unit_test(test_wsr_callback_stops),
+        cmocka_unit_test(test_ws_answer_rfc_example),
+        cmocka_unit_test(test_ws_server_header),
+        cmocka_unit_test(test_ws_client_frame),
+        cmocka_unit_test(test_floor_frame),
         cmocka_unit_test(test_scan_event),
         cmocka_unit_test(test_scan_event_any_order_and_whitespace),
         cmocka_unit_test(test_scan_subscribed_and_others),
@@ -631,6 +870,8 @@ int main(void)
         cmocka_unit_test(test_seq_in_order_gap_dup),
         cmocka_unit_test(test_seq_notice_and_epoch),
         cmocka_unit_test(test_proc_parsers),
+        cmocka_unit_test(test_proc_pin),
+        cmocka_unit_test(test_opts_floor_raw_pinning),
         cmocka_unit_test(test_report_medians_and_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
