@@ -34,6 +34,10 @@ static const wire_conf_entry_t s_table[] = {
      "run the router's threads under SCHED_BATCH: woken threads do not preempt the running one, "
      "so each wake-up moves more events (less CPU per event; up to a few ms more latency when "
      "the CPU is contended)"},
+    {"io_nice", WIRE_CONF_INT, offsetof(rtr_config_t, io_nice), "10", 0, 19,
+     "nice increment of ZeroMQ's I/O threads over the loop thread: on a shared core they then "
+     "stop preempting the loop every few events (less CPU per event at full load; 0 = same "
+     "priority)"},
     {"history", WIRE_CONF_STR, offsetof(rtr_config_t, history), "tcp://*:5557", 0, 1024,
      "ZeroMQ endpoint the history ROUTER binds; edges connect a DEALER here"},
     {"history_max_events", WIRE_CONF_INT, offsetof(rtr_config_t, history_max_events), "1000", 0,

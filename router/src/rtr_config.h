@@ -26,6 +26,7 @@ typedef struct rtr_config {
     int log_level;            /* wire_level_t threshold */
     int io_threads;           /* ZeroMQ I/O threads */
     bool sched_batch;         /* run the router's threads under SCHED_BATCH (main.c) */
+    int io_nice;              /* nice increment of ZeroMQ's I/O threads over the loop thread */
     char *history;            /* ROUTER bind endpoint of the history service */
     int history_max_events;   /* events kept per room; 0 = no history */
     int history_max_age;      /* seconds an event is kept */

@@ -69,6 +69,7 @@ static void test_defaults(void **state)
     assert_int_equal(conf.stats_interval, 60);
     assert_int_equal(conf.log_level, WIRE_LOG_NOTICE);
     assert_int_equal(conf.io_threads, 1);
+    assert_int_equal(conf.io_nice, 10);
     assert_string_equal(conf.history, "tcp://*:5557");
     assert_int_equal(conf.history_max_events, 1000);
     assert_int_equal(conf.history_max_age, 300);
