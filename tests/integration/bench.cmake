@@ -1,11 +1,12 @@
 # weft-bench smoke test (label "bench"). Included from tests/integration/CMakeLists.txt with
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/bench.cmake)
-# It runs `weft-bench --spawn --clients 200 --rooms 4 --rate 500 --duration 5` against a private
-# router and edge and checks the JSON result with bench_smoke.cmake: every client subscribed, no
-# event lost or duplicated, every event arrived. bench_floor_smoke does the same with
-# `--mode floor` (the bench's own floor server instead of the fabric). Nothing is timed: p99 and the held flag are not
-# asserted, so a busy machine cannot fail it. It loads both cores for a few seconds (PROCESSORS 2
-# keeps ctest -j2 from running another test beside it).
+# It runs `weft-bench --spawn --clients 200 --rooms 4 --rate 500 --duration 5 --critical-every 10`
+# against a private router and edge and checks the JSON result with bench_smoke.cmake: every
+# client subscribed, no event lost or duplicated, every event arrived, critical events counted.
+# bench_floor_smoke does the same with `--mode floor` (the bench's own floor server instead of the
+# fabric; no critical events there). Nothing is timed: p99 and the held flag are not asserted, so
+# a busy machine cannot fail it. It loads both cores for a few seconds (PROCESSORS 2 keeps
+# ctest -j2 from running another test beside it).
 
 if(TARGET weft-bench AND TARGET weft-router AND TARGET weft-edge)
     add_test(NAME bench_smoke

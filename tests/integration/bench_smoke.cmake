@@ -3,6 +3,10 @@
 # private router and edge) or "floor" (weft-bench's own floor server, no daemon needed; then
 # WEFT_ROUTER_BIN and WEFT_EDGE_BIN are not needed either).
 #
+# The fabric run publishes every 10th event of each room with priority critical
+# (--critical-every 10): the clients must count them (the edge flags them "critical":true), and
+# they are ordinary seqs of their rooms, so the loss and duplicate checks cover them too.
+#
 # weft-bench exits 1 when a run did not "hold" (p99 over 100 ms is enough on a busy machine), so
 # only its exit codes 0 and 1 are accepted and the verdict comes from the JSON: the exact counts
 # a user relies on, never a latency.
@@ -13,7 +17,8 @@ endif()
 set(required WEFT_BENCH OUT)
 if(MODE STREQUAL "fabric")
     list(APPEND required WEFT_ROUTER_BIN WEFT_EDGE_BIN)
-    set(target --spawn --router-bin ${WEFT_ROUTER_BIN} --edge-bin ${WEFT_EDGE_BIN})
+    set(target --spawn --router-bin ${WEFT_ROUTER_BIN} --edge-bin ${WEFT_EDGE_BIN}
+               --critical-every 10)
 elseif(MODE STREQUAL "floor")
     # --floor-pack 2: every event still arrives once and in order when a client gets two per
     # send(), which also covers the one-per-send path for the last, partial pack of a run.
@@ -77,6 +82,16 @@ bench_get(delivered delivered)
 math(EXPR least "${published} * ${clients} / ${rooms}")
 if(published LESS 1000 OR delivered LESS least)
     list(APPEND failures "published ${published} events, delivered ${delivered} (want >= ${least})")
+endif()
+
+# Critical events (fabric only): published, and received flagged as critical.
+if(MODE STREQUAL "fabric")
+    bench_get(crit_published critical_published)
+    bench_get(crit_events critical_events)
+    if(crit_published LESS 1 OR crit_events LESS 1 OR crit_events GREATER delivered)
+        list(APPEND failures "critical events: ${crit_published} published, ${crit_events} "
+                             "delivered (want > 0 and <= ${delivered})")
+    endif()
 endif()
 
 if(failures)

@@ -110,7 +110,7 @@ void bench_acct_restart(bench_acct_t *self, size_t i)
 }
 
 void bench_acct_event(bench_acct_t *self, size_t i, uint64_t epoch, uint64_t seq, uint64_t ts_ns,
-                      uint64_t now_ns)
+                      uint64_t now_ns, bool critical)
 {
     bench_seq_t *s = &self->pos[i];
     bool was_short = s_short(self, i);
@@ -123,8 +123,14 @@ void bench_acct_event(bench_acct_t *self, size_t i, uint64_t epoch, uint64_t seq
     }
     if (now_ns >= self->window_start && now_ns < self->window_end)
         self->cur.window_events++;
-    if (ts_ns >= self->window_start && ts_ns < self->window_end)
-        bench_hist_record(&self->cur.latency, now_ns > ts_ns ? now_ns - ts_ns : 0);
+    if (critical)
+        self->cur.critical++;
+    if (ts_ns >= self->window_start && ts_ns < self->window_end) {
+        uint64_t lat = now_ns > ts_ns ? now_ns - ts_ns : 0;
+        bench_hist_record(&self->cur.latency, lat);
+        if (critical)
+            bench_hist_record(&self->cur.critical_latency, lat);
+    }
     if (was_short && (f & STREAM_ALIVE) && !s_short(self, i))
         self->pending--;
 }

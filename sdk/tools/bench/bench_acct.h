@@ -45,9 +45,10 @@ void bench_acct_dead(bench_acct_t *self, size_t stream);
  * so its first event starts a new position). */
 void bench_acct_restart(bench_acct_t *self, size_t stream);
 
-/* Accounts one event of stream: now_ns is the receive time (CLOCK_REALTIME). */
+/* Accounts one event of stream: now_ns is the receive time (CLOCK_REALTIME); critical: the
+ * event was flagged critical (its latency also goes to the critical histogram). */
 void bench_acct_event(bench_acct_t *self, size_t stream, uint64_t epoch, uint64_t seq,
-                      uint64_t ts_ns, uint64_t now_ns);
+                      uint64_t ts_ns, uint64_t now_ns, bool critical);
 
 /* Accounts a recovered:false notice for stream. */
 void bench_acct_notice(bench_acct_t *self, size_t stream, uint64_t epoch, uint64_t seq);

@@ -402,7 +402,7 @@ static void s_text(bench_client_t *self, const uint8_t *payload, size_t len)
             res->stray++;
             return;
         }
-        bench_acct_event(self->acct, i, m.epoch, m.seq, m.ts, self->now_ns);
+        bench_acct_event(self->acct, i, m.epoch, m.seq, m.ts, self->now_ns, m.critical == 1);
         return;
     case BENCH_OP_BATCH: {
         bench_acct_frame(self->acct, true, self->now_ns);
@@ -412,10 +412,10 @@ static void s_text(bench_client_t *self, const uint8_t *payload, size_t len)
         }
         bench_batch_it_t it;
         uint64_t seq, ts;
-        int rc;
+        int rc, critical;
         bench_batch_begin(&it, &m);
-        while ((rc = bench_batch_next(&it, &seq, &ts)) == 1)
-            bench_acct_event(self->acct, i, m.epoch, seq, ts, self->now_ns);
+        while ((rc = bench_batch_next(&it, &seq, &ts, &critical)) == 1)
+            bench_acct_event(self->acct, i, m.epoch, seq, ts, self->now_ns, critical == 1);
         if (rc < 0)
             res->bad_frames++;
         return;

@@ -71,6 +71,8 @@ static json_t *s_config_json(const bench_opts_t *o)
         json_object_set_new(j, "floor_pack", json_integer(o->floor_pack));
         json_object_set_new(j, "router_cpu", json_integer(o->router_cpu));
         json_object_set_new(j, "bench_cpu", json_integer(o->bench_cpu));
+        json_object_set_new(j, "critical_every", json_integer(o->critical_every));
+        json_object_set_new(j, "edge_arg", json_string(o->edge_arg));
     }
     return j;
 }

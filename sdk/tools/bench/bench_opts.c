@@ -49,6 +49,9 @@ static const wire_conf_entry_t s_table[] = {
     {"batch", WIRE_CONF_BOOL, O(batch), "false", 0, 0,
      "on: the edges batch (enable it with --edge-arg); events inside \"batch\" frames are counted "
      "either way, off only flags batch frames as unexpected"},
+    {"critical_every", WIRE_CONF_INT, O(critical_every), "0", 0, 1000000000,
+     "publish every Nth bench.ev event of each room with priority critical (0: none); the edge "
+     "sends those at once, unbatched, and the report gets their latency separately"},
     {"search", WIRE_CONF_BOOL, O(search), "false", 0, 0,
      "find the highest rate with no loss and p99 below --p99-limit-ms (doubling, then bisecting)"},
     {"search_max", WIRE_CONF_DOUBLE, O(search_max), "1000000", 1, 1e8,
@@ -180,6 +183,11 @@ static int s_check(bench_opts_t *o, FILE *err)
                          "give --router-intake, --router-fanout, --edge or pids\n");
             return -1;
         }
+        if (o->critical_every) {
+            fprintf(err, "weft-bench: --critical-every needs a router and an edge; --mode floor "
+                         "has neither\n");
+            return -1;
+        }
         if (o->router_cpu >= 0 || strcmp(o->publisher, "raw") == 0) {
             fprintf(err,
                     "weft-bench: --mode floor has no router (--router-cpu, --publisher raw)\n");
@@ -190,6 +198,10 @@ static int s_check(bench_opts_t *o, FILE *err)
                     "weft-bench: note: --floor-pack %d adds up to %d events' time to latency\n",
                     o->floor_pack, o->floor_pack - 1);
         return 0;
+    }
+    if (o->critical_every && o->mode_id == BENCH_MODE_IDLE) {
+        fprintf(err, "weft-bench: --critical-every: --mode idle publishes nothing\n");
+        return -1;
     }
     if (o->floor_pack != 1) {
         fprintf(err, "weft-bench: --floor-pack applies to --mode floor only\n");

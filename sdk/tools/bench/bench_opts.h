@@ -43,6 +43,7 @@ typedef struct bench_opts {
     double warmup;          /* seconds published before measuring (idle: settle time) */
     size_t payload;         /* bytes of each event's JSON payload */
     bool batch;             /* expect batched delivery ("batch" frames) */
+    int critical_every;     /* every Nth bench.ev event of a room is published critical (0: none) */
     bool search;            /* find the highest rate that holds */
     double search_max;      /* search: highest rate tried */
     int search_steps;       /* search: bisection steps after the first failure */

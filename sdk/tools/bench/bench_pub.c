@@ -37,6 +37,8 @@ typedef struct raw_pub {
     size_t hdr_ev_len;                  /* its length */
     uint8_t hdr_fence[WIRE_HEADER_MAX]; /* encoded header of a bench.fence event */
     size_t hdr_fence_len;               /* its length */
+    uint8_t hdr_crit[WIRE_HEADER_MAX];  /* encoded header of a critical bench.ev event */
+    size_t hdr_crit_len;                /* its length */
 } raw_pub_t;
 
 struct bench_pub {
@@ -57,8 +59,10 @@ struct bench_pub {
     bool running;                   /* the thread was started and not joined */
     atomic_bool stop;               /* asks the thread to return */
     double rate;                    /* events per second of the current start */
+    unsigned critical_every;        /* every Nth bench.ev of a room is critical (0: none) */
     uint64_t next;                  /* round-robin position (event number) */
     _Atomic uint64_t published;     /* accepted events */
+    _Atomic uint64_t critical;      /* of those, published critical */
     _Atomic uint64_t refused;       /* WEFT_EFULL, or the raw XPUB at its high-water mark */
     _Atomic uint64_t errors;        /* other refusals */
     _Atomic uint64_t max_behind;    /* largest backlog of due events seen at a tick */
@@ -125,11 +129,13 @@ static int s_raw_read(raw_pub_t *rp, int budget, bool *subscribed)
     return n;
 }
 
-/* Encodes rp's header for events of type into buf. Returns its length, or 0. */
-static size_t s_raw_header(raw_pub_t *rp, const char *type, uint8_t *buf)
+/* Encodes rp's header for events of type with flags (WIRE_FLAG_*) into buf. Returns its length,
+ * or 0. */
+static size_t s_raw_header(raw_pub_t *rp, const char *type, uint8_t flags, uint8_t *buf)
 {
     wire_header_t h = {
         .kind = WIRE_KIND_EVENT,
+        .flags = flags,
         .session = rp->session,
         .pub_seq = 1,
         .ts_ns = 1,
@@ -178,11 +184,12 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
         if (getrandom(&rp->session, sizeof rp->session, 0) != (ssize_t)sizeof rp->session)
             rp->session = s_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
         rp->session |= 1; /* nonzero */
-        rp->hdr_ev_len = s_raw_header(rp, "bench.ev", rp->hdr_ev);
-        rp->hdr_fence_len = s_raw_header(rp, "bench.fence", rp->hdr_fence);
+        rp->hdr_ev_len = s_raw_header(rp, "bench.ev", 0, rp->hdr_ev);
+        rp->hdr_fence_len = s_raw_header(rp, "bench.fence", 0, rp->hdr_fence);
+        rp->hdr_crit_len = s_raw_header(rp, "bench.ev", WIRE_FLAG_CRITICAL, rp->hdr_crit);
         rp->sock = zmq_socket(self->ctx, ZMQ_XPUB);
         self->npubs = i + 1;
-        if (!rp->hdr_ev_len || !rp->hdr_fence_len || !rp->sock ||
+        if (!rp->hdr_ev_len || !rp->hdr_fence_len || !rp->hdr_crit_len || !rp->sock ||
             s_raw_opt(rp->sock, ZMQ_XPUB_NODROP, 1) || s_raw_opt(rp->sock, ZMQ_XPUB_VERBOSER, 1) ||
             s_raw_opt(rp->sock, ZMQ_IMMEDIATE, 1) || s_raw_opt(rp->sock, ZMQ_LINGER, 0) ||
             s_raw_opt(rp->sock, ZMQ_SNDHWM, RAW_SNDHWM) ||
@@ -213,11 +220,12 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
     return 0;
 }
 
-/* Sends event k's envelope on rp. Returns 0, WEFT_EFULL at the high-water mark, or -1. */
-static int s_raw_send(bench_pub_t *self, raw_pub_t *rp, size_t room, bool fence)
+/* Sends an event's envelope on rp: a fence, a critical bench.ev or a plain one. Returns 0,
+ * WEFT_EFULL at the high-water mark, or -1. */
+static int s_raw_send(bench_pub_t *self, raw_pub_t *rp, size_t room, bool fence, bool critical)
 {
-    uint8_t *hdr = fence ? rp->hdr_fence : rp->hdr_ev;
-    size_t hlen = fence ? rp->hdr_fence_len : rp->hdr_ev_len;
+    uint8_t *hdr = fence ? rp->hdr_fence : critical ? rp->hdr_crit : rp->hdr_ev;
+    size_t hlen = fence ? rp->hdr_fence_len : critical ? rp->hdr_crit_len : rp->hdr_ev_len;
     wire_put_u64(hdr + RAW_OFF_PUB_SEQ, rp->seq + 1);
     wire_put_u64(hdr + RAW_OFF_TS, s_wall_ns());
     /* The topics and the payload live until the context is gone: ZeroMQ may keep them. With
@@ -270,6 +278,7 @@ bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, wire_log_t *log)
     self->kind = conf->kind;
     self->rooms = conf->rooms;
     self->nrooms = conf->nrooms;
+    self->critical_every = conf->critical_every;
     self->log = log;
     self->room_total = calloc(conf->nrooms, sizeof *self->room_total);
     /* {"pad":"xxxx"}: 10 bytes of syntax around the padding. */
@@ -342,17 +351,21 @@ void bench_pub_destroy(bench_pub_t **self_p)
     *self_p = NULL;
 }
 
-/* Publishes event number k (room and publisher round-robin) of the given type. */
-static void s_publish(bench_pub_t *self, uint64_t k, const char *type)
+/* Publishes event number k (room and publisher round-robin) of the given type, critical or not. */
+static void s_publish(bench_pub_t *self, uint64_t k, const char *type, bool critical)
 {
     size_t room = (size_t)(k % self->nrooms);
     size_t which = (size_t)(k % (uint64_t)self->npubs);
-    int rc = self->kind == BENCH_PUB_RAW
-                 ? s_raw_send(self, &self->raw[which], room, strcmp(type, "bench.fence") == 0)
-                 : weft_publish(self->pubs[which], self->rooms[room], type, self->payload, 0);
+    int rc =
+        self->kind == BENCH_PUB_RAW
+            ? s_raw_send(self, &self->raw[which], room, strcmp(type, "bench.fence") == 0, critical)
+            : weft_publish(self->pubs[which], self->rooms[room], type, self->payload,
+                           critical ? WEFT_CRITICAL : 0);
     if (rc == 0) {
         self->room_total[room]++;
         atomic_fetch_add_explicit(&self->published, 1, memory_order_relaxed);
+        if (critical)
+            atomic_fetch_add_explicit(&self->critical, 1, memory_order_relaxed);
     } else if (rc == WEFT_EFULL) {
         atomic_fetch_add_explicit(&self->refused, 1, memory_order_relaxed);
     } else {
@@ -369,9 +382,17 @@ int bench_pub_fence(bench_pub_t *self)
         return -1;
     for (size_t r = 0; r < self->nrooms; r++) {
         /* Event number r lands in room r. */
-        s_publish(self, (uint64_t)r, "bench.fence");
+        s_publish(self, (uint64_t)r, "bench.fence", false);
     }
     return 0;
+}
+
+/* True when bench.ev event number k is critical: the Nth, 2Nth ... event of its room (see
+ * bench_pub.h for why per room). */
+static bool s_is_critical(const bench_pub_t *self, uint64_t k)
+{
+    uint64_t n = self->critical_every;
+    return n && (k / self->nrooms) % n == n - 1;
 }
 
 /* Adds ns nanoseconds to a timespec. */
@@ -404,7 +425,8 @@ static void *s_pace(void *arg)
                 atomic_store_explicit(&self->max_behind, behind, memory_order_relaxed);
         }
         while (sent < due && !atomic_load_explicit(&self->stop, memory_order_relaxed)) {
-            s_publish(self, self->next++, "bench.ev");
+            s_publish(self, self->next, "bench.ev", s_is_critical(self, self->next));
+            self->next++;
             sent++;
         }
         if (self->kind == BENCH_PUB_RAW)
@@ -466,6 +488,7 @@ uint64_t bench_pub_published(const bench_pub_t *self)
 void bench_pub_counts(const bench_pub_t *self, bench_pub_counts_t *out)
 {
     out->published = atomic_load(&self->published);
+    out->critical = atomic_load(&self->critical);
     out->refused = atomic_load(&self->refused);
     out->errors = atomic_load(&self->errors);
     out->max_behind = atomic_load(&self->max_behind);

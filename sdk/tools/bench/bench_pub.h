@@ -8,6 +8,12 @@
  * the requested size and built once; libweft stamps each event with the publish time ("ts"),
  * which the clients compare with their receive time.
  *
+ * With critical_every N > 0, every Nth bench.ev event of each room is published with priority
+ * critical (WEFT_CRITICAL: envelope flag bit 0), so the edge sends it at once, as its own event
+ * frame, even when bench.ev is batched. Counting per room (event k is the (k / nrooms)-th of its
+ * room) keeps every room at 1 in N; counting k itself would put all of them into one room
+ * whenever N is a multiple of the number of rooms. With one room it is exactly every Nth event.
+ *
  * It counts the events each room has received: the bench names fresh rooms for every run, so
  * that count is also the room's last seq at the router once every event is acknowledged.
  *
@@ -37,6 +43,7 @@ typedef struct bench_pub bench_pub_t;
 /* Counters of the publisher. */
 typedef struct bench_pub_counts {
     uint64_t published;  /* accepted by weft_publish (fence events included) */
+    uint64_t critical;   /* of those, published with priority critical */
     uint64_t refused;    /* refused with WEFT_EFULL: the router did not keep up */
     uint64_t errors;     /* refused for any other reason */
     uint64_t max_behind; /* most events that were due but not yet published at a tick */
@@ -50,13 +57,14 @@ typedef enum bench_pub_kind {
 
 /* How to publish. */
 typedef struct bench_pub_conf {
-    const char *intake;     /* the router's intake endpoint */
-    int npubs;              /* publishers (sockets) taking turns, 1..16 */
-    char *const *rooms;     /* room names (borrowed: the caller keeps them alive) */
-    size_t nrooms;          /* at least 1 */
-    size_t payload;         /* bytes of each event's JSON payload */
-    bench_pub_kind_t kind;  /* libweft or raw */
-    int connect_timeout_ms; /* raw: how long to wait for the router's subscription */
+    const char *intake;      /* the router's intake endpoint */
+    int npubs;               /* publishers (sockets) taking turns, 1..16 */
+    char *const *rooms;      /* room names (borrowed: the caller keeps them alive) */
+    size_t nrooms;           /* at least 1 */
+    size_t payload;          /* bytes of each event's JSON payload */
+    bench_pub_kind_t kind;   /* libweft or raw */
+    int connect_timeout_ms;  /* raw: how long to wait for the router's subscription */
+    unsigned critical_every; /* every Nth bench.ev event of a room is critical (0: none) */
 } bench_pub_conf_t;
 
 /* Creates the publishers. NULL on failure (logged). */

@@ -29,6 +29,12 @@
     X(LAT_P999, "latency_p999_ms", "latency p99.9", "ms", 3)                                       \
     X(LAT_MAX, "latency_max_ms", "latency max", "ms", 3)                                           \
     X(LAT_SAMPLES, "latency_samples", "latency samples", "", 0)                                    \
+    X(CRIT_PUBLISHED, "critical_published", "critical events published (run)", "", 0)              \
+    X(CRIT_EVENTS, "critical_events", "critical events delivered (run)", "", 0)                    \
+    X(CRIT_P50, "critical_latency_p50_ms", "critical latency p50", "ms", 3)                        \
+    X(CRIT_P99, "critical_latency_p99_ms", "critical latency p99", "ms", 3)                        \
+    X(CRIT_P999, "critical_latency_p999_ms", "critical latency p99.9", "ms", 3)                    \
+    X(CRIT_MAX, "critical_latency_max_ms", "critical latency max", "ms", 3)                        \
     X(PUBLISHED, "published", "events published (run)", "", 0)                                     \
     X(DELIVERED, "delivered", "events delivered (run)", "", 0)                                     \
     X(LOST, "lost", "lost events", "", 0)                                                          \

@@ -18,17 +18,39 @@ static const char *s_ws(const char *p, const char *e)
 }
 
 /* p is at '"': returns the byte after the closing quote and the raw contents (escapes are left
- * as they are: the bench compares only names that cannot contain any), or NULL if unterminated. */
+ * as they are: the bench compares only names that cannot contain any), or NULL if unterminated.
+ * memchr finds each candidate quote; an odd run of backslashes before one escapes it. Event
+ * payloads are skipped through here, so this is the scanner's inner loop. */
 static const char *s_string(const char *p, const char *e, const char **s, size_t *len)
 {
     const char *start = ++p;
     while (p < e) {
-        if (*p == '"') {
+        const char *q = memchr(p, '"', (size_t)(e - p));
+        if (!q)
+            return NULL;
+        const char *b = q;
+        while (b > start && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0) {
             *s = start;
-            *len = (size_t)(p - start);
-            return p + 1;
+            *len = (size_t)(q - start);
+            return q + 1;
         }
-        p += (*p == '\\') ? 2 : 1;
+        p = q + 1;
+    }
+    return NULL;
+}
+
+/* Reads the literal true or false into *v (1 or 0); NULL when it is neither. */
+static const char *s_bool(const char *p, const char *e, int *v)
+{
+    if (e - p >= 4 && memcmp(p, "true", 4) == 0) {
+        *v = 1;
+        return p + 4;
+    }
+    if (e - p >= 5 && memcmp(p, "false", 5) == 0) {
+        *v = 0;
+        return p + 5;
     }
     return NULL;
 }
@@ -115,12 +137,13 @@ static bench_op_t s_op(const char *s, size_t n)
     return BENCH_OP_OTHER;
 }
 
-/* True when msg already holds everything its op needs, so the rest of the frame can be left. */
+/* The fields an event frame must have. */
+#define EVENT_NEEDS (HAVE_ROOM | HAVE_EPOCH | HAVE_SEQ | HAVE_TS)
+
+/* True when msg already holds everything its op needs, so the rest of the frame can be left.
+ * Never for an event: its critical flag may come last, after "data". */
 static bool s_complete(const bench_msg_t *msg, unsigned have)
 {
-    if (msg->op == BENCH_OP_EVENT)
-        return (have & (HAVE_ROOM | HAVE_EPOCH | HAVE_SEQ | HAVE_TS)) ==
-               (HAVE_ROOM | HAVE_EPOCH | HAVE_SEQ | HAVE_TS);
     if (msg->op == BENCH_OP_BATCH)
         return (have & (HAVE_ROOM | HAVE_EPOCH | HAVE_EVENTS)) ==
                (HAVE_ROOM | HAVE_EPOCH | HAVE_EVENTS);
@@ -169,15 +192,9 @@ int bench_scan(const char *buf, size_t len, bench_msg_t *msg)
             p = s_u64(p, e, &msg->ts);
             have |= HAVE_TS;
         } else if (IS(k, klen, "recovered")) {
-            if (e - p >= 4 && memcmp(p, "true", 4) == 0) {
-                msg->recovered = 1;
-                p += 4;
-            } else if (e - p >= 5 && memcmp(p, "false", 5) == 0) {
-                msg->recovered = 0;
-                p += 5;
-            } else {
-                return -1;
-            }
+            p = s_bool(p, e, &msg->recovered);
+        } else if (IS(k, klen, "critical")) {
+            p = s_bool(p, e, &msg->critical);
         } else if (IS(k, klen, "events")) {
             if (*p != '[')
                 return -1;
@@ -202,8 +219,10 @@ int bench_scan(const char *buf, size_t len, bench_msg_t *msg)
             break;
         return -1;
     }
-    /* The whole object was read: an event or batch that did not complete lacks a field. */
-    if (msg->op == BENCH_OP_EVENT || msg->op == BENCH_OP_BATCH)
+    /* The whole object was read: an event needs its fields; a batch would have completed. */
+    if (msg->op == BENCH_OP_EVENT)
+        return (have & EVENT_NEEDS) == EVENT_NEEDS ? 0 : -1;
+    if (msg->op == BENCH_OP_BATCH)
         return -1;
     return 0;
 }
@@ -215,8 +234,9 @@ void bench_batch_begin(bench_batch_it_t *it, const bench_msg_t *msg)
     it->started = 0;
 }
 
-int bench_batch_next(bench_batch_it_t *it, uint64_t *seq, uint64_t *ts)
+int bench_batch_next(bench_batch_it_t *it, uint64_t *seq, uint64_t *ts, int *critical)
 {
+    int crit = 0;
     const char *e = it->end, *p = s_ws(it->p, e);
     if (p >= e)
         return -1;
@@ -248,6 +268,8 @@ int bench_batch_next(bench_batch_it_t *it, uint64_t *seq, uint64_t *ts)
         } else if (IS(k, klen, "ts")) {
             p = s_u64(p, e, ts);
             have |= HAVE_TS;
+        } else if (IS(k, klen, "critical")) {
+            p = s_bool(p, e, &crit);
         } else {
             p = s_skip(p, e);
         }
@@ -263,5 +285,7 @@ int bench_batch_next(bench_batch_it_t *it, uint64_t *seq, uint64_t *ts)
         return -1;
     it->p = p + 1;
     it->started = 1;
+    if (critical)
+        *critical = crit;
     return 1;
 }

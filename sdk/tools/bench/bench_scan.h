@@ -6,12 +6,15 @@
  *   {"op":"batch","room":R,"epoch":E,"from_seq":A,"to_seq":B,"events":[{"seq":S,"type":T,
  *    "ts":TS,"data":{...}},...]}
  *   {"op":"subscribed","room":R,"recovered":false,"epoch":E,"seq":H,"reason":...}
+ * A critical event carries ,"critical":true after "data" (the edge appends it before the closing
+ * brace); a batch never holds a critical event.
  * A full JSON parse of every event would cost the bench more CPU than the edge spends sending it.
  * The scanner walks the members of the top-level object instead (any order is accepted, so a
  * reordered frame still scans), reads the few keys it knows, skips every other value with a
- * string- and nesting-aware skipper, and stops as soon as it has what the operation needs: for an
- * event that is before "data", so the payload is never read. Nothing allocates; the results point
- * into the frame.
+ * string- and nesting-aware skipper, and stops as soon as it has what the operation needs. For an
+ * event that is the end of the object, because the critical flag comes after "data": the payload
+ * is skipped (strings with memchr), never parsed, and a "critical" key inside it is not the flag;
+ * only the top-level member counts. Nothing allocates; the results point into the frame.
  */
 #ifndef BENCH_SCAN_H
 #define BENCH_SCAN_H
@@ -40,6 +43,7 @@ typedef struct bench_msg {
     uint64_t seq;       /* "seq" of an event or a subscribed notice (0 when absent) */
     uint64_t ts;        /* "ts" of an event (0 when absent) */
     int recovered;      /* "recovered" of subscribed: 1 true, 0 false, -1 absent */
+    int critical;       /* 1 when the top-level member "critical" is true (critical event) */
     const char *events; /* batch: the '[' that starts "events" */
     const char *end;    /* one past the frame's last byte */
 } bench_msg_t;
@@ -58,8 +62,10 @@ typedef struct bench_batch_it {
 /* Positions it at the first event of msg (a BENCH_OP_BATCH). */
 void bench_batch_begin(bench_batch_it_t *it, const bench_msg_t *msg);
 
-/* Reads the next event's seq and ts. Returns 1 with them set, 0 after the last event, -1 when
- * the array is malformed (or an event lacks seq or ts). */
-int bench_batch_next(bench_batch_it_t *it, uint64_t *seq, uint64_t *ts);
+/* Reads the next event's seq and ts, and whether the entry has a member "critical":true (the
+ * edge never batches a critical event; the bench counts one if it did). critical may be NULL.
+ * Returns 1 with them set, 0 after the last event, -1 when the array is malformed (or an event
+ * lacks seq or ts). */
+int bench_batch_next(bench_batch_it_t *it, uint64_t *seq, uint64_t *ts, int *critical);
 
 #endif

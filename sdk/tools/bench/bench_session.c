@@ -592,7 +592,8 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
                                .payload = o->payload,
                                .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
                                                                         : BENCH_PUB_LIBWEFT,
-                               .connect_timeout_ms = (int)(o->start_timeout * 1000)};
+                               .connect_timeout_ms = (int)(o->start_timeout * 1000),
+                               .critical_every = (unsigned)o->critical_every};
         self->pub = bench_pub_new(&pc, log);
         if (!self->pub)
             goto err;
@@ -942,7 +943,9 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
         sum.bad_frames += r->bad_frames;
         sum.errors += r->errors;
         sum.closed += r->closed;
+        sum.critical += r->critical;
         bench_hist_merge(&sum.latency, &r->latency);
+        bench_hist_merge(&sum.critical_latency, &r->critical_latency);
     }
     if (sum.batch_frames && !o->batch && !self->warned_batch) {
         wire_log(self->log, WIRE_LOG_WARN,
@@ -968,6 +971,18 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
         v[BENCH_M_LAT_MAX] = (double)sum.latency.max / 1e6;
     }
     v[BENCH_M_LAT_SAMPLES] = (double)sum.latency.count;
+    /* Critical rows only when critical events were asked for or seen (else "-" / null). */
+    if (o->critical_every || sum.critical) {
+        v[BENCH_M_CRIT_PUBLISHED] = (double)(pc1.critical - pc0.critical);
+        v[BENCH_M_CRIT_EVENTS] = (double)sum.critical;
+    }
+    if (sum.critical_latency.count) {
+        const bench_hist_t *h = &sum.critical_latency;
+        v[BENCH_M_CRIT_P50] = (double)bench_hist_quantile(h, 0.50) / 1e6;
+        v[BENCH_M_CRIT_P99] = (double)bench_hist_quantile(h, 0.99) / 1e6;
+        v[BENCH_M_CRIT_P999] = (double)bench_hist_quantile(h, 0.999) / 1e6;
+        v[BENCH_M_CRIT_MAX] = (double)h->max / 1e6;
+    }
     v[BENCH_M_PUBLISHED] = (double)(pc1.published - pc0.published);
     v[BENCH_M_DELIVERED] = (double)sum.seq.delivered;
     v[BENCH_M_LOST] = (double)sum.seq.lost;

@@ -43,7 +43,9 @@ typedef struct bench_result {
     uint64_t bad_frames;    /* frames that did not scan, or binary frames */
     uint64_t errors;        /* "error" frames from the edge */
     uint64_t closed;        /* connections the edge closed (or that broke) during the run */
+    uint64_t critical;      /* of seq.delivered: events flagged "critical":true */
     bench_hist_t latency;   /* publish -> receive in ns, events published inside the window */
+    bench_hist_t critical_latency; /* the same, critical events only (also in latency) */
 } bench_result_t;
 
 /* One worker's slot. */

@@ -85,7 +85,8 @@ static int s_recv_one(const bench_zsub_conf_t *conf, void *sub, bench_acct_t *ac
             bench_acct_frame(acct, false, now);
             res->bytes +=
                 zmq_msg_size(&parts[0]) + zmq_msg_size(&parts[1]) + zmq_msg_size(&parts[2]);
-            bench_acct_event(acct, (size_t)room, h.epoch, h.seq, h.ts_ns, now);
+            bench_acct_event(acct, (size_t)room, h.epoch, h.seq, h.ts_ns, now,
+                             (h.flags & WIRE_FLAG_CRITICAL) != 0);
         }
     }
     for (int i = 0; i < n && i < 3; i++)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_acct.h"
 #include "bench_floor.h"
 #include "bench_hist.h"
 #include "bench_opts.h"
@@ -503,11 +504,89 @@ static void test_scan_event(void **state)
     assert_int_equal(m.epoch, 4518532211ull);
     assert_int_equal(m.seq, 17);
     assert_int_equal(m.ts, 1790000000123456789ull);
-    /* The scan stops before "data": even a broken payload does not matter. */
+    assert_int_equal(m.critical, 0);
+    /* The critical flag comes after "data", so an event is read to its end: a payload cut short
+     * makes the frame unreadable. */
     const char *g = "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"type\":\"t\","
                     "\"ts\":3,\"data\":{{{{";
-    assert_int_equal(bench_scan(g, strlen(g), &m), 0);
+    assert_int_equal(bench_scan(g, strlen(g), &m), -1);
+}
+
+static void test_scan_event_critical(void **state)
+{
+    (void)state;
+    bench_msg_t m;
+    /* Exactly as the edge writes a critical event: the flag after "data". */
+    const char *f = "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"type\":\"t\","
+                    "\"ts\":3,\"data\":{\"pad\":\"xx\"},\"critical\":true}";
+    assert_int_equal(bench_scan(f, strlen(f), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_EVENT);
     assert_int_equal(m.seq, 2);
+    assert_int_equal(m.critical, 1);
+    /* Before "data", and false. */
+    const char *g = "{\"op\":\"event\",\"critical\":true,\"room\":\"r\",\"epoch\":1,\"seq\":2,"
+                    "\"ts\":3,\"data\":{}}";
+    assert_int_equal(bench_scan(g, strlen(g), &m), 0);
+    assert_int_equal(m.critical, 1);
+    const char *h = "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"ts\":3,"
+                    "\"data\":{},\"critical\":false}";
+    assert_int_equal(bench_scan(h, strlen(h), &m), 0);
+    assert_int_equal(m.critical, 0);
+    /* A member "critical" inside data, nested deeper, or inside a string is not the flag. */
+    const char *not_flag[] = {
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"ts\":3,"
+        "\"data\":{\"critical\":true}}",
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"ts\":3,"
+        "\"data\":{\"a\":[{\"critical\":true}],\"b\":{\"critical\":true}}}",
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"ts\":3,"
+        "\"data\":{\"s\":\"\\\",\\\"critical\\\":true}\"}}",
+        "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"ts\":3,"
+        "\"data\":{\"s\":\"\\\\\",\"critical\":true}}",
+    };
+    for (size_t i = 0; i < sizeof not_flag / sizeof not_flag[0]; i++) {
+        assert_int_equal(bench_scan(not_flag[i], strlen(not_flag[i]), &m), 0);
+        assert_int_equal(m.seq, 2);
+        assert_int_equal(m.critical, 0);
+    }
+    /* The real flag after a data object that has a "critical" of its own. */
+    const char *both = "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"ts\":3,"
+                       "\"data\":{\"critical\":false},\"critical\":true}";
+    assert_int_equal(bench_scan(both, strlen(both), &m), 0);
+    assert_int_equal(m.critical, 1);
+    /* Not a boolean: the frame does not scan. */
+    const char *bad = "{\"op\":\"event\",\"room\":\"r\",\"epoch\":1,\"seq\":2,\"ts\":3,"
+                      "\"data\":{},\"critical\":1}";
+    assert_int_equal(bench_scan(bad, strlen(bad), &m), -1);
+}
+
+static void test_scan_batch_critical(void **state)
+{
+    (void)state;
+    /* A batch frame has no top-level flag; "critical" inside an entry's data is not one either,
+     * and an entry's own member "critical":true (never sent by the edge) is reported per entry. */
+    const char *f =
+        "{\"op\":\"batch\",\"room\":\"r\",\"epoch\":8,\"from_seq\":1,\"to_seq\":3,\"events\":["
+        "{\"seq\":1,\"type\":\"a\",\"ts\":100,\"data\":{\"critical\":true}},"
+        "{\"seq\":2,\"type\":\"a\",\"ts\":101,\"data\":{\"x\":{\"critical\":true}}},"
+        "{\"seq\":3,\"type\":\"a\",\"ts\":102,\"data\":{},\"critical\":true}]}";
+    bench_msg_t m;
+    assert_int_equal(bench_scan(f, strlen(f), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_BATCH);
+    assert_int_equal(m.critical, 0);
+    bench_batch_it_t it;
+    bench_batch_begin(&it, &m);
+    uint64_t seq, ts;
+    int crit = -1;
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, &crit), 1);
+    assert_int_equal(seq, 1);
+    assert_int_equal(crit, 0);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, &crit), 1);
+    assert_int_equal(seq, 2);
+    assert_int_equal(crit, 0);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, &crit), 1);
+    assert_int_equal(seq, 3);
+    assert_int_equal(crit, 1);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, NULL), 0);
 }
 
 static void test_scan_event_any_order_and_whitespace(void **state)
@@ -586,21 +665,21 @@ static void test_scan_batch(void **state)
     bench_batch_begin(&it, &m);
     uint64_t seq, ts;
     for (uint64_t k = 0; k < 3; k++) {
-        assert_int_equal(bench_batch_next(&it, &seq, &ts), 1);
+        assert_int_equal(bench_batch_next(&it, &seq, &ts, NULL), 1);
         assert_int_equal(seq, 10 + k);
         assert_int_equal(ts, 100 + k);
     }
-    assert_int_equal(bench_batch_next(&it, &seq, &ts), 0);
-    assert_int_equal(bench_batch_next(&it, &seq, &ts), 0);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, NULL), 0);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, NULL), 0);
     /* Empty and broken arrays. */
     const char *e = "{\"op\":\"batch\",\"room\":\"r\",\"epoch\":8,\"events\":[]}";
     assert_int_equal(bench_scan(e, strlen(e), &m), 0);
     bench_batch_begin(&it, &m);
-    assert_int_equal(bench_batch_next(&it, &seq, &ts), 0);
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, NULL), 0);
     const char *b = "{\"op\":\"batch\",\"room\":\"r\",\"epoch\":8,\"events\":[{\"seq\":1}]}";
     assert_int_equal(bench_scan(b, strlen(b), &m), 0);
     bench_batch_begin(&it, &m);
-    assert_int_equal(bench_batch_next(&it, &seq, &ts), -1); /* no ts */
+    assert_int_equal(bench_batch_next(&it, &seq, &ts, NULL), -1); /* no ts */
 }
 
 /* ---- Histogram --------------------------------------------------------------------------- */
@@ -805,6 +884,64 @@ static void test_opts_floor_raw_pinning(void **state)
     bench_opts_free(&o);
 }
 
+static void test_opts_critical_every(void **state)
+{
+    (void)state;
+    bench_opts_t o;
+    char *dflt[] = {"weft-bench", "--spawn"};
+    assert_int_equal(s_parse(&o, 2, dflt), WIRE_CONF_RUN);
+    assert_int_equal(o.critical_every, 0);
+    bench_opts_free(&o);
+    char *ten[] = {"weft-bench", "--spawn", "--critical-every", "10"};
+    assert_int_equal(s_parse(&o, 4, ten), WIRE_CONF_RUN);
+    assert_int_equal(o.critical_every, 10);
+    bench_opts_free(&o);
+    /* Refused where nothing goes through an edge: the floor server and idle mode. */
+    char *floor[] = {"weft-bench", "--mode", "floor", "--critical-every", "10"};
+    assert_int_equal(s_parse(&o, 5, floor), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *idle[] = {"weft-bench", "--spawn", "--mode", "idle", "--critical-every", "10"};
+    assert_int_equal(s_parse(&o, 6, idle), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *neg[] = {"weft-bench", "--spawn", "--critical-every", "-1"};
+    assert_int_equal(s_parse(&o, 4, neg), WIRE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+}
+
+/* ---- Accounting -------------------------------------------------------------------------- */
+
+static void test_acct_critical_histogram(void **state)
+{
+    (void)state;
+    bench_ctl_t *ctl = bench_ctl_new(1, 1);
+    assert_non_null(ctl);
+    atomic_store(&ctl->run, 1);
+    atomic_store(&ctl->window_start_ns, 1000);
+    uint32_t room = 0;
+    bench_acct_t *a = bench_acct_new(ctl, 0, 1, &room);
+    assert_non_null(a);
+    bench_acct_tick(a);
+    /* seq 1 plain, seq 2 critical, seq 2 again (a duplicate: not counted), seq 3 critical but
+     * published before the window (counted, not timed). */
+    bench_acct_event(a, 0, 7, 1, 2000, 3000, false);
+    bench_acct_event(a, 0, 7, 2, 2000, 7000, true);
+    bench_acct_event(a, 0, 7, 2, 2000, 7000, true);
+    bench_acct_event(a, 0, 7, 3, 500, 7000, true);
+    const bench_result_t *r = bench_acct_result(a);
+    assert_int_equal(r->seq.delivered, 3);
+    assert_int_equal(r->seq.duplicates, 1);
+    assert_int_equal(r->seq.lost, 0);
+    assert_int_equal(r->critical, 2);
+    assert_int_equal(r->latency.count, 2);
+    assert_int_equal(r->critical_latency.count, 1);
+    assert_int_equal(r->critical_latency.max, 5000);
+    assert_int_equal(r->latency.max, 5000);
+    assert_int_equal(r->latency.min, 1000);
+    bench_acct_destroy(&a);
+    assert_null(a);
+    bench_ctl_destroy(&ctl);
+}
+
 static void test_report_medians_and_json(void **state)
 {
     (void)state;
@@ -828,6 +965,8 @@ static void test_report_medians_and_json(void **state)
     assert_int_equal(json_integer_value(json_object_get(med, "lost")), 0);
     assert_true(json_real_value(json_object_get(med, "latency_p99_ms")) == 20.0);
     assert_true(json_is_null(json_object_get(med, "cpu_router_s")));
+    assert_true(json_is_null(json_object_get(med, "critical_events")));
+    assert_true(json_is_null(json_object_get(med, "critical_latency_p99_ms")));
     assert_int_equal(json_array_size(json_object_get(j, "runs")), 3);
     json_decref(j);
 
@@ -839,6 +978,22 @@ static void test_report_medians_and_json(void **state)
     assert_non_null(strstr(text, "latency p99 (ms)"));
     assert_non_null(strstr(text, "20.000"));
     assert_null(strstr(text, "router CPU")); /* never measured: no row */
+    assert_null(strstr(text, "critical"));   /* no critical events: no rows */
+    free(text);
+    /* With critical events: their rows, in the table and in JSON. */
+    runs[1].v[BENCH_M_CRIT_EVENTS] = 100;
+    runs[1].v[BENCH_M_CRIT_P99] = 4.5;
+    j = bench_report_json(runs, 3);
+    assert_non_null(j);
+    med = json_object_get(j, "median");
+    assert_int_equal(json_integer_value(json_object_get(med, "critical_events")), 100);
+    assert_true(json_real_value(json_object_get(med, "critical_latency_p99_ms")) == 4.5);
+    json_decref(j);
+    f = open_memstream(&text, &len);
+    bench_report_table(f, "title", runs, 3);
+    fclose(f);
+    assert_non_null(strstr(text, "critical events delivered (run)"));
+    assert_non_null(strstr(text, "critical latency p99 (ms)"));
     free(text);
 }
 
@@ -861,6 +1016,8 @@ int main(void)
         cmocka_unit_test(test_ws_client_frame),
         cmocka_unit_test(test_floor_frame),
         cmocka_unit_test(test_scan_event),
+        cmocka_unit_test(test_scan_event_critical),
+        cmocka_unit_test(test_scan_batch_critical),
         cmocka_unit_test(test_scan_event_any_order_and_whitespace),
         cmocka_unit_test(test_scan_subscribed_and_others),
         cmocka_unit_test(test_scan_rejects_malformed),
@@ -872,6 +1029,8 @@ int main(void)
         cmocka_unit_test(test_proc_parsers),
         cmocka_unit_test(test_proc_pin),
         cmocka_unit_test(test_opts_floor_raw_pinning),
+        cmocka_unit_test(test_opts_critical_every),
+        cmocka_unit_test(test_acct_critical_histogram),
         cmocka_unit_test(test_report_medians_and_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
