@@ -239,6 +239,11 @@ edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message)
 
 edge_frame_t *edge_proto_reply(const edge_req_t *req)
 {
+    return edge_proto_reply_at(req, false, 0, 0);
+}
+
+edge_frame_t *edge_proto_reply_at(const edge_req_t *req, bool has_pos, uint64_t epoch, uint64_t seq)
+{
     json_t *obj = NULL;
     switch (req->op) {
     case EDGE_OP_SUBSCRIBE:
@@ -249,6 +254,12 @@ edge_frame_t *edge_proto_reply(const edge_req_t *req)
         /* Confirms an unbatched subscription; batched is the default and is not repeated. */
         if (obj && req->op == EDGE_OP_SUBSCRIBE && req->unbatched &&
             json_object_set_new(obj, "batch", json_false()) < 0) {
+            json_decref(obj);
+            return NULL;
+        }
+        if (obj && req->op == EDGE_OP_SUBSCRIBE && has_pos &&
+            (json_object_set_new(obj, "epoch", json_integer((json_int_t)epoch)) < 0 ||
+             json_object_set_new(obj, "seq", json_integer((json_int_t)seq)) < 0)) {
             json_decref(obj);
             return NULL;
         }

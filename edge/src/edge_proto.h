@@ -101,6 +101,12 @@ edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message);
 /* The success reply to a valid request: subscribed/unsubscribed {room} or pong, with "id". */
 edge_frame_t *edge_proto_reply(const edge_req_t *req);
 
+/* edge_proto_reply() of a subscribe without since, with the room's position at this edge when
+ * it has one ("epoch":E,"seq":S: every event after it will be delivered), so that a client that
+ * disconnects before its first event still has a cursor. */
+edge_frame_t *edge_proto_reply_at(const edge_req_t *req, bool has_pos, uint64_t epoch,
+                                  uint64_t seq);
+
 /*
  * {"op":"subscribed","room":R,"recovered":B,"epoch":E,"seq":S,"reason"?:W,"id"?:I}: the answer
  * to a subscribe with since (id: the request's, or NULL) or an unsolicited notice that a room's

@@ -919,6 +919,19 @@ static void s_on_router_connect(void *arg, uint64_t n)
 
 /* ---- inbound client messages -------------------------------------------------------------- */
 
+/* The position of an exact room at this edge (the last event its stream handed on), for the
+ * answer to a subscribe without since. False for a pattern, or a room the edge has seen no
+ * event of yet (then the client's first event gives it a cursor). */
+static bool s_room_position(edge_server_t *self, const edge_req_t *req, uint64_t *epoch,
+                            uint64_t *last)
+{
+    if (wire_pattern_is_prefix(req->room, req->room_len))
+        return false;
+    void **slot = edge_rooms_data(self->rooms, req->room, req->room_len);
+    s_room_t *r = slot ? *slot : NULL;
+    return r && r->stream && edge_stream_position(r->stream, epoch, last);
+}
+
 /* Handles one complete client message. */
 static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *text, size_t len)
 {
@@ -984,7 +997,9 @@ static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *tex
                  req.message);
         reply = edge_proto_error(&req);
     } else {
-        reply = edge_proto_reply(&req);
+        uint64_t epoch = 0, last = 0;
+        bool has_pos = req.op == EDGE_OP_SUBSCRIBE && s_room_position(self, &req, &epoch, &last);
+        reply = edge_proto_reply_at(&req, has_pos, epoch, last);
     }
     if (reply)
         s_send(self, conn, reply);

@@ -173,6 +173,12 @@ export class WeftClient {
         // recovered:false: events up to (epoch, seq) are gone; the stream continues after it.
         if (msg.recovered === false && this.rooms.has(msg.room))
           this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
+        // A first subscribe (no "recovered"): the room's position at the edge, when it has one.
+        // Every later event follows it, so it is a cursor even before the first event arrives.
+        else if (msg.recovered === undefined && Number.isInteger(msg.epoch) &&
+                 Number.isInteger(msg.seq) && this.rooms.has(msg.room) &&
+                 !this.cursors.has(msg.room))
+          this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
         this.emit('subscribed', msg);
         break;
       case 'unsubscribed':

@@ -7,6 +7,8 @@
  * the guarantee: a cursor older than the history gives recovered:false "too_old" with the room's
  * head, a cursor of another epoch gives "epoch_changed" with the current epoch and head, and
  * "since" on a pattern (or malformed) is the error bad_since while the connection stays open.
+ * Last, a subscribe without since: the answer carries the room's position at the edge when the
+ * edge has one, and a client that leaves before its first event resumes from it losing nothing.
  */
 #include "it_resume.h"
 
@@ -22,6 +24,7 @@
 
 #define ROOM "cur:a"
 #define ROOM_B "cur:b"
+#define ROOM_C "cur:c"
 #define HISTORY 10
 
 /* Everything the test cases share. */
@@ -326,6 +329,100 @@ static void test_bad_since(void **state)
     ts_wsc_close(c);
 }
 
+/* Publishes events first..last into room ({"r":room,"n":seq}) and waits for the acks. */
+static void s_publish_room(test_ctx_t *ctx, const char *room, int first, int last)
+{
+    for (int n = first; n <= last; n++) {
+        char json[64];
+        snprintf(json, sizeof json, "{\"r\":\"%s\",\"n\":%d}", room, n);
+        assert_int_equal(it_publish(ctx->pub, room, "test.cursor", json), 0);
+    }
+    assert_int_equal(weft_pub_flush(ctx->pub, 30000), 0);
+}
+
+/* What s_room_at waits for. */
+typedef struct s_room_wait {
+    ts_wsc_conn_t *conn; /* the client */
+    const char *room;    /* its room */
+    uint64_t seq;        /* wanted seq */
+} s_room_wait_t;
+
+/* Done when the client's cursor of the room reached seq. */
+static int s_room_at(void *arg)
+{
+    s_room_wait_t *w = arg;
+    uint64_t epoch = 0, seq = 0;
+    return ts_wsc_cursor(w->conn, w->room, &epoch, &seq) && seq >= w->seq;
+}
+
+/* The last answer to a subscribe recorded for the room. */
+static const ts_wsc_rec_t *s_last_answer(ts_wsc_conn_t *c, const char *room)
+{
+    size_t count = 0;
+    const ts_wsc_rec_t *recs = ts_wsc_records(c, room, &count);
+    for (size_t i = count; i-- > 0;)
+        if (recs[i].kind == TS_WSC_REC_SUBSCRIBED && recs[i].reply)
+            return &recs[i];
+    fail_msg("no answer recorded for %s", room);
+    return NULL;
+}
+
+/* A subscribe without since: no position for a room new to the edge; the room's position once
+ * the edge has one, and a client that leaves before its first event resumes from it. */
+static void test_position_without_since(void **state)
+{
+    test_ctx_t *ctx = *state;
+    if (!ctx->ready)
+        skip();
+    ts_wsc_conn_t *keeper = ts_wsc_connect(ctx->wsc, it_fabric_edge_port(ctx->fab, 0), "keeper");
+    assert_non_null(keeper);
+    ts_wsc_resume_enable(keeper, 0, 0, 0);
+    assert_int_equal(ts_wsc_join(keeper, ROOM_C), 0);
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, keeper, IT_WAIT_MS), 0);
+    const ts_wsc_rec_t *first = s_last_answer(keeper, ROOM_C);
+    assert_int_equal(first->recovered, -1);
+    assert_int_equal(first->epoch, 0); /* edge-1 has seen no event of the room */
+    assert_int_equal(it_fence(ctx->fab, 0, ctx->wsc, ctx->pub, IT_WAIT_MS), 0);
+    s_publish_room(ctx, ROOM_C, 1, 3);
+    s_room_wait_t kw = {keeper, ROOM_C, 3};
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_room_at, &kw, IT_WAIT_MS), 0);
+
+    ts_wsc_conn_t *late = ts_wsc_connect(ctx->wsc, it_fabric_edge_port(ctx->fab, 0), "late");
+    assert_non_null(late);
+    ts_wsc_resume_enable(late, 0, 0, 0);
+    assert_int_equal(ts_wsc_join(late, ROOM_C), 0);
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, late, IT_WAIT_MS), 0);
+    const ts_wsc_rec_t *answer = s_last_answer(late, ROOM_C);
+    assert_int_equal(answer->recovered, -1);
+    assert_int_equal(answer->epoch, ctx->epoch);
+    assert_int_equal(answer->seq, 3);
+    uint64_t epoch = 0, seq = 0;
+    assert_true(ts_wsc_cursor(late, ROOM_C, &epoch, &seq));
+    assert_int_equal(epoch, ctx->epoch);
+    assert_int_equal(seq, 3);
+
+    /* Gone before its first event; 4 and 5 are published meanwhile; back on edge-2. */
+    ts_wsc_close(late);
+    assert_int_equal(ts_wsc_wait_closed(late, IT_WAIT_MS), 0);
+    s_publish_room(ctx, ROOM_C, 4, 5);
+    assert_int_equal(ts_wsc_reconnect(late, it_fabric_edge_port(ctx->fab, 1)), 0);
+    assert_int_equal(ts_wsc_wait_open(late, IT_WAIT_MS), 0);
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, late, IT_WAIT_MS), 0);
+    answer = s_last_answer(late, ROOM_C);
+    assert_int_equal(answer->recovered, 1);
+    assert_int_equal(answer->seq, 3);
+    s_room_wait_t lw = {late, ROOM_C, 5};
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_room_at, &lw, IT_WAIT_MS), 0);
+    ts_wsc_summary_t sum;
+    char err[400];
+    if (ts_wsc_check_room(late, ROOM_C, &sum, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(sum.events, 2); /* 4 and 5, nothing lost, nothing twice */
+    assert_int_equal(sum.last_seq, 5);
+    ts_wsc_close(late);
+    ts_wsc_close(keeper);
+}
+
 /* Everything stops cleanly. */
 static void test_shutdown(void **state)
 {
@@ -350,6 +447,7 @@ int main(void)
         cmocka_unit_test_prestate(test_wrong_epoch, &ctx),
         cmocka_unit_test_prestate(test_since_zero, &ctx),
         cmocka_unit_test_prestate(test_bad_since, &ctx),
+        cmocka_unit_test_prestate(test_position_without_since, &ctx),
         cmocka_unit_test_prestate(test_shutdown, &ctx),
     };
     int failed = cmocka_run_group_tests_name("resume_cursor", tests, NULL, NULL);

@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,70 +44,70 @@ typedef struct s_out {
 
 /* A joined room of a resume client: its cursor, its subscribe state and its records. */
 typedef struct s_track {
-    char *room;             /* the room name */
-    int has_pos;            /* a position (cursor) is known */
-    uint64_t epoch;         /* cursor: epoch of the last event or notice */
-    uint64_t seq;           /* cursor: seq of the last event or notice */
-    int pending;            /* a subscribe went out on this connection, unanswered so far */
-    int since_sent;         /* that subscribe carried "since" */
-    uint64_t since_epoch;   /* the "since" epoch sent */
-    uint64_t since_seq;     /* the "since" seq sent */
-    ts_wsc_rec_t *recs;     /* every event and "subscribed" of the room, in order */
-    size_t nrecs;           /* count of recs */
-    size_t recs_cap;        /* capacity of recs */
-    size_t violations;      /* contract violations seen as frames arrived */
-    char first_bad[240];    /* the first of them, described */
+    char *room;           /* the room name */
+    int has_pos;          /* a position (cursor) is known */
+    uint64_t epoch;       /* cursor: epoch of the last event or notice */
+    uint64_t seq;         /* cursor: seq of the last event or notice */
+    int pending;          /* a subscribe went out on this connection, unanswered so far */
+    int since_sent;       /* that subscribe carried "since" */
+    uint64_t since_epoch; /* the "since" epoch sent */
+    uint64_t since_seq;   /* the "since" seq sent */
+    ts_wsc_rec_t *recs;   /* every event and "subscribed" of the room, in order */
+    size_t nrecs;         /* count of recs */
+    size_t recs_cap;      /* capacity of recs */
+    size_t violations;    /* contract violations seen as frames arrived */
+    char first_bad[240];  /* the first of them, described */
 } s_track_t;
 
 struct ts_wsc_conn {
-    ts_wsc_t *owner;           /* the context this connection belongs to */
-    ts_wsc_conn_t *next;       /* next connection in the owner's list */
-    char *name;                /* label for messages */
-    struct lws *wsi;           /* live lws connection, NULL once closed */
-    int established;           /* the WebSocket handshake completed */
-    int welcomed;              /* the edge's welcome frame arrived */
-    int closed;                /* closed or failed: nothing more will arrive */
-    int failed;                /* the connection attempt failed */
-    int want_close;            /* ts_wsc_close() asked for a normal close */
-    int close_code;            /* close code sent by the peer (0: none) */
-    char close_reason[126];    /* close reason sent by the peer */
-    char error[160];           /* connection error text from lws */
-    s_out_t *out_head;         /* frames to write, oldest first */
-    s_out_t *out_tail;         /* where new frames are appended */
-    char *rx;                  /* reassembly of a fragmented incoming message */
-    size_t rx_len;             /* bytes in rx */
-    size_t rx_cap;             /* capacity of rx */
-    int rx_binary;             /* the message being reassembled is binary */
-    json_t **frames;           /* every text message received, parsed */
-    size_t nframes;            /* count of frames */
-    size_t frames_cap;         /* capacity of frames */
-    size_t bad;                /* messages that were binary or not a JSON object */
-    char desc[512];            /* scratch for ts_wsc_describe() */
-    char edge_id[72];          /* "edge" of the latest welcome frame */
-    int port;                  /* port of the current (or last) attempt */
-    int connecting;            /* inside lws_client_connect_via_info(): adopt the new wsi */
-    unsigned conn_no;          /* attempts so far; numbers the records */
-    unsigned closes;           /* attempts that ended */
-    int close_codes[8];        /* distinct peer close codes seen (0: none sent) */
-    unsigned close_counts[8];  /* how often each of close_codes was seen */
-    uint64_t closed_at;        /* ts_now_ms() of the latest end */
-    int resume;                /* resume mode: records instead of event frames */
-    int reconnect_port;        /* resume: reconnect here after an unwanted close (0: never) */
-    int backoff_min;           /* resume: smallest reconnect delay, ms */
-    int backoff_max;           /* resume: largest reconnect delay, ms */
+    ts_wsc_t *owner;              /* the context this connection belongs to */
+    ts_wsc_conn_t *next;          /* next connection in the owner's list */
+    char *name;                   /* label for messages */
+    struct lws *wsi;              /* live lws connection, NULL once closed */
+    int established;              /* the WebSocket handshake completed */
+    int welcomed;                 /* the edge's welcome frame arrived */
+    int closed;                   /* closed or failed: nothing more will arrive */
+    int failed;                   /* the connection attempt failed */
+    int want_close;               /* ts_wsc_close() asked for a normal close */
+    int close_code;               /* close code sent by the peer (0: none) */
+    char close_reason[126];       /* close reason sent by the peer */
+    char error[160];              /* connection error text from lws */
+    s_out_t *out_head;            /* frames to write, oldest first */
+    s_out_t *out_tail;            /* where new frames are appended */
+    char *rx;                     /* reassembly of a fragmented incoming message */
+    size_t rx_len;                /* bytes in rx */
+    size_t rx_cap;                /* capacity of rx */
+    int rx_binary;                /* the message being reassembled is binary */
+    json_t **frames;              /* every text message received, parsed */
+    size_t nframes;               /* count of frames */
+    size_t frames_cap;            /* capacity of frames */
+    size_t bad;                   /* messages that were binary or not a JSON object */
+    char desc[512];               /* scratch for ts_wsc_describe() */
+    char edge_id[72];             /* "edge" of the latest welcome frame */
+    int port;                     /* port of the current (or last) attempt */
+    int connecting;               /* inside lws_client_connect_via_info(): adopt the new wsi */
+    unsigned conn_no;             /* attempts so far; numbers the records */
+    unsigned closes;              /* attempts that ended */
+    int close_codes[8];           /* distinct peer close codes seen (0: none sent) */
+    unsigned close_counts[8];     /* how often each of close_codes was seen */
+    uint64_t closed_at;           /* ts_now_ms() of the latest end */
+    int resume;                   /* resume mode: records instead of event frames */
+    int reconnect_port;           /* resume: reconnect here after an unwanted close (0: never) */
+    int backoff_min;              /* resume: smallest reconnect delay, ms */
+    int backoff_max;              /* resume: largest reconnect delay, ms */
     lws_sorted_usec_list_t retry; /* resume: the scheduled reconnect */
-    s_track_t *tracks;         /* resume: joined rooms */
-    size_t ntracks;            /* count of tracks */
-    size_t tracks_cap;         /* capacity of tracks */
-    size_t stray;              /* resume: events of rooms never joined */
+    s_track_t *tracks;            /* resume: joined rooms */
+    size_t ntracks;               /* count of tracks */
+    size_t tracks_cap;            /* capacity of tracks */
+    size_t stray;                 /* resume: events of rooms never joined */
 };
 
 struct ts_wsc {
-    struct lws_context *ctx;  /* the one lws context for every connection */
-    ts_wsc_conn_t *conns;     /* all connections ever made, newest first */
+    struct lws_context *ctx;     /* the one lws context for every connection */
+    ts_wsc_conn_t *conns;        /* all connections ever made, newest first */
     lws_sorted_usec_list_t tick; /* keeps lws_service() returning every TS_WSC_TICK_MS */
-    uint64_t rng;             /* xorshift state for reconnect delays */
-    int destroying;           /* inside ts_wsc_destroy: schedule no reconnects */
+    uint64_t rng;                /* xorshift state for reconnect delays */
+    int destroying;              /* inside ts_wsc_destroy: schedule no reconnects */
 };
 
 static int s_open(ts_wsc_conn_t *conn, int port);
@@ -309,8 +310,8 @@ static int s_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
         if (len >= 2) {
             const unsigned char *p = in;
             conn->close_code = (p[0] << 8) | p[1];
-            size_t rlen = len - 2 < sizeof conn->close_reason - 1 ? len - 2
-                                                                   : sizeof conn->close_reason - 1;
+            size_t rlen =
+                len - 2 < sizeof conn->close_reason - 1 ? len - 2 : sizeof conn->close_reason - 1;
             memcpy(conn->close_reason, p + 2, rlen);
             conn->close_reason[rlen] = '\0';
         }
@@ -435,12 +436,12 @@ static int s_open(ts_wsc_conn_t *conn, int port)
         t->since_sent = t->has_pos;
         t->since_epoch = t->epoch;
         t->since_seq = t->seq;
-        int rc = t->has_pos ? ts_wsc_send_textf(conn,
-                                                "{\"op\":\"subscribe\",\"room\":\"%s\",\"since\":"
-                                                "{\"epoch\":%" PRIu64 ",\"seq\":%" PRIu64 "}}",
-                                                t->room, t->epoch, t->seq)
-                            : ts_wsc_send_textf(conn, "{\"op\":\"subscribe\",\"room\":\"%s\"}",
-                                                t->room);
+        int rc = t->has_pos
+                     ? ts_wsc_send_textf(conn,
+                                         "{\"op\":\"subscribe\",\"room\":\"%s\",\"since\":"
+                                         "{\"epoch\":%" PRIu64 ",\"seq\":%" PRIu64 "}}",
+                                         t->room, t->epoch, t->seq)
+                     : ts_wsc_send_textf(conn, "{\"op\":\"subscribe\",\"room\":\"%s\"}", t->room);
         if (rc != 0)
             return -1;
     }
@@ -952,7 +953,8 @@ static int s_scan_u63(s_scan_t *sc, int64_t *out)
     uint64_t v = 0;
     while (q < sc->end && *q >= '0' && *q <= '9' && q - sc->p < 19)
         v = v * 10 + (uint64_t)(*q++ - '0');
-    if (q == sc->p || (q < sc->end && (*q == '.' || *q == 'e' || *q == 'E' || (*q >= '0' && *q <= '9'))))
+    if (q == sc->p ||
+        (q < sc->end && (*q == '.' || *q == 'e' || *q == 'E' || (*q >= '0' && *q <= '9'))))
         return -1;
     sc->p = q;
     *out = (int64_t)v;
@@ -1136,8 +1138,8 @@ static void s_track_event(ts_wsc_conn_t *conn, const s_event_t *ev)
     if (epoch <= 0 || seq <= 0)
         s_violation(conn, t, "event without a positive epoch and seq");
     if (t->pending)
-        s_violation(conn, t, "event %" PRId64 "/%" PRId64 " before the answer to subscribe",
-                    epoch, seq);
+        s_violation(conn, t, "event %" PRId64 "/%" PRId64 " before the answer to subscribe", epoch,
+                    seq);
     if (t->has_pos && ((uint64_t)epoch != t->epoch || (uint64_t)seq != t->seq + 1))
         s_violation(conn, t,
                     "event %" PRId64 "/%" PRId64 " after position %" PRIu64 "/%" PRIu64
@@ -1191,8 +1193,7 @@ static void s_track_subscribed(ts_wsc_conn_t *conn, json_t *frame)
     if (reply && t->since_sent && recovered == 1 &&
         ((uint64_t)epoch != t->since_epoch || (uint64_t)seq != t->since_seq))
         s_violation(conn, t,
-                    "recovered:true at %" PRId64 "/%" PRId64 " but since was %" PRIu64
-                    "/%" PRIu64,
+                    "recovered:true at %" PRId64 "/%" PRId64 " but since was %" PRIu64 "/%" PRIu64,
                     epoch, seq, t->since_epoch, t->since_seq);
     if (!reply && recovered != 0)
         s_violation(conn, t, "unsolicited subscribed that is not recovered:false");
@@ -1200,7 +1201,11 @@ static void s_track_subscribed(ts_wsc_conn_t *conn, json_t *frame)
         s_violation(conn, t, "subscribed with recovered but no valid epoch/seq");
     if (recovered == 0 && (reason == TS_WSC_REASON_NONE || reason == TS_WSC_REASON_OTHER))
         s_violation(conn, t, "recovered:false without a known reason");
-    if (recovered >= 0 && epoch > 0 && seq >= 0) {
+    /* The answer to a subscribe without since carries the room's position at that edge when
+     * the edge has one: every later event of the room must follow it exactly (checked as events
+     * arrive), and a reconnect resumes from it even before the first event. */
+    bool adopt = recovered >= 0 || (reply && !t->since_sent && !t->has_pos);
+    if (adopt && epoch > 0 && seq >= 0) {
         t->has_pos = 1;
         t->epoch = (uint64_t)epoch;
         t->seq = (uint64_t)seq;
@@ -1265,10 +1270,11 @@ int ts_wsc_join(ts_wsc_conn_t *conn, const char *room)
     t->since_epoch = t->epoch;
     t->since_seq = t->seq;
     if (t->has_pos)
-        return ts_wsc_send_textf(conn,
-                                 "{\"op\":\"subscribe\",\"room\":\"%s\",\"since\":{\"epoch\":%" PRIu64
-                                 ",\"seq\":%" PRIu64 "}}",
-                                 room, t->epoch, t->seq);
+        return ts_wsc_send_textf(
+            conn,
+            "{\"op\":\"subscribe\",\"room\":\"%s\",\"since\":{\"epoch\":%" PRIu64
+            ",\"seq\":%" PRIu64 "}}",
+            room, t->epoch, t->seq);
     return ts_wsc_send_textf(conn, "{\"op\":\"subscribe\",\"room\":\"%s\"}", room);
 }
 
@@ -1343,8 +1349,8 @@ size_t ts_wsc_stray_events(const ts_wsc_conn_t *conn)
 }
 
 /* Checks a room's whole stream; see the header. */
-int ts_wsc_check_room(const ts_wsc_conn_t *conn, const char *room, ts_wsc_summary_t *sum,
-                      char *err, size_t errlen)
+int ts_wsc_check_room(const ts_wsc_conn_t *conn, const char *room, ts_wsc_summary_t *sum, char *err,
+                      size_t errlen)
 {
     memset(sum, 0, sizeof *sum);
     sum->last_n = -1;

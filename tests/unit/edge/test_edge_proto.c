@@ -69,6 +69,17 @@ static void test_valid_requests(void **state)
     assert_null(req.id);
     s_expect(edge_proto_reply(&req), "{\"op\":\"subscribed\",\"room\":\"project:1\"}");
     edge_req_clear(&req);
+    /* With the room's position at the edge (a subscribe without since); 2^53 stays exact. */
+    req = s_parse("{\"op\":\"subscribe\",\"room\":\"project:1\",\"id\":1}", 0);
+    s_expect(edge_proto_reply_at(&req, true, 9007199254740992ULL, 41),
+             "{\"op\":\"subscribed\",\"room\":\"project:1\",\"epoch\":9007199254740992,"
+             "\"seq\":41,\"id\":1}");
+    s_expect(edge_proto_reply_at(&req, false, 5, 6),
+             "{\"op\":\"subscribed\",\"room\":\"project:1\",\"id\":1}");
+    edge_req_clear(&req);
+    req = s_parse("{\"op\":\"ping\"}", 0); /* only a subscribe answer carries a position */
+    s_expect(edge_proto_reply_at(&req, true, 5, 6), "{\"op\":\"pong\"}");
+    edge_req_clear(&req);
 
     req = s_parse(" {\"room\":\"agent:*\", \"op\":\"unsubscribe\", \"extra\":[1]} ", 0);
     assert_int_equal(req.op, EDGE_OP_UNSUBSCRIBE);
