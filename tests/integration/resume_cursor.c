@@ -38,36 +38,44 @@ typedef struct test_ctx {
     int ready;             /* set up completed */
 } test_ctx_t;
 
-/* Publishes count events into ROOM ({"r":ROOM,"n":...}) and waits for the router's acks. */
-static void s_publish(test_ctx_t *ctx, int count)
+/* Publishes events first..last into room ({"r":room,"n":seq}) and waits for the acks. */
+static void s_publish_room(test_ctx_t *ctx, const char *room, int first, int last)
 {
-    for (int i = 0; i < count; i++) {
+    for (int n = first; n <= last; n++) {
         char json[64];
-        snprintf(json, sizeof json, "{\"r\":\"%s\",\"n\":%d}", ROOM, ++ctx->n);
-        assert_int_equal(it_publish(ctx->pub, ROOM, "test.cursor", json), 0);
+        snprintf(json, sizeof json, "{\"r\":\"%s\",\"n\":%d}", room, n);
+        assert_int_equal(it_publish(ctx->pub, room, "test.cursor", json), 0);
     }
     assert_int_equal(weft_pub_flush(ctx->pub, 30000), 0);
+}
+
+/* Publishes count more events into ROOM ({"r":ROOM,"n":...}) and waits for the router's acks. */
+static void s_publish(test_ctx_t *ctx, int count)
+{
+    s_publish_room(ctx, ROOM, ctx->n + 1, ctx->n + count);
+    ctx->n += count;
 }
 
 /* What s_at_cursor waits for. */
 typedef struct s_cursor_wait {
     ts_wsc_conn_t *conn; /* the client */
+    const char *room;    /* the room */
     uint64_t epoch;      /* wanted epoch */
     uint64_t seq;        /* wanted seq */
 } s_cursor_wait_t;
 
-/* Done when the client's cursor of ROOM reached (epoch, seq). */
+/* Done when the client's cursor of the room reached (epoch, seq). */
 static int s_at_cursor(void *arg)
 {
     s_cursor_wait_t *w = arg;
     uint64_t epoch = 0, seq = 0;
-    return ts_wsc_cursor(w->conn, ROOM, &epoch, &seq) && epoch == w->epoch && seq >= w->seq;
+    return ts_wsc_cursor(w->conn, w->room, &epoch, &seq) && epoch == w->epoch && seq >= w->seq;
 }
 
 /* Waits until the resume client's cursor is (epoch, seq) and checks it is not beyond. */
 static void s_wait_cursor(test_ctx_t *ctx, uint64_t seq)
 {
-    s_cursor_wait_t w = {ctx->client, ctx->epoch, seq};
+    s_cursor_wait_t w = {ctx->client, ROOM, ctx->epoch, seq};
     if (ts_wsc_wait_until(ctx->wsc, s_at_cursor, &w, IT_WAIT_MS) != 0) {
         uint64_t e = 0, s = 0;
         ts_wsc_cursor(ctx->client, ROOM, &e, &s);
@@ -94,6 +102,18 @@ static void s_disconnect(test_ctx_t *ctx)
     assert_int_equal(ts_wsc_wait_closed(ctx->client, IT_WAIT_MS), 0);
 }
 
+/* The last answer to a subscribe recorded for the room. */
+static const ts_wsc_rec_t *s_last_answer(ts_wsc_conn_t *c, const char *room)
+{
+    size_t count = 0;
+    const ts_wsc_rec_t *recs = ts_wsc_records(c, room, &count);
+    for (size_t i = count; i-- > 0;)
+        if (recs[i].kind == TS_WSC_REC_SUBSCRIBED && recs[i].reply)
+            return &recs[i];
+    fail_msg("no answer recorded for %s", room);
+    return NULL;
+}
+
 /* Reconnects the resume client to edge idx and waits for the answer to its resume. */
 static const ts_wsc_rec_t *s_resume(test_ctx_t *ctx, int idx)
 {
@@ -101,13 +121,7 @@ static const ts_wsc_rec_t *s_resume(test_ctx_t *ctx, int idx)
     assert_int_equal(ts_wsc_wait_open(ctx->client, IT_WAIT_MS), 0);
     assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, ctx->client, IT_WAIT_MS), 0);
     assert_true(ts_wsc_is_open(ctx->client));
-    size_t count = 0;
-    const ts_wsc_rec_t *recs = ts_wsc_records(ctx->client, ROOM, &count);
-    for (size_t i = count; i-- > 0;)
-        if (recs[i].kind == TS_WSC_REC_SUBSCRIBED && recs[i].reply)
-            return &recs[i];
-    fail_msg("no answer recorded");
-    return NULL;
+    return s_last_answer(ctx->client, ROOM);
 }
 
 /* Starts the fabric; the resume client joins ROOM on edge-1 and receives 3 events. */
@@ -329,44 +343,6 @@ static void test_bad_since(void **state)
     ts_wsc_close(c);
 }
 
-/* Publishes events first..last into room ({"r":room,"n":seq}) and waits for the acks. */
-static void s_publish_room(test_ctx_t *ctx, const char *room, int first, int last)
-{
-    for (int n = first; n <= last; n++) {
-        char json[64];
-        snprintf(json, sizeof json, "{\"r\":\"%s\",\"n\":%d}", room, n);
-        assert_int_equal(it_publish(ctx->pub, room, "test.cursor", json), 0);
-    }
-    assert_int_equal(weft_pub_flush(ctx->pub, 30000), 0);
-}
-
-/* What s_room_at waits for. */
-typedef struct s_room_wait {
-    ts_wsc_conn_t *conn; /* the client */
-    const char *room;    /* its room */
-    uint64_t seq;        /* wanted seq */
-} s_room_wait_t;
-
-/* Done when the client's cursor of the room reached seq. */
-static int s_room_at(void *arg)
-{
-    s_room_wait_t *w = arg;
-    uint64_t epoch = 0, seq = 0;
-    return ts_wsc_cursor(w->conn, w->room, &epoch, &seq) && seq >= w->seq;
-}
-
-/* The last answer to a subscribe recorded for the room. */
-static const ts_wsc_rec_t *s_last_answer(ts_wsc_conn_t *c, const char *room)
-{
-    size_t count = 0;
-    const ts_wsc_rec_t *recs = ts_wsc_records(c, room, &count);
-    for (size_t i = count; i-- > 0;)
-        if (recs[i].kind == TS_WSC_REC_SUBSCRIBED && recs[i].reply)
-            return &recs[i];
-    fail_msg("no answer recorded for %s", room);
-    return NULL;
-}
-
 /* A subscribe without since: no position for a room new to the edge; the room's position once
  * the edge has one, and a client that leaves before its first event resumes from it. */
 static void test_position_without_since(void **state)
@@ -384,8 +360,8 @@ static void test_position_without_since(void **state)
     assert_int_equal(first->epoch, 0); /* edge-1 has seen no event of the room */
     assert_int_equal(it_fence(ctx->fab, 0, ctx->wsc, ctx->pub, IT_WAIT_MS), 0);
     s_publish_room(ctx, ROOM_C, 1, 3);
-    s_room_wait_t kw = {keeper, ROOM_C, 3};
-    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_room_at, &kw, IT_WAIT_MS), 0);
+    s_cursor_wait_t kw = {keeper, ROOM_C, ctx->epoch, 3};
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &kw, IT_WAIT_MS), 0);
 
     ts_wsc_conn_t *late = ts_wsc_connect(ctx->wsc, it_fabric_edge_port(ctx->fab, 0), "late");
     assert_non_null(late);
@@ -411,8 +387,8 @@ static void test_position_without_since(void **state)
     answer = s_last_answer(late, ROOM_C);
     assert_int_equal(answer->recovered, 1);
     assert_int_equal(answer->seq, 3);
-    s_room_wait_t lw = {late, ROOM_C, 5};
-    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_room_at, &lw, IT_WAIT_MS), 0);
+    s_cursor_wait_t lw = {late, ROOM_C, ctx->epoch, 5};
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &lw, IT_WAIT_MS), 0);
     ts_wsc_summary_t sum;
     char err[400];
     if (ts_wsc_check_room(late, ROOM_C, &sum, err, sizeof err) != 0)

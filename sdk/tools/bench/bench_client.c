@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "bench_acct.h"
 #include "bench_scan.h"
 #include "bench_ws.h"
@@ -77,14 +78,6 @@ struct bench_client {
     uint64_t now_ns; /* receive time of the current read (CLOCK_REALTIME) */
     char stop[96];   /* set by a frame that ends the current connection: why */
 };
-
-/* Wall-clock time in ns, the clock libweft stamps events with. */
-static uint64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Next pseudo-random 32 bits (mask keys need not be secret for a benchmark). */
 static uint32_t s_rand(bench_client_t *self)
@@ -509,7 +502,7 @@ static void s_read(bench_client_t *self, size_t i)
         return;
     }
     /* Receive time per read (a vDSO call, ~25 ns): a wake-up may serve 1,000 sockets. */
-    self->now_ns = s_now_ns();
+    self->now_ns = bench_wall_ns();
     bench_acct_result(self->acct)->bytes += (uint64_t)n;
     /* Delay our ACKs (Linux leaves "quick ack" mode only until the next delayed-ACK timer, so
      * this is asked again after each read). Without it every small frame is acknowledged at

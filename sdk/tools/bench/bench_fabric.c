@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
+
 #define MAX_ARGS 96     /* argv words per daemon */
 #define MAX_EDGES 64    /* edges one bench may start */
 #define TAIL_BYTES 2000 /* how much of a failed daemon's log is shown */
@@ -41,14 +43,6 @@ struct bench_fabric {
     char fanout[128];
     char history[128];
 };
-
-/* Monotonic milliseconds. */
-static long long s_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Splits text at whitespace into argv words appended after *n entries (text is copied into buf,
  * which must outlive argv). Returns 0, or -1 when there are too many words. */
@@ -169,9 +163,9 @@ static int s_wait_ready(daemon_proc_t *d, int timeout_ms, char *line, size_t cap
     char *buf = malloc(cap_buf);
     if (!buf)
         return -1;
-    long long deadline = s_ms() + timeout_ms;
+    long long deadline = bench_mono_ms() + timeout_ms;
     int rc = -1;
-    while (s_ms() < deadline) {
+    while (bench_mono_ms() < deadline) {
         s_read_log(d, buf, cap_buf);
         const char *p = strstr(buf, "ready:");
         if (p) {
@@ -301,7 +295,7 @@ static bool s_term(daemon_proc_t *d)
 /* Waits up to ms for d to exit; SIGKILLs it after that. */
 static void s_reap(daemon_proc_t *d, long long deadline)
 {
-    while (s_running(d) && s_ms() < deadline) {
+    while (s_running(d) && bench_mono_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
     }
@@ -338,11 +332,11 @@ void bench_fabric_stop(bench_fabric_t **self_p, bool keep_logs)
     /* Edges first, so that they do not log the router's disappearance. */
     for (int i = 0; i < self->nedges; i++)
         s_term(&self->edges[i]);
-    long long deadline = s_ms() + 5000;
+    long long deadline = bench_mono_ms() + 5000;
     for (int i = 0; i < self->nedges; i++)
         s_reap(&self->edges[i], deadline);
     s_term(&self->router);
-    s_reap(&self->router, s_ms() + 5000);
+    s_reap(&self->router, bench_mono_ms() + 5000);
     if (self->own_dir && !keep_logs)
         s_remove_dir(self->dir);
     else

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "bench_ws.h"
 
 #define LISTEN_BACKLOG 4096       /* pending connections (capped by somaxconn) */
@@ -72,22 +73,6 @@ struct bench_floor {
     bool running;     /* a run was started and not stopped */
     wire_log_t *log;  /* the parent's messages */
 };
-
-/* Monotonic ns. */
-static int64_t s_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-/* Wall-clock ns: the clock of the events' ts. */
-static uint64_t s_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 size_t bench_floor_frame(uint8_t *out, size_t cap, const char *room, uint64_t epoch, uint64_t seq,
                          const char *type, uint64_t ts_ns, const char *data, size_t data_len)
@@ -177,7 +162,7 @@ static uint64_t s_epoch(void)
 {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
-        v = s_wall_ns() ^ ((uint64_t)getpid() << 32);
+        v = bench_wall_ns() ^ ((uint64_t)getpid() << 32);
     v &= (1ull << 53) - 1;
     return v ? v : 1;
 }
@@ -337,8 +322,8 @@ static void s_event(floor_srv_t *srv, size_t r, const char *type, bool now)
         return;
     }
     size_t n = bench_floor_frame(room->pack + room->pack_len, room->pack_cap - room->pack_len,
-                                 srv->conf->rooms[r], srv->epoch, room->seq + 1, type, s_wall_ns(),
-                                 srv->data, srv->data_len);
+                                 srv->conf->rooms[r], srv->epoch, room->seq + 1, type,
+                                 bench_wall_ns(), srv->data, srv->data_len);
     if (n == 0)
         return; /* cannot happen: frame_max covers the largest frame */
     room->seq++;
@@ -602,14 +587,14 @@ static void s_tick(floor_srv_t *srv)
     uint64_t expirations;
     if (read(srv->tfd, &expirations, sizeof expirations) < 0 || !srv->pacing)
         return;
-    double elapsed = (double)(s_mono_ns() - srv->t0) / 1e9;
+    double elapsed = (double)(bench_mono_ns() - srv->t0) / 1e9;
     uint64_t due = (uint64_t)(srv->rate * elapsed + 0.5);
     size_t nrooms = srv->conf->nrooms;
-    int64_t until = s_mono_ns() + TICK_BUDGET_NS;
+    int64_t until = bench_mono_ns() + TICK_BUDGET_NS;
     while (srv->sent < due) {
         s_event(srv, (size_t)(srv->next++ % nrooms), "bench.ev", false);
         srv->sent++;
-        if (s_mono_ns() > until)
+        if (bench_mono_ns() > until)
             break; /* the rest stays due for the next pass */
     }
 }
@@ -629,7 +614,7 @@ static void s_control(floor_srv_t *srv)
     if (run != srv->run) {
         srv->run = run;
         srv->rate = shm->rate;
-        srv->t0 = s_mono_ns();
+        srv->t0 = bench_mono_ns();
         srv->sent = 0;
         srv->pacing = s_arm(srv, srv->rate) == 0;
         if (!srv->pacing)
@@ -829,9 +814,9 @@ void bench_floor_stop(bench_floor_t **self_p)
     bench_floor_t *self = *self_p;
     if (self->pid > 0) {
         atomic_store_explicit(&self->shm->exit, 1, memory_order_release);
-        int64_t deadline = s_mono_ns() + 5000000000ll;
+        int64_t deadline = bench_mono_ns() + 5000000000ll;
         while (waitpid(self->pid, NULL, WNOHANG) == 0) {
-            if (s_mono_ns() > deadline) {
+            if (bench_mono_ns() > deadline) {
                 kill(self->pid, SIGKILL);
                 waitpid(self->pid, NULL, 0);
                 break;
@@ -882,9 +867,9 @@ int bench_floor_fence(bench_floor_t *self)
 static int s_wait(bench_floor_t *self, bool (*done)(const floor_shm_t *, int), int arg,
                   int timeout_ms)
 {
-    int64_t deadline = s_mono_ns() + (int64_t)timeout_ms * 1000000ll;
+    int64_t deadline = bench_mono_ns() + (int64_t)timeout_ms * 1000000ll;
     while (!done(self->shm, arg)) {
-        if (s_mono_ns() > deadline || bench_floor_check(self) < 0)
+        if (bench_mono_ns() > deadline || bench_floor_check(self) < 0)
             return -1;
         struct timespec ts = {0, WAIT_STEP_NS};
         nanosleep(&ts, NULL);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_clock.h"
 #include "weft.h"
 #include "wire_envelope.h"
 
@@ -74,22 +75,6 @@ static void s_weft_log(int level, const char *message, void *arg)
     if (level <= WEFT_LOG_WARN)
         wire_log(arg, level == WEFT_LOG_ERROR ? WIRE_LOG_ERROR : WIRE_LOG_WARN, "libweft: %s",
                  message);
-}
-
-/* Wall-clock ns: the clock of the events' ts, as libweft stamps it. */
-static uint64_t s_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Monotonic ms. */
-static int64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- Raw publishers ---------------------------------------------------------------------- */
@@ -182,7 +167,7 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
         snprintf(rp->id, sizeof rp->id, "weft-bench-raw-%d-%d", (int)getpid(), i);
         rp->id_len = strlen(rp->id);
         if (getrandom(&rp->session, sizeof rp->session, 0) != (ssize_t)sizeof rp->session)
-            rp->session = s_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
+            rp->session = bench_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
         rp->session |= 1; /* nonzero */
         rp->hdr_ev_len = s_raw_header(rp, "bench.ev", 0, rp->hdr_ev);
         rp->hdr_fence_len = s_raw_header(rp, "bench.fence", 0, rp->hdr_fence);
@@ -200,12 +185,12 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
         }
     }
     /* An XPUB drops what nobody subscribed to: wait for the router's subscription. */
-    int64_t deadline = s_mono_ms() + conf->connect_timeout_ms;
+    int64_t deadline = bench_mono_ms() + conf->connect_timeout_ms;
     for (int i = 0; i < self->npubs; i++) {
         bool subscribed = false;
         while (!subscribed) {
             zmq_pollitem_t item = {.socket = self->raw[i].sock, .events = ZMQ_POLLIN};
-            int64_t left = deadline - s_mono_ms();
+            int64_t left = deadline - bench_mono_ms();
             if (left <= 0) {
                 wire_log(self->log, WIRE_LOG_ERROR,
                          "raw publisher: no subscription from the router at %s within %d ms",
@@ -227,7 +212,7 @@ static int s_raw_send(bench_pub_t *self, raw_pub_t *rp, size_t room, bool fence,
     uint8_t *hdr = fence ? rp->hdr_fence : critical ? rp->hdr_crit : rp->hdr_ev;
     size_t hlen = fence ? rp->hdr_fence_len : critical ? rp->hdr_crit_len : rp->hdr_ev_len;
     wire_put_u64(hdr + RAW_OFF_PUB_SEQ, rp->seq + 1);
-    wire_put_u64(hdr + RAW_OFF_TS, s_wall_ns());
+    wire_put_u64(hdr + RAW_OFF_TS, bench_wall_ns());
     /* The topics and the payload live until the context is gone: ZeroMQ may keep them. With
      * NODROP only the first frame meets the high-water mark; the others of a message follow. */
     if (zmq_send_const(rp->sock, self->topics[room], self->topic_len[room],
@@ -250,11 +235,11 @@ static void s_raw_acks(bench_pub_t *self)
 /* Waits until the router acknowledged every raw event, at most timeout_ms. 0 or -1. */
 static int s_raw_flush(bench_pub_t *self, int timeout_ms)
 {
-    int64_t deadline = s_mono_ms() + timeout_ms;
+    int64_t deadline = bench_mono_ms() + timeout_ms;
     for (int i = 0; i < self->npubs; i++) {
         raw_pub_t *rp = &self->raw[i];
         while (rp->acked < rp->seq) {
-            int64_t left = deadline - s_mono_ms();
+            int64_t left = deadline - bench_mono_ms();
             if (left <= 0)
                 return -1;
             zmq_pollitem_t item = {.socket = rp->sock, .events = ZMQ_POLLIN};

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "bench_client.h"
 #include "bench_fabric.h"
 #include "bench_floor.h"
@@ -62,22 +63,6 @@ struct bench_session {
     uint64_t expected;                        /* streams the workers should have subscribed */
     bool warned_batch;                        /* the "unexpected batch frames" warning was given */
 };
-
-/* Monotonic ns. */
-static int64_t s_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-/* Wall-clock ns (the clock of the events' ts). */
-static uint64_t s_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Sleeps ns nanoseconds. */
 static void s_sleep_ns(int64_t ns)
@@ -258,7 +243,7 @@ __attribute__((noreturn)) static void s_worker_main(bench_session_t *self, size_
                                   .count = self->worker_count[w],
                                   .inflight = self->o->inflight,
                                   .coalesce_us = self->o->coalesce_us,
-                                  .nonce = ((uint64_t)getpid() << 32) ^ s_wall_ns(),
+                                  .nonce = ((uint64_t)getpid() << 32) ^ bench_wall_ns(),
                                   .worker = (int)w};
         bench_client_t *client = bench_client_new(&cc, self->ctl, log);
         if (!client) {
@@ -326,11 +311,11 @@ static int s_check_alive(bench_session_t *self)
 /* Sleeps ns while watching the workers and the fabric. Returns 0, or -1 when something died. */
 static int s_watch(bench_session_t *self, int64_t ns)
 {
-    int64_t end = s_mono_ns() + ns;
+    int64_t end = bench_mono_ns() + ns;
     for (;;) {
         if (s_check_alive(self) < 0)
             return -1;
-        int64_t left = end - s_mono_ns();
+        int64_t left = end - bench_mono_ns();
         if (left <= 0)
             return 0;
         s_sleep_ns(left < POLL_NS ? left : POLL_NS);
@@ -505,7 +490,7 @@ static int s_make_rooms(bench_session_t *self)
     const bench_opts_t *o = self->o;
     /* A tag per session keeps rooms fresh on a long-running router: the seqs start at 1. */
     snprintf(self->prefix, sizeof self->prefix, "bench-%08" PRIx64 "-",
-             (uint64_t)((s_wall_ns() ^ ((uint64_t)getpid() << 20)) & 0xFFFFFFFFu));
+             (uint64_t)((bench_wall_ns() ^ ((uint64_t)getpid() << 20)) & 0xFFFFFFFFu));
     self->nrooms = (size_t)o->rooms;
     self->rooms = calloc(self->nrooms, sizeof *self->rooms);
     if (!self->rooms)
@@ -618,7 +603,7 @@ static int s_connect_round(bench_session_t *self)
     int round = ++self->round;
     atomic_store(&self->ctl->connect_round, round);
     self->fenced = false;
-    int64_t start = s_mono_ns(), deadline = start + (int64_t)(self->o->connect_timeout * 1e9);
+    int64_t start = bench_mono_ns(), deadline = start + (int64_t)(self->o->connect_timeout * 1e9);
     int64_t next_note = start + 5000000000ll;
     for (;;) {
         if (s_check_alive(self) < 0)
@@ -632,7 +617,7 @@ static int s_connect_round(bench_session_t *self)
         }
         uint64_t subscribed = s_sum(self, G_SUBSCRIBED), failed = s_sum(self, G_FAILED);
         if (settled) {
-            double secs = (double)(s_mono_ns() - start) / 1e9;
+            double secs = (double)(bench_mono_ns() - start) / 1e9;
             if (failed)
                 wire_log(self->log, WIRE_LOG_WARN,
                          "%" PRIu64 " of %" PRIu64 " clients could "
@@ -642,7 +627,7 @@ static int s_connect_round(bench_session_t *self)
                      subscribed, secs);
             return subscribed ? 0 : -1;
         }
-        int64_t now = s_mono_ns();
+        int64_t now = bench_mono_ns();
         if (now > deadline) {
             /* Go on with the clients that made it (the figures say how many): "how many
              * connections does an edge take" is itself a result. */
@@ -735,14 +720,14 @@ static uint64_t s_src_published(const bench_session_t *self)
 /* Publishes fence events until every subscribed stream has received one. Returns 0 or -1. */
 static int s_fence(bench_session_t *self)
 {
-    int64_t start = s_mono_ns();
+    int64_t start = bench_mono_ns();
     int64_t deadline = start + (int64_t)((30.0 + (double)self->expected / 1000.0) * 1e9);
     unsigned rounds = 0;
     for (;;) {
         uint64_t subscribed = s_sum(self, G_SUBSCRIBED), primed = s_sum(self, G_PRIMED);
         if (primed >= subscribed)
             break;
-        if (s_mono_ns() > deadline) {
+        if (bench_mono_ns() > deadline) {
             wire_log(self->log, WIRE_LOG_ERROR,
                      "fence: only %" PRIu64 " of %" PRIu64 " subscribed clients received an event",
                      primed, subscribed);
@@ -757,7 +742,7 @@ static int s_fence(bench_session_t *self)
     if (s_src_fence_flush(self) < 0)
         wire_log(self->log, WIRE_LOG_WARN, "fence: the fence events did not leave in time");
     wire_log(self->log, WIRE_LOG_INFO, "fenced after %u round(s), %.1f s", rounds,
-             (double)(s_mono_ns() - start) / 1e9);
+             (double)(bench_mono_ns() - start) / 1e9);
     self->fenced = true;
     return 0;
 }
@@ -814,7 +799,7 @@ static void s_snap(bench_session_t *self, cpu_snap_t *s)
  * at most timeout_ns. Returns 1 when reached, 0 on timeout, -1 when something died. */
 static int s_wait_workers(bench_session_t *self, int run, int which, int64_t timeout_ns)
 {
-    int64_t deadline = s_mono_ns() + timeout_ns;
+    int64_t deadline = bench_mono_ns() + timeout_ns;
     for (;;) {
         if (s_check_alive(self) < 0)
             return -1;
@@ -830,7 +815,7 @@ static int s_wait_workers(bench_session_t *self, int run, int which, int64_t tim
         }
         if (all)
             return 1;
-        if (s_mono_ns() > deadline)
+        if (bench_mono_ns() > deadline)
             return 0;
         s_sleep_ns(POLL_NS / 4);
     }
@@ -870,7 +855,7 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     s_src_counts(self, &pc0);
     if (self->floor)
         bench_floor_counts(self->floor, &fc0);
-    uint64_t ws = s_wall_ns() + (uint64_t)(o->warmup * 1e9);
+    uint64_t ws = bench_wall_ns() + (uint64_t)(o->warmup * 1e9);
     atomic_store(&ctl->window_start_ns, ws);
     if (s_src_start(self, rate) < 0) {
         wire_log(self->log, WIRE_LOG_ERROR, "cannot start publishing");
@@ -881,14 +866,14 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     cpu_snap_t c0, c1;
     uint64_t we = 0;
     double edge_rss_busy = NAN, router_rss = NAN;
-    int rc = s_watch(self, (int64_t)(ws - s_wall_ns()));
+    int rc = s_watch(self, (int64_t)(ws - bench_wall_ns()));
     if (rc == 0) {
         s_snap(self, &c0);
         rc = s_watch(self, (int64_t)(o->duration * 1e9));
     }
     if (rc == 0) {
         s_snap(self, &c1);
-        we = s_wall_ns();
+        we = bench_wall_ns();
         atomic_store(&ctl->window_end_ns, we);
         edge_rss_busy = s_edges_rss(self);
         router_rss = s_rss(self->router_pid);
@@ -1065,12 +1050,12 @@ void bench_session_destroy(bench_session_t **self_p, bool failed)
         bench_pub_stop(self->pub);
     if (self->ctl) {
         atomic_store(&self->ctl->phase, BENCH_PHASE_EXIT);
-        int64_t deadline = s_mono_ns() + 5000000000ll;
+        int64_t deadline = bench_mono_ns() + 5000000000ll;
         for (size_t w = 0; w < self->nworkers; w++) {
             if (self->worker_pid[w] <= 0)
                 continue;
             while (waitpid(self->worker_pid[w], NULL, WNOHANG) == 0) {
-                if (s_mono_ns() > deadline) {
+                if (bench_mono_ns() > deadline) {
                     kill(self->worker_pid[w], SIGKILL);
                     waitpid(self->worker_pid[w], NULL, 0);
                     break;

@@ -10,19 +10,12 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "bench_clock.h"
 #include "bench_acct.h"
 #include "wire_envelope.h"
 
 #define DRAIN_BUDGET 4096 /* messages per pass before the control block is looked at again */
 #define POLL_MS 10        /* how often the control block is read when idle */
-
-/* Wall-clock time in ns. */
-static uint64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Maps a topic frame to the bench room index; -1 when it is not one of ours. */
 static long s_room_of(const bench_zsub_conf_t *conf, const zmq_msg_t *topic)
@@ -70,7 +63,7 @@ static int s_recv_one(const bench_zsub_conf_t *conf, void *sub, bench_acct_t *ac
     }
     bench_result_t *res = bench_acct_result(acct);
     if (rc == 1) {
-        uint64_t now = s_now_ns();
+        uint64_t now = bench_wall_ns();
         wire_header_t h;
         long room = n == 3 ? s_room_of(conf, &parts[0]) : -1;
         if (n != 3 ||

@@ -60,6 +60,17 @@ static void *s_run(void *arg)
     return NULL;
 }
 
+/* Defaults with intake, fan-out and history on free loopback ports. */
+static void s_loopback_conf(rtr_config_t *conf)
+{
+    char err[256];
+    const wire_conf_entry_t *t = rtr_config_table();
+    assert_int_equal(rtr_config_defaults(conf, err, sizeof err), 0);
+    assert_int_equal(wire_conf_set(t, conf, "intake", "tcp://127.0.0.1:*", err, sizeof err), 0);
+    assert_int_equal(wire_conf_set(t, conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err), 0);
+    assert_int_equal(wire_conf_set(t, conf, "history", "tcp://127.0.0.1:*", err, sizeof err), 0);
+}
+
 /* Starts a server with test settings on free loopback ports and its loop thread; kv is a
  * NULL-terminated list of extra "key", "value" settings (may be NULL). */
 static void s_start_with(fixture_t *f, const char *const *kv)
@@ -426,11 +437,7 @@ static void test_stop_idle(void **state)
 
     /* Stop first, then run: the loop sees the pending stop at once. */
     rtr_config_t conf;
-    char err[256];
-    assert_int_equal(rtr_config_defaults(&conf, err, sizeof err), 0);
-    wire_conf_set(rtr_config_table(), &conf, "intake", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(rtr_config_table(), &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(rtr_config_table(), &conf, "history", "tcp://127.0.0.1:*", err, sizeof err);
+    s_loopback_conf(&conf);
     rtr_server_t *server = rtr_server_new(&conf, NULL);
     assert_non_null(server);
     assert_int_equal(rtr_server_stop(server), 0);
@@ -480,10 +487,7 @@ static void test_io_nice(void **state)
 
     rtr_config_t conf;
     char err[256];
-    assert_int_equal(rtr_config_defaults(&conf, err, sizeof err), 0);
-    wire_conf_set(rtr_config_table(), &conf, "intake", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(rtr_config_table(), &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(rtr_config_table(), &conf, "history", "tcp://127.0.0.1:*", err, sizeof err);
+    s_loopback_conf(&conf);
     assert_int_equal(wire_conf_set(rtr_config_table(), &conf, "io_threads", "2", err, sizeof err),
                      0);
     assert_int_equal(wire_conf_set(rtr_config_table(), &conf, "io_nice", "7", err, sizeof err), 0);
@@ -517,11 +521,8 @@ static void test_bind_failure(void **state)
     (void)state;
     rtr_config_t conf;
     char err[256];
-    assert_int_equal(rtr_config_defaults(&conf, err, sizeof err), 0);
+    s_loopback_conf(&conf);
     const wire_conf_entry_t *t = rtr_config_table();
-    wire_conf_set(t, &conf, "intake", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(t, &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(t, &conf, "history", "tcp://127.0.0.1:*", err, sizeof err);
     rtr_server_t *first = rtr_server_new(&conf, NULL);
     assert_non_null(first);
 
@@ -1120,11 +1121,15 @@ static void test_history_storm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_loop),          cmocka_unit_test(test_stop_idle),
-        cmocka_unit_test(test_bind_failure),  cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_loop),
+        cmocka_unit_test(test_stop_idle),
+        cmocka_unit_test(test_bind_failure),
+        cmocka_unit_test(test_burst),
         cmocka_unit_test(test_io_nice),
-        cmocka_unit_test(test_history),       cmocka_unit_test(test_history_too_old),
-        cmocka_unit_test(test_history_storm), cmocka_unit_test(test_heads),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_history_too_old),
+        cmocka_unit_test(test_history_storm),
+        cmocka_unit_test(test_heads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
