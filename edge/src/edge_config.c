@@ -62,6 +62,9 @@ const wire_conf_entry_t edge_config_table[] = {
      "frames per second per connection above which writes are paced (0 = never)"},
     {"pace_interval_ms", WIRE_CONF_INT, F(pace_interval_ms), "20", 0, 1000,
      "paced writes: at most one write round per this many milliseconds (0 = never pace)"},
+    {"pace_hold_reads", WIRE_CONF_BOOL, F(pace_hold_reads), "true", 0, 0,
+     "paced: read the router feed only when the next write round is due (one wake-up per round; "
+     "critical events then wait for the round too)"},
     {"ping_interval", WIRE_CONF_INT, F(ping_interval), "20", 1, 3600,
      "seconds of silence before a WebSocket ping"},
     {"ping_timeout", WIRE_CONF_INT, F(ping_timeout), "10", 1, 3600,

@@ -8,6 +8,7 @@
 #ifndef EDGE_CONFIG_H
 #define EDGE_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -30,6 +31,7 @@ typedef struct edge_config {
     int max_queue_frames;   /* per-connection outbound queue bound in frames */
     int pace_above;         /* frames/s per connection above which write rounds are paced */
     int pace_interval_ms;   /* paced: one write round per this many milliseconds at most */
+    bool pace_hold_reads;   /* paced: read the router feed only when the next round is due */
     int ping_interval;      /* seconds of silence before the edge pings a client */
     int ping_timeout;       /* further seconds without an answer before it hangs up */
     int sub_rcvhwm;         /* ZMQ_RCVHWM of the SUB socket (0 = unlimited) */

@@ -51,17 +51,17 @@ static void s_append(char *buf, size_t cap, const char *label, uint64_t value)
 
 void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, const char *when)
 {
-    wire_log(
-        log, level,
-        "stats (%s): conns=%" PRIu64 " conns_total=%" PRIu64 " refused=%" PRIu64 " msgs_in=%" PRIu64
-        " events_in=%" PRIu64 " unrouted=%" PRIu64 " deliveries=%" PRIu64 " frames_out=%" PRIu64
-        " bytes_out=%" PRIu64 " writes=%" PRIu64 " write_rounds=%" PRIu64 " paced_rounds=%" PRIu64
-        " notices=%" PRIu64 " slow_closes=%" PRIu64 " peer_closes=%" PRIu64
-        " subs=+%" PRIu64 "/-%" PRIu64 " router_connects=%" PRIu64 " router_disconnects=%" PRIu64,
-        when, s->conns_current, s->conns_total, s->conns_refused, s->msgs_in, s->events_in,
-        s->events_unrouted, s->deliveries, s->frames_out, s->bytes_out, s->writes,
-        s->write_rounds, s->paced_rounds, s->notices, s->slow_closes,
-        s->peer_closes, s->subs_added, s->subs_removed, s->router_connects, s->router_disconnects);
+    wire_log(log, level,
+             "stats (%s): conns=%" PRIu64 " conns_total=%" PRIu64 " refused=%" PRIu64
+             " msgs_in=%" PRIu64 " events_in=%" PRIu64 " unrouted=%" PRIu64 " deliveries=%" PRIu64
+             " frames_out=%" PRIu64 " bytes_out=%" PRIu64 " writes=%" PRIu64
+             " write_rounds=%" PRIu64 " paced_rounds=%" PRIu64 " notices=%" PRIu64
+             " slow_closes=%" PRIu64 " peer_closes=%" PRIu64 " subs=+%" PRIu64 "/-%" PRIu64
+             " router_connects=%" PRIu64 " router_disconnects=%" PRIu64,
+             when, s->conns_current, s->conns_total, s->conns_refused, s->msgs_in, s->events_in,
+             s->events_unrouted, s->deliveries, s->frames_out, s->bytes_out, s->writes,
+             s->write_rounds, s->paced_rounds, s->notices, s->slow_closes, s->peer_closes,
+             s->subs_added, s->subs_removed, s->router_connects, s->router_disconnects);
     const edge_stream_stats_t *r = &s->rooms;
     wire_log(log, level,
              "stats (%s): rooms: streams=%" PRIu64 " gaps=%" PRIu64 " gap_events=%" PRIu64

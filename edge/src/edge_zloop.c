@@ -12,21 +12,23 @@
 #define S_DEFAULT_BUDGET 256
 
 struct edge_zloop {
-    lws_sorted_usec_list_t sul;   /* continues a pass that ran out of budget */
-    void *zsock;                  /* the socket (not owned) */
-    const char *what;             /* its name in logs (static) */
-    unsigned budget;              /* recv_one() calls per pass */
-    edge_zloop_recv_fn *recv_one; /* message handler */
-    edge_zloop_pass_fn *pass;     /* start-of-pass hook, may be NULL */
-    edge_zloop_pass_fn *done;     /* end-of-pass hook, may be NULL */
-    void *arg;                    /* for recv_one, pass and done */
-    struct lws_context *lws;      /* loop it is attached to; NULL when detached */
-    struct lws *wsi;              /* raw-file wsi of the dup()ed ZMQ_FD; NULL when none */
-    bool draining;                /* a pass is running (guards re-entry from recv_one) */
-    wire_log_t *log;              /* not owned; may be NULL */
-    wire_log_limit_t limit;       /* for errors that could repeat per wake-up */
-    uint64_t received;            /* messages handled */
-    uint64_t exhausted;           /* passes continued from the timer */
+    lws_sorted_usec_list_t sul;     /* continues a pass that ran out of budget */
+    void *zsock;                    /* the socket (not owned) */
+    const char *what;               /* its name in logs (static) */
+    unsigned budget;                /* recv_one() calls per pass */
+    edge_zloop_recv_fn *recv_one;   /* message handler */
+    edge_zloop_pass_fn *pass;       /* start-of-pass hook, may be NULL */
+    edge_zloop_pass_fn *done;       /* end-of-pass hook, may be NULL */
+    edge_zloop_holdoff_fn *holdoff; /* pause after a pass, may be NULL */
+    bool held;                      /* the fd is not watched until sul fires */
+    void *arg;                      /* for recv_one, pass and done */
+    struct lws_context *lws;        /* loop it is attached to; NULL when detached */
+    struct lws *wsi;                /* raw-file wsi of the dup()ed ZMQ_FD; NULL when none */
+    bool draining;                  /* a pass is running (guards re-entry from recv_one) */
+    wire_log_t *log;                /* not owned; may be NULL */
+    wire_log_limit_t limit;         /* for errors that could repeat per wake-up */
+    uint64_t received;              /* messages handled */
+    uint64_t exhausted;             /* passes continued from the timer */
 };
 
 edge_zloop_t *edge_zloop_new(const edge_zloop_opts_t *opts)
@@ -40,6 +42,7 @@ edge_zloop_t *edge_zloop_new(const edge_zloop_opts_t *opts)
     self->recv_one = opts->recv_one;
     self->pass = opts->pass;
     self->done = opts->done;
+    self->holdoff = opts->holdoff;
     self->arg = opts->arg;
     self->log = opts->log;
     return self;
@@ -99,19 +102,34 @@ void edge_zloop_drain(edge_zloop_t *self)
     }
     if (n && self->done)
         self->done(self->arg);
+    /* A pass cut by the budget continues at once; otherwise the owner may ask for a pause. */
+    if (n && n < self->budget && self->holdoff && self->wsi && self->lws && !self->held) {
+        int64_t us = self->holdoff(self->arg);
+        if (us > 0) {
+            lws_rx_flow_control(self->wsi, 0);
+            self->held = true;
+            lws_sul_schedule(self->lws, 0, &self->sul, s_sul_cb, us);
+        }
+    }
     self->draining = false;
 }
 
 void edge_zloop_kick(edge_zloop_t *self)
 {
-    if (edge_zloop_has_input(self))
+    if (!self->held && edge_zloop_has_input(self))
         s_schedule(self);
 }
 
 /* Timer: continues (or starts) a pass. */
 static void s_sul_cb(lws_sorted_usec_list_t *sul)
 {
-    edge_zloop_drain(lws_container_of(sul, edge_zloop_t, sul));
+    edge_zloop_t *self = lws_container_of(sul, edge_zloop_t, sul);
+    if (self->held) {
+        self->held = false;
+        if (self->wsi)
+            lws_rx_flow_control(self->wsi, 1);
+    }
+    edge_zloop_drain(self);
 }
 
 /* lws callback of every zloop's raw-file wsi. */
@@ -184,6 +202,7 @@ void edge_zloop_detach(edge_zloop_t *self)
         return;
     if (self->lws)
         lws_sul_cancel(&self->sul);
+    self->held = false;
     if (self->wsi) /* lws closes it with the context: its callback must not find us then */
         lws_set_opaque_user_data(self->wsi, NULL);
     self->wsi = NULL;

@@ -36,18 +36,23 @@ typedef int(edge_zloop_recv_fn)(void *arg);
 /* Runs at the start of every pass, before any recv_one() (may be NULL). */
 typedef void(edge_zloop_pass_fn)(void *arg);
 
+/* Asked after a pass that handled messages: microseconds to leave the socket unread (0: read
+ * as soon as input comes). Meanwhile the loop does not watch the fd, so input wakes nobody. */
+typedef int64_t(edge_zloop_holdoff_fn)(void *arg);
+
 /* Settings for edge_zloop_new(). `done` runs at the end of every pass that handled at least one
  * message, also one cut short by the budget: the owner writes out what the pass produced there,
  * so output never waits behind a backlog of input. */
 typedef struct edge_zloop_opts {
-    void *zsock;                  /* the ZeroMQ socket (not owned) */
-    const char *what;             /* its name in logs, e.g. "zmq" or "history" (static) */
-    unsigned budget;              /* recv_one() calls per pass (0 = 256) */
-    edge_zloop_recv_fn *recv_one; /* message handler */
-    edge_zloop_pass_fn *pass;     /* start-of-pass hook (may be NULL) */
-    edge_zloop_pass_fn *done;     /* end-of-pass hook, after the last recv_one() (may be NULL) */
-    void *arg;                    /* for recv_one, pass and done */
-    wire_log_t *log;              /* may be NULL */
+    void *zsock;                    /* the ZeroMQ socket (not owned) */
+    const char *what;               /* its name in logs, e.g. "zmq" or "history" (static) */
+    unsigned budget;                /* recv_one() calls per pass (0 = 256) */
+    edge_zloop_recv_fn *recv_one;   /* message handler */
+    edge_zloop_pass_fn *pass;       /* start-of-pass hook (may be NULL) */
+    edge_zloop_pass_fn *done;       /* end-of-pass hook, after the last recv_one() (may be NULL) */
+    edge_zloop_holdoff_fn *holdoff; /* pause after a pass (may be NULL: never) */
+    void *arg;                      /* for recv_one, pass and done */
+    wire_log_t *log;                /* may be NULL */
 } edge_zloop_opts_t;
 
 /* Creates a detached zloop. NULL on OOM. */

@@ -25,6 +25,7 @@ struct edge_zmq {
     edge_zmq_msg_fn *on_msg;           /* message handler */
     edge_zmq_connect_fn *on_connect;   /* connection handler, may be NULL */
     edge_zmq_pass_end_fn *on_pass_end; /* end of a pass with messages, may be NULL */
+    edge_zloop_holdoff_fn *holdoff;    /* pause reading after a pass, may be NULL */
     void *arg;                         /* for on_msg, on_connect and on_pass_end */
     wire_log_t *log;                   /* not owned; may be NULL */
     wire_log_limit_t limit;            /* for errors that could repeat per message */
@@ -47,6 +48,7 @@ static int s_recv_one(void *arg);
 static int s_recv_monitor_one(void *arg);
 static void s_read_monitor(void *arg);
 static void s_pass_end(void *arg);
+static int64_t s_holdoff(void *arg);
 
 edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
 {
@@ -56,6 +58,7 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
     self->on_msg = opts->on_msg;
     self->on_connect = opts->on_connect;
     self->on_pass_end = opts->on_pass_end;
+    self->holdoff = opts->holdoff;
     self->arg = opts->arg;
     snprintf(self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
     self->log = opts->log;
@@ -109,6 +112,7 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
         .recv_one = s_recv_one,
         .pass = s_read_monitor,
         .done = s_pass_end,
+        .holdoff = s_holdoff,
         .arg = self,
         .log = self->log,
     });
@@ -251,6 +255,13 @@ static void s_pass_end(void *arg)
     edge_zmq_t *self = arg;
     if (self->on_pass_end)
         self->on_pass_end(self->arg);
+}
+
+/* edge_zloop holdoff hook of the SUB: asks the owner. */
+static int64_t s_holdoff(void *arg)
+{
+    edge_zmq_t *self = arg;
+    return self->holdoff ? self->holdoff(self->arg) : 0;
 }
 
 int edge_zmq_attach(edge_zmq_t *self, struct lws_vhost *vhost)

@@ -21,6 +21,8 @@
 
 #include <libwebsockets.h>
 
+#include "edge_zloop.h"
+
 #include "wire_log.h"
 
 typedef struct edge_zmq edge_zmq_t;
@@ -50,6 +52,7 @@ typedef struct edge_zmq_opts {
     edge_zmq_msg_fn *on_msg;           /* message handler */
     edge_zmq_connect_fn *on_connect;   /* connection handler (may be NULL) */
     edge_zmq_pass_end_fn *on_pass_end; /* end of a pass with messages (may be NULL) */
+    edge_zloop_holdoff_fn *holdoff;    /* pause reading after a pass (may be NULL) */
     void *arg;                         /* for on_msg, on_connect and on_pass_end */
     wire_log_t *log;                   /* may be NULL */
 } edge_zmq_opts_t;

@@ -56,6 +56,7 @@ static void test_defaults(void **state)
     assert_int_equal(conf.max_queue_frames, 4096);
     assert_int_equal(conf.pace_above, 250);
     assert_int_equal(conf.pace_interval_ms, 20);
+    assert_true(conf.pace_hold_reads);
     assert_int_equal(conf.ping_interval, 20);
     assert_int_equal(conf.ping_timeout, 10);
     assert_int_equal(conf.sub_rcvhwm, 100000);

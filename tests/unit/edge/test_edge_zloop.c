@@ -2,7 +2,8 @@
  * test_edge_zloop.c: a ZeroMQ PULL socket inside a real lws loop through edge_zloop: messages
  * queued before the attach are drained (the edge of ZMQ_FD may have fired before lws listened),
  * a burst larger than the budget is received completely through the zero-delay timer, the pass
- * hook runs before the messages and the done hook after them, a kick after a send finds waiting input, two zloops share the
+ * hook runs before the messages and the done hook after them, a holdoff leaves input unread
+ * until it ends, a kick after a send finds waiting input, two zloops share the
  * one raw-file protocol, and a zloop destroyed before its lws context is not called back. Every
  * wait is bounded.
  */
@@ -32,6 +33,8 @@ typedef struct pipe {
     int dones;            /* end-of-pass hook calls */
     int received_at_done; /* received when the last pass ended */
     int most_per_pass;    /* most messages one pass (pass hook to done hook) handled */
+    int64_t hold_us;      /* what the holdoff hook answers */
+    int holds;            /* holdoff answers that were > 0 */
 } pipe_t;
 
 /* The test fixture: an lws context without listener and two pipes. */
@@ -86,6 +89,15 @@ static void s_done(void *arg)
         p->most_per_pass = p->received - p->received_at_pass;
 }
 
+/* The holdoff hook: the pause the test set. */
+static int64_t s_holdoff(void *arg)
+{
+    pipe_t *p = arg;
+    if (p->hold_us > 0)
+        p->holds++;
+    return p->hold_us;
+}
+
 /* Creates a pipe on a fresh inproc endpoint with a zloop of the given budget. */
 static void s_pipe_open(fixture_t *f, pipe_t *p, const char *endpoint, unsigned budget)
 {
@@ -106,6 +118,7 @@ static void s_pipe_open(fixture_t *f, pipe_t *p, const char *endpoint, unsigned 
         .recv_one = s_recv_one,
         .pass = s_pass,
         .done = s_done,
+        .holdoff = s_holdoff,
         .arg = p,
     });
     assert_non_null(p->loop);
@@ -224,6 +237,31 @@ static void test_kick_finds_input(void **state)
     assert_int_equal(f->b.received, before + 2);
 }
 
+/* A holdoff after a pass: input that comes meanwhile wakes nobody, not even a kick, and is
+ * read when the pause is over. */
+static void test_holdoff(void **state)
+{
+    fixture_t *f = *state;
+    int before = f->b.received;
+    f->b.hold_us = 300 * 1000;
+    s_send(&f->b, 1);
+    s_service_until(f, &f->b.received, before + 1);
+    assert_int_equal(f->b.received, before + 1);
+    assert_int_equal(f->b.holds, 1);
+    uint64_t held_at = s_now_ms();
+    f->b.hold_us = 0; /* the next pass does not pause again */
+    s_send(&f->b, 3);
+    edge_zloop_kick(f->b.loop);
+    uint64_t until = held_at + 100;
+    while (s_now_ms() < until)
+        lws_service(f->lws, 0);
+    assert_int_equal(f->b.received, before + 1);
+    s_service_until(f, &f->b.received, before + 4);
+    assert_int_equal(f->b.received, before + 4);
+    assert_true(s_now_ms() - held_at >= 250);
+    assert_int_equal(f->b.holds, 1);
+}
+
 static void test_detach_stops_service(void **state)
 {
     fixture_t *f = *state;
@@ -248,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_drains_what_came_before_attach),
         cmocka_unit_test(test_burst_beyond_budget),
         cmocka_unit_test(test_kick_finds_input),
+        cmocka_unit_test(test_holdoff),
         cmocka_unit_test(test_detach_stops_service),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
