@@ -1,7 +1,8 @@
 # bench_smoke: run with cmake -P (see bench.cmake). Inputs: WEFT_BENCH, WEFT_ROUTER_BIN,
 # WEFT_EDGE_BIN, OUT (where weft-bench writes its JSON), and MODE: "fabric" (the default: a
-# private router and edge) or "floor" (weft-bench's own floor server, no daemon needed; then
-# WEFT_ROUTER_BIN and WEFT_EDGE_BIN are not needed either).
+# private router and edge), "paced" (the same with the edge's write pacing always on) or "floor"
+# (weft-bench's own floor server, no daemon needed; then WEFT_ROUTER_BIN and WEFT_EDGE_BIN are
+# not needed either).
 #
 # The fabric run publishes every 10th event of each room with priority critical
 # (--critical-every 10): the clients must count them (the edge flags them "critical":true), and
@@ -15,16 +16,22 @@ if(NOT DEFINED MODE)
     set(MODE fabric)
 endif()
 set(required WEFT_BENCH OUT)
-if(MODE STREQUAL "fabric")
+if(MODE STREQUAL "fabric" OR MODE STREQUAL "paced")
     list(APPEND required WEFT_ROUTER_BIN WEFT_EDGE_BIN)
     set(target --spawn --router-bin ${WEFT_ROUTER_BIN} --edge-bin ${WEFT_EDGE_BIN}
                --critical-every 10)
+    if(MODE STREQUAL "paced")
+        # Pacing from 1 frame/s per connection: every write round after the first is paced and
+        # the edge reads the router feed only at round time (pace_hold_reads), critical events
+        # included, so the counts below cover that path too.
+        list(APPEND target --edge-arg "--pace-above 1")
+    endif()
 elseif(MODE STREQUAL "floor")
     # --floor-pack 2: every event still arrives once and in order when a client gets two per
     # send(), which also covers the one-per-send path for the last, partial pack of a run.
     set(target --mode floor --floor-pack 2)
 else()
-    message(FATAL_ERROR "bench_smoke: MODE must be fabric or floor, not '${MODE}'")
+    message(FATAL_ERROR "bench_smoke: MODE must be fabric, paced or floor, not '${MODE}'")
 endif()
 foreach(var ${required})
     if(NOT DEFINED ${var})
@@ -49,8 +56,12 @@ if(NOT EXISTS ${OUT})
 endif()
 file(READ ${OUT} doc)
 string(JSON mode_run ERROR_VARIABLE err GET "${doc}" config mode)
-if(NOT mode_run STREQUAL MODE)
-    message(FATAL_ERROR "bench_smoke: config.mode is '${mode_run}', expected '${MODE}'")
+set(mode_want ${MODE})
+if(MODE STREQUAL "paced")
+    set(mode_want fabric)
+endif()
+if(NOT mode_run STREQUAL mode_want)
+    message(FATAL_ERROR "bench_smoke: config.mode is '${mode_run}', expected '${mode_want}'")
 endif()
 
 # Reads result.runs[0].<key> into var, failing when it is absent or null.
@@ -84,8 +95,8 @@ if(published LESS 1000 OR delivered LESS least)
     list(APPEND failures "published ${published} events, delivered ${delivered} (want >= ${least})")
 endif()
 
-# Critical events (fabric only): published, and received flagged as critical.
-if(MODE STREQUAL "fabric")
+# Critical events (fabric and paced): published, and received flagged as critical.
+if(MODE STREQUAL "fabric" OR MODE STREQUAL "paced")
     bench_get(crit_published critical_published)
     bench_get(crit_events critical_events)
     if(crit_published LESS 1 OR crit_events LESS 1 OR crit_events GREATER delivered)
