@@ -299,6 +299,14 @@ edge_frame_t *edge_proto_subscribed(const char *room, size_t room_len, const voi
     return s_frame_of(obj);
 }
 
+edge_frame_t *edge_proto_position(const char *room, size_t room_len, uint64_t epoch, uint64_t seq)
+{
+    json_t *obj = json_pack("{s:s, s:o, s:I, s:I}", "op", "position", "room",
+                            json_stringn_nocheck(room, room_len), "epoch", (json_int_t)epoch, "seq",
+                            (json_int_t)seq);
+    return obj ? s_frame_of(obj) : NULL;
+}
+
 edge_frame_t *edge_proto_error(const edge_req_t *req)
 {
     json_t *obj = json_pack("{s:s, s:s, s:s}", "op", "error", "code", edge_err_name(req->err),

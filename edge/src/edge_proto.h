@@ -116,6 +116,10 @@ edge_frame_t *edge_proto_subscribed(const char *room, size_t room_len, const voi
                                     bool recovered, uint64_t epoch, uint64_t seq,
                                     const char *reason);
 
+/* {"op":"position","room":R,"epoch":E,"seq":S}: a room new to the edge has its position now
+ * (every later event follows it); sent to its listeners before any of its events. NULL on OOM. */
+edge_frame_t *edge_proto_position(const char *room, size_t room_len, uint64_t epoch, uint64_t seq);
+
 /* {"op":"error","code","message","for"?, "room"?, "id"?} from req->err and req->message. */
 edge_frame_t *edge_proto_error(const edge_req_t *req);
 

@@ -717,7 +717,8 @@ typedef enum s_visit_kind {
     S_VISIT_HELD = 0, /* an event held in the room's batch: unbatched listeners get it now */
     S_VISIT_EVENT,    /* an event never held: every listener */
     S_VISIT_FLUSH,    /* a flushed batch (or a one-event flush): batched listeners */
-    S_VISIT_NOTICE    /* a "subscribed" notice: every listener */
+    S_VISIT_NOTICE,   /* a "subscribed" notice: every listener */
+    S_VISIT_POSITION  /* a seeded room's position: listeners not resuming (they have a cursor) */
 } s_visit_kind_t;
 
 /* What a visit needs to hand one event, batch or notice to the listeners of a room. */
@@ -749,6 +750,8 @@ static void s_visit_one(void *arg, void *connp, unsigned flags)
             edge_stream_live(sync->stream, v->ev);
         else if (v->kind == S_VISIT_NOTICE)
             edge_stream_jump(sync->stream, v->notice);
+        else if (v->kind == S_VISIT_POSITION)
+            return;
         s_sync_check(sync);
         return;
     }
@@ -768,6 +771,8 @@ static void s_visit_one(void *arg, void *connp, unsigned flags)
         break;
     case S_VISIT_NOTICE:
         self->stats.notices++;
+        break;
+    case S_VISIT_POSITION:
         break;
     }
     s_send(self, conn, v->frame);
@@ -837,6 +842,21 @@ static void s_room_notify(void *arg, const edge_notice_t *n)
     edge_frame_unref(&frame);
 }
 
+/* Room stream: a seed found the room's position; its listeners hear it before any event. */
+static void s_room_positioned(void *arg, uint64_t epoch, uint64_t seq)
+{
+    s_room_t *r = arg;
+    edge_server_t *self = r->server;
+    edge_frame_t *frame = edge_proto_position(r->room, r->len, epoch, seq);
+    if (!frame) {
+        wire_log(self->log, WIRE_LOG_ERROR, "room %s: out of memory for a position", r->room);
+        return;
+    }
+    s_visit_t v = {.server = self, .room = r, .kind = S_VISIT_POSITION, .frame = frame};
+    edge_rooms_visit(self->rooms, r->room, r->len, s_visit_one, &v);
+    edge_frame_unref(&frame);
+}
+
 /* edge_hist callback of a room stream's request. */
 static void s_room_on_hist(void *arg, const edge_hist_result_t *result)
 {
@@ -862,6 +882,7 @@ static const edge_stream_ops_t s_room_ops = {
     .notify = s_room_notify,
     .request = s_room_request,
     .overflow = NULL, /* a room gives up the repair instead */
+    .positioned = s_room_positioned,
 };
 
 /* Creates the stream state of a room. NULL on OOM. */
@@ -934,16 +955,22 @@ static void s_on_router_connect(void *arg, uint64_t n)
 /* ---- inbound client messages -------------------------------------------------------------- */
 
 /* The position of an exact room at this edge (the last event its stream handed on), for the
- * answer to a subscribe without since. False for a pattern, or a room the edge has seen no
- * event of yet (then the client's first event gives it a cursor). */
+ * answer to a subscribe without since. False for a pattern, or a room the edge has no position
+ * of yet: then its stream asks history for the head, and its listeners get a "position" frame
+ * before the room's first event. */
 static bool s_room_position(edge_server_t *self, const edge_req_t *req, uint64_t *epoch,
                             uint64_t *last)
 {
     if (wire_pattern_is_prefix(req->room, req->room_len))
         return false;
-    void **slot = edge_rooms_data(self->rooms, req->room, req->room_len);
-    s_room_t *r = slot ? *slot : NULL;
-    return r && r->stream && edge_stream_position(r->stream, epoch, last);
+    s_room_t *r = s_room_of(self, req->room, req->room_len);
+    if (!r)
+        return false;
+    if (edge_stream_position(r->stream, epoch, last))
+        return true;
+    /* New to this edge: ask history for the head; a "position" frame follows (edge_stream_seed). */
+    edge_stream_seed(r->stream);
+    return false;
 }
 
 /* Handles one complete client message. */

@@ -31,6 +31,7 @@ struct edge_stream {
     bool gap;                     /* the current fetch repairs a jump seen on the live stream */
     bool unverified;              /* history failed at resume: check the next event's seq */
     bool dead;                    /* overflowed: ignores everything */
+    bool seeding;                 /* the outstanding request asks for the head (edge_stream_seed) */
     unsigned stale;               /* replies in a row that did not reach the held events */
     edge_event_t *ring;           /* held events (each with a frame reference) */
     size_t cap;                   /* slots in ring (a power of two) */
@@ -240,6 +241,13 @@ static void s_flush(edge_stream_t *self)
 static void s_unserved(edge_stream_t *self, edge_reason_t reason, bool have_head, uint64_t epoch,
                        uint64_t head)
 {
+    if (self->seeding) {
+        /* No head: the held events go out as a fresh stream's would; nothing was lost. */
+        self->seeding = false;
+        self->fetching = false;
+        s_flush(self);
+        return;
+    }
     self->fetching = false;
     self->stale = 0;
     bool was_gap = self->gap;
@@ -366,6 +374,43 @@ void edge_stream_resume(edge_stream_t *self, uint64_t epoch, uint64_t seq)
         s_unserved(self, EDGE_REASON_UNAVAILABLE, false, 0, 0);
 }
 
+void edge_stream_seed(edge_stream_t *self)
+{
+    if (self->dead || self->member || self->known || self->fetching)
+        return;
+    self->seeding = true;
+    /* Epoch 0 is never a router's: the answer is epoch_changed with the epoch and head. */
+    if (s_fetch(self, 0, 0) < 0)
+        self->seeding = false;
+}
+
+/* The answer to a seed: the position is the head (or just before the first held event), then
+ * the held events follow. */
+static void s_seeded(edge_stream_t *self, const edge_hist_status_t *st)
+{
+    bool have = st->epoch != 0 && (st->status == EDGE_HIST_EPOCH_CHANGED ||
+                                   st->status == EDGE_HIST_OK || st->status == EDGE_HIST_TOO_OLD);
+    if (!have) {
+        s_unserved(self, EDGE_REASON_UNAVAILABLE, false, 0, 0);
+        return;
+    }
+    self->seeding = false;
+    self->fetching = false;
+    uint64_t epoch = st->epoch, seq = st->head;
+    const edge_event_t *front = s_front(self);
+    if (front && (front->epoch != epoch || front->seq - 1 < seq)) {
+        /* Held events the head does not cover (or of a newer epoch) are owed: start before. */
+        epoch = front->epoch;
+        seq = front->seq - 1;
+    }
+    self->known = true;
+    self->epoch = epoch;
+    self->last = seq;
+    if (self->ops->positioned)
+        self->ops->positioned(self->arg, epoch, seq);
+    s_flush(self);
+}
+
 void edge_stream_live(edge_stream_t *self, const edge_event_t *ev)
 {
     if (self->dead)
@@ -395,6 +440,10 @@ void edge_stream_reply(edge_stream_t *self, const edge_hist_result_t *r)
         return;
     }
     const edge_hist_status_t *st = &r->st;
+    if (self->seeding) {
+        s_seeded(self, st);
+        return;
+    }
     switch (st->status) {
     case EDGE_HIST_OK:
         if (st->epoch == self->req_epoch) {

@@ -71,6 +71,9 @@ typedef struct edge_stream_ops {
     int (*request)(void *arg, uint64_t epoch, uint64_t after);
     /* Member streams only (NULL for rooms): the held events overflowed; the stream is dead. */
     void (*overflow)(void *arg);
+    /* Room streams (may be NULL): a seed (edge_stream_seed) gave the stream its position
+     * (epoch, seq), before any event is delivered; every later event follows it. */
+    void (*positioned)(void *arg, uint64_t epoch, uint64_t seq);
 } edge_stream_ops_t;
 
 /* Counters a stream adds to (the caller keeps one set for rooms and one for members). */
@@ -117,6 +120,16 @@ void edge_stream_live(edge_stream_t *self, const edge_event_t *ev);
 /* The reply to the stream's outstanding request (or UNAVAILABLE when none came). Events and
  * frames are borrowed for the call. Stale replies are counted and ignored. */
 void edge_stream_reply(edge_stream_t *self, const edge_hist_result_t *result);
+
+/*
+ * A room stream without a position asks history for the room's head, so that the clients who
+ * joined before its first event can be told where they are (ops->positioned). Live events are
+ * held meanwhile. The position is the head, or the seq before the first held event when that
+ * is lower; gaps after it are repaired as usual. When history does not answer, the held events
+ * are delivered as a fresh stream would (the first one sets the position) and nobody is told.
+ * Does nothing for a member stream, or one that has a position or a request outstanding.
+ */
+void edge_stream_seed(edge_stream_t *self);
 
 /* Checks the position against history now (after the edge reconnected to the router): a fetch
  * of (epoch, last) answered like a jump. Does nothing without a position or while fetching. */

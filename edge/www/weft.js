@@ -65,7 +65,7 @@ export class WeftClient {
     this.welcome = null; // last welcome frame
   }
 
-  /** Registers fn for 'event', 'status', 'welcome', 'subscribed', 'unsubscribed', 'error',
+  /** Registers fn for 'event', 'status', 'welcome', 'subscribed', 'position', 'unsubscribed', 'error',
    *  'pong', 'batch' (after its events were emitted one by one) or 'message' (every frame).
    *  Returns a function that unregisters it. */
   on(name, fn) {
@@ -180,6 +180,13 @@ export class WeftClient {
                  !this.cursors.has(msg.room))
           this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
         this.emit('subscribed', msg);
+        break;
+      case 'position':
+        // A room new to the edge: its position before its first event, so a page that leaves
+        // before that event still resumes from here.
+        if (this.rooms.has(msg.room) && !this.cursors.has(msg.room))
+          this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
+        this.emit('position', msg);
         break;
       case 'unsubscribed':
       case 'pong':

@@ -8,7 +8,8 @@
  * head, a cursor of another epoch gives "epoch_changed" with the current epoch and head, and
  * "since" on a pattern (or malformed) is the error bad_since while the connection stays open.
  * Last, a subscribe without since: the answer carries the room's position at the edge when the
- * edge has one, and a client that leaves before its first event resumes from it losing nothing.
+ * edge has one (else a "position" frame follows, from the router's history), and a client that
+ * leaves before its first event resumes from it losing nothing.
  */
 #include "it_resume.h"
 
@@ -25,6 +26,7 @@
 #define ROOM "cur:a"
 #define ROOM_B "cur:b"
 #define ROOM_C "cur:c"
+#define ROOM_D "cur:d"
 #define HISTORY 10
 
 /* Everything the test cases share. */
@@ -397,6 +399,33 @@ static void test_position_without_since(void **state)
     assert_int_equal(sum.last_seq, 5);
     ts_wsc_close(late);
     ts_wsc_close(keeper);
+
+    /* A room nobody published to yet, new to edge-1: the answer has no position, a "position"
+     * frame (epoch, 0) follows, and a client that leaves before the first event resumes from it
+     * on edge-2 with every event. */
+    ts_wsc_conn_t *fresh = ts_wsc_connect(ctx->wsc, it_fabric_edge_port(ctx->fab, 0), "fresh");
+    assert_non_null(fresh);
+    ts_wsc_resume_enable(fresh, 0, 0, 0);
+    assert_int_equal(ts_wsc_join(fresh, ROOM_D), 0);
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, fresh, IT_WAIT_MS), 0);
+    assert_int_equal(s_last_answer(fresh, ROOM_D)->epoch, 0);
+    s_cursor_wait_t fw = {fresh, ROOM_D, ctx->epoch, 0};
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &fw, IT_WAIT_MS), 0);
+    ts_wsc_close(fresh);
+    assert_int_equal(ts_wsc_wait_closed(fresh, IT_WAIT_MS), 0);
+    s_publish_room(ctx, ROOM_D, 1, 2);
+    assert_int_equal(ts_wsc_reconnect(fresh, it_fabric_edge_port(ctx->fab, 1)), 0);
+    assert_int_equal(ts_wsc_wait_open(fresh, IT_WAIT_MS), 0);
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, fresh, IT_WAIT_MS), 0);
+    answer = s_last_answer(fresh, ROOM_D);
+    assert_int_equal(answer->recovered, 1);
+    assert_int_equal(answer->seq, 0);
+    fw.seq = 2;
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &fw, IT_WAIT_MS), 0);
+    if (ts_wsc_check_room(fresh, ROOM_D, &sum, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(sum.events, 2);
+    ts_wsc_close(fresh);
 }
 
 /* Everything stops cleanly. */

@@ -126,6 +126,7 @@ static int s_scan_event(const char *text, size_t len, s_event_t *ev);
 static void s_event_from_json(json_t *frame, s_event_t *ev);
 static void s_track_event(ts_wsc_conn_t *conn, const s_event_t *ev);
 static void s_track_subscribed(ts_wsc_conn_t *conn, json_t *frame);
+static void s_track_position(ts_wsc_conn_t *conn, json_t *frame);
 static void s_track_error(ts_wsc_conn_t *conn, json_t *frame);
 
 /* Re-arms the tick; its only purpose is to wake lws_service(). */
@@ -202,6 +203,8 @@ static int s_record(ts_wsc_conn_t *conn)
         }
         if (strcmp(op, "subscribed") == 0)
             s_track_subscribed(conn, frame);
+        else if (strcmp(op, "position") == 0)
+            s_track_position(conn, frame);
         else if (strcmp(op, "error") == 0)
             s_track_error(conn, frame);
     }
@@ -1219,6 +1222,28 @@ static void s_track_subscribed(ts_wsc_conn_t *conn, json_t *frame)
     rec->recovered = (int8_t)recovered;
     rec->reason = (uint8_t)(recovered == 0 ? reason : TS_WSC_REASON_NONE);
     rec->reply = (uint8_t)reply;
+}
+
+/* A "position" (a room new to the edge): the cursor of a room that has none yet; it must come
+ * before the room's first event, so one that finds a cursor already is a violation. */
+static void s_track_position(ts_wsc_conn_t *conn, json_t *frame)
+{
+    const char *room = json_string_value(json_object_get(frame, "room"));
+    s_track_t *t = room ? s_track_find(conn, room) : NULL;
+    if (!t)
+        return;
+    int64_t epoch = s_u64_field(frame, "epoch"), seq = s_u64_field(frame, "seq");
+    if (epoch <= 0 || seq < 0) {
+        s_violation(conn, t, "position without a valid epoch/seq");
+        return;
+    }
+    if (t->has_pos) {
+        s_violation(conn, t, "position after the room already had one");
+        return;
+    }
+    t->has_pos = 1;
+    t->epoch = (uint64_t)epoch;
+    t->seq = (uint64_t)seq;
 }
 
 /* An error naming a joined room answers its subscribe: that is a violation in resume mode. */

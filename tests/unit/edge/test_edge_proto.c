@@ -77,6 +77,8 @@ static void test_valid_requests(void **state)
     s_expect(edge_proto_reply_at(&req, false, 5, 6),
              "{\"op\":\"subscribed\",\"room\":\"project:1\",\"id\":1}");
     edge_req_clear(&req);
+    s_expect(edge_proto_position("project:1", 9, 3, 0),
+             "{\"op\":\"position\",\"room\":\"project:1\",\"epoch\":3,\"seq\":0}");
     req = s_parse("{\"op\":\"ping\"}", 0); /* only a subscribe answer carries a position */
     s_expect(edge_proto_reply_at(&req, true, 5, 6), "{\"op\":\"pong\"}");
     edge_req_clear(&req);

@@ -86,8 +86,16 @@ static void s_overflow(void *arg)
     s_add(arg, "O");
 }
 
-static const edge_stream_ops_t s_room_ops = {
-    .deliver = s_deliver, .notify = s_notify, .request = s_request, .overflow = NULL};
+static void s_positioned(void *arg, uint64_t epoch, uint64_t seq)
+{
+    s_add(arg, "P%" PRIu64 ".%" PRIu64, epoch, seq);
+}
+
+static const edge_stream_ops_t s_room_ops = {.deliver = s_deliver,
+                                             .notify = s_notify,
+                                             .request = s_request,
+                                             .overflow = NULL,
+                                             .positioned = s_positioned};
 static const edge_stream_ops_t s_member_ops = {
     .deliver = s_deliver, .notify = s_notify, .request = s_request, .overflow = s_overflow};
 
@@ -584,10 +592,120 @@ static void test_long_hold_wraps(void **state)
     edge_stream_destroy(&s);
 }
 
+/* ---- seeds (a room's head for its first subscribers) ---------------------------------------- */
+
+/* The head comes back: the position is told before any event, then live events follow it. */
+static void test_seed_head(void **state)
+{
+    rec_t r = {.log = ""};
+    edge_stream_stats_t st = {0};
+    edge_stream_t *s = edge_stream_new(&s_room_ops, &r, 100, &st);
+    edge_stream_seed(s);
+    assert_string_equal(r.log, "R0.0");
+    assert_true(edge_stream_fetching(s));
+    edge_stream_seed(s); /* one at a time */
+    assert_int_equal(r.requests, 1);
+    s_reply(s, &r, EDGE_HIST_EPOCH_CHANGED, false, 7, 10, 1, 1, 0);
+    s_live(s, 7, 11, 12);
+    assert_string_equal(r.log, "R0.0 P7.10 D7.11 D7.12");
+    uint64_t e, l;
+    assert_true(edge_stream_position(s, &e, &l));
+    assert_int_equal(l, 12);
+    assert_int_equal(st.gaps + st.epoch_changes + st.duplicates, 0);
+    edge_stream_seed(s); /* has a position: nothing to ask */
+    assert_int_equal(r.requests, 1);
+    edge_stream_destroy(&s);
+}
+
+/* Events that arrived while the seed was out and that the head already covers are owed to the
+ * clients who joined before them: the position starts just before the first of them. */
+static void test_seed_held_events_covered_by_head(void **state)
+{
+    rec_t r = {.log = ""};
+    edge_stream_stats_t st = {0};
+    edge_stream_t *s = edge_stream_new(&s_room_ops, &r, 100, &st);
+    edge_stream_seed(s);
+    s_live(s, 7, 9, 10);
+    assert_int_equal(edge_stream_held(s), 2);
+    s_reply(s, &r, EDGE_HIST_EPOCH_CHANGED, false, 7, 10, 1, 1, 0);
+    assert_string_equal(r.log, "R0.0 P7.8 D7.9 D7.10");
+    assert_int_equal(st.duplicates, 0);
+    edge_stream_destroy(&s);
+}
+
+/* Held events beyond the head: the seqs between are fetched like any gap. */
+static void test_seed_then_gap(void **state)
+{
+    rec_t r = {.log = ""};
+    edge_stream_stats_t st = {0};
+    edge_stream_t *s = edge_stream_new(&s_room_ops, &r, 100, &st);
+    edge_stream_seed(s);
+    s_live(s, 7, 13, 13);
+    s_reply(s, &r, EDGE_HIST_EPOCH_CHANGED, false, 7, 10, 1, 1, 0);
+    assert_string_equal(r.log, "R0.0 P7.10 R7.10");
+    s_clear(&r);
+    s_reply(s, &r, EDGE_HIST_OK, false, 7, 13, 1, 11, 13);
+    assert_string_equal(r.log, "D7.11 D7.12 D7.13");
+    assert_int_equal(st.gaps_repaired, 1);
+    edge_stream_destroy(&s);
+}
+
+/* No answer (or a refused request): nobody is told, held events go out as a fresh stream's. */
+static void test_seed_unavailable(void **state)
+{
+    rec_t r = {.log = ""};
+    edge_stream_stats_t st = {0};
+    edge_stream_t *s = edge_stream_new(&s_room_ops, &r, 100, &st);
+    edge_stream_seed(s);
+    s_live(s, 7, 4, 5);
+    s_reply(s, &r, EDGE_HIST_UNAVAILABLE, false, 0, 0, 0, 1, 0);
+    assert_string_equal(r.log, "R0.0 D7.4 D7.5");
+    assert_int_equal(st.gaps_unrepaired + st.epoch_changes, 0);
+    edge_stream_destroy(&s);
+
+    rec_t q = {.log = "", .fail_next = 1};
+    s = edge_stream_new(&s_room_ops, &q, 100, &st);
+    edge_stream_seed(s);
+    assert_false(edge_stream_fetching(s));
+    s_live(s, 7, 1, 1);
+    assert_string_equal(q.log, "D7.1");
+    edge_stream_destroy(&s);
+
+    /* A member stream never seeds. */
+    rec_t m = {.log = ""};
+    s = edge_stream_new(&s_member_ops, &m, 100, &st);
+    edge_stream_resume(s, 7, 3);
+    s_clear(&m);
+    edge_stream_seed(s);
+    assert_string_equal(m.log, "");
+    edge_stream_destroy(&s);
+}
+
+/* The held list overflows while the seed is out: the held events go out, no notice. */
+static void test_seed_overflow(void **state)
+{
+    rec_t r = {.log = ""};
+    edge_stream_stats_t st = {0};
+    edge_stream_t *s = edge_stream_new(&s_room_ops, &r, 2, &st);
+    edge_stream_seed(s);
+    s_live(s, 7, 1, 3);
+    assert_string_equal(r.log, "R0.0 D7.1 D7.2 D7.3");
+    assert_false(edge_stream_fetching(s));
+    s_clear(&r);
+    s_reply(s, &r, EDGE_HIST_EPOCH_CHANGED, false, 7, 3, 1, 1, 0); /* late: stale */
+    assert_string_equal(r.log, "");
+    edge_stream_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_room_in_order_and_duplicates),
+        cmocka_unit_test(test_seed_head),
+        cmocka_unit_test(test_seed_held_events_covered_by_head),
+        cmocka_unit_test(test_seed_then_gap),
+        cmocka_unit_test(test_seed_unavailable),
+        cmocka_unit_test(test_seed_overflow),
         cmocka_unit_test(test_room_gap_repaired),
         cmocka_unit_test(test_room_gap_paging),
         cmocka_unit_test(test_room_gap_too_old),
