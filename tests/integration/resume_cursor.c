@@ -345,6 +345,31 @@ static void test_bad_since(void **state)
     ts_wsc_close(c);
 }
 
+/* c, whose cursor of room is (epoch, at) and which has had no event of it yet, leaves; events
+ * first..last are published meanwhile; it comes back on edge-2: recovered:true at `at`, then
+ * exactly those events. */
+static void s_away_and_back(test_ctx_t *ctx, ts_wsc_conn_t *c, const char *room, uint64_t at,
+                            int first, int last)
+{
+    ts_wsc_close(c);
+    assert_int_equal(ts_wsc_wait_closed(c, IT_WAIT_MS), 0);
+    s_publish_room(ctx, room, first, last);
+    assert_int_equal(ts_wsc_reconnect(c, it_fabric_edge_port(ctx->fab, 1)), 0);
+    assert_int_equal(ts_wsc_wait_open(c, IT_WAIT_MS), 0);
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, c, IT_WAIT_MS), 0);
+    const ts_wsc_rec_t *answer = s_last_answer(c, room);
+    assert_int_equal(answer->recovered, 1);
+    assert_int_equal(answer->seq, at);
+    s_cursor_wait_t w = {c, room, ctx->epoch, (uint64_t)last};
+    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &w, IT_WAIT_MS), 0);
+    ts_wsc_summary_t sum;
+    char err[400];
+    if (ts_wsc_check_room(c, room, &sum, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(sum.events, last - first + 1); /* nothing lost, nothing twice */
+    assert_int_equal(sum.last_seq, (uint64_t)last);
+}
+
 /* A subscribe without since: no position for a room new to the edge; the room's position once
  * the edge has one, and a client that leaves before its first event resumes from it. */
 static void test_position_without_since(void **state)
@@ -380,23 +405,7 @@ static void test_position_without_since(void **state)
     assert_int_equal(seq, 3);
 
     /* Gone before its first event; 4 and 5 are published meanwhile; back on edge-2. */
-    ts_wsc_close(late);
-    assert_int_equal(ts_wsc_wait_closed(late, IT_WAIT_MS), 0);
-    s_publish_room(ctx, ROOM_C, 4, 5);
-    assert_int_equal(ts_wsc_reconnect(late, it_fabric_edge_port(ctx->fab, 1)), 0);
-    assert_int_equal(ts_wsc_wait_open(late, IT_WAIT_MS), 0);
-    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, late, IT_WAIT_MS), 0);
-    answer = s_last_answer(late, ROOM_C);
-    assert_int_equal(answer->recovered, 1);
-    assert_int_equal(answer->seq, 3);
-    s_cursor_wait_t lw = {late, ROOM_C, ctx->epoch, 5};
-    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &lw, IT_WAIT_MS), 0);
-    ts_wsc_summary_t sum;
-    char err[400];
-    if (ts_wsc_check_room(late, ROOM_C, &sum, err, sizeof err) != 0)
-        fail_msg("%s", err);
-    assert_int_equal(sum.events, 2); /* 4 and 5, nothing lost, nothing twice */
-    assert_int_equal(sum.last_seq, 5);
+    s_away_and_back(ctx, late, ROOM_C, 3, 4, 5);
     ts_wsc_close(late);
     ts_wsc_close(keeper);
 
@@ -411,20 +420,7 @@ static void test_position_without_since(void **state)
     assert_int_equal(s_last_answer(fresh, ROOM_D)->epoch, 0);
     s_cursor_wait_t fw = {fresh, ROOM_D, ctx->epoch, 0};
     assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &fw, IT_WAIT_MS), 0);
-    ts_wsc_close(fresh);
-    assert_int_equal(ts_wsc_wait_closed(fresh, IT_WAIT_MS), 0);
-    s_publish_room(ctx, ROOM_D, 1, 2);
-    assert_int_equal(ts_wsc_reconnect(fresh, it_fabric_edge_port(ctx->fab, 1)), 0);
-    assert_int_equal(ts_wsc_wait_open(fresh, IT_WAIT_MS), 0);
-    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_answered, fresh, IT_WAIT_MS), 0);
-    answer = s_last_answer(fresh, ROOM_D);
-    assert_int_equal(answer->recovered, 1);
-    assert_int_equal(answer->seq, 0);
-    fw.seq = 2;
-    assert_int_equal(ts_wsc_wait_until(ctx->wsc, s_at_cursor, &fw, IT_WAIT_MS), 0);
-    if (ts_wsc_check_room(fresh, ROOM_D, &sum, err, sizeof err) != 0)
-        fail_msg("%s", err);
-    assert_int_equal(sum.events, 2);
+    s_away_and_back(ctx, fresh, ROOM_D, 0, 1, 2);
     ts_wsc_close(fresh);
 }
 
