@@ -535,3 +535,22 @@ int it_kill_edge(it_fabric_t *fab, int idx)
         return -1;
     return ts_proc_wait(edge, 10000);
 }
+
+int it_scenario_end(it_fabric_t *fab, weft_pub_t **pub, it_pacer_t **pacer)
+{
+    weft_pub_destroy(pub);
+    if (pacer)
+        it_pacer_destroy(pacer);
+    return it_fabric_stop_all(fab);
+}
+
+void it_scenario_free(it_fabric_t **fab, ts_wsc_t **wsc, weft_pub_t **pub, it_pacer_t **pacer,
+                      it_crowd_t **crowds, int ncrowds, int failed)
+{
+    for (int i = 0; i < ncrowds; i++)
+        it_crowd_destroy(&crowds[i]);
+    it_pacer_destroy(pacer);
+    weft_pub_destroy(pub);
+    ts_wsc_destroy(wsc);
+    it_fabric_destroy(fab, failed);
+}

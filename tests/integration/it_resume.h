@@ -130,4 +130,14 @@ uint64_t it_router_epoch(it_fabric_t *fab);
 /* Sends SIGKILL to edge idx and reaps it. Returns 0 or -1. */
 int it_kill_edge(it_fabric_t *fab, int idx);
 
+/* The last step of a scenario: stops the publisher (*pub, and *pacer when not NULL), then every
+ * daemon. Returns it_fabric_stop_all()'s result (0: all stopped cleanly). */
+int it_scenario_end(it_fabric_t *fab, weft_pub_t **pub, it_pacer_t **pacer);
+
+/* Frees what a scenario's main() holds, whatever step it reached (NULL-safe, nulls each):
+ * ncrowds crowds, the pacer, the publisher, the client context and the fabric, which keeps its
+ * logs when failed. */
+void it_scenario_free(it_fabric_t **fab, ts_wsc_t **wsc, weft_pub_t **pub, it_pacer_t **pacer,
+                      it_crowd_t **crowds, int ncrowds, int failed);
+
 #endif

@@ -193,9 +193,7 @@ static void test_shutdown(void **state)
     test_ctx_t *ctx = *state;
     if (!ctx->ready)
         skip();
-    weft_pub_destroy(&ctx->fencer);
-    it_pacer_destroy(&ctx->pacer);
-    assert_int_equal(it_fabric_stop_all(ctx->fab), 0);
+    assert_int_equal(it_scenario_end(ctx->fab, &ctx->fencer, &ctx->pacer), 0);
 }
 
 int main(void)
@@ -211,10 +209,6 @@ int main(void)
         cmocka_unit_test_prestate(test_shutdown, &ctx),
     };
     int failed = cmocka_run_group_tests_name("rolling_restart", tests, NULL, NULL);
-    it_crowd_destroy(&ctx.crowd);
-    it_pacer_destroy(&ctx.pacer);
-    weft_pub_destroy(&ctx.fencer);
-    ts_wsc_destroy(&ctx.wsc);
-    it_fabric_destroy(&ctx.fab, failed);
+    it_scenario_free(&ctx.fab, &ctx.wsc, &ctx.fencer, &ctx.pacer, &ctx.crowd, 1, failed);
     return failed ? 1 : 0;
 }
