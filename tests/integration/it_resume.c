@@ -536,6 +536,31 @@ int it_kill_edge(it_fabric_t *fab, int idx)
     return ts_proc_wait(edge, 10000);
 }
 
+int it_scenario_start(it_fabric_t *fab, const char *const *router_args, int nedges, uint64_t *epoch,
+                      ts_wsc_t **wsc, weft_pub_t **fencer)
+{
+    if (it_fabric_start_router(fab, router_args) != 0)
+        return -1;
+    *epoch = it_router_epoch(fab);
+    if (*epoch == 0) {
+        fprintf(stderr, "it_scenario_start: the router reported no epoch\n");
+        return -1;
+    }
+    for (int i = 0; i < nedges; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "edge-%d", i + 1);
+        if (it_fabric_start_edge(fab, id, NULL) != i)
+            return -1;
+    }
+    *wsc = ts_wsc_new();
+    *fencer = *wsc ? weft_pub_new(it_fabric_intake(fab), NULL) : NULL;
+    if (!*fencer) {
+        fprintf(stderr, "it_scenario_start: out of memory for the clients or the publisher\n");
+        return -1;
+    }
+    return 0;
+}
+
 int it_scenario_end(it_fabric_t *fab, weft_pub_t **pub, it_pacer_t **pacer)
 {
     weft_pub_destroy(pub);

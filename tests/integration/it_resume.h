@@ -130,6 +130,12 @@ uint64_t it_router_epoch(it_fabric_t *fab);
 /* Sends SIGKILL to edge idx and reaps it. Returns 0 or -1. */
 int it_kill_edge(it_fabric_t *fab, int idx);
 
+/* The first step of a scenario: starts the router (extra flags router_args, NULL-terminated, or
+ * NULL) and nedges edges "edge-1", "edge-2", ..., reads the router's epoch, and creates the
+ * client context and the publisher used for fences. Returns 0, or -1 (logged) on any failure. */
+int it_scenario_start(it_fabric_t *fab, const char *const *router_args, int nedges, uint64_t *epoch,
+                      ts_wsc_t **wsc, weft_pub_t **fencer);
+
 /* The last step of a scenario: stops the publisher (*pub, and *pacer when not NULL), then every
  * daemon. Returns it_fabric_stop_all()'s result (0: all stopped cleanly). */
 int it_scenario_end(it_fabric_t *fab, weft_pub_t **pub, it_pacer_t **pacer);

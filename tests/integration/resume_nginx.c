@@ -43,20 +43,10 @@ typedef struct test_ctx {
 static void test_setup(void **state)
 {
     test_ctx_t *ctx = *state;
-    assert_int_equal(it_fabric_start_router(ctx->fab, NULL), 0);
-    ctx->epoch = it_router_epoch(ctx->fab);
-    assert_true(ctx->epoch > 0);
-    for (int i = 0; i < N_EDGES; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "edge-%d", i + 1);
-        assert_int_equal(it_fabric_start_edge(ctx->fab, id, NULL), i);
-    }
+    assert_int_equal(
+        it_scenario_start(ctx->fab, NULL, N_EDGES, &ctx->epoch, &ctx->wsc, &ctx->fencer), 0);
     int port = it_fabric_start_nginx(ctx->fab);
     assert_true(port > 0);
-    ctx->wsc = ts_wsc_new();
-    assert_non_null(ctx->wsc);
-    ctx->fencer = weft_pub_new(it_fabric_intake(ctx->fab), NULL);
-    assert_non_null(ctx->fencer);
     ctx->pacer = it_pacer_new(it_fabric_intake(ctx->fab), "ngx", N_ROOMS, N_EVENTS, RATE);
     assert_non_null(ctx->pacer);
     ctx->crowd = it_crowd_new(ctx->wsc, ctx->pacer, "client", N_CLIENTS, port, 1, 1);

@@ -58,20 +58,10 @@ static void test_setup(void **state)
      * machine rather than the fabric. With 5000 nothing is evicted during the run
      * (resume_cursor covers eviction). */
     const char *router_args[] = {"--history-max-events", "5000", NULL};
-    assert_int_equal(it_fabric_start_router(ctx->fab, router_args), 0);
-    ctx->epoch = it_router_epoch(ctx->fab);
-    assert_true(ctx->epoch > 0);
-    for (int i = 0; i < N_EDGES; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "edge-%d", i + 1);
-        assert_int_equal(it_fabric_start_edge(ctx->fab, id, NULL), i);
-    }
+    assert_int_equal(
+        it_scenario_start(ctx->fab, router_args, N_EDGES, &ctx->epoch, &ctx->wsc, &ctx->fencer), 0);
     ctx->lb_port = it_fabric_start_haproxy(ctx->fab);
     assert_true(ctx->lb_port > 0);
-    ctx->wsc = ts_wsc_new();
-    assert_non_null(ctx->wsc);
-    ctx->fencer = weft_pub_new(it_fabric_intake(ctx->fab), NULL);
-    assert_non_null(ctx->fencer);
 
     const char *rate = getenv("WEFT_RESUME_RATE");
     ctx->rate = rate && atoi(rate) > 0 ? atoi(rate) : RATE;
