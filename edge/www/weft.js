@@ -177,14 +177,14 @@ export class WeftClient {
         // Every later event follows it, so it is a cursor even before the first event arrives.
         else if (msg.recovered === undefined && Number.isInteger(msg.epoch) &&
                  Number.isInteger(msg.seq) && this.rooms.has(msg.room) &&
-                 !this.cursors.has(msg.room))
+                 !isPattern(msg.room) && !this.cursors.has(msg.room))
           this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
         this.emit('subscribed', msg);
         break;
       case 'position':
         // A room new to the edge: its position before its first event, so a page that leaves
         // before that event still resumes from here.
-        if (this.rooms.has(msg.room) && !this.cursors.has(msg.room))
+        if (this.rooms.has(msg.room) && !isPattern(msg.room) && !this.cursors.has(msg.room))
           this.cursors.set(msg.room, { epoch: msg.epoch, seq: msg.seq });
         this.emit('position', msg);
         break;

@@ -4,6 +4,13 @@
 # Registered only when node and /usr/bin/chromium exist at configure time; tests/run.sh installs
 # both (and runs "npm ci" here) so CI always runs them.
 find_program(WEFT_NODE node)
+# weft.js's cursor rules with a fake WebSocket: needs node only (label unit as well).
+if(WEFT_NODE)
+    add_test(NAME weft_client_js
+        COMMAND ${WEFT_NODE} ${CMAKE_CURRENT_LIST_DIR}/weft_client.mjs
+        WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+    set_tests_properties(weft_client_js PROPERTIES LABELS "browser;unit" TIMEOUT 60)
+endif()
 if(WEFT_NODE AND EXISTS /usr/bin/chromium)
     add_test(NAME browser_demo_page
         COMMAND ${WEFT_NODE} ${CMAKE_CURRENT_LIST_DIR}/demo_page.mjs
