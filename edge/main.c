@@ -16,21 +16,21 @@
 #include "edge_config.h"
 #include "edge_server.h"
 #include "weft/version.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 /* lws's emit callback takes no user pointer, so the logger it writes to lives here. */
-static wire_log_t *s_log;
+static base_log_t *s_log;
 
 /* lws log emitter: strips lws's own "[timestamp] X: " prefix and the newline, maps the level. */
 static void s_lws_emit(int level, const char *line)
 {
-    wire_level_t to = WIRE_LOG_DEBUG;
+    weft_log_level_t to = WEFT_LOG_DEBUG;
     if (level & LLL_ERR)
-        to = WIRE_LOG_ERROR;
+        to = WEFT_LOG_ERROR;
     else if (level & LLL_WARN)
-        to = WIRE_LOG_WARN;
+        to = WEFT_LOG_WARN;
     else if (level & LLL_NOTICE)
-        to = WIRE_LOG_INFO; /* lws notices are start-up chatter, not operator news */
+        to = WEFT_LOG_INFO; /* lws notices are start-up chatter, not operator news */
     if (line[0] == '[') {
         const char *end = strstr(line, "] ");
         if (end) {
@@ -42,57 +42,57 @@ static void s_lws_emit(int level, const char *line)
     size_t len = strlen(line);
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
-    wire_log(s_log, to, "lws: %.*s", (int)len, line);
+    base_log(s_log, to, "lws: %.*s", (int)len, line);
 }
 
 /* The lws log bits worth having at a given threshold of ours. */
 static int s_lws_levels(int level)
 {
     int bits = LLL_ERR | LLL_WARN;
-    if (level >= WIRE_LOG_INFO)
+    if (level >= WEFT_LOG_INFO)
         bits |= LLL_NOTICE;
-    if (level >= WIRE_LOG_DEBUG)
+    if (level >= WEFT_LOG_DEBUG)
         bits |= LLL_INFO;
     return bits;
 }
 
 /* Raises the descriptor limit to the hard limit (every WebSocket is one) and logs the result:
  * the usual soft limit of 1024 would cap the edge near a thousand clients. */
-static void s_raise_nofile(wire_log_t *log, int max_connections)
+static void s_raise_nofile(base_log_t *log, int max_connections)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-        wire_log(log, WIRE_LOG_WARN, "cannot read RLIMIT_NOFILE: %s", strerror(errno));
+        base_log(log, WEFT_LOG_WARN, "cannot read RLIMIT_NOFILE: %s", strerror(errno));
         return;
     }
     if (rl.rlim_cur < rl.rlim_max) {
         rlim_t was = rl.rlim_cur;
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-            wire_log(log, WIRE_LOG_WARN, "cannot raise RLIMIT_NOFILE from %llu to %llu: %s",
+            base_log(log, WEFT_LOG_WARN, "cannot raise RLIMIT_NOFILE from %llu to %llu: %s",
                      (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
             rl.rlim_cur = was;
         }
     }
     /* Some descriptors go to the listener, ZeroMQ, the signalfd and lws itself. */
-    wire_level_t level =
-        rl.rlim_cur < (rlim_t)max_connections + 64 ? WIRE_LOG_NOTICE : WIRE_LOG_INFO;
-    wire_log(log, level, "descriptor limit %llu (max_connections %d)",
+    weft_log_level_t level =
+        rl.rlim_cur < (rlim_t)max_connections + 64 ? WEFT_LOG_NOTICE : WEFT_LOG_INFO;
+    base_log(log, level, "descriptor limit %llu (max_connections %d)",
              (unsigned long long)rl.rlim_cur, max_connections);
 }
 
 int main(int argc, char **argv)
 {
     edge_config_t conf;
-    wire_conf_action_t action =
+    base_conf_action_t action =
         edge_config_from_args(&conf, argc, argv, WEFT_VERSION_STRING, stdout, stderr);
-    if (action != WIRE_CONF_RUN) {
+    if (action != BASE_CONF_RUN) {
         edge_config_free(&conf);
-        return action == WIRE_CONF_EXIT_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+        return action == BASE_CONF_EXIT_OK ? EXIT_SUCCESS : EXIT_FAILURE;
     }
     int rc = EXIT_FAILURE;
     edge_server_t *server = NULL;
-    s_log = wire_log_new("weft-edge", (wire_level_t)conf.log_level, NULL);
+    s_log = base_log_new("weft-edge", (weft_log_level_t)conf.log_level, NULL);
     if (!s_log) {
         fprintf(stderr, "weft-edge: out of memory\n");
         goto done;
@@ -107,12 +107,12 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     if (sigprocmask(SIG_BLOCK, &stop, NULL) < 0) {
-        wire_log(s_log, WIRE_LOG_ERROR, "cannot block signals");
+        base_log(s_log, WEFT_LOG_ERROR, "cannot block signals");
         goto done;
     }
     int sigfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sigfd < 0) {
-        wire_log(s_log, WIRE_LOG_ERROR, "cannot create a signalfd");
+        base_log(s_log, WEFT_LOG_ERROR, "cannot create a signalfd");
         goto done;
     }
     server = edge_server_new(&conf, s_log, sigfd);
@@ -120,14 +120,14 @@ int main(int argc, char **argv)
         goto done;
     if (edge_server_run(server) == 0)
         rc = EXIT_SUCCESS;
-    edge_stats_log(edge_server_stats(server), s_log, WIRE_LOG_NOTICE, "exit");
+    edge_stats_log(edge_server_stats(server), s_log, WEFT_LOG_NOTICE, "exit");
 done:
     edge_server_destroy(&server);
     if (s_log)
-        wire_log(s_log, rc == EXIT_SUCCESS ? WIRE_LOG_NOTICE : WIRE_LOG_ERROR, "exiting (%s)",
+        base_log(s_log, rc == EXIT_SUCCESS ? WEFT_LOG_NOTICE : WEFT_LOG_ERROR, "exiting (%s)",
                  rc == EXIT_SUCCESS ? "ok" : "error");
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
-    wire_log_destroy(&s_log);
+    base_log_destroy(&s_log);
     edge_config_free(&conf);
     return rc;
 }

@@ -14,7 +14,7 @@
 #include "rtr_config.h"
 #include "rtr_server.h"
 #include "weft/version.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 static const char s_summary[] =
     "weft-router: validates events from agents, stamps them with (epoch, seq) per room and fans\n"
@@ -23,13 +23,13 @@ static const char s_summary[] =
 /* Puts the calling thread under SCHED_BATCH, unless it already runs under another policy than
  * the default one (an operator's real-time choice wins). Called before ZeroMQ starts its
  * threads, which inherit the policy. A failure only costs speed, so it is a warning. */
-static void s_sched_batch(wire_log_t *log)
+static void s_sched_batch(base_log_t *log)
 {
     if (sched_getscheduler(0) != SCHED_OTHER)
         return;
     struct sched_param param = {.sched_priority = 0};
     if (sched_setscheduler(0, SCHED_BATCH, &param) != 0)
-        wire_log(log, WIRE_LOG_WARN, "cannot switch to SCHED_BATCH: %s", strerror(errno));
+        base_log(log, WEFT_LOG_WARN, "cannot switch to SCHED_BATCH: %s", strerror(errno));
 }
 
 /* Parses arguments, runs the router until SIGTERM/SIGINT, exits 0 (1 on any startup error). */
@@ -46,18 +46,18 @@ int main(int argc, char **argv)
         args[0] = "weft-router";
 
     rtr_config_t conf;
-    wire_conf_action_t action = wire_conf_from_args(rtr_config_table(), &conf, argc, args,
+    base_conf_action_t action = base_conf_from_args(rtr_config_table(), &conf, argc, args,
                                                     s_summary, WEFT_VERSION_STRING, stdout, stderr);
     free(args);
-    if (action != WIRE_CONF_RUN) {
+    if (action != BASE_CONF_RUN) {
         rtr_config_free(&conf);
-        return action == WIRE_CONF_EXIT_OK ? 0 : 1;
+        return action == BASE_CONF_EXIT_OK ? 0 : 1;
     }
 
     int rc = 1;
     int sigfd = -1;
     rtr_server_t *server = NULL;
-    wire_log_t *log = wire_log_new("weft-router", (wire_level_t)conf.log_level, stderr);
+    base_log_t *log = base_log_new("weft-router", (weft_log_level_t)conf.log_level, stderr);
     if (!log) {
         fprintf(stderr, "weft-router: out of memory\n");
         goto done;
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
         (sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
         goto done;
     }
     if (conf.sched_batch)
@@ -83,7 +83,7 @@ done:
     rtr_server_destroy(&server);
     if (sigfd >= 0)
         close(sigfd);
-    wire_log_destroy(&log);
+    base_log_destroy(&log);
     rtr_config_free(&conf);
     return rc;
 }

@@ -5,7 +5,7 @@
  * Pure: no lws, no ZeroMQ, no clock (the caller passes the time in microseconds of any monotonic
  * clock), so tests drive it with an injected clock.
  *
- * One edge_batcher_t per edge holds the delivery classes (edge_class.h) and a min-heap of the
+ * One edge_batcher_t per edge holds the delivery classes (edge_classes.h) and a min-heap of the
  * rooms that have a pending batch, ordered by deadline, so the edge needs a single timer:
  * edge_batcher_deadline() says when to wake, edge_batcher_run() flushes what is due.
  *
@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "edge_class.h"
+#include "edge_classes.h"
 #include "edge_frame.h"
 
 typedef struct edge_batcher edge_batcher_t;

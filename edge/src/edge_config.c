@@ -1,7 +1,7 @@
 /*
  * edge_config.c: the weft-edge settings table and the derived defaults.
  *
- * Defaults live only in the table below; wire_conf does the parsing, bounds checks, --help and
+ * Defaults live only in the table below; base_conf does the parsing, bounds checks, --help and
  * --print-config. What a table cannot express (edge_id from the host name) is done in
  * edge_config_finish().
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "edge_class.h"
+#include "edge_classes.h"
 #include "wire_envelope.h"
 
 #ifndef WEFT_WWW_DEFAULT
@@ -27,93 +27,93 @@
 
 #define F(field) offsetof(edge_config_t, field)
 
-const wire_conf_entry_t edge_config_table[] = {
-    {"port", WIRE_CONF_INT, F(port), "8080", 0, 65535,
+const base_conf_entry_t edge_config_table[] = {
+    {"port", BASE_CONF_INT, F(port), "8080", 0, 65535,
      "HTTP/WebSocket listen port (0 = any free port, logged at start)"},
-    {"bind", WIRE_CONF_STR, F(bind), "0.0.0.0", 0, 255,
+    {"bind", BASE_CONF_STR, F(bind), "0.0.0.0", 0, 255,
      "listen address or interface name (0.0.0.0 = all)"},
-    {"router", WIRE_CONF_STR, F(router), "tcp://127.0.0.1:5556", 0, 1024,
+    {"router", BASE_CONF_STR, F(router), "tcp://127.0.0.1:5556", 0, 1024,
      "weft-router fan-out endpoint to connect the SUB socket to"},
-    {"history", WIRE_CONF_STR, F(history), "tcp://127.0.0.1:5557", 0, 1024,
+    {"history", BASE_CONF_STR, F(history), "tcp://127.0.0.1:5557", 0, 1024,
      "weft-router history endpoint to connect the DEALER to (resume and gap repair)"},
-    {"history_timeout_ms", WIRE_CONF_INT, F(history_timeout_ms), "2000", 10, 600000,
+    {"history_timeout_ms", BASE_CONF_INT, F(history_timeout_ms), "2000", 10, 600000,
      "milliseconds a history request may go unanswered before it is sent again"},
-    {"history_retries", WIRE_CONF_INT, F(history_retries), "3", 0, 100,
+    {"history_retries", BASE_CONF_INT, F(history_retries), "3", 0, 100,
      "further attempts before history counts as unavailable (recovered:false)"},
-    {"history_inflight", WIRE_CONF_INT, F(history_inflight), "256", 1, 100000,
+    {"history_inflight", BASE_CONF_INT, F(history_inflight), "256", 1, 100000,
      "history requests outstanding at once; more wait in FIFO order"},
-    {"max_pending_events", WIRE_CONF_INT, F(max_pending_events), "10000", 1, 10000000,
+    {"max_pending_events", BASE_CONF_INT, F(max_pending_events), "10000", 1, 10000000,
      "live events held per resuming client (over: close 4008) and per room under repair"},
-    {"edge_id", WIRE_CONF_STR, F(edge_id), "", 0, WIRE_PUBID_MAX,
+    {"edge_id", BASE_CONF_STR, F(edge_id), "", 0, WIRE_PUBID_MAX,
      "edge id sent in welcome frames (empty = <hostname>-<pid>)"},
-    {"www", WIRE_CONF_STR, F(www), WEFT_WWW_DEFAULT, 0, 4096,
+    {"www", BASE_CONF_STR, F(www), WEFT_WWW_DEFAULT, 0, 4096,
      "directory of static files served at /"},
-    {"max_message", WIRE_CONF_SIZE, F(max_message), "65536", 256, 64.0 * 1024 * 1024,
+    {"max_message", BASE_CONF_SIZE, F(max_message), "65536", 256, 64.0 * 1024 * 1024,
      "largest client message in bytes, across fragments (bigger: close 1009)"},
-    {"max_queue_bytes", WIRE_CONF_SIZE, F(max_queue_bytes), "4m", 256.0 * 1024,
+    {"max_queue_bytes", BASE_CONF_SIZE, F(max_queue_bytes), "4m", 256.0 * 1024,
      1024.0 * 1024 * 1024, "per-connection outbound queue bound in bytes (over: close 4008)"},
-    {"max_queue_frames", WIRE_CONF_INT, F(max_queue_frames), "4096", 16, 1000000,
+    {"max_queue_frames", BASE_CONF_INT, F(max_queue_frames), "4096", 16, 1000000,
      "per-connection outbound queue bound in frames (over: close 4008)"},
     /* Why: one send() on loopback or a LAN costs several microseconds whatever it carries, so
      * when clients receive many frames a second the edge writes to them in rounds at most
      * pace_interval_ms apart, and each send() carries everything queued meanwhile. The trigger
      * is a rate per connection, so it does not depend on how many connections an edge has. */
-    {"pace_above", WIRE_CONF_INT, F(pace_above), "250", 0, 1000000,
+    {"pace_above", BASE_CONF_INT, F(pace_above), "250", 0, 1000000,
      "frames per second per connection above which writes are paced (0 = never)"},
-    {"pace_interval_ms", WIRE_CONF_INT, F(pace_interval_ms), "20", 0, 1000,
+    {"pace_interval_ms", BASE_CONF_INT, F(pace_interval_ms), "20", 0, 1000,
      "paced writes: at most one write round per this many milliseconds (0 = never pace)"},
-    {"pace_hold_reads", WIRE_CONF_BOOL, F(pace_hold_reads), "true", 0, 0,
+    {"pace_hold_reads", BASE_CONF_BOOL, F(pace_hold_reads), "true", 0, 0,
      "paced: read the router feed only when the next write round is due (one wake-up per round; "
      "critical events then wait for the round too)"},
-    {"ping_interval", WIRE_CONF_INT, F(ping_interval), "20", 1, 3600,
+    {"ping_interval", BASE_CONF_INT, F(ping_interval), "20", 1, 3600,
      "seconds of silence before a WebSocket ping"},
-    {"ping_timeout", WIRE_CONF_INT, F(ping_timeout), "10", 1, 3600,
+    {"ping_timeout", BASE_CONF_INT, F(ping_timeout), "10", 1, 3600,
      "further seconds without a pong before the connection is closed"},
-    {"sub_rcvhwm", WIRE_CONF_INT, F(sub_rcvhwm), "100000", 0, 100000000,
+    {"sub_rcvhwm", BASE_CONF_INT, F(sub_rcvhwm), "100000", 0, 100000000,
      "ZMQ_RCVHWM of the SUB socket in messages (0 = unlimited)"},
     /* Why 0: a SUB resends all its subscriptions after each reconnect and silently drops the
      * ones beyond SNDHWM (libzmq#2258), so any finite bound can lose rooms. */
-    {"sub_sndhwm", WIRE_CONF_INT, F(sub_sndhwm), "0", 0, 100000000,
+    {"sub_sndhwm", BASE_CONF_INT, F(sub_sndhwm), "0", 0, 100000000,
      "ZMQ_SNDHWM of the SUB socket (0 = unlimited; subscriptions must never be dropped)"},
-    {"max_connections", WIRE_CONF_INT, F(max_connections), "100000", 1, 10000000,
+    {"max_connections", BASE_CONF_INT, F(max_connections), "100000", 1, 10000000,
      "WebSocket connections served at once (more are refused with HTTP 503)"},
-    {"max_subscriptions", WIRE_CONF_INT, F(max_subscriptions), "256", 1, 1000000,
+    {"max_subscriptions", BASE_CONF_INT, F(max_subscriptions), "256", 1, 1000000,
      "rooms and patterns one connection may join (more: error too_many_subscriptions)"},
-    {"classes", WIRE_CONF_STR, F(classes), EDGE_CONFIG_CLASSES_DEFAULT, 0, 4096,
+    {"classes", BASE_CONF_STR, F(classes), EDGE_CONFIG_CLASSES_DEFAULT, 0, 4096,
      "delivery classes: name=type patterns:window_ms[:max[:coalesce field]]; ... (\"\" = none)"},
-    {"max_batch", WIRE_CONF_INT, F(max_batch), "100", 1, 10000,
+    {"max_batch", BASE_CONF_INT, F(max_batch), "100", 1, 10000,
      "events in one batch frame, for classes that name no max"},
-    {"max_batch_bytes", WIRE_CONF_SIZE, F(max_batch_bytes), "256k", 1024, 64.0 * 1024 * 1024,
+    {"max_batch_bytes", BASE_CONF_SIZE, F(max_batch_bytes), "256k", 1024, 64.0 * 1024 * 1024,
      "bytes of events in one batch frame (at most max_queue_bytes)"},
-    {"rate_limit_per_min", WIRE_CONF_INT, F(rate_limit_per_min), "100", 0, 1000000,
+    {"rate_limit_per_min", BASE_CONF_INT, F(rate_limit_per_min), "100", 0, 1000000,
      "client messages per minute per connection (0 = unlimited; over: error rate_limited)"},
-    {"rate_limit_burst", WIRE_CONF_INT, F(rate_limit_burst), "10", 1, 1000000,
+    {"rate_limit_burst", BASE_CONF_INT, F(rate_limit_burst), "10", 1, 1000000,
      "client messages a connection may send at once before the rate applies"},
-    {"rate_limit_close_after", WIRE_CONF_INT, F(rate_limit_close_after), "20", 0, 1000000,
+    {"rate_limit_close_after", BASE_CONF_INT, F(rate_limit_close_after), "20", 0, 1000000,
      "refused messages, without a quiet spell that refills the burst, before close 1008 (0 = "
      "never)"},
-    {"event_loop", WIRE_CONF_STR, F(event_loop), "uv", 0, 16,
+    {"event_loop", BASE_CONF_STR, F(event_loop), "uv", 0, 16,
      "lws event loop: uv (libuv, epoll: cost per wake-up independent of idle connections) or "
      "poll (lws's built-in poll() over every descriptor)"},
-    {"stats_interval", WIRE_CONF_INT, F(stats_interval), "60", 0, 86400,
+    {"stats_interval", BASE_CONF_INT, F(stats_interval), "60", 0, 86400,
      "seconds between counter summaries at info level (0 = only at exit)"},
-    {"log_level", WIRE_CONF_LEVEL, F(log_level), "notice", 0, 0,
+    {"log_level", BASE_CONF_LEVEL, F(log_level), "notice", 0, 0,
      "error, warn, notice, info or debug"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
 #undef F
 
-wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
+base_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
                                          const char *version, FILE *out, FILE *errout)
 {
     memset(conf, 0, sizeof *conf);
-    /* wire_conf answers --check-config before the checks below could run; take the flag out
+    /* base_conf answers --check-config before the checks below could run; take the flag out
      * here so that a bad class list or edge_id fails the check too. */
     char **args = calloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof *args);
     if (!args) {
         fprintf(errout, "%s: out of memory\n", argc > 0 ? argv[0] : "weft-edge");
-        return WIRE_CONF_EXIT_ERR;
+        return BASE_CONF_EXIT_ERR;
     }
     int nargs = 0;
     bool check = false;
@@ -124,21 +124,21 @@ wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **a
         }
         args[nargs++] = argv[i];
     }
-    wire_conf_action_t action = wire_conf_from_args(edge_config_table, conf, nargs, args,
+    base_conf_action_t action = base_conf_from_args(edge_config_table, conf, nargs, args,
                                                     EDGE_CONFIG_SUMMARY, version, out, errout);
     free(args);
-    if (action != WIRE_CONF_RUN)
+    if (action != BASE_CONF_RUN)
         return action;
     char err[512];
     if (edge_config_finish(conf, err, sizeof err) < 0) {
         fprintf(errout, "%s: %s\n", argc > 0 ? argv[0] : "weft-edge", err);
-        return WIRE_CONF_EXIT_ERR;
+        return BASE_CONF_EXIT_ERR;
     }
     if (check) {
         fprintf(out, "configuration OK\n");
-        return WIRE_CONF_EXIT_OK;
+        return BASE_CONF_EXIT_OK;
     }
-    return WIRE_CONF_RUN;
+    return BASE_CONF_RUN;
 }
 
 /* Replaces every character outside the id alphabet [A-Za-z0-9_.:-] with '_'. */
@@ -211,5 +211,5 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
 void edge_config_free(edge_config_t *conf)
 {
     if (conf)
-        wire_conf_free(edge_config_table, conf);
+        base_conf_free(edge_config_table, conf);
 }

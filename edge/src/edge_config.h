@@ -2,7 +2,7 @@
  * edge_config.h: weft-edge settings.
  *
  * Every setting is described once, in the table in edge_config.c (name, type, default, bounds,
- * help); wire_conf fills edge_config_t from the defaults, then --config FILE, then flags. The
+ * help); base_conf fills edge_config_t from the defaults, then --config FILE, then flags. The
  * struct is plain data on purpose: the table addresses its fields with offsetof().
  */
 #ifndef EDGE_CONFIG_H
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "wire_conf.h"
+#include "base_conf.h"
 
 /* The edge's effective configuration. Strings are owned and freed by edge_config_free(). */
 typedef struct edge_config {
@@ -38,7 +38,7 @@ typedef struct edge_config {
     int sub_sndhwm;         /* ZMQ_SNDHWM of the SUB socket (0 = unlimited, see the table) */
     int max_connections;    /* WebSocket connections accepted at once; more get HTTP 503 */
     int max_subscriptions;  /* rooms and patterns one connection may join */
-    char *classes;          /* delivery classes (edge_class.h); "" = every event immediate */
+    char *classes;          /* delivery classes (edge_classes.h); "" = every event immediate */
     int max_batch;          /* events in one batch frame, for classes that name no max */
     size_t max_batch_bytes; /* bytes of events in one batch frame */
     int rate_limit_per_min; /* client messages a minute per connection (0 = unlimited) */
@@ -46,11 +46,11 @@ typedef struct edge_config {
     int rate_limit_close_after; /* refused messages without a full refill before close 1008 */
     char *event_loop;           /* "uv" (libuv, epoll) or "poll" (lws's own poll() loop) */
     int stats_interval;         /* seconds between counter summaries at info level (0 = never) */
-    int log_level;              /* wire_level_t threshold */
+    int log_level;              /* weft_log_level_t threshold */
 } edge_config_t;
 
 /* The settings table (ends with a NULL name). */
-extern const wire_conf_entry_t edge_config_table[];
+extern const base_conf_entry_t edge_config_table[];
 
 /* One-line description for --help. */
 #define EDGE_CONFIG_SUMMARY "weft-edge: serves Weft events to browsers over WebSocket."
@@ -58,10 +58,10 @@ extern const wire_conf_entry_t edge_config_table[];
 /*
  * Fills conf from defaults, --config FILE and flags, then derives what the table cannot say
  * (edge_id from the host name and pid). --help, --version, --check-config and --print-config
- * are handled here and print to out; errors go to errout. On anything but WIRE_CONF_RUN the
+ * are handled here and print to out; errors go to errout. On anything but BASE_CONF_RUN the
  * caller still calls edge_config_free(conf).
  */
-wire_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
+base_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **argv,
                                          const char *version, FILE *out, FILE *errout);
 
 /* Checks what the table cannot (edge_id alphabet, non-empty router and www, the class list,

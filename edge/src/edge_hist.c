@@ -10,6 +10,8 @@
  */
 #include "edge_hist.h"
 
+#include "base_clock.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -88,22 +90,14 @@ struct edge_hist {
     size_t parts_cap;                 /* parts allocated */
     edge_event_t *events;             /* decode buffer of a page's events */
     size_t events_cap;                /* events allocated */
-    wire_log_t *log;                  /* not owned; may be NULL */
-    wire_log_limit_t limit;           /* for errors that could repeat per reply */
+    base_log_t *log;                  /* not owned; may be NULL */
+    base_limit_t limit;           /* for errors that could repeat per reply */
     edge_hist_stats_t own_stats;      /* counters when the caller keeps none */
     edge_hist_stats_t *stats;         /* counters: the caller's or own_stats */
 };
 
 /* ---- small helpers ----------------------------------------------------------------------------
  */
-
-/* Microseconds of the monotonic clock. */
-static uint64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Hash of a request key: FNV-1a over the room, then the two numbers. */
 static uint64_t s_key_hash(const char *room, size_t len, uint64_t epoch, uint64_t after)
@@ -260,7 +254,7 @@ static void s_arm_timer(edge_hist_t *self)
         lws_sul_cancel(&self->timer_sul);
         return;
     }
-    uint64_t now = s_now_us();
+    uint64_t now = base_clock_us();
     uint64_t due = self->flight.head->deadline_us;
     lws_usec_t in = due > now ? (lws_usec_t)(due - now) : 0;
     /* A millisecond of slack so the callback finds the deadline passed, not just reached. */
@@ -279,14 +273,14 @@ static void s_send(edge_hist_t *self, s_req_t *r)
         zmq_send(self->dealer, r->room, r->room_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(self->dealer, block, sizeof block, ZMQ_DONTWAIT) < 0) {
         self->stats->send_errors++;
-        wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: sending a request failed: %s", zmq_strerror(errno));
     } else {
         self->stats->sent++;
     }
     r->attempts++;
     r->inflight = true;
-    r->deadline_us = s_now_us() + self->timeout_us;
+    r->deadline_us = base_clock_us() + self->timeout_us;
     bool was_empty = self->flight.head == NULL;
     s_list_push(&self->flight, r);
     if (was_empty)
@@ -339,7 +333,7 @@ static void s_complete(edge_hist_t *self, s_req_t *r, edge_hist_result_t *result
 static void s_timer_cb(lws_sorted_usec_list_t *sul)
 {
     edge_hist_t *self = lws_container_of(sul, edge_hist_t, timer_sul);
-    uint64_t now = s_now_us();
+    uint64_t now = base_clock_us();
     while (self->flight.head && self->flight.head->deadline_us <= now) {
         s_req_t *r = self->flight.head;
         s_list_del(&self->flight, r);
@@ -353,13 +347,13 @@ static void s_timer_cb(lws_sorted_usec_list_t *sul)
         }
         if (r->attempts <= self->retries) {
             self->stats->retries++;
-            wire_log(self->log, WIRE_LOG_DEBUG, "history: retrying %.*s after %llu (attempt %d)",
+            base_log(self->log, WEFT_LOG_DEBUG, "history: retrying %.*s after %llu (attempt %d)",
                      (int)r->room_len, r->room, (unsigned long long)r->after, r->attempts + 1);
             s_send(self, r);
             continue;
         }
         self->stats->given_up++;
-        wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: no answer for room %.*s after %d attempts", (int)r->room_len,
                          r->room, r->attempts);
         /* Put it back on the list s_complete() takes it from. */
@@ -400,13 +394,13 @@ static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
     edge_hist_result_t res = {.st = {.status = EDGE_HIST_OK}};
     if (edge_histmsg_get_status(zmq_msg_data(&self->parts[1]), zmq_msg_size(&self->parts[1]),
                                 &res.st) < 0) {
-        wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: dropping a reply with a bad status block");
         return -1;
     }
     size_t nev = (n - 2) / 2;
     if ((n - 2) % 2 != 0 || (nev && res.st.status != EDGE_HIST_OK)) {
-        wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: dropping a reply of %zu frames (status %s)", n,
                          edge_hstatus_name(res.st.status));
         return -1;
@@ -427,7 +421,7 @@ static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
         const char *why = NULL;
         if (edge_histmsg_check_event(zmq_msg_data(hdr), zmq_msg_size(hdr), zmq_msg_data(pay),
                                      zmq_msg_size(pay), res.st.epoch, prev, &h, &why) < 0) {
-            wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
+            base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                              "history: dropping a reply for %.*s: event %zu: %s", (int)r->room_len,
                              r->room, i, why);
             rc = -1;
@@ -477,7 +471,7 @@ static int s_recv_one(void *arg)
                 continue;
             if (n == 0) {
                 if (err != EAGAIN) {
-                    wire_log_limited(self->log, &self->limit, WIRE_LOG_ERROR,
+                    base_log_limited(self->log, &self->limit, WEFT_LOG_ERROR,
                                      "history: receive failed: %s", zmq_strerror(err));
                     rc = -1;
                 } else {
@@ -501,11 +495,11 @@ static int s_recv_one(void *arg)
         edge_histmsg_get_id(zmq_msg_data(&self->parts[0]), zmq_msg_size(&self->parts[0]), &id) <
             0) {
         self->stats->replies_bad++;
-        wire_log_limited(self->log, &self->limit, WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: dropping a malformed reply (%zu frames)", n);
     } else if (!(r = s_find_id(self, id)) || !r->inflight) {
         self->stats->replies_unknown++;
-        wire_log(self->log, WIRE_LOG_DEBUG, "history: dropping a reply for unknown id %llu",
+        base_log(self->log, WEFT_LOG_DEBUG, "history: dropping a reply for unknown id %llu",
                  (unsigned long long)id);
     } else if (s_use_reply(self, r, n) < 0) {
         self->stats->replies_bad++;
@@ -522,7 +516,7 @@ static int s_setopt(edge_hist_t *self, int opt, int value, const char *name)
 {
     if (zmq_setsockopt(self->dealer, opt, &value, sizeof value) == 0)
         return 0;
-    wire_log(self->log, WIRE_LOG_ERROR, "history: setting %s=%d failed: %s", name, value,
+    base_log(self->log, WEFT_LOG_ERROR, "history: setting %s=%d failed: %s", name, value,
              zmq_strerror(errno));
     return -1;
 }
@@ -548,14 +542,14 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
         self->ctx = zmq_ctx_new();
         self->own_ctx = true;
         if (!self->ctx) {
-            wire_log(self->log, WIRE_LOG_ERROR, "history: cannot create a context: %s",
+            base_log(self->log, WEFT_LOG_ERROR, "history: cannot create a context: %s",
                      zmq_strerror(errno));
             goto err;
         }
     }
     self->dealer = zmq_socket(self->ctx, ZMQ_DEALER);
     if (!self->dealer) {
-        wire_log(self->log, WIRE_LOG_ERROR, "history: cannot create a DEALER socket: %s",
+        base_log(self->log, WEFT_LOG_ERROR, "history: cannot create a DEALER socket: %s",
                  zmq_strerror(errno));
         goto err;
     }
@@ -564,7 +558,7 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
         s_setopt(self, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS, "ZMQ_RECONNECT_IVL_MAX") < 0)
         goto err;
     if (zmq_connect(self->dealer, opts->endpoint) < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "history: cannot connect to %s: %s", opts->endpoint,
+        base_log(self->log, WEFT_LOG_ERROR, "history: cannot connect to %s: %s", opts->endpoint,
                  zmq_strerror(errno));
         goto err;
     }

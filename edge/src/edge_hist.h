@@ -28,7 +28,7 @@
 #include <libwebsockets.h>
 
 #include "edge_histmsg.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct edge_hist edge_hist_t;
 typedef struct edge_hist_wait edge_hist_wait_t;
@@ -63,7 +63,7 @@ typedef struct edge_hist_opts {
     uint32_t page;        /* max_events per request (0 = the router's default) */
     unsigned budget;      /* replies per drain pass (0 = 64) */
     edge_hist_stats_t *stats; /* counters to add to (borrowed; NULL = kept inside) */
-    wire_log_t *log;          /* may be NULL */
+    base_log_t *log;          /* may be NULL */
 } edge_hist_opts_t;
 
 /* Creates the DEALER and connects it (in the background). NULL on error (logged). */

@@ -21,7 +21,7 @@
  * Timers: one lws_sul for every pending batch of the edge (the batcher keeps the deadlines in a
  * heap); it is armed for the earliest deadline whenever that gets earlier.
  *
- * Client limits: each connection has a token bucket (edge_limit.h) checked before a message is
+ * Client limits: each connection has a token bucket (edge_bucket.h) checked before a message is
  * even parsed, a cap on its subscriptions, and the edge a cap on connections (HTTP 503).
  *
  * Resume: a subscribe with "since" joins the room (so the SUB subscription goes out first) and
@@ -56,10 +56,10 @@
 #include <uv.h>
 
 #include "edge_batch.h"
-#include "edge_class.h"
+#include "edge_classes.h"
 #include "edge_frame.h"
 #include "edge_hist.h"
-#include "edge_limit.h"
+#include "edge_bucket.h"
 #include "edge_outq.h"
 #include "edge_pace.h"
 #include "edge_proto.h"
@@ -136,7 +136,7 @@ typedef struct s_room {
 
 struct edge_server {
     const edge_config_t *conf;                          /* borrowed */
-    wire_log_t *log;                                    /* borrowed */
+    base_log_t *log;                                    /* borrowed */
     struct lws_context *ctx;                            /* the lws context (one service thread) */
     uv_loop_t *uv;                                      /* libuv loop lws runs in, or NULL: poll */
     struct lws_vhost *vhost;                            /* its only vhost */
@@ -169,10 +169,10 @@ struct edge_server {
     int port;                                      /* the port actually listened on */
     bool stopping;                                 /* a graceful stop is under way */
     bool stopped;                                  /* the loop must end */
-    wire_log_limit_t bad_event_limit;              /* logs about bad router messages */
-    wire_log_limit_t gap_limit;                    /* logs about broken room streams */
-    wire_log_limit_t refuse_limit;                 /* logs about refused upgrades */
-    wire_log_limit_t client_limit;                 /* logs about misbehaving clients */
+    base_limit_t bad_event_limit;              /* logs about bad router messages */
+    base_limit_t gap_limit;                    /* logs about broken room streams */
+    base_limit_t refuse_limit;                 /* logs about refused upgrades */
+    base_limit_t client_limit;                 /* logs about misbehaving clients */
 };
 
 /* The server that owns a wsi (the context's user pointer). */
@@ -208,7 +208,7 @@ static int s_write_frame(edge_server_t *self, struct lws *wsi, edge_frame_t *fra
     int n = lws_write(wsi, edge_frame_data(frame), len, LWS_WRITE_TEXT);
     self->stats.writes++;
     if (n < 0 || (size_t)n < len) {
-        wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, len);
+        base_log(self->log, WEFT_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, len);
         return -1;
     }
     self->stats.frames_out++;
@@ -273,7 +273,7 @@ static int s_flush_conn(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
     int n = lws_write(wsi, out, used, LWS_WRITE_RAW);
     self->stats.writes++;
     if (n < 0 || (size_t)n < used) {
-        wire_log(self->log, WIRE_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, used);
+        base_log(self->log, WEFT_LOG_DEBUG, "ws: write failed (%d of %zu bytes); closing", n, used);
         return -1;
     }
     return 0;
@@ -426,7 +426,7 @@ static void s_send(edge_server_t *self, edge_conn_t *conn, edge_frame_t *frame)
         return;
     }
     if (rc == EDGE_OUTQ_FULL) {
-        wire_log_limited(self->log, &self->client_limit, WIRE_LOG_INFO,
+        base_log_limited(self->log, &self->client_limit, WEFT_LOG_INFO,
                          "closing a slow consumer: %zu frames, %zu bytes queued",
                          edge_outq_frames(conn->outq), edge_outq_bytes(conn->outq));
         s_close_later(self, conn, EDGE_CLOSE_SLOW, "slow consumer");
@@ -578,7 +578,7 @@ static void s_sync_notify(void *arg, const edge_notice_t *n)
         edge_proto_id_free(&sync->id);
     else
         self->stats.notices++;
-    wire_log(self->log, WIRE_LOG_DEBUG, "resume of %s: %s recovered=%d epoch=%llu seq=%llu %s",
+    base_log(self->log, WEFT_LOG_DEBUG, "resume of %s: %s recovered=%d epoch=%llu seq=%llu %s",
              sync->room, n->reply ? "answer" : "notice", n->recovered, (unsigned long long)n->epoch,
              (unsigned long long)n->seq, edge_reason_name(n->reason));
     if (!frame) {
@@ -660,7 +660,7 @@ static void s_sync_overflow(void *arg)
 {
     s_sync_t *sync = arg;
     edge_server_t *self = sync->server;
-    wire_log_limited(self->log, &self->client_limit, WIRE_LOG_INFO,
+    base_log_limited(self->log, &self->client_limit, WEFT_LOG_INFO,
                      "closing a resuming client of %s: over %d live events held", sync->room,
                      self->conf->max_pending_events);
     s_close_later(self, sync->conn, EDGE_CLOSE_SLOW, "slow consumer");
@@ -825,7 +825,7 @@ static void s_room_notify(void *arg, const edge_notice_t *n)
 {
     s_room_t *r = arg;
     edge_server_t *self = r->server;
-    wire_log_limited(self->log, &self->gap_limit, WIRE_LOG_INFO,
+    base_log_limited(self->log, &self->gap_limit, WEFT_LOG_INFO,
                      "room %s: stream continues at epoch %llu seq %llu (%s)", r->room,
                      (unsigned long long)n->epoch, (unsigned long long)n->seq,
                      edge_reason_name(n->reason));
@@ -834,7 +834,7 @@ static void s_room_notify(void *arg, const edge_notice_t *n)
     edge_frame_t *frame = edge_proto_subscribed(r->room, r->len, NULL, n->recovered, n->epoch,
                                                 n->seq, edge_reason_name(n->reason));
     if (!frame) {
-        wire_log(self->log, WIRE_LOG_ERROR, "room %s: out of memory for a notice", r->room);
+        base_log(self->log, WEFT_LOG_ERROR, "room %s: out of memory for a notice", r->room);
         return;
     }
     s_visit_t v = {.server = self, .room = r, .kind = S_VISIT_NOTICE, .notice = n, .frame = frame};
@@ -849,7 +849,7 @@ static void s_room_positioned(void *arg, uint64_t epoch, uint64_t seq)
     edge_server_t *self = r->server;
     edge_frame_t *frame = edge_proto_position(r->room, r->len, epoch, seq);
     if (!frame) {
-        wire_log(self->log, WIRE_LOG_ERROR, "room %s: out of memory for a position", r->room);
+        base_log(self->log, WEFT_LOG_ERROR, "room %s: out of memory for a position", r->room);
         return;
     }
     s_visit_t v = {.server = self, .room = r, .kind = S_VISIT_POSITION, .frame = frame};
@@ -870,7 +870,7 @@ static int s_room_request(void *arg, uint64_t epoch, uint64_t after)
 {
     s_room_t *r = arg;
     edge_server_t *self = r->server;
-    wire_log(self->log, WIRE_LOG_DEBUG, "room %s: asking history after epoch %llu seq %llu",
+    base_log(self->log, WEFT_LOG_DEBUG, "room %s: asking history after epoch %llu seq %llu",
              r->room, (unsigned long long)epoch, (unsigned long long)after);
     edge_hist_cancel(self->hist, &r->wait);
     r->wait = edge_hist_get(self->hist, r->room, r->len, epoch, after, s_room_on_hist, r);
@@ -982,7 +982,7 @@ static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *tex
     if (limit != EDGE_BUCKET_OK) {
         self->stats.errors[EDGE_ERR_RATE_LIMITED]++;
         if (limit == EDGE_BUCKET_ABUSE) {
-            wire_log_limited(self->log, &self->client_limit, WIRE_LOG_INFO,
+            base_log_limited(self->log, &self->client_limit, WEFT_LOG_INFO,
                              "closing a client that kept sending over its rate limit");
             s_close_later(self, conn, EDGE_CLOSE_POLICY, "rate limit exceeded");
         } else {
@@ -1034,7 +1034,7 @@ static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *tex
     }
     if (req.err != EDGE_ERR_NONE) {
         self->stats.errors[req.err]++;
-        wire_log(self->log, WIRE_LOG_DEBUG, "client error %s: %s", edge_err_name(req.err),
+        base_log(self->log, WEFT_LOG_DEBUG, "client error %s: %s", edge_err_name(req.err),
                  req.message);
         reply = edge_proto_error(&req);
     } else {
@@ -1126,7 +1126,7 @@ static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *u
     } else if (self->stats.conns_current >= (uint64_t)self->conf->max_connections) {
         code = HTTP_STATUS_SERVICE_UNAVAILABLE;
         why = "edge at its connection limit";
-        wire_log_limited(self->log, &self->refuse_limit, WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->refuse_limit, WEFT_LOG_WARN,
                          "refusing a WebSocket: max_connections (%d) reached",
                          self->conf->max_connections);
     }
@@ -1146,7 +1146,7 @@ static int s_on_open(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
     conn->member = edge_member_new(self->rooms, conn);
     conn->outq = edge_outq_new(self->conf->max_queue_bytes, (size_t)self->conf->max_queue_frames);
     if (!conn->member || !conn->outq) {
-        wire_log(self->log, WIRE_LOG_ERROR, "ws: out of memory for a new connection");
+        base_log(self->log, WEFT_LOG_ERROR, "ws: out of memory for a new connection");
         edge_member_destroy(&conn->member);
         edge_outq_destroy(&conn->outq);
         return -1;
@@ -1228,7 +1228,7 @@ static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 /* Counts and logs (rate-limited) a router message the edge cannot use. */
 static void s_drop(edge_server_t *self, const char *what, const char *why)
 {
-    wire_log_limited(self->log, &self->bad_event_limit, WIRE_LOG_WARN,
+    base_log_limited(self->log, &self->bad_event_limit, WEFT_LOG_WARN,
                      "dropping a router message: %s: %s", what, why);
 }
 
@@ -1325,7 +1325,7 @@ static void s_on_topic(void *arg, bool subscribe, const char *topic, size_t len)
         else
             self->stats.subs_removed++;
     }
-    wire_log(self->log, WIRE_LOG_DEBUG, "zmq: %s '%.*s'", subscribe ? "subscribe" : "unsubscribe",
+    base_log(self->log, WEFT_LOG_DEBUG, "zmq: %s '%.*s'", subscribe ? "subscribe" : "unsubscribe",
              (int)len, topic);
 }
 
@@ -1343,11 +1343,11 @@ static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, 
     if (n != (ssize_t)sizeof si) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return 0;
-        wire_log(self->log, WIRE_LOG_ERROR, "signalfd read failed: %s",
+        base_log(self->log, WEFT_LOG_ERROR, "signalfd read failed: %s",
                  n < 0 ? strerror(errno) : "short read");
         return -1;
     }
-    wire_log(self->log, WIRE_LOG_NOTICE, "received %s: stopping", strsignal((int)si.ssi_signo));
+    base_log(self->log, WEFT_LOG_NOTICE, "received %s: stopping", strsignal((int)si.ssi_signo));
     edge_server_stop(self);
     return 0;
 }
@@ -1356,7 +1356,7 @@ static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 static void s_stats_cb(lws_sorted_usec_list_t *sul)
 {
     edge_server_t *self = lws_container_of(sul, edge_server_t, stats_sul);
-    edge_stats_log(edge_server_stats(self), self->log, WIRE_LOG_INFO, "periodic");
+    edge_stats_log(edge_server_stats(self), self->log, WEFT_LOG_INFO, "periodic");
     lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
                      (lws_usec_t)self->conf->stats_interval * LWS_US_PER_SEC);
 }
@@ -1388,7 +1388,7 @@ static void s_batch_arm(edge_server_t *self)
 static void s_stop_deadline_cb(lws_sorted_usec_list_t *sul)
 {
     edge_server_t *self = lws_container_of(sul, edge_server_t, stop_sul);
-    wire_log(self->log, WIRE_LOG_NOTICE, "stop: %llu connections did not close in time",
+    base_log(self->log, WEFT_LOG_NOTICE, "stop: %llu connections did not close in time",
              (unsigned long long)self->stats.conns_current);
     self->stopped = true;
 }
@@ -1454,7 +1454,7 @@ static bool s_is_ipv4(const char *text)
     return inet_pton(AF_INET, text, &a) == 1;
 }
 
-edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int signal_fd)
+edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int signal_fd)
 {
     edge_server_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -1478,23 +1478,23 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
                   conf->rate_limit_burst);
     self->rate_limited = edge_proto_error(&limited);
     if (!self->gather || !self->rooms || !self->welcome || !self->rate_limited) {
-        wire_log(log, WIRE_LOG_ERROR, "out of memory");
+        base_log(log, WEFT_LOG_ERROR, "out of memory");
         goto err;
     }
     char why[400];
     self->classes = edge_classes_parse(conf->classes, (size_t)conf->max_batch, why, sizeof why);
     if (!self->classes) {
-        wire_log(log, WIRE_LOG_ERROR, "classes: %s", why);
+        base_log(log, WEFT_LOG_ERROR, "classes: %s", why);
         goto err;
     }
     self->batcher = edge_batcher_new(self->classes, conf->max_batch_bytes, &self->stats.batch);
     if (!self->batcher) {
-        wire_log(log, WIRE_LOG_ERROR, "out of memory");
+        base_log(log, WEFT_LOG_ERROR, "out of memory");
         goto err;
     }
     for (size_t i = 0; i < edge_classes_count(self->classes); i++) {
         const edge_class_t *c = edge_classes_get(self->classes, i);
-        wire_log(log, WIRE_LOG_INFO, "class %s: window %d ms, at most %zu events, %s%s%s", c->name,
+        base_log(log, WEFT_LOG_INFO, "class %s: window %d ms, at most %zu events, %s%s%s", c->name,
                  c->window_ms, c->max,
                  c->key_len ? "coalesced by the envelope key or data field '" : "",
                  c->key_len ? c->key : "not coalesced", c->key_len ? "'" : "");
@@ -1549,7 +1549,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
         if (!self->uv || uv_loop_init(self->uv) != 0) {
             free(self->uv);
             self->uv = NULL;
-            wire_log(log, WIRE_LOG_ERROR, "cannot create the libuv loop");
+            base_log(log, WEFT_LOG_ERROR, "cannot create the libuv loop");
             goto err;
         }
         loops[0] = self->uv;
@@ -1565,13 +1565,13 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
     }
     self->ctx = lws_create_context(&info);
     if (!self->ctx) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot start the HTTP/WebSocket server on %s port %d",
+        base_log(log, WEFT_LOG_ERROR, "cannot start the HTTP/WebSocket server on %s port %d",
                  conf->bind, conf->port);
         goto err;
     }
     self->vhost = lws_get_vhost_by_name(self->ctx, "weft-edge");
     if (!self->vhost) {
-        wire_log(log, WIRE_LOG_ERROR, "lws created no vhost");
+        base_log(log, WEFT_LOG_ERROR, "lws created no vhost");
         goto err;
     }
     self->port = lws_get_vhost_listen_port(self->vhost);
@@ -1588,14 +1588,14 @@ edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int s
         };
         self->signal_fd = -1; /* lws owns it now, even when adoption fails */
         if (!lws_adopt_descriptor_vhost_via_info(&desc)) {
-            wire_log(log, WIRE_LOG_ERROR, "lws could not adopt the signalfd");
+            base_log(log, WEFT_LOG_ERROR, "lws could not adopt the signalfd");
             goto err;
         }
     }
     if (conf->stats_interval > 0)
         lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
                          (lws_usec_t)conf->stats_interval * LWS_US_PER_SEC);
-    wire_log(log, WIRE_LOG_NOTICE, "weft-edge %s ready: port=%d router=%s history=%s id=%s",
+    base_log(log, WEFT_LOG_NOTICE, "weft-edge %s ready: port=%d router=%s history=%s id=%s",
              WEFT_VERSION_STRING, self->port, conf->router, conf->history, conf->edge_id);
     return self;
 err:
@@ -1613,7 +1613,7 @@ int edge_server_run(edge_server_t *self)
     }
     while (!self->stopped) {
         if (lws_service(self->ctx, 0) < 0) {
-            wire_log(self->log, WIRE_LOG_ERROR, "lws service loop failed");
+            base_log(self->log, WEFT_LOG_ERROR, "lws service loop failed");
             return -1;
         }
     }
@@ -1627,7 +1627,7 @@ void edge_server_stop(edge_server_t *self)
         return;
     }
     self->stopping = true;
-    wire_log(self->log, WIRE_LOG_NOTICE, "stopping: closing %llu connections",
+    base_log(self->log, WEFT_LOG_NOTICE, "stopping: closing %llu connections",
              (unsigned long long)self->stats.conns_current);
     if (self->stats.conns_current == 0) {
         self->stopped = true;

@@ -10,7 +10,7 @@
 
 #include "edge_config.h"
 #include "edge_stats.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct edge_server edge_server_t;
 
@@ -23,7 +23,7 @@ typedef struct edge_server edge_server_t;
  * read that way before this call, because ZeroMQ's I/O threads inherit the mask.
  * Returns NULL on failure (logged).
  */
-edge_server_t *edge_server_new(const edge_config_t *conf, wire_log_t *log, int signal_fd);
+edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int signal_fd);
 
 /* Serves until stopped. Returns 0 after a graceful stop, -1 when the loop failed. */
 int edge_server_run(edge_server_t *self);

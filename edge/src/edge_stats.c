@@ -49,9 +49,9 @@ static void s_append(char *buf, size_t cap, const char *label, uint64_t value)
         snprintf(buf + used, cap - used, " %s=%" PRIu64, label, value);
 }
 
-void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, const char *when)
+void edge_stats_log(const edge_stats_t *s, base_log_t *log, weft_log_level_t level, const char *when)
 {
-    wire_log(log, level,
+    base_log(log, level,
              "stats (%s): conns=%" PRIu64 " conns_total=%" PRIu64 " refused=%" PRIu64
              " msgs_in=%" PRIu64 " events_in=%" PRIu64 " unrouted=%" PRIu64 " deliveries=%" PRIu64
              " frames_out=%" PRIu64 " bytes_out=%" PRIu64 " writes=%" PRIu64
@@ -63,7 +63,7 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
              s->write_rounds, s->paced_rounds, s->notices, s->slow_closes, s->peer_closes,
              s->subs_added, s->subs_removed, s->router_connects, s->router_disconnects);
     const edge_stream_stats_t *r = &s->rooms;
-    wire_log(log, level,
+    base_log(log, level,
              "stats (%s): rooms: streams=%" PRIu64 " gaps=%" PRIu64 " gap_events=%" PRIu64
              " repaired=%" PRIu64 " unrepaired=%" PRIu64 " epoch_changes=%" PRIu64 " held=%" PRIu64
              " duplicates=%" PRIu64 " replayed=%" PRIu64 " overflows=%" PRIu64 " probes=%" PRIu64
@@ -72,7 +72,7 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
              r->epoch_changes, r->held, r->duplicates, r->replayed, r->overflows, s->probes,
              r->stale_replies, s->heads_in, s->head_probes);
     const edge_stream_stats_t *m = &s->resume;
-    wire_log(log, level,
+    base_log(log, level,
              "stats (%s): resume: started=%" PRIu64 " recovered=%" PRIu64 " epoch_changed=%" PRIu64
              " too_old=%" PRIu64 " history_unavailable=%" PRIu64 " merging=%" PRIu64
              " gaps=%" PRIu64 " repaired=%" PRIu64 " unrepaired=%" PRIu64 " notices=%" PRIu64
@@ -84,7 +84,7 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
                  m->notices[EDGE_REASON_UNAVAILABLE],
              m->held, m->duplicates, m->replayed, m->overflows);
     const edge_hist_stats_t *h = &s->hist;
-    wire_log(log, level,
+    base_log(log, level,
              "stats (%s): history: asks=%" PRIu64 " coalesced=%" PRIu64 " queued=%" PRIu64
              " sent=%" PRIu64 " ok=%" PRIu64 " epoch_changed=%" PRIu64 " too_old=%" PRIu64
              " bad_request=%" PRIu64 " events=%" PRIu64 " timeouts=%" PRIu64 " retries=%" PRIu64
@@ -95,7 +95,7 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
              h->replies[EDGE_HIST_BAD_REQUEST], h->events, h->timeouts, h->retries, h->given_up,
              h->replies_unknown, h->replies_bad, h->send_errors);
     const edge_batch_stats_t *b = &s->batch;
-    wire_log(log, level,
+    base_log(log, level,
              "stats (%s): batching: immediate=%" PRIu64 " held=%" PRIu64 " coalesced=%" PRIu64
              " batches=%" PRIu64 " batched_events=%" PRIu64 " singles=%" PRIu64
              " batch_deliveries=%" PRIu64 " keyless=%" PRIu64 " nomem=%" PRIu64
@@ -109,11 +109,11 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
     char buf[768] = "";
     for (int e = 1; e < EDGE_ERR__COUNT; e++)
         s_append(buf, sizeof buf, edge_err_name((edge_err_t)e), s->errors[e]);
-    wire_log(log, level, "stats (%s): errors:%s", when, buf);
+    base_log(log, level, "stats (%s): errors:%s", when, buf);
     buf[0] = '\0';
     for (int c = 0; c < EDGE_CLOSE__COUNT; c++)
         s_append(buf, sizeof buf, edge_close_label((edge_close_t)c), s->closes[c]);
-    wire_log(log, level, "stats (%s): closes:%s", when, buf);
+    base_log(log, level, "stats (%s): closes:%s", when, buf);
     buf[0] = '\0';
     for (int w = 1; w < WIRE_ERR__COUNT; w++)
         if (s->events_bad[w])
@@ -121,5 +121,5 @@ void edge_stats_log(const edge_stats_t *s, wire_log_t *log, wire_level_t level, 
     for (int d = 0; d < EDGE_DROP__COUNT; d++)
         if (s->events_dropped[d])
             s_append(buf, sizeof buf, edge_drop_label((edge_drop_t)d), s->events_dropped[d]);
-    wire_log(log, level, "stats (%s): dropped events:%s", when, buf[0] ? buf : " none");
+    base_log(log, level, "stats (%s): dropped events:%s", when, buf[0] ? buf : " none");
 }

@@ -15,7 +15,7 @@
 #include "edge_proto.h"
 #include "edge_stream.h"
 #include "wire_envelope.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 /* Closes the edge initiates, by WebSocket close code; X(enum suffix, code, label). */
 #define EDGE_CLOSES(X)                                                                             \
@@ -91,7 +91,7 @@ int edge_close_code(edge_close_t c);
 const char *edge_drop_label(edge_drop_t d);
 
 /* Logs a summary (a few lines) at level; when names the occasion ("periodic", "exit"). */
-void edge_stats_log(const edge_stats_t *stats, wire_log_t *log, wire_level_t level,
+void edge_stats_log(const edge_stats_t *stats, base_log_t *log, weft_log_level_t level,
                     const char *when);
 
 #endif

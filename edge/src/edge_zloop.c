@@ -25,8 +25,8 @@ struct edge_zloop {
     struct lws_context *lws;        /* loop it is attached to; NULL when detached */
     struct lws *wsi;                /* raw-file wsi of the dup()ed ZMQ_FD; NULL when none */
     bool draining;                  /* a pass is running (guards re-entry from recv_one) */
-    wire_log_t *log;                /* not owned; may be NULL */
-    wire_log_limit_t limit;         /* for errors that could repeat per wake-up */
+    base_log_t *log;                /* not owned; may be NULL */
+    base_limit_t limit;         /* for errors that could repeat per wake-up */
     uint64_t received;              /* messages handled */
     uint64_t exhausted;             /* passes continued from the timer */
 };
@@ -74,7 +74,7 @@ bool edge_zloop_has_input(edge_zloop_t *self)
         if (zmq_getsockopt(self->zsock, ZMQ_EVENTS, &events, &size) == 0)
             return (events & ZMQ_POLLIN) != 0;
         if (errno != EINTR) {
-            wire_log_limited(self->log, &self->limit, WIRE_LOG_ERROR,
+            base_log_limited(self->log, &self->limit, WEFT_LOG_ERROR,
                              "%s: reading ZMQ_EVENTS failed: %s", self->what, zmq_strerror(errno));
             return false;
         }
@@ -167,14 +167,14 @@ int edge_zloop_attach(edge_zloop_t *self, struct lws_vhost *vhost)
     int fd = -1;
     size_t size = sizeof fd;
     if (zmq_getsockopt(self->zsock, ZMQ_FD, &fd, &size) < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "%s: reading ZMQ_FD failed: %s", self->what,
+        base_log(self->log, WEFT_LOG_ERROR, "%s: reading ZMQ_FD failed: %s", self->what,
                  zmq_strerror(errno));
         return -1;
     }
     /* lws closes an adopted descriptor when its wsi closes; ZMQ_FD belongs to libzmq. */
     int copy = dup(fd);
     if (copy < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "%s: dup(ZMQ_FD) failed: %s", self->what,
+        base_log(self->log, WEFT_LOG_ERROR, "%s: dup(ZMQ_FD) failed: %s", self->what,
                  strerror(errno));
         return -1;
     }
@@ -187,7 +187,7 @@ int edge_zloop_attach(edge_zloop_t *self, struct lws_vhost *vhost)
     };
     self->wsi = lws_adopt_descriptor_vhost_via_info(&desc);
     if (!self->wsi) { /* lws has closed the descriptor already */
-        wire_log(self->log, WIRE_LOG_ERROR, "%s: lws could not adopt ZMQ_FD", self->what);
+        base_log(self->log, WEFT_LOG_ERROR, "%s: lws could not adopt ZMQ_FD", self->what);
         return -1;
     }
     self->lws = lws_get_context(self->wsi);

@@ -25,7 +25,7 @@
 
 #include <libwebsockets.h>
 
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct edge_zloop edge_zloop_t;
 
@@ -52,7 +52,7 @@ typedef struct edge_zloop_opts {
     edge_zloop_pass_fn *done;       /* end-of-pass hook, after the last recv_one() (may be NULL) */
     edge_zloop_holdoff_fn *holdoff; /* pause after a pass (may be NULL: never) */
     void *arg;                      /* for recv_one, pass and done */
-    wire_log_t *log;                /* may be NULL */
+    base_log_t *log;                /* may be NULL */
 } edge_zloop_opts_t;
 
 /* Creates a detached zloop. NULL on OOM. */

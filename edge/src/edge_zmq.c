@@ -27,8 +27,8 @@ struct edge_zmq {
     edge_zmq_pass_end_fn *on_pass_end; /* end of a pass with messages, may be NULL */
     edge_zloop_holdoff_fn *holdoff;    /* pause reading after a pass, may be NULL */
     void *arg;                         /* for on_msg, on_connect and on_pass_end */
-    wire_log_t *log;                   /* not owned; may be NULL */
-    wire_log_limit_t limit;            /* for errors that could repeat per message */
+    base_log_t *log;                   /* not owned; may be NULL */
+    base_limit_t limit;            /* for errors that could repeat per message */
     uint64_t connects;                 /* CONNECTED events */
     uint64_t disconnects;              /* DISCONNECTED events */
     char endpoint[1024];               /* the router endpoint, for logs */
@@ -39,7 +39,7 @@ static int s_setopt(edge_zmq_t *self, int opt, int value, const char *name)
 {
     if (zmq_setsockopt(self->sub, opt, &value, sizeof value) == 0)
         return 0;
-    wire_log(self->log, WIRE_LOG_ERROR, "zmq: setting %s=%d failed: %s", name, value,
+    base_log(self->log, WEFT_LOG_ERROR, "zmq: setting %s=%d failed: %s", name, value,
              zmq_strerror(errno));
     return -1;
 }
@@ -64,13 +64,13 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
     self->log = opts->log;
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
-        wire_log(self->log, WIRE_LOG_ERROR, "zmq: cannot create a context: %s",
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot create a context: %s",
                  zmq_strerror(errno));
         goto err;
     }
     self->sub = zmq_socket(self->ctx, ZMQ_SUB);
     if (!self->sub) {
-        wire_log(self->log, WIRE_LOG_ERROR, "zmq: cannot create a SUB socket: %s",
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot create a SUB socket: %s",
                  zmq_strerror(errno));
         goto err;
     }
@@ -86,7 +86,7 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, "inproc://weft-edge-sub-monitor-%p", (void *)self);
     if (zmq_socket_monitor(self->sub, mon_ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "zmq: cannot monitor the SUB socket: %s",
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot monitor the SUB socket: %s",
                  zmq_strerror(errno));
         goto err;
     }
@@ -94,12 +94,12 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
     int zero = 0;
     if (!self->mon || zmq_setsockopt(self->mon, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
         zmq_connect(self->mon, mon_ep) < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "zmq: cannot read the SUB monitor: %s",
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot read the SUB monitor: %s",
                  zmq_strerror(errno));
         goto err;
     }
     if (zmq_connect(self->sub, opts->endpoint) < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "zmq: cannot connect to %s: %s", opts->endpoint,
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot connect to %s: %s", opts->endpoint,
                  zmq_strerror(errno));
         goto err;
     }
@@ -124,7 +124,7 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
         .log = self->log,
     });
     if (!self->sub_loop || !self->mon_loop) {
-        wire_log(self->log, WIRE_LOG_ERROR, "zmq: out of memory");
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: out of memory");
         goto err;
     }
     return self;
@@ -170,7 +170,7 @@ static int s_recv_one(void *arg)
                 continue;
             if (msg.nparts == 0) {
                 if (errno != EAGAIN) {
-                    wire_log_limited(self->log, &self->limit, WIRE_LOG_ERROR,
+                    base_log_limited(self->log, &self->limit, WEFT_LOG_ERROR,
                                      "zmq: receive failed: %s", zmq_strerror(errno));
                     rc = -1;
                 } else {
@@ -230,13 +230,13 @@ static int s_recv_monitor_one(void *arg)
     }
     if (event == ZMQ_EVENT_CONNECTED) {
         self->connects++;
-        wire_log(self->log, self->connects > 1 ? WIRE_LOG_NOTICE : WIRE_LOG_INFO,
+        base_log(self->log, self->connects > 1 ? WEFT_LOG_NOTICE : WEFT_LOG_INFO,
                  "zmq: connected to the router at %s", self->endpoint);
         if (self->on_connect)
             self->on_connect(self->arg, self->connects);
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         self->disconnects++;
-        wire_log(self->log, WIRE_LOG_NOTICE, "zmq: lost the router at %s; reconnecting",
+        base_log(self->log, WEFT_LOG_NOTICE, "zmq: lost the router at %s; reconnecting",
                  self->endpoint);
     }
     return 1;
@@ -286,7 +286,7 @@ static int s_subscription(edge_zmq_t *self, int opt, const void *topic, size_t l
     while (zmq_setsockopt(self->sub, opt, topic, len) < 0) {
         if (errno == EINTR)
             continue;
-        wire_log(self->log, WIRE_LOG_ERROR, "zmq: %s '%.*s' failed: %s",
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: %s '%.*s' failed: %s",
                  opt == ZMQ_SUBSCRIBE ? "subscribe" : "unsubscribe", (int)len, (const char *)topic,
                  zmq_strerror(errno));
         return -1;

@@ -23,7 +23,7 @@
 
 #include "edge_zloop.h"
 
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct edge_zmq edge_zmq_t;
 
@@ -54,7 +54,7 @@ typedef struct edge_zmq_opts {
     edge_zmq_pass_end_fn *on_pass_end; /* end of a pass with messages (may be NULL) */
     edge_zloop_holdoff_fn *holdoff;    /* pause reading after a pass (may be NULL) */
     void *arg;                         /* for on_msg, on_connect and on_pass_end */
-    wire_log_t *log;                   /* may be NULL */
+    base_log_t *log;                   /* may be NULL */
 } edge_zmq_opts_t;
 
 /* Creates a ZeroMQ context and a SUB socket connected to opts->endpoint. NULL on error (logged). */

@@ -9,59 +9,59 @@
 #define RTR_MIB (1024.0 * 1024.0)
 
 /* The one place router defaults live. Bounds keep values that would break the router out. */
-static const wire_conf_entry_t s_table[] = {
-    {"intake", WIRE_CONF_STR, offsetof(rtr_config_t, intake), "tcp://*:5555", 0, 1024,
+static const base_conf_entry_t s_table[] = {
+    {"intake", BASE_CONF_STR, offsetof(rtr_config_t, intake), "tcp://*:5555", 0, 1024,
      "ZeroMQ endpoint the intake XSUB binds; agents connect here"},
-    {"fanout", WIRE_CONF_STR, offsetof(rtr_config_t, fanout), "tcp://*:5556", 0, 1024,
+    {"fanout", BASE_CONF_STR, offsetof(rtr_config_t, fanout), "tcp://*:5556", 0, 1024,
      "ZeroMQ endpoint the fan-out XPUB binds; edges connect here"},
-    {"max_payload", WIRE_CONF_SIZE, offsetof(rtr_config_t, max_payload), "65536", 1, 16 * RTR_MIB,
+    {"max_payload", BASE_CONF_SIZE, offsetof(rtr_config_t, max_payload), "65536", 1, 16 * RTR_MIB,
      "largest JSON payload accepted, bytes (k/m suffixes allowed, at most 16m)"},
-    {"ack_interval_ms", WIRE_CONF_INT, offsetof(rtr_config_t, ack_interval_ms), "10", 1, 1000,
+    {"ack_interval_ms", BASE_CONF_INT, offsetof(rtr_config_t, ack_interval_ms), "10", 1, 1000,
      "milliseconds between rounds of acks to publishers"},
-    {"publisher_ttl", WIRE_CONF_INT, offsetof(rtr_config_t, publisher_ttl), "300", 1, 7 * 86400,
+    {"publisher_ttl", BASE_CONF_INT, offsetof(rtr_config_t, publisher_ttl), "300", 1, 7 * 86400,
      "seconds without traffic after which a publisher's dedup state is forgotten"},
-    {"fanout_hwm", WIRE_CONF_INT, offsetof(rtr_config_t, fanout_hwm), "100000", 1, 100000000,
+    {"fanout_hwm", BASE_CONF_INT, offsetof(rtr_config_t, fanout_hwm), "100000", 1, 100000000,
      "messages queued per edge before the router drops for that edge"},
-    {"intake_hwm", WIRE_CONF_INT, offsetof(rtr_config_t, intake_hwm), "100000", 1, 100000000,
+    {"intake_hwm", BASE_CONF_INT, offsetof(rtr_config_t, intake_hwm), "100000", 1, 100000000,
      "messages queued on intake before agents are pushed back"},
-    {"stats_interval", WIRE_CONF_INT, offsetof(rtr_config_t, stats_interval), "60", 0, 86400,
+    {"stats_interval", BASE_CONF_INT, offsetof(rtr_config_t, stats_interval), "60", 0, 86400,
      "seconds between counter summaries at info level (0 = off)"},
-    {"log_level", WIRE_CONF_LEVEL, offsetof(rtr_config_t, log_level), "notice", 0, 0,
+    {"log_level", BASE_CONF_LEVEL, offsetof(rtr_config_t, log_level), "notice", 0, 0,
      "error, warn, notice, info or debug"},
-    {"io_threads", WIRE_CONF_INT, offsetof(rtr_config_t, io_threads), "1", 1, 64,
+    {"io_threads", BASE_CONF_INT, offsetof(rtr_config_t, io_threads), "1", 1, 64,
      "ZeroMQ I/O threads"},
-    {"sched_batch", WIRE_CONF_BOOL, offsetof(rtr_config_t, sched_batch), "true", 0, 0,
+    {"sched_batch", BASE_CONF_BOOL, offsetof(rtr_config_t, sched_batch), "true", 0, 0,
      "run the router's threads under SCHED_BATCH: woken threads do not preempt the running one, "
      "so each wake-up moves more events (less CPU per event; up to a few ms more latency when "
      "the CPU is contended)"},
-    {"io_nice", WIRE_CONF_INT, offsetof(rtr_config_t, io_nice), "10", 0, 19,
+    {"io_nice", BASE_CONF_INT, offsetof(rtr_config_t, io_nice), "10", 0, 19,
      "nice increment of ZeroMQ's I/O threads over the loop thread: on a shared core they then "
      "stop preempting the loop every few events (less CPU per event at full load; 0 = same "
      "priority)"},
-    {"history", WIRE_CONF_STR, offsetof(rtr_config_t, history), "tcp://*:5557", 0, 1024,
+    {"history", BASE_CONF_STR, offsetof(rtr_config_t, history), "tcp://*:5557", 0, 1024,
      "ZeroMQ endpoint the history ROUTER binds; edges connect a DEALER here"},
-    {"history_max_events", WIRE_CONF_INT, offsetof(rtr_config_t, history_max_events), "1000", 0,
+    {"history_max_events", BASE_CONF_INT, offsetof(rtr_config_t, history_max_events), "1000", 0,
      1000000, "events of history kept per room (0 = keep no history)"},
-    {"history_max_age", WIRE_CONF_INT, offsetof(rtr_config_t, history_max_age), "300", 1, 7 * 86400,
+    {"history_max_age", BASE_CONF_INT, offsetof(rtr_config_t, history_max_age), "300", 1, 7 * 86400,
      "seconds an event stays in history"},
-    {"history_max_bytes", WIRE_CONF_SIZE, offsetof(rtr_config_t, history_max_bytes), "256m", 0,
+    {"history_max_bytes", BASE_CONF_SIZE, offsetof(rtr_config_t, history_max_bytes), "256m", 0,
      1024.0 * 1024 * RTR_MIB,
      "memory all history may take, bytes (k/m/g suffixes); idlest rooms are dropped first"},
-    {"history_page_max", WIRE_CONF_INT, offsetof(rtr_config_t, history_page_max), "500", 1, 100000,
+    {"history_page_max", BASE_CONF_INT, offsetof(rtr_config_t, history_page_max), "500", 1, 100000,
      "most events in one history reply (also the default page size)"},
-    {"history_batch", WIRE_CONF_INT, offsetof(rtr_config_t, history_batch), "64", 1, 100000,
+    {"history_batch", BASE_CONF_INT, offsetof(rtr_config_t, history_batch), "64", 1, 100000,
      "history requests served per loop pass between intake batches"},
-    {"history_hwm", WIRE_CONF_INT, offsetof(rtr_config_t, history_hwm), "100000", 1, 100000000,
+    {"history_hwm", BASE_CONF_INT, offsetof(rtr_config_t, history_hwm), "100000", 1, 100000000,
      "history reply messages queued per edge before replies are dropped"},
-    {"head_interval_ms", WIRE_CONF_INT, offsetof(rtr_config_t, head_interval_ms), "1000", 0,
+    {"head_interval_ms", BASE_CONF_INT, offsetof(rtr_config_t, head_interval_ms), "1000", 0,
      60000, "period of room-head messages that let edges detect lost tail events (0 = off)"},
-    {"head_linger", WIRE_CONF_INT, offsetof(rtr_config_t, head_linger), "10", 1, 3600,
+    {"head_linger", BASE_CONF_INT, offsetof(rtr_config_t, head_linger), "10", 1, 3600,
      "seconds after its last event that a room keeps getting head messages"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
-/* The settings table, for wire_conf_* calls. */
-const wire_conf_entry_t *rtr_config_table(void)
+/* The settings table, for base_conf_* calls. */
+const base_conf_entry_t *rtr_config_table(void)
 {
     return s_table;
 }
@@ -69,12 +69,12 @@ const wire_conf_entry_t *rtr_config_table(void)
 /* Fills conf with the table's defaults. */
 int rtr_config_defaults(rtr_config_t *conf, char *err, size_t errlen)
 {
-    return wire_conf_defaults(s_table, conf, err, errlen);
+    return base_conf_defaults(s_table, conf, err, errlen);
 }
 
 /* Frees the strings conf owns; the struct stays usable for rtr_config_defaults(). */
 void rtr_config_free(rtr_config_t *conf)
 {
     if (conf)
-        wire_conf_free(s_table, conf);
+        base_conf_free(s_table, conf);
 }

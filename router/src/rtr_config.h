@@ -1,8 +1,8 @@
 /*
- * rtr_config.h: weft-router's settings, described once in a wire_conf table.
+ * rtr_config.h: weft-router's settings, described once in a base_conf table.
  *
  * Every key, its default and its bounds live in the table in rtr_config.c; nothing else in the
- * router hard-codes a default. main() fills an rtr_config_t with wire_conf_from_args() and hands
+ * router hard-codes a default. main() fills an rtr_config_t with base_conf_from_args() and hands
  * it to rtr_server_new(), which copies what it needs.
  */
 #ifndef RTR_CONFIG_H
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "wire_conf.h"
+#include "base_conf.h"
 
 /* The router's configuration. Strings are owned by the struct (free with rtr_config_free). */
 typedef struct rtr_config {
@@ -23,7 +23,7 @@ typedef struct rtr_config {
     int fanout_hwm;           /* per-edge send high-water mark, messages */
     int intake_hwm;           /* intake receive high-water mark, messages */
     int stats_interval;       /* seconds between counter summaries in the log; 0 = off */
-    int log_level;            /* wire_level_t threshold */
+    int log_level;            /* weft_log_level_t threshold */
     int io_threads;           /* ZeroMQ I/O threads */
     bool sched_batch;         /* run the router's threads under SCHED_BATCH (main.c) */
     int io_nice;              /* nice increment of ZeroMQ's I/O threads over the loop thread */
@@ -39,7 +39,7 @@ typedef struct rtr_config {
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */
-const wire_conf_entry_t *rtr_config_table(void);
+const base_conf_entry_t *rtr_config_table(void);
 
 /* Fills conf with the defaults. Returns 0, or -1 with err filled. */
 int rtr_config_defaults(rtr_config_t *conf, char *err, size_t errlen);

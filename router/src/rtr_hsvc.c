@@ -22,7 +22,7 @@
 #define RTR_HSVC_MAXMSGSIZE 4096
 
 struct rtr_hsvc {
-    wire_log_t *log;                /* borrowed logger (NULL: silent) */
+    base_log_t *log;                /* borrowed logger (NULL: silent) */
     void *sock;                     /* ROUTER: requests in, replies out */
     uint64_t epoch;                 /* the router's epoch */
     rtr_history_t *history;         /* borrowed store the replies come from */
@@ -31,8 +31,8 @@ struct rtr_hsvc {
     size_t page_max;                /* conf history_page_max: events per reply at most */
     size_t batch;                   /* conf history_batch: requests per rtr_hsvc_serve() */
     rtr_history_event_t *page;      /* page_max slots for one reply's events */
-    wire_log_limit_t bad_limit;     /* log limiter for malformed requests */
-    wire_log_limit_t io_limit;      /* log limiter for socket errors */
+    base_limit_t bad_limit;     /* log limiter for malformed requests */
+    base_limit_t io_limit;      /* log limiter for socket errors */
     char ep[RTR_HSVC_ENDPOINT_MAX]; /* resolved endpoint */
 };
 
@@ -99,18 +99,18 @@ static int s_setsockopt_int(rtr_hsvc_t *self, int opt, int value, const char *wh
 {
     if (zmq_setsockopt(self->sock, opt, &value, sizeof value) == 0)
         return 0;
-    wire_log(self->log, WIRE_LOG_ERROR, "cannot set %s: %s", what, zmq_strerror(errno));
+    base_log(self->log, WEFT_LOG_ERROR, "cannot set %s: %s", what, zmq_strerror(errno));
     return -1;
 }
 
 /* Creates and binds the service; see rtr_hsvc.h. */
 rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
                          rtr_history_t *history, rtr_rooms_t *rooms, rtr_stats_t *stats,
-                         wire_log_t *log)
+                         base_log_t *log)
 {
     rtr_hsvc_t *self = calloc(1, sizeof *self);
     if (!self) {
-        wire_log(log, WIRE_LOG_ERROR, "out of memory creating the history service");
+        base_log(log, WEFT_LOG_ERROR, "out of memory creating the history service");
         return NULL;
     }
     self->log = log;
@@ -122,12 +122,12 @@ rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
     self->batch = (size_t)conf->history_batch;
     self->page = calloc(self->page_max, sizeof *self->page);
     if (!self->page) {
-        wire_log(log, WIRE_LOG_ERROR, "out of memory creating the history service");
+        base_log(log, WEFT_LOG_ERROR, "out of memory creating the history service");
         goto err;
     }
     self->sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!self->sock) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot create history socket: %s", zmq_strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "cannot create history socket: %s", zmq_strerror(errno));
         goto err;
     }
     /* ROUTER_MANDATORY stays off (the default): a reply to a departed edge, or one over the
@@ -138,12 +138,12 @@ rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
         zmq_setsockopt(self->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
         goto err;
     if (!conf->history || !*conf->history) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot bind history: no endpoint configured");
+        base_log(log, WEFT_LOG_ERROR, "cannot bind history: no endpoint configured");
         goto err;
     }
     if (zmq_bind(self->sock, conf->history) != 0) {
         int e = errno;
-        wire_log(log, WIRE_LOG_ERROR, "cannot bind history endpoint %s: %s%s", conf->history,
+        base_log(log, WEFT_LOG_ERROR, "cannot bind history endpoint %s: %s%s", conf->history,
                  zmq_strerror(e), e == EADDRINUSE ? " (is another router running?)" : "");
         goto err;
     }
@@ -187,7 +187,7 @@ static int s_send(rtr_hsvc_t *self, const void *data, size_t len, bool more)
     if (zmq_send(self->sock, data, len, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) >= 0)
         return 0;
     self->stats->send_errors++;
-    wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR, "history reply failed: %s",
+    base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR, "history reply failed: %s",
                      zmq_strerror(errno));
     return -1;
 }
@@ -228,7 +228,7 @@ static void s_bad(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_request_
                  nframes ? len[0] : 0);
     else if (bad == RTR_HSVC_BAD_CURSOR)
         snprintf(detail, sizeof detail, ": cursor of %zu bytes instead of 20", len[2]);
-    wire_log_limited(self->log, &self->bad_limit, WIRE_LOG_WARN, "malformed history request (%s%s)",
+    base_log_limited(self->log, &self->bad_limit, WEFT_LOG_WARN, "malformed history request (%s%s)",
                      rtr_hsvc_bad_name(bad), detail);
     if (!req->has_id)
         return;
@@ -272,7 +272,7 @@ static size_t s_recv_request(rtr_hsvc_t *self, zmq_msg_t *identity,
             zmq_msg_init(&extra);
         /* Parts of a message arrive together, so this does not wait. */
         if (zmq_msg_recv(m, self->sock, ZMQ_DONTWAIT) < 0) {
-            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+            base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                              "history receive failed mid-message: %s", zmq_strerror(errno));
             if (m == &extra)
                 zmq_msg_close(&extra);
@@ -296,7 +296,7 @@ size_t rtr_hsvc_serve(rtr_hsvc_t *self, uint64_t now_ms)
         zmq_msg_init(&identity);
         if (zmq_msg_recv(&identity, self->sock, ZMQ_DONTWAIT) < 0) {
             if (errno != EAGAIN)
-                wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                                  "history receive failed: %s", zmq_strerror(errno));
             zmq_msg_close(&identity);
             break;

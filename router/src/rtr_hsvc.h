@@ -30,7 +30,7 @@
 #include "rtr_config.h"
 #include "rtr_history.h"
 #include "rtr_rooms.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 #define RTR_HSVC_ID_LEN 8             /* request id frame */
 #define RTR_HSVC_CURSOR_LEN 20        /* u64 epoch, u64 after_seq, u32 max_events */
@@ -98,7 +98,7 @@ void rtr_hsvc_status_encode(uint8_t out[RTR_HSVC_STATUS_LEN], rtr_hsvc_status_t 
  */
 rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
                          rtr_history_t *history, rtr_rooms_t *rooms, rtr_stats_t *stats,
-                         wire_log_t *log);
+                         base_log_t *log);
 
 /* Closes the socket (short linger) and frees the service; nulls *self_p. NULL-safe. */
 void rtr_hsvc_destroy(rtr_hsvc_t **self_p);

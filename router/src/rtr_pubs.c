@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "rtr_lru.h"
-#include "rtr_map.h"
+#include "base_map.h"
 #include "wire_envelope.h"
 
 struct rtr_pub {
-    rtr_map_node_t node;         /* membership in the map; keyed by (id, session) */
+    base_map_node_t node;         /* membership in the map; keyed by (id, session) */
     rtr_lru_node_t lru;          /* place on the recency list (by last traffic) */
     rtr_pub_t *dirty_prev;       /* previous on the dirty list (valid while dirty) */
     rtr_pub_t *dirty_next;       /* next on the dirty list (valid while dirty) */
@@ -28,7 +28,7 @@ struct rtr_pub {
 };
 
 struct rtr_pubs {
-    rtr_map_t *map;        /* (id, session) -> entry */
+    base_map_t *map;        /* (id, session) -> entry */
     rtr_lru_t lru;         /* every session, least recent traffic (next to expire) first */
     rtr_pub_t *dirty_head; /* sessions to ack in the next round, in order of first traffic */
     rtr_pub_t *dirty_tail; /* last on the dirty list */
@@ -48,7 +48,7 @@ rtr_pubs_t *rtr_pubs_new(uint64_t ttl_ms)
     rtr_pubs_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->map = rtr_map_new();
+    self->map = base_map_new();
     if (!self->map) {
         free(self);
         return NULL;
@@ -76,7 +76,7 @@ void rtr_pubs_destroy(rtr_pubs_t **self_p)
         s_free_pub(pub);
         pub = next;
     }
-    rtr_map_destroy(&self->map);
+    base_map_destroy(&self->map);
     free(self);
     *self_p = NULL;
 }
@@ -85,7 +85,7 @@ void rtr_pubs_destroy(rtr_pubs_t **self_p)
 static rtr_pub_t *s_find(const rtr_pubs_t *self, uint64_t hash, const char *id, size_t id_len,
                          uint64_t session)
 {
-    for (rtr_map_node_t *n = rtr_map_bucket(self->map, hash); n; n = n->next) {
+    for (base_map_node_t *n = base_map_bucket(self->map, hash); n; n = n->next) {
         rtr_pub_t *pub = (rtr_pub_t *)n;
         if (n->hash == hash && pub->session == session && pub->id_len == id_len &&
             memcmp(pub->id, id, id_len) == 0)
@@ -99,7 +99,7 @@ rtr_pub_t *rtr_pubs_find(const rtr_pubs_t *self, const char *id, size_t id_len, 
 {
     if (id_len == 0 || id_len > WIRE_PUBID_MAX)
         return NULL;
-    return s_find(self, rtr_map_hash(self->map, id, id_len, session), id, id_len, session);
+    return s_find(self, base_map_hash(self->map, id, id_len, session), id, id_len, session);
 }
 
 
@@ -143,7 +143,7 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
 {
     if (id_len == 0 || id_len > WIRE_PUBID_MAX)
         return NULL;
-    uint64_t hash = rtr_map_hash(self->map, id, id_len, session);
+    uint64_t hash = base_map_hash(self->map, id, id_len, session);
     rtr_pub_t *pub = s_find(self, hash, id, id_len, session);
     if (!pub) {
         pub = calloc(1, sizeof *pub);
@@ -154,7 +154,7 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
         pub->session = session;
         pub->node.hash = hash;
         /* A failed growth still inserts the node (longer chains), so it is not an error here. */
-        (void)rtr_map_insert(self->map, &pub->node);
+        (void)base_map_insert(self->map, &pub->node);
         rtr_lru_push_newest(&self->lru, &pub->lru);
     } else {
         rtr_lru_touch(&self->lru, &pub->lru);
@@ -246,7 +246,7 @@ size_t rtr_pubs_expire(rtr_pubs_t *self, uint64_t now_ms)
            now_ms - pub->last_seen_ms > self->ttl_ms) {
         rtr_lru_remove(&self->lru, &pub->lru);
         s_clear_dirty(self, pub);
-        rtr_map_remove(self->map, &pub->node);
+        base_map_remove(self->map, &pub->node);
         s_free_pub(pub);
         n++;
     }
@@ -256,7 +256,7 @@ size_t rtr_pubs_expire(rtr_pubs_t *self, uint64_t now_ms)
 /* Number of sessions tracked. */
 size_t rtr_pubs_size(const rtr_pubs_t *self)
 {
-    return rtr_map_size(self->map);
+    return base_map_size(self->map);
 }
 
 /* Visits sessions, least recently active first. */

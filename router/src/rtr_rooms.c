@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "rtr_lru.h"
-#include "rtr_map.h"
+#include "base_map.h"
 
 struct rtr_room {
-    rtr_map_node_t node;   /* membership in the table's map; keyed by name */
+    base_map_node_t node;   /* membership in the table's map; keyed by name */
     rtr_lru_node_t lru;    /* place on the table's recency list */
     uint64_t last_seq;     /* last seq issued; the next event gets last_seq + 1 */
     uint64_t last_used_ms; /* when the room was last stamped (or created) */
@@ -20,7 +20,7 @@ struct rtr_room {
 };
 
 struct rtr_rooms {
-    rtr_map_t *map;      /* name -> room */
+    base_map_t *map;      /* name -> room */
     rtr_lru_t lru;       /* every room, least recently stamped first */
 };
 
@@ -36,7 +36,7 @@ rtr_rooms_t *rtr_rooms_new(void)
     rtr_rooms_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->map = rtr_map_new();
+    self->map = base_map_new();
     if (!self->map) {
         free(self);
         return NULL;
@@ -56,7 +56,7 @@ void rtr_rooms_destroy(rtr_rooms_t **self_p)
         free(room);
         room = next;
     }
-    rtr_map_destroy(&self->map);
+    base_map_destroy(&self->map);
     free(self);
     *self_p = NULL;
 }
@@ -64,7 +64,7 @@ void rtr_rooms_destroy(rtr_rooms_t **self_p)
 /* Finds a room by hash and name. */
 static rtr_room_t *s_find(const rtr_rooms_t *self, uint64_t hash, const char *name, size_t len)
 {
-    for (rtr_map_node_t *n = rtr_map_bucket(self->map, hash); n; n = n->next) {
+    for (base_map_node_t *n = base_map_bucket(self->map, hash); n; n = n->next) {
         rtr_room_t *room = (rtr_room_t *)n;
         if (n->hash == hash && room->name_len == len && memcmp(room->name, name, len) == 0)
             return room;
@@ -75,14 +75,14 @@ static rtr_room_t *s_find(const rtr_rooms_t *self, uint64_t hash, const char *na
 /* Looks a room up without creating it. */
 rtr_room_t *rtr_rooms_lookup(const rtr_rooms_t *self, const char *name, size_t len)
 {
-    return s_find(self, rtr_map_hash(self->map, name, len, 0), name, len);
+    return s_find(self, base_map_hash(self->map, name, len, 0), name, len);
 }
 
 
 /* Finds or creates a room; one allocation per new room, none per event. */
 rtr_room_t *rtr_rooms_ensure(rtr_rooms_t *self, const char *name, size_t len, uint64_t now_ms)
 {
-    uint64_t hash = rtr_map_hash(self->map, name, len, 0);
+    uint64_t hash = base_map_hash(self->map, name, len, 0);
     rtr_room_t *room = s_find(self, hash, name, len);
     if (room)
         return room;
@@ -95,7 +95,7 @@ rtr_room_t *rtr_rooms_ensure(rtr_rooms_t *self, const char *name, size_t len, ui
     room->last_used_ms = now_ms;
     room->node.hash = hash;
     /* A failed growth still inserts the node (longer chains), so it is not an error here. */
-    (void)rtr_map_insert(self->map, &room->node);
+    (void)base_map_insert(self->map, &room->node);
     rtr_lru_push_newest(&self->lru, &room->lru);
     return room;
 }
@@ -111,7 +111,7 @@ uint64_t rtr_rooms_stamp(rtr_rooms_t *self, rtr_room_t *room, uint64_t now_ms)
 /* Number of rooms. */
 size_t rtr_rooms_size(const rtr_rooms_t *self)
 {
-    return rtr_map_size(self->map);
+    return base_map_size(self->map);
 }
 
 /* Head of the recency list. */

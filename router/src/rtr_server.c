@@ -13,6 +13,8 @@
  */
 #include "rtr_server.h"
 
+#include "base_clock.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -46,7 +48,7 @@
 #define RTR_NICE_WAIT_MS 200         /* longest wait for ZeroMQ's I/O threads to name themselves */
 
 struct rtr_server {
-    wire_log_t *log;                                /* borrowed logger (NULL: silent) */
+    base_log_t *log;                                /* borrowed logger (NULL: silent) */
     void *ctx;                                      /* ZeroMQ context, owned */
     void *intake;                                   /* XSUB: events in, acks out */
     void *fanout;                                   /* XPUB: stamped events out, subscriptions in */
@@ -62,8 +64,8 @@ struct rtr_server {
     rtr_jarena_t *jarena;                           /* arena for payload parses not kept */
     zmq_msg_t (*held)[RTR_FRAMES];                  /* RTR_BURST stamped events awaiting fan-out */
     rtr_stats_t stats;                              /* counters; gauges filled on read */
-    wire_log_limit_t reject_limit[WIRE_ERR__COUNT]; /* one log limiter per rejection reason */
-    wire_log_limit_t io_limit;                      /* limiter for socket errors */
+    base_limit_t reject_limit[WIRE_ERR__COUNT]; /* one log limiter per rejection reason */
+    base_limit_t io_limit;                      /* limiter for socket errors */
     uint8_t *ack_buf;                               /* RTR_ACK_FRAME_MAX bytes for building acks */
     uint64_t last_ack_ms;                           /* when the last ack round ran */
     uint64_t next_sweep_ms;                         /* next publisher expiry sweep */
@@ -74,14 +76,6 @@ struct rtr_server {
     char intake_ep[RTR_ENDPOINT_MAX];               /* resolved intake endpoint */
     char fanout_ep[RTR_ENDPOINT_MAX];               /* resolved fan-out endpoint */
 };
-
-/* Milliseconds of the monotonic clock: the one time source of the loop. */
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* A random epoch in [1, 2^53), so clients can tell a restarted router from lost events. */
 static uint64_t s_new_epoch(void)
@@ -103,7 +97,7 @@ static int s_setsockopt_int(rtr_server_t *self, void *sock, int opt, int value, 
 {
     if (zmq_setsockopt(sock, opt, &value, sizeof value) == 0)
         return 0;
-    wire_log(self->log, WIRE_LOG_ERROR, "cannot set %s: %s", what, zmq_strerror(errno));
+    base_log(self->log, WEFT_LOG_ERROR, "cannot set %s: %s", what, zmq_strerror(errno));
     return -1;
 }
 
@@ -112,12 +106,12 @@ static int s_bind(rtr_server_t *self, void *sock, const char *name, const char *
                   char *resolved)
 {
     if (!endpoint || !*endpoint) {
-        wire_log(self->log, WIRE_LOG_ERROR, "cannot bind %s: no endpoint configured", name);
+        base_log(self->log, WEFT_LOG_ERROR, "cannot bind %s: no endpoint configured", name);
         return -1;
     }
     if (zmq_bind(sock, endpoint) != 0) {
         int err = errno;
-        wire_log(self->log, WIRE_LOG_ERROR, "cannot bind %s endpoint %s: %s%s", name, endpoint,
+        base_log(self->log, WEFT_LOG_ERROR, "cannot bind %s endpoint %s: %s%s", name, endpoint,
                  zmq_strerror(err), err == EADDRINUSE ? " (is another router running?)" : "");
         return -1;
     }
@@ -132,7 +126,7 @@ static int s_open_intake(rtr_server_t *self, const rtr_config_t *conf)
 {
     self->intake = zmq_socket(self->ctx, ZMQ_XSUB);
     if (!self->intake) {
-        wire_log(self->log, WIRE_LOG_ERROR, "cannot create intake socket: %s", zmq_strerror(errno));
+        base_log(self->log, WEFT_LOG_ERROR, "cannot create intake socket: %s", zmq_strerror(errno));
         return -1;
     }
     /* A frame somewhat over max_payload is received, rejected as "size" and acked so the agent
@@ -148,7 +142,7 @@ static int s_open_intake(rtr_server_t *self, const rtr_config_t *conf)
     /* XSUB subscriptions are messages: \x01 + empty prefix = everything. XSUB replays it to
      * every agent that connects later, which is what agents wait for before sending. */
     if (zmq_send(self->intake, "\x01", 1, 0) != 1) {
-        wire_log(self->log, WIRE_LOG_ERROR, "cannot subscribe intake: %s", zmq_strerror(errno));
+        base_log(self->log, WEFT_LOG_ERROR, "cannot subscribe intake: %s", zmq_strerror(errno));
         return -1;
     }
     return 0;
@@ -160,7 +154,7 @@ static int s_open_fanout(rtr_server_t *self, const rtr_config_t *conf)
 {
     self->fanout = zmq_socket(self->ctx, ZMQ_XPUB);
     if (!self->fanout) {
-        wire_log(self->log, WIRE_LOG_ERROR, "cannot create fanout socket: %s", zmq_strerror(errno));
+        base_log(self->log, WEFT_LOG_ERROR, "cannot create fanout socket: %s", zmq_strerror(errno));
         return -1;
     }
     if (s_setsockopt_int(self, self->fanout, ZMQ_LINGER, RTR_LINGER_MS, "fanout linger") < 0 ||
@@ -175,7 +169,7 @@ static int s_renice_io_pass(rtr_server_t *self, int target)
 {
     DIR *dir = opendir("/proc/self/task");
     if (!dir) {
-        wire_log(self->log, WIRE_LOG_WARN, "cannot list threads to apply io_nice: %s",
+        base_log(self->log, WEFT_LOG_WARN, "cannot list threads to apply io_nice: %s",
                  strerror(errno));
         return -1;
     }
@@ -194,7 +188,7 @@ static int s_renice_io_pass(rtr_server_t *self, int target)
         found++;
         id_t tid = (id_t)strtoul(de->d_name, NULL, 10);
         if (setpriority(PRIO_PROCESS, tid, target) != 0)
-            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_WARN,
+            base_log_limited(self->log, &self->io_limit, WEFT_LOG_WARN,
                              "cannot apply io_nice to thread %u: %s", (unsigned)tid,
                              strerror(errno));
     }
@@ -233,19 +227,19 @@ static void s_nice_io_threads(rtr_server_t *self, int io_nice, int io_threads)
         nanosleep(&ms, NULL);
     }
     if (found >= 0 && found < io_threads)
-        wire_log(self->log, WIRE_LOG_WARN, "io_nice: found %d of %d ZeroMQ I/O threads", found,
+        base_log(self->log, WEFT_LOG_WARN, "io_nice: found %d of %d ZeroMQ I/O threads", found,
                  io_threads);
     else if (found > 0)
-        wire_log(self->log, WIRE_LOG_INFO, "ZeroMQ I/O threads at nice %d (%d thread(s))", target,
+        base_log(self->log, WEFT_LOG_INFO, "ZeroMQ I/O threads at nice %d (%d thread(s))", target,
                  found);
 }
 
 /* Builds the server; see rtr_server.h. */
-rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
+rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log)
 {
     rtr_server_t *self = calloc(1, sizeof *self);
     if (!self) {
-        wire_log(log, WIRE_LOG_ERROR, "out of memory creating the router");
+        base_log(log, WEFT_LOG_ERROR, "out of memory creating the router");
         return NULL;
     }
     self->log = log;
@@ -268,21 +262,21 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
     self->held = calloc(RTR_BURST, sizeof *self->held);
     if (!self->rooms || !self->pubs || !self->history || !self->ack_buf || !self->jarena ||
         !self->held) {
-        wire_log(log, WIRE_LOG_ERROR, "out of memory creating the router tables");
+        base_log(log, WEFT_LOG_ERROR, "out of memory creating the router tables");
         goto err;
     }
     self->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->stop_fd < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot create eventfd: %s", strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "cannot create eventfd: %s", strerror(errno));
         goto err;
     }
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot create ZeroMQ context: %s", zmq_strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "cannot create ZeroMQ context: %s", zmq_strerror(errno));
         goto err;
     }
     if (zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, conf->io_threads) != 0) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot set io_threads=%d: %s", conf->io_threads,
+        base_log(log, WEFT_LOG_ERROR, "cannot set io_threads=%d: %s", conf->io_threads,
                  zmq_strerror(errno));
         goto err;
     }
@@ -295,14 +289,14 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log)
     /* libzmq starts its I/O threads with the first socket, so they exist by now. */
     s_nice_io_threads(self, conf->io_nice, conf->io_threads);
 
-    uint64_t now = s_now_ms();
+    uint64_t now = base_clock_ms();
     self->last_ack_ms = now;
     self->next_sweep_ms = now + RTR_SWEEP_MS;
     self->head_interval_ms = (uint64_t)conf->head_interval_ms;
     self->head_linger_ms = (uint64_t)conf->head_linger * 1000;
     self->next_head_ms = now + self->head_interval_ms;
     self->next_stats_ms = now + self->stats_interval_ms;
-    wire_log(log, WIRE_LOG_NOTICE,
+    base_log(log, WEFT_LOG_NOTICE,
              "weft-router %s ready: intake=%s fanout=%s history=%s epoch=%" PRIu64,
              WEFT_VERSION_STRING, self->intake_ep, self->fanout_ep, rtr_hsvc_endpoint(self->hsvc),
              self->epoch);
@@ -366,13 +360,13 @@ static void s_reject(rtr_server_t *self, wire_err_t err, const rtr_envelope_t *e
         snprintf(detail, sizeof detail, ": payload of %zu bytes, max_payload is %zu", payload_len,
                  self->max_payload);
     if (env->header_ok)
-        wire_log_limited(self->log, &self->reject_limit[err], WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->reject_limit[err], WEFT_LOG_WARN,
                          "dropped invalid message (%s%s) from publisher %.*s session %016" PRIx64
                          " seq %" PRIu64,
                          wire_err_name(err), detail, (int)env->hdr.pub_id_len, env->hdr.pub_id,
                          env->hdr.session, env->hdr.pub_seq);
     else
-        wire_log_limited(self->log, &self->reject_limit[err], WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->reject_limit[err], WEFT_LOG_WARN,
                          "dropped invalid message (%s%s)", wire_err_name(err), detail);
 }
 
@@ -383,7 +377,7 @@ static void s_forward(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES])
         zmq_msg_send(&f[1], self->fanout, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_msg_send(&f[2], self->fanout, ZMQ_DONTWAIT) < 0) {
         self->stats.send_errors++;
-        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR, "fanout send failed: %s",
+        base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR, "fanout send failed: %s",
                          zmq_strerror(errno));
         return;
     }
@@ -411,7 +405,7 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
         verdict = rtr_pubs_event(self->pubs, h->pub_id, h->pub_id_len, h->session, h->pub_seq, now);
         if (verdict == RTR_PUB_UNTRACKED) {
             self->stats.untracked++;
-            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+            base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                              "out of memory tracking publisher %.*s: event published without "
                              "dedup",
                              (int)h->pub_id_len, h->pub_id);
@@ -437,7 +431,7 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
     if (env.heartbeat) {
         self->stats.heartbeats++;
         if (rtr_pubs_heartbeat(self->pubs, h->pub_id, h->pub_id_len, h->session, &payload, now) < 0)
-            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+            base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                              "out of memory tracking publisher %.*s", (int)h->pub_id_len,
                              h->pub_id);
         return false;
@@ -446,7 +440,7 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
     rtr_room_t *room = rtr_rooms_ensure(self->rooms, env.room, env.room_len, now);
     if (!room) {
         self->stats.send_errors++;
-        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+        base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                          "out of memory creating room %.*s: event dropped", (int)env.room_len,
                          env.room);
         return false;
@@ -458,7 +452,7 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
      * failure only costs this room's history (counted as lost), never the live event. */
     if (rtr_history_append(self->history, room, seq, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
                            data[2], len[2], now) < 0)
-        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+        base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                          "out of memory keeping history of room %.*s: its history was dropped",
                          (int)env.room_len, env.room);
     return true;
@@ -477,7 +471,7 @@ static size_t s_recv_rest(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES])
             zmq_msg_init(&extra);
         /* Parts of a message arrive together, so this does not wait. */
         if (zmq_msg_recv(m, self->intake, ZMQ_DONTWAIT) < 0) {
-            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+            base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                              "intake receive failed mid-message: %s", zmq_strerror(errno));
             if (m == &extra)
                 zmq_msg_close(&extra);
@@ -518,7 +512,7 @@ static void s_flush_held(rtr_server_t *self, size_t held)
  */
 static void s_drain_intake(rtr_server_t *self)
 {
-    uint64_t now = s_now_ms();
+    uint64_t now = base_clock_ms();
     size_t held = 0;
     for (int i = 0; i < RTR_BATCH; i++) {
         zmq_msg_t *f = self->held[held];
@@ -526,7 +520,7 @@ static void s_drain_intake(rtr_server_t *self)
             zmq_msg_init(&f[k]);
         if (zmq_msg_recv(&f[0], self->intake, ZMQ_DONTWAIT) < 0) {
             if (errno != EAGAIN)
-                wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR,
+                base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                                  "intake receive failed: %s", zmq_strerror(errno));
             s_close_frames(f);
             break;
@@ -561,9 +555,9 @@ static void s_drain_fanout(rtr_server_t *self)
                 self->stats.subscriptions++;
             else
                 self->stats.unsubscriptions++;
-            if (wire_log_level(self->log) >= WIRE_LOG_DEBUG) {
+            if (base_log_level(self->log) >= WEFT_LOG_DEBUG) {
                 char topic[4 * WIRE_TOPIC_MAX + 8];
-                wire_log(self->log, WIRE_LOG_DEBUG, "edge %s '%s'",
+                base_log(self->log, WEFT_LOG_DEBUG, "edge %s '%s'",
                          p[0] == 1 ? "subscribed to" : "unsubscribed from",
                          s_printable(p + 1, len - 1, topic, sizeof topic));
             }
@@ -582,7 +576,7 @@ static void s_send_acks(rtr_server_t *self, uint64_t now)
          * ack is repaired by the next heartbeat of that publisher. */
         if (zmq_send(self->intake, self->ack_buf, len, ZMQ_DONTWAIT) < 0) {
             self->stats.send_errors++;
-            wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR, "ack send failed: %s",
+            base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR, "ack send failed: %s",
                              zmq_strerror(errno));
             continue;
         }
@@ -609,11 +603,11 @@ static void s_fill_gauges(const rtr_server_t *self, rtr_stats_t *st)
 }
 
 /* Logs the counter summary at the given level. */
-static void s_log_summary(rtr_server_t *self, wire_level_t level, const char *prefix)
+static void s_log_summary(rtr_server_t *self, weft_log_level_t level, const char *prefix)
 {
     char line[2048];
     s_fill_gauges(self, &self->stats);
-    wire_log(self->log, level, "%s: %s", prefix, rtr_stats_format(&self->stats, line, sizeof line));
+    base_log(self->log, level, "%s: %s", prefix, rtr_stats_format(&self->stats, line, sizeof line));
 }
 
 /* Sends one room-head message (docs/protocol.md "Room heads"): the room's current position, so
@@ -634,7 +628,7 @@ static void s_send_head(rtr_server_t *self, const rtr_room_t *room)
         zmq_send(self->fanout, hdr, hdr_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(self->fanout, "{}", 2, ZMQ_DONTWAIT) < 0) {
         self->stats.send_errors++;
-        wire_log_limited(self->log, &self->io_limit, WIRE_LOG_ERROR, "head send failed: %s",
+        base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR, "head send failed: %s",
                          zmq_strerror(errno));
         return;
     }
@@ -663,7 +657,7 @@ static void s_timers(rtr_server_t *self, uint64_t now)
         size_t expired = rtr_pubs_expire(self->pubs, now);
         if (expired) {
             self->stats.publishers_expired += expired;
-            wire_log(self->log, WIRE_LOG_INFO, "forgot %zu silent publisher session(s)", expired);
+            base_log(self->log, WEFT_LOG_INFO, "forgot %zu silent publisher session(s)", expired);
         }
         rtr_history_expire(self->history, now);
         self->next_sweep_ms = now + RTR_SWEEP_MS;
@@ -673,7 +667,7 @@ static void s_timers(rtr_server_t *self, uint64_t now)
         self->next_head_ms = now + self->head_interval_ms;
     }
     if (self->stats_interval_ms && now >= self->next_stats_ms) {
-        s_log_summary(self, WIRE_LOG_INFO, "stats");
+        s_log_summary(self, WEFT_LOG_INFO, "stats");
         self->next_stats_ms = now + self->stats_interval_ms;
     }
 }
@@ -698,9 +692,9 @@ static void s_read_signal(rtr_server_t *self, int signal_fd)
     ssize_t n = read(signal_fd, &si, sizeof si);
     if (n == (ssize_t)sizeof si) {
         const char *name = sigabbrev_np((int)si.ssi_signo);
-        wire_log(self->log, WIRE_LOG_NOTICE, "received SIG%s, shutting down", name ? name : "?");
+        base_log(self->log, WEFT_LOG_NOTICE, "received SIG%s, shutting down", name ? name : "?");
     } else
-        wire_log(self->log, WIRE_LOG_NOTICE, "signal received, shutting down");
+        base_log(self->log, WEFT_LOG_NOTICE, "signal received, shutting down");
 }
 
 /* The loop; see rtr_server.h. */
@@ -716,12 +710,12 @@ int rtr_server_run(rtr_server_t *self, int signal_fd)
     int nitems = signal_fd >= 0 ? 5 : 4;
     int rc = 0;
     for (;;) {
-        uint64_t now = s_now_ms();
+        uint64_t now = base_clock_ms();
         s_timers(self, now);
         if (zmq_poll(items, nitems, s_timeout(self, now)) < 0) {
             if (errno == EINTR)
                 continue;
-            wire_log(self->log, WIRE_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
+            base_log(self->log, WEFT_LOG_ERROR, "poll failed: %s", zmq_strerror(errno));
             rc = -1;
             break;
         }
@@ -732,12 +726,12 @@ int rtr_server_run(rtr_server_t *self, int signal_fd)
         /* At most history_batch requests; the rest wait for the next pass (zmq_poll reports
          * the socket readable again at once), after the next intake batch. */
         if (items[2].revents & ZMQ_POLLIN)
-            rtr_hsvc_serve(self->hsvc, s_now_ms());
+            rtr_hsvc_serve(self->hsvc, base_clock_ms());
         if (items[3].revents & ZMQ_POLLIN) {
             uint64_t v;
             if (read(self->stop_fd, &v, sizeof v) < 0 && errno != EAGAIN)
-                wire_log(self->log, WIRE_LOG_WARN, "stop eventfd read: %s", strerror(errno));
-            wire_log(self->log, WIRE_LOG_NOTICE, "stop requested, shutting down");
+                base_log(self->log, WEFT_LOG_WARN, "stop eventfd read: %s", strerror(errno));
+            base_log(self->log, WEFT_LOG_NOTICE, "stop requested, shutting down");
             break;
         }
         if (nitems == 5 && (items[4].revents & ZMQ_POLLIN)) {
@@ -746,8 +740,8 @@ int rtr_server_run(rtr_server_t *self, int signal_fd)
         }
     }
     /* Whatever arrived before the stop is acknowledged, so agents do not resend it. */
-    s_send_acks(self, s_now_ms());
-    s_log_summary(self, WIRE_LOG_NOTICE, "final stats");
+    s_send_acks(self, base_clock_ms());
+    s_log_summary(self, WEFT_LOG_NOTICE, "final stats");
     return rc;
 }
 

@@ -22,7 +22,7 @@
 #include "rtr_pubs.h"
 #include "rtr_rooms.h"
 #include "rtr_stats.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct rtr_server rtr_server_t;
 
@@ -33,7 +33,7 @@ typedef struct rtr_server rtr_server_t;
  * conf is copied; log is borrowed and must outlive the server (NULL: silent). Logs the "ready"
  * line at notice level. Returns NULL, after logging why (e.g. an endpoint in use), on failure.
  */
-rtr_server_t *rtr_server_new(const rtr_config_t *conf, wire_log_t *log);
+rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log);
 
 /* Closes the sockets (short linger), the context and every table; nulls *self_p. NULL-safe. */
 void rtr_server_destroy(rtr_server_t **self_p);

@@ -144,7 +144,13 @@ WEFT_EXPORT const char *weft_err_name(int err);
 WEFT_EXPORT const char *weft_version(void);
 
 /* Log levels passed to the log callback. */
-enum weft_log_level { WEFT_LOG_ERROR = 0, WEFT_LOG_WARN, WEFT_LOG_NOTICE, WEFT_LOG_INFO, WEFT_LOG_DEBUG };
+typedef enum weft_log_level {
+    WEFT_LOG_ERROR = 0,
+    WEFT_LOG_WARN,
+    WEFT_LOG_NOTICE,
+    WEFT_LOG_INFO,
+    WEFT_LOG_DEBUG
+} weft_log_level_t;
 
 typedef void weft_log_fn(int level, const char *message, void *arg);
 

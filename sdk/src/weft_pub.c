@@ -35,8 +35,10 @@
 #include <zmq.h>
 
 #include "weft.h"
-#include "weft_err.h"
-#include "weft_outq.h"
+
+#include "base_clock.h"
+#include "sdk_log.h"
+#include "sdk_outq.h"
 #include "wire_envelope.h"
 
 #define S_SNDHWM 10000                       /* messages ZeroMQ may queue towards the router */
@@ -59,7 +61,7 @@ struct weft_pub {
     /* Shared state, guarded by mutex. */
     pthread_mutex_t mutex;  /* guards everything in this block */
     pthread_cond_t changed; /* signalled on acks, disconnects and closing */
-    weft_outq_t *queue;     /* events awaiting the router's ack */
+    sdk_outq_t *queue;     /* events awaiting the router's ack */
     uint64_t last_seq;      /* publisher seq of the newest accepted event */
     bool wake_pending;      /* wake_fd was written and the I/O thread has not read it yet */
     bool closing;           /* destroy started: publishes fail with WEFT_ECLOSED */
@@ -75,46 +77,16 @@ struct weft_pub {
     bool connected;                     /* the router's subscription is present */
     bool rewind_pending;                /* a resend is due once the current message is complete */
     int part;                           /* frames of the current event already sent (0..2) */
-    weft_outq_frames_t frames;          /* the message being sent when part > 0 */
+    sdk_outq_frames_t frames;          /* the message being sent when part > 0 */
     bool current_is_hb;                 /* that message is a heartbeat, not a queued event */
     bool more_to_send;                  /* the last batch stopped at S_SEND_BATCH: do not sleep */
     uint8_t hb_header[WIRE_HEADER_MAX]; /* the heartbeat being sent (frames point here) */
     char hb_payload[384];               /* its JSON counters */
     uint64_t retry_at_ms;             /* after EAGAIN: when to try sending again (0: not blocked) */
     uint64_t next_hb_ms;              /* when the next heartbeat is due */
-    wire_log_limit_t bad_input_limit; /* rate limit for logs about malformed upstream messages */
-    wire_log_limit_t hwm_limit;       /* rate limit for "send queue full" debug lines */
+    base_limit_t bad_input_limit; /* rate limit for logs about malformed upstream messages */
+    base_limit_t hwm_limit;       /* rate limit for "send queue full" debug lines */
 };
-
-/* Milliseconds on the monotonic clock. */
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Nanoseconds since the Unix epoch, for the header timestamp. */
-static uint64_t s_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Absolute CLOCK_MONOTONIC deadline `ms` from now, for pthread_cond_timedwait. */
-static struct timespec s_deadline(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 /* A random nonzero session number; falls back to clock and pid mixing if getrandom fails. */
 static uint64_t s_random_session(void)
@@ -125,7 +97,7 @@ static uint64_t s_random_session(void)
             v = 0;
     if (v == 0) {
         /* splitmix64 of time and pid: unique enough to tell sessions apart. */
-        uint64_t z = s_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&v;
+        uint64_t z = base_clock_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&v;
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         v = z ^ (z >> 31);
@@ -173,26 +145,26 @@ void weft_pub_opts_init(weft_pub_opts_t *opts)
 static int s_opts_check(const weft_pub_opts_t *o)
 {
     if (o->publisher_id && !wire_pubid_valid(o->publisher_id, strlen(o->publisher_id))) {
-        weft__log(WEFT_LOG_ERROR,
+        sdk_log(WEFT_LOG_ERROR,
                   "weft_pub_new: invalid publisher_id '%s': must match "
                   "[A-Za-z0-9_.:-]{1,64}",
                   o->publisher_id);
         return -1;
     }
     if (o->max_buffered == 0 || o->max_buffered_bytes == 0) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: max_buffered and max_buffered_bytes must be > 0");
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: max_buffered and max_buffered_bytes must be > 0");
         return -1;
     }
     if (o->block_ms < 0 || o->linger_ms < 0) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: block_ms and linger_ms must be >= 0");
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: block_ms and linger_ms must be >= 0");
         return -1;
     }
     if (o->heartbeat_ms < S_HEARTBEAT_MIN_MS) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: heartbeat_ms must be >= %d", S_HEARTBEAT_MIN_MS);
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: heartbeat_ms must be >= %d", S_HEARTBEAT_MIN_MS);
         return -1;
     }
     if (o->max_payload < 2 || o->max_payload > S_PAYLOAD_LIMIT) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: max_payload must be in [2, %u]",
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: max_payload must be in [2, %u]",
                   (unsigned)S_PAYLOAD_LIMIT);
         return -1;
     }
@@ -204,7 +176,7 @@ static int s_sockopt(void *sock, int option, int value, const char *name)
 {
     if (zmq_setsockopt(sock, option, &value, sizeof value) == 0)
         return 0;
-    weft__log(WEFT_LOG_ERROR, "weft_pub_new: zmq_setsockopt(%s): %s", name, zmq_strerror(errno));
+    sdk_log(WEFT_LOG_ERROR, "weft_pub_new: zmq_setsockopt(%s): %s", name, zmq_strerror(errno));
     return -1;
 }
 
@@ -213,12 +185,12 @@ static int s_socket_open(weft_pub_t *self)
 {
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: zmq_ctx_new: %s", zmq_strerror(errno));
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: zmq_ctx_new: %s", zmq_strerror(errno));
         return -1;
     }
     self->sock = zmq_socket(self->ctx, ZMQ_XPUB);
     if (!self->sock) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: zmq_socket: %s", zmq_strerror(errno));
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: zmq_socket: %s", zmq_strerror(errno));
         return -1;
     }
     if (s_sockopt(self->sock, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP") ||
@@ -230,7 +202,7 @@ static int s_socket_open(weft_pub_t *self)
         s_sockopt(self->sock, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_MAX_MS, "ZMQ_RECONNECT_IVL_MAX"))
         return -1;
     if (zmq_connect(self->sock, self->endpoint) != 0) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: cannot connect to '%s': %s", self->endpoint,
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: cannot connect to '%s': %s", self->endpoint,
                   zmq_strerror(errno));
         return -1;
     }
@@ -260,7 +232,7 @@ static void s_wake_locked(weft_pub_t *self, bool force)
     /* An eventfd write only fails when the counter would overflow, which means that a wake-up
      * is pending anyway. */
     if (write(self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
-        weft__log(WEFT_LOG_ERROR, "weft_pub %s: cannot wake the I/O thread: %s", self->id,
+        sdk_log(WEFT_LOG_ERROR, "weft_pub %s: cannot wake the I/O thread: %s", self->id,
                   strerror(errno));
     self->wake_pending = true;
 }
@@ -276,12 +248,12 @@ static void s_on_subscription(weft_pub_t *self, bool present)
          * finished first, or the frames would interleave. */
         self->rewind_pending = true;
         if (!self->connected)
-            weft__log(WEFT_LOG_INFO, "weft_pub %s: connected to %s", self->id, self->endpoint);
+            sdk_log(WEFT_LOG_INFO, "weft_pub %s: connected to %s", self->id, self->endpoint);
         self->connected = true;
         self->next_hb_ms = 0; /* announce ourselves at once */
     } else {
         if (self->connected)
-            weft__log(WEFT_LOG_NOTICE,
+            sdk_log(WEFT_LOG_NOTICE,
                       "weft_pub %s: router subscription lost on %s; holding "
                       "events until it returns",
                       self->id, self->endpoint);
@@ -308,7 +280,7 @@ static void s_on_ack(weft_pub_t *self, const void *data, size_t len)
             highest = e.pub_seq;
     }
     if (malformed)
-        weft__log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
+        sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
                           "weft_pub %s: malformed ack frame (%zu bytes) ignored after offset %zu",
                           self->id, len, off);
     /* Never free the event whose frames are half out (self->frames points into it): keep it
@@ -318,7 +290,7 @@ static void s_on_ack(weft_pub_t *self, const void *data, size_t len)
     if (highest == 0)
         return;
     pthread_mutex_lock(&self->mutex);
-    size_t freed = weft_outq_ack(self->queue, highest);
+    size_t freed = sdk_outq_ack(self->queue, highest);
     self->stats.acked += freed;
     if (freed)
         pthread_cond_broadcast(&self->changed);
@@ -335,7 +307,7 @@ static void s_read_upstream(weft_pub_t *self)
             int err = errno;
             zmq_msg_close(&msg);
             if (err != EAGAIN && err != EINTR)
-                weft__log_limited(&self->bad_input_limit, WEFT_LOG_ERROR,
+                sdk_log_limited(&self->bad_input_limit, WEFT_LOG_ERROR,
                                   "weft_pub %s: zmq_msg_recv: %s", self->id, zmq_strerror(err));
             return;
         }
@@ -343,7 +315,7 @@ static void s_read_upstream(weft_pub_t *self)
         size_t len = zmq_msg_size(&msg);
         bool more = zmq_msg_more(&msg);
         if (more) {
-            weft__log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
+            sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
                               "weft_pub %s: unexpected multipart message from upstream ignored",
                               self->id);
         } else if (len >= 1 && data[0] == 1) {
@@ -353,7 +325,7 @@ static void s_read_upstream(weft_pub_t *self)
         } else if (len >= 1 && data[0] == WIRE_ACK_MAGIC) {
             s_on_ack(self, data, len);
         } else {
-            weft__log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
+            sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
                               "weft_pub %s: unexpected upstream message (%zu bytes) ignored",
                               self->id, len);
         }
@@ -384,7 +356,7 @@ static int s_send_frames(weft_pub_t *self)
         if (zmq_send(self->sock, data[self->part], len[self->part], flags) < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 return 0;
-            weft__log_limited(&self->bad_input_limit, WEFT_LOG_ERROR, "weft_pub %s: zmq_send: %s",
+            sdk_log_limited(&self->bad_input_limit, WEFT_LOG_ERROR, "weft_pub %s: zmq_send: %s",
                               self->id, zmq_strerror(errno));
             return -1;
         }
@@ -402,7 +374,7 @@ static void s_message_done(weft_pub_t *self)
         return;
     }
     pthread_mutex_lock(&self->mutex);
-    if (weft_outq_advance(self->queue))
+    if (sdk_outq_advance(self->queue))
         self->stats.resent++;
     pthread_mutex_unlock(&self->mutex);
 }
@@ -432,11 +404,11 @@ static void s_send_pending(weft_pub_t *self, uint64_t now)
         return;
     pthread_mutex_lock(&self->mutex);
     if (self->rewind_pending) {
-        weft_outq_rewind(self->queue);
+        sdk_outq_rewind(self->queue);
         self->rewind_pending = false;
     }
     for (int sent = 0;; sent++) {
-        if (self->stop || !weft_outq_peek(self->queue, &self->frames))
+        if (self->stop || !sdk_outq_peek(self->queue, &self->frames))
             break;
         if (sent == S_SEND_BATCH) {
             self->more_to_send = true;
@@ -447,14 +419,14 @@ static void s_send_pending(weft_pub_t *self, uint64_t now)
         pthread_mutex_lock(&self->mutex);
         if (rc <= 0) {
             if (rc == 0)
-                weft__log_limited(&self->hwm_limit, WEFT_LOG_DEBUG,
+                sdk_log_limited(&self->hwm_limit, WEFT_LOG_DEBUG,
                                   "weft_pub %s: ZeroMQ send queue full (the router reads "
                                   "slowly); %zu events wait",
-                                  self->id, weft_outq_unsent(self->queue));
+                                  self->id, sdk_outq_unsent(self->queue));
             self->retry_at_ms = now + S_RETRY_MS;
             break;
         }
-        if (weft_outq_advance(self->queue))
+        if (sdk_outq_advance(self->queue))
             self->stats.resent++;
     }
     pthread_mutex_unlock(&self->mutex);
@@ -469,7 +441,7 @@ static void s_heartbeat(weft_pub_t *self, uint64_t now)
     self->next_hb_ms = now + (uint64_t)self->opts.heartbeat_ms;
     pthread_mutex_lock(&self->mutex);
     weft_pub_stats_t st = self->stats;
-    st.buffered = weft_outq_count(self->queue);
+    st.buffered = sdk_outq_count(self->queue);
     uint64_t last_seq = self->last_seq;
     pthread_mutex_unlock(&self->mutex);
 
@@ -477,7 +449,7 @@ static void s_heartbeat(weft_pub_t *self, uint64_t now)
         .kind = WIRE_KIND_HEARTBEAT,
         .session = self->session,
         .pub_seq = last_seq,
-        .ts_ns = s_wall_ns(),
+        .ts_ns = base_clock_wall_ns(),
         .pub_id = self->id,
         .pub_id_len = (uint8_t)self->id_len,
     };
@@ -488,7 +460,7 @@ static void s_heartbeat(weft_pub_t *self, uint64_t now)
                         st.published, st.acked, st.buffered, st.refused, st.invalid, st.resent);
     if (hlen == 0 || plen < 0 || (size_t)plen >= sizeof self->hb_payload)
         return; /* cannot happen with a valid id; a skipped heartbeat is harmless */
-    self->frames = (weft_outq_frames_t){
+    self->frames = (sdk_outq_frames_t){
         .topic = WIRE_HEARTBEAT_TOPIC,
         .topic_len = strlen(WIRE_HEARTBEAT_TOPIC),
         .header = self->hb_header,
@@ -516,12 +488,12 @@ static void *s_io_main(void *arg)
         pthread_mutex_unlock(&self->mutex);
         if (stop)
             break;
-        uint64_t now = s_now_ms();
+        uint64_t now = base_clock_ms();
         s_send_pending(self, now);
         s_heartbeat(self, now);
         /* Sleep until input, a wake-up, the next heartbeat or the next send retry. */
         long timeout = -1;
-        now = s_now_ms();
+        now = base_clock_ms();
         if (self->connected)
             timeout = self->next_hb_ms > now ? (long)(self->next_hb_ms - now) : 0;
         if (self->more_to_send)
@@ -536,7 +508,7 @@ static void *s_io_main(void *arg)
             {.fd = self->wake_fd, .events = ZMQ_POLLIN},
         };
         if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR) {
-            weft__log_limited(&self->bad_input_limit, WEFT_LOG_ERROR, "weft_pub %s: zmq_poll: %s",
+            sdk_log_limited(&self->bad_input_limit, WEFT_LOG_ERROR, "weft_pub %s: zmq_poll: %s",
                               self->id, zmq_strerror(errno));
             /* Do not spin on a persistent error. */
             struct timespec pause = {0, 10 * 1000000L};
@@ -547,7 +519,7 @@ static void *s_io_main(void *arg)
             /* Read before clearing wake_pending, so that a publish after the clear writes
              * again and is never missed. */
             if (read(self->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
-                weft__log(WEFT_LOG_ERROR, "weft_pub %s: reading the wake-up fd: %s", self->id,
+                sdk_log(WEFT_LOG_ERROR, "weft_pub %s: reading the wake-up fd: %s", self->id,
                           strerror(errno));
             pthread_mutex_lock(&self->mutex);
             self->wake_pending = false;
@@ -563,7 +535,7 @@ static void *s_io_main(void *arg)
 static void s_free(weft_pub_t *self)
 {
     s_socket_close(self);
-    weft_outq_destroy(&self->queue);
+    sdk_outq_destroy(&self->queue);
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     pthread_cond_destroy(&self->changed);
@@ -580,7 +552,7 @@ weft_pub_t *weft_pub_new(const char *endpoint, const weft_pub_opts_t *opts)
     if (opts)
         o = *opts;
     if (!endpoint || !*endpoint) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: no endpoint given");
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: no endpoint given");
         return NULL;
     }
     if (s_opts_check(&o) < 0)
@@ -588,7 +560,7 @@ weft_pub_t *weft_pub_new(const char *endpoint, const weft_pub_opts_t *opts)
 
     weft_pub_t *self = calloc(1, sizeof *self);
     if (!self) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: out of memory");
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: out of memory");
         return NULL;
     }
     self->wake_fd = -1;
@@ -598,7 +570,7 @@ weft_pub_t *weft_pub_new(const char *endpoint, const weft_pub_opts_t *opts)
     int rc = pthread_cond_init(&self->changed, &cattr);
     pthread_condattr_destroy(&cattr);
     if (rc != 0 || pthread_mutex_init(&self->mutex, NULL) != 0) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: cannot create a mutex or condition variable");
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: cannot create a mutex or condition variable");
         if (rc == 0)
             pthread_cond_destroy(&self->changed);
         free(self);
@@ -613,21 +585,21 @@ weft_pub_t *weft_pub_new(const char *endpoint, const weft_pub_opts_t *opts)
     self->opts = o;
     self->session = s_random_session();
     self->endpoint = strdup(endpoint);
-    self->queue = weft_outq_new(o.max_buffered, o.max_buffered_bytes);
+    self->queue = sdk_outq_new(o.max_buffered, o.max_buffered_bytes);
     self->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!self->endpoint || !self->queue || self->wake_fd < 0) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: out of resources: %s", strerror(errno));
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: out of resources: %s", strerror(errno));
         goto err;
     }
     if (s_socket_open(self) < 0)
         goto err;
     rc = pthread_create(&self->thread, NULL, s_io_main, self);
     if (rc != 0) {
-        weft__log(WEFT_LOG_ERROR, "weft_pub_new: cannot start the I/O thread: %s", strerror(rc));
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: cannot start the I/O thread: %s", strerror(rc));
         goto err;
     }
     self->thread_started = true;
-    weft__log(WEFT_LOG_DEBUG, "weft_pub %s: session %016" PRIx64 ", connecting to %s", self->id,
+    sdk_log(WEFT_LOG_DEBUG, "weft_pub %s: session %016" PRIx64 ", connecting to %s", self->id,
               self->session, self->endpoint);
     return self;
 err:
@@ -700,29 +672,29 @@ int weft_publish_key(weft_pub_t *pub, const char *room, const char *type, const 
     size_t topic_len = wire_topic_for_room(room, room_len, topic);
     if (header_len == 0 || topic_len == 0)
         return WEFT_EINTERNAL; /* validated above: cannot happen */
-    weft_outq_entry_t *entry = weft_outq_entry_new(topic, topic_len, header_len, json, json_len);
+    sdk_outq_entry_t *entry = sdk_outq_entry_new(topic, topic_len, header_len, json, json_len);
     if (!entry)
         return WEFT_ENOMEM;
-    size_t size = weft_outq_entry_size(entry);
+    size_t size = sdk_outq_entry_size(entry);
 
     pthread_mutex_lock(&pub->mutex);
-    if (!pub->closing && !weft_outq_fits(pub->queue, size) && pub->opts.block_ms > 0) {
+    if (!pub->closing && !sdk_outq_fits(pub->queue, size) && pub->opts.block_ms > 0) {
         /* Wait for acks to make room; the I/O thread broadcasts `changed` when it frees. */
-        struct timespec deadline = s_deadline(pub->opts.block_ms);
-        while (!pub->closing && !weft_outq_fits(pub->queue, size))
+        struct timespec deadline = base_clock_deadline(pub->opts.block_ms);
+        while (!pub->closing && !sdk_outq_fits(pub->queue, size))
             if (pthread_cond_timedwait(&pub->changed, &pub->mutex, &deadline) == ETIMEDOUT)
                 break;
     }
     if (pub->closing) {
         rc = WEFT_ECLOSED;
-    } else if (!weft_outq_fits(pub->queue, size)) {
+    } else if (!sdk_outq_fits(pub->queue, size)) {
         pub->stats.refused++;
         rc = WEFT_EFULL;
     } else {
         h.pub_seq = pub->last_seq + 1;
-        h.ts_ns = s_wall_ns();
-        wire_header_encode(&h, weft_outq_entry_header(entry), header_len);
-        rc = weft_outq_push(pub->queue, &entry, h.pub_seq);
+        h.ts_ns = base_clock_wall_ns();
+        wire_header_encode(&h, sdk_outq_entry_header(entry), header_len);
+        rc = sdk_outq_push(pub->queue, &entry, h.pub_seq);
         if (rc == 0) {
             pub->last_seq = h.pub_seq;
             pub->stats.published++;
@@ -730,7 +702,7 @@ int weft_publish_key(weft_pub_t *pub, const char *room, const char *type, const 
         }
     }
     pthread_mutex_unlock(&pub->mutex);
-    weft_outq_entry_destroy(&entry); /* NULL after a successful push */
+    sdk_outq_entry_destroy(&entry); /* NULL after a successful push */
     return rc;
 }
 
@@ -743,7 +715,7 @@ int weft_publish(weft_pub_t *pub, const char *room, const char *type, const char
 /* True when every event up to `seq` is acknowledged. Mutex held. */
 static bool s_acked_upto_locked(const weft_pub_t *self, uint64_t seq)
 {
-    uint64_t oldest = weft_outq_oldest_seq(self->queue);
+    uint64_t oldest = sdk_outq_oldest_seq(self->queue);
     return oldest == 0 || oldest > seq;
 }
 
@@ -754,7 +726,7 @@ int weft_pub_flush(weft_pub_t *pub, int timeout_ms)
         return WEFT_EINVAL;
     pthread_mutex_lock(&pub->mutex);
     uint64_t target = pub->last_seq;
-    struct timespec deadline = s_deadline(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec deadline = base_clock_deadline(timeout_ms > 0 ? timeout_ms : 0);
     int rc = 0;
     while (!s_acked_upto_locked(pub, target)) {
         if (timeout_ms == 0) {
@@ -783,7 +755,7 @@ void weft_pub_stats(weft_pub_t *pub, weft_pub_stats_t *stats)
     }
     pthread_mutex_lock(&pub->mutex);
     *stats = pub->stats;
-    stats->buffered = weft_outq_count(pub->queue);
+    stats->buffered = sdk_outq_count(pub->queue);
     pthread_mutex_unlock(&pub->mutex);
 }
 
@@ -815,15 +787,15 @@ void weft_pub_destroy(weft_pub_t **pub_p)
         pthread_join(self->thread, NULL);
 
     /* The I/O thread is gone: no lock needed from here on. */
-    size_t lost = weft_outq_count(self->queue);
+    size_t lost = sdk_outq_count(self->queue);
     self->stats.lost += lost;
     if (lost)
-        weft__log(WEFT_LOG_WARN,
+        sdk_log(WEFT_LOG_WARN,
                   "weft_pub %s: %zu unacknowledged events lost (router %s did not acknowledge "
                   "them within linger_ms=%d)",
                   self->id, lost, self->endpoint, self->opts.linger_ms);
     else
-        weft__log(WEFT_LOG_DEBUG, "weft_pub %s: closed, %" PRIu64 " events acknowledged", self->id,
+        sdk_log(WEFT_LOG_DEBUG, "weft_pub %s: closed, %" PRIu64 " events acknowledged", self->id,
                   self->stats.acked);
     s_free(self);
 }

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "sim_agent.h"
+
+#include "base_clock.h"
 #include "weft.h"
 
 #define EXIT_USAGE 2
@@ -169,14 +171,6 @@ static int s_parse_args(int argc, char **argv, sim_args_t *a)
     return 0;
 }
 
-/* Monotonic time in ns. */
-static int64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Passes the SDK's warnings and errors to stderr. */
 static void s_log(int level, const char *message, void *arg)
 {
@@ -260,13 +254,13 @@ int main(int argc, char **argv)
             a.agents, a.projects, a.rate, a.endpoint, a.seed,
             a.duration > 0 ? "for a fixed duration" : "until SIGINT/SIGTERM");
 
-    const int64_t start = s_now_ns();
+    const int64_t start = base_clock_ns();
     const int64_t end = a.duration > 0 ? start + (int64_t)(a.duration * 1e9) : INT64_MAX;
     const double interval_ns = 1e9 / a.rate;
     int64_t next_stats = start + STATS_EVERY_NS;
     uint64_t ticks = 0;
     while (!s_stop) {
-        int64_t now = s_now_ns();
+        int64_t now = base_clock_ns();
         if (now >= end)
             break;
         if (now >= next_stats) {
@@ -300,13 +294,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "weft-sim: stopping, flushing %u publishers\n", a.agents);
 
     /* One deadline for the whole flush, shared by the publishers. */
-    int64_t flush_end = s_now_ns() + (int64_t)a.timeout_ms * 1000000LL;
+    int64_t flush_end = base_clock_ns() + (int64_t)a.timeout_ms * 1000000LL;
     for (unsigned i = 0; i < a.agents; i++) {
-        int64_t left_ms = (flush_end - s_now_ns()) / 1000000LL;
+        int64_t left_ms = (flush_end - base_clock_ns()) / 1000000LL;
         weft_pub_flush(pubs[i], left_ms > 0 ? (int)left_ms : 0);
     }
     weft_pub_stats_t t = s_total(pubs, a.agents);
-    s_print_stats("summary", (double)(s_now_ns() - start) / 1e9, &t, a.agents);
+    s_print_stats("summary", (double)(base_clock_ns() - start) / 1e9, &t, a.agents);
     if (t.acked != t.published)
         fprintf(stderr, "weft-sim: %" PRIu64 " events not acknowledged within %d ms\n",
                 t.published - t.acked, a.timeout_ms);

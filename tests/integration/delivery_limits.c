@@ -93,12 +93,12 @@ static void test_rate_limited(void **state)
     NEED_READY(ctx);
     ts_wsc_conn_t *c = s_open(ctx, 0, "bursty");
     size_t from = ts_wsc_frame_count(c);
-    uint64_t t0 = ts_now_ms();
+    uint64_t t0 = base_clock_ms();
     for (int i = 0; i < 7; i++)
         assert_int_equal(ts_wsc_send_textf(c, "{\"op\":\"ping\",\"id\":%d}", i), 0);
     if (ts_wsc_wait_frames(c, from + 7, IT_WAIT_MS) != 0)
         fail_msg("not every message was answered: %s", ts_wsc_describe(c));
-    uint64_t took = ts_now_ms() - t0;
+    uint64_t took = base_clock_ms() - t0;
     size_t pongs = 0, limited = 0;
     for (size_t i = from; i < from + 7; i++) {
         json_t *f = ts_wsc_frame(c, i);
@@ -195,13 +195,13 @@ static void test_connection_cap(void **state)
     for (int i = 0; i < 3; i++) {
         char name[32];
         snprintf(name, sizeof name, "capped %d", i);
-        uint64_t deadline = ts_now_ms() + IT_WAIT_MS;
+        uint64_t deadline = base_clock_ms() + IT_WAIT_MS;
         for (;;) {
             c[i] = ts_wsc_connect(ctx->wsc, port, name);
             assert_non_null(c[i]);
             if (ts_wsc_wait_open(c[i], IT_WAIT_MS) == 0)
                 break;
-            if (ts_now_ms() > deadline)
+            if (base_clock_ms() > deadline)
                 fail_msg("%s could not connect: %s", name, ts_wsc_describe(c[i]));
             ts_wsc_service(ctx->wsc, 100);
         }
@@ -226,7 +226,7 @@ static void test_connection_cap(void **state)
     /* One leaves; a newcomer fits (once the edge has seen the close). */
     ts_wsc_close(c[0]);
     assert_int_equal(ts_wsc_wait_closed(c[0], IT_WAIT_MS), 0);
-    uint64_t deadline = ts_now_ms() + IT_WAIT_MS;
+    uint64_t deadline = base_clock_ms() + IT_WAIT_MS;
     for (;;) {
         raw = dl_raw_connect(port, 0, IT_WAIT_MS);
         assert_non_null(raw);
@@ -235,7 +235,7 @@ static void test_connection_cap(void **state)
         if (status == 101)
             break;
         assert_int_equal(status, 503);
-        if (ts_now_ms() > deadline)
+        if (base_clock_ms() > deadline)
             fail_msg("no room after a connection closed");
         ts_wsc_service(ctx->wsc, 100);
     }

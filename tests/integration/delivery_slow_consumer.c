@@ -106,7 +106,7 @@ static void s_feed_fast(test_ctx_t *ctx)
 {
     size_t before = ctx->lfast.count;
     dl_log_wsc(&ctx->lfast, ctx->fast, &ctx->ffast);
-    uint64_t now = ts_now_ms();
+    uint64_t now = base_clock_ms();
     for (size_t i = before; i < ctx->lfast.count; i++) {
         int64_t n = dl_ev_int(&ctx->lfast.evs[i], "n");
         if (n < 0 || n >= ctx->published)
@@ -133,7 +133,7 @@ static void test_stalled_client_closed(void **state)
         for (int k = 0; k < 10 && ctx->published < ctx->total; k++) {
             int n = ctx->published;
             snprintf(json, sizeof json, "{\"n\":%d,\"pad\":\"%0*d\"}", n, PAD, 0);
-            ctx->sent_ms[n] = ts_now_ms();
+            ctx->sent_ms[n] = base_clock_ms();
             assert_int_equal(it_publish(ctx->pub, ROOM, "test.flood", json), 0);
             ctx->published++;
         }
@@ -143,9 +143,9 @@ static void test_stalled_client_closed(void **state)
             /* The edge gave up on it: read what it has, then its close frame. The edge only
              * waits a few seconds for a doomed connection, so this happens right away, in
              * short reads between which the fast client is served as usual. */
-            uint64_t until = ts_now_ms() + IT_WAIT_MS;
+            uint64_t until = base_clock_ms() + IT_WAIT_MS;
             while (dl_raw_read(ctx->slow, NULL, NULL, 10) != 0) {
-                if (dl_raw_ended(ctx->slow) || ts_now_ms() > until)
+                if (dl_raw_ended(ctx->slow) || base_clock_ms() > until)
                     fail_msg("stalled client: no close frame (close code %d)",
                              dl_raw_close_code(ctx->slow));
                 ts_wsc_service(ctx->wsc, 1);
@@ -164,8 +164,8 @@ static void test_stalled_client_closed(void **state)
     assert_int_equal(dl_raw_close_code(ctx->slow), 4008);
     assert_string_equal(dl_raw_close_reason(ctx->slow), "slow consumer");
     /* The fast client gets everything, in order, none of it held up by the stall. */
-    uint64_t deadline = ts_now_ms() + IT_WAIT_MS;
-    while (ctx->lfast.count < (size_t)ctx->total && ts_now_ms() < deadline) {
+    uint64_t deadline = base_clock_ms() + IT_WAIT_MS;
+    while (ctx->lfast.count < (size_t)ctx->total && base_clock_ms() < deadline) {
         ts_wsc_service(ctx->wsc, 20);
         s_feed_fast(ctx);
     }
@@ -216,9 +216,9 @@ static void test_resume_after_4008(void **state)
     dl_log_t la;
     dl_log_init(&la, ROOM);
     dl_log_position(&la, epoch, cursor);
-    uint64_t deadline = ts_now_ms() + IT_WAIT_MS;
+    uint64_t deadline = base_clock_ms() + IT_WAIT_MS;
     uint64_t last = ctx->lfast.pos;
-    while (la.pos < last && ts_now_ms() < deadline) {
+    while (la.pos < last && base_clock_ms() < deadline) {
         ts_wsc_service(ctx->wsc, 20);
         dl_log_wsc(&la, again, &from);
     }

@@ -149,12 +149,12 @@ dl_raw_t *dl_raw_connect(int port, int rcvbuf, int timeout_ms)
                      port);
     if (s_send_all(self->fd, req, (size_t)n) < 0)
         goto err;
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     const char *end = NULL;
     while (!end) {
         if (self->len && (end = memmem(self->buf, self->len, "\r\n\r\n", 4)))
             break;
-        int64_t left = (int64_t)(deadline - ts_now_ms());
+        int64_t left = (int64_t)(deadline - base_clock_ms());
         if (left <= 0 || s_fill(self, (int)left) < 0) {
             /* A refusal may close right after its answer: parse what came. */
             if (self->len && (end = memmem(self->buf, self->len, "\r\n\r\n", 4)))
@@ -278,7 +278,7 @@ static int s_parse(dl_raw_t *self)
 
 int dl_raw_read(dl_raw_t *self, int (*done)(void *arg, dl_raw_t *raw), void *arg, int timeout_ms)
 {
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (s_parse(self) < 0)
             return -1;
@@ -286,7 +286,7 @@ int dl_raw_read(dl_raw_t *self, int (*done)(void *arg, dl_raw_t *raw), void *arg
             return 0;
         if (self->ended)
             return self->close_code ? (done ? -1 : 0) : -1;
-        int64_t left = (int64_t)(deadline - ts_now_ms());
+        int64_t left = (int64_t)(deadline - base_clock_ms());
         if (left <= 0)
             return -1;
         if (s_fill(self, left > 100 ? 100 : (int)left) < 0) {

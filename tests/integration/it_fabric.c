@@ -565,9 +565,9 @@ int it_fence(it_fabric_t *self, int idx, ts_wsc_t *wsc, weft_pub_t *pub, int tim
     if (!conn || ts_wsc_wait_open(conn, timeout_ms) != 0 ||
         ts_wsc_subscribe(conn, room, timeout_ms) != 0)
         return -1;
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     while (ts_wsc_count_op(conn, "event", room) == 0) {
-        if (ts_now_ms() >= deadline || ts_wsc_is_closed(conn)) {
+        if (base_clock_ms() >= deadline || ts_wsc_is_closed(conn)) {
             fprintf(stderr, "it_fabric: fence %s on edge %d saw no probe: %s\n", room, idx,
                     ts_wsc_describe(conn));
             return -1;

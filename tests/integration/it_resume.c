@@ -23,7 +23,7 @@ struct it_pacer {
     int total;           /* events to publish */
     int rate;            /* events per second */
     char (*rooms)[48];   /* room names */
-    uint64_t *times;     /* times[k]: ts_now_ms() when event k was published */
+    uint64_t *times;     /* times[k]: base_clock_ms() when event k was published */
     atomic_int progress; /* events handed to weft_publish so far */
     atomic_int refused;  /* weft_publish failures */
     atomic_int stop;     /* set by it_pacer_destroy: the thread ends early */
@@ -36,17 +36,17 @@ struct it_pacer {
 static void *s_pacer_main(void *arg)
 {
     it_pacer_t *self = arg;
-    uint64_t start = ts_now_ms();
+    uint64_t start = base_clock_ms();
     char json[160];
     for (int k = 0; k < self->total && !atomic_load(&self->stop); k++) {
         uint64_t due = start + (uint64_t)k * 1000u / (uint64_t)self->rate;
-        uint64_t now = ts_now_ms();
+        uint64_t now = base_clock_ms();
         if (due > now + 1)
             ts_sleep_ms((int)(due - now));
         int r = k % self->nrooms;
         int n = k / self->nrooms + 1;
         snprintf(json, sizeof json, "{\"r\":\"%s\",\"n\":%d,\"k\":%d}", self->rooms[r], n, k);
-        self->times[k] = ts_now_ms();
+        self->times[k] = base_clock_ms();
         int rc = weft_publish(self->pub, self->rooms[r], "test.resume", json, 0);
         if (rc != 0) {
             if (atomic_fetch_add(&self->refused, 1) < 5)

@@ -52,7 +52,7 @@ int it_pacer_rooms(const it_pacer_t *self);
 /* Events the pacer publishes into room r in total (its last n). */
 int64_t it_pacer_room_total(const it_pacer_t *self, int r);
 
-/* ts_now_ms() when event n (1-based) of room r was published; UINT64_MAX if not yet. */
+/* base_clock_ms() when event n (1-based) of room r was published; UINT64_MAX if not yet. */
 uint64_t it_pacer_time(const it_pacer_t *self, int r, int64_t n);
 
 /*

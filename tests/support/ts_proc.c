@@ -8,6 +8,8 @@
  */
 #include "ts_proc.h"
 
+#include "base_clock.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,14 +32,6 @@ struct ts_proc {
     int exited;     /* 1 once reaped */
     int status;     /* waitpid status once reaped */
 };
-
-/* Monotonic milliseconds. */
-uint64_t ts_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Sleeps ms milliseconds, resuming after signal interruptions. */
 void ts_sleep_ms(int ms)
@@ -98,7 +92,7 @@ int ts_free_port(void)
     for (int attempt = 0; attempt < 1000; attempt++) {
         uint32_t x = 0;
         if (getrandom(&x, sizeof x, 0) != sizeof x)
-            x = (uint32_t)(ts_now_ms() * 2654435761u) ^ (uint32_t)getpid() ^ (uint32_t)attempt;
+            x = (uint32_t)(base_clock_ms() * 2654435761u) ^ (uint32_t)getpid() ^ (uint32_t)attempt;
         int port = base + (int)(x % (uint32_t)span);
         if (s_port_free(port))
             return port;
@@ -125,11 +119,11 @@ static int s_try_connect(int port)
 /* Polls the port every 20 ms until it accepts or the deadline passes. */
 int ts_wait_port(int port, int timeout_ms)
 {
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (s_try_connect(port) == 0)
             return 0;
-        if (ts_now_ms() >= deadline)
+        if (base_clock_ms() >= deadline)
             return -1;
         ts_sleep_ms(20);
     }
@@ -240,11 +234,11 @@ int ts_proc_signal(ts_proc_t *self, int sig)
 /* Polls for exit every 10 ms until the deadline. */
 int ts_proc_wait(ts_proc_t *self, int timeout_ms)
 {
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (s_reap(self))
             return 0;
-        if (ts_now_ms() >= deadline)
+        if (base_clock_ms() >= deadline)
             return -1;
         ts_sleep_ms(10);
     }
@@ -333,7 +327,7 @@ int ts_proc_log_count(const ts_proc_t *self, const char *needle)
 /* Polls the log every 20 ms until needle shows up, the child exits, or the deadline passes. */
 int ts_proc_wait_log(ts_proc_t *self, const char *needle, int timeout_ms)
 {
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (ts_proc_log_count(self, needle) > 0)
             return 0;
@@ -342,7 +336,7 @@ int ts_proc_wait_log(ts_proc_t *self, const char *needle, int timeout_ms)
                     ts_proc_exit_code(self), needle);
             return -1;
         }
-        if (ts_now_ms() >= deadline) {
+        if (base_clock_ms() >= deadline) {
             fprintf(stderr, "ts_proc: %s did not log \"%s\" within %d ms\n", self->name, needle,
                     timeout_ms);
             return -1;

@@ -12,13 +12,12 @@
 #define TS_PROC_H
 
 #include <stdint.h>
+
+#include "base_clock.h" /* base_clock_ms() for the tests' bounded waits */
 #include <stdio.h>
 #include <sys/types.h>
 
 typedef struct ts_proc ts_proc_t;
-
-/* Monotonic milliseconds, for deadlines. */
-uint64_t ts_now_ms(void);
 
 /* Sleeps for ms milliseconds (restarting after signals). */
 void ts_sleep_ms(int ms);

@@ -90,7 +90,7 @@ struct ts_wsc_conn {
     unsigned closes;              /* attempts that ended */
     int close_codes[8];           /* distinct peer close codes seen (0: none sent) */
     unsigned close_counts[8];     /* how often each of close_codes was seen */
-    uint64_t closed_at;           /* ts_now_ms() of the latest end */
+    uint64_t closed_at;           /* base_clock_ms() of the latest end */
     int resume;                   /* resume mode: records instead of event frames */
     int reconnect_port;           /* resume: reconnect here after an unwanted close (0: never) */
     int backoff_min;              /* resume: smallest reconnect delay, ms */
@@ -265,7 +265,7 @@ static void s_mark_closed(ts_wsc_conn_t *conn)
     conn->closed = 1;
     conn->wsi = NULL;
     conn->closes++;
-    conn->closed_at = ts_now_ms();
+    conn->closed_at = base_clock_ms();
     for (size_t i = 0; i < sizeof conn->close_codes / sizeof conn->close_codes[0]; i++) {
         if (conn->close_counts[i] == 0 || conn->close_codes[i] == conn->close_code) {
             conn->close_codes[i] = conn->close_code;
@@ -364,7 +364,7 @@ ts_wsc_t *ts_wsc_new(void)
         return NULL;
     }
     lws_sul_schedule(self->ctx, 0, &self->tick, s_tick, TS_WSC_TICK_MS * LWS_US_PER_MS);
-    self->rng = (ts_now_ms() << 20) ^ (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ull;
+    self->rng = (base_clock_ms() << 20) ^ (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ull;
     return self;
 }
 
@@ -415,8 +415,8 @@ void ts_wsc_destroy(ts_wsc_t **self_p)
 /* Services until the time is up. */
 void ts_wsc_service(ts_wsc_t *self, int ms)
 {
-    uint64_t deadline = ts_now_ms() + (uint64_t)ms;
-    while (ts_now_ms() < deadline)
+    uint64_t deadline = base_clock_ms() + (uint64_t)ms;
+    while (base_clock_ms() < deadline)
         lws_service(self->ctx, 0);
 }
 
@@ -500,11 +500,11 @@ ts_wsc_conn_t *ts_wsc_connect(ts_wsc_t *self, int port, const char *name)
 /* Services until done(arg) or the deadline; 0 when done. */
 int ts_wsc_wait_until(ts_wsc_t *self, int (*done)(void *arg), void *arg, int timeout_ms)
 {
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (done(arg))
             return 0;
-        if (ts_now_ms() >= deadline)
+        if (base_clock_ms() >= deadline)
             return -1;
         lws_service(self->ctx, 0);
     }
@@ -668,7 +668,7 @@ static int s_room_op(ts_wsc_conn_t *conn, const char *op, const char *reply, con
         return -1;
     }
     free(text);
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
         for (; from < conn->nframes; from++) {
             json_t *frame = conn->frames[from];
@@ -682,7 +682,7 @@ static int s_room_op(ts_wsc_conn_t *conn, const char *op, const char *reply, con
                 return -1;
             }
         }
-        if (conn->closed || ts_now_ms() >= deadline) {
+        if (conn->closed || base_clock_ms() >= deadline) {
             fprintf(stderr, "ts_wsc: %s: no %s for %s: %s\n", conn->name, reply, room,
                     ts_wsc_describe(conn));
             return -1;
@@ -778,12 +778,12 @@ int ts_wsc_wait_count(ts_wsc_conn_t *conn, const char *op, const char *room, siz
 json_t *ts_wsc_wait_op(ts_wsc_conn_t *conn, const char *op, const char *room, size_t *from,
                        int timeout_ms)
 {
-    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
         for (; *from < conn->nframes; (*from)++)
             if (s_frame_matches(conn->frames[*from], op, room))
                 return conn->frames[(*from)++];
-        if (conn->closed || ts_now_ms() >= deadline)
+        if (conn->closed || base_clock_ms() >= deadline)
             return NULL;
         lws_service(conn->owner->ctx, 0);
     }
@@ -893,7 +893,7 @@ static ts_wsc_rec_t *s_rec_push(ts_wsc_conn_t *conn, s_track_t *t)
     }
     ts_wsc_rec_t *rec = &t->recs[t->nrecs++];
     memset(rec, 0, sizeof *rec);
-    rec->t_ms = ts_now_ms();
+    rec->t_ms = base_clock_ms();
     rec->conn_no = conn->conn_no;
     rec->n = -1;
     return rec;

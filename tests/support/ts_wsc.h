@@ -162,7 +162,7 @@ typedef struct ts_wsc_rec {
     uint64_t epoch;   /* the frame's epoch (0 when a "subscribed" carried none) */
     uint64_t seq;     /* the frame's seq (0 when a "subscribed" carried none) */
     int64_t n;        /* events: data.n (the publisher's per-room counter), -1 when absent */
-    uint64_t t_ms;    /* ts_now_ms() when the frame was processed */
+    uint64_t t_ms;    /* base_clock_ms() when the frame was processed */
     uint32_t conn_no; /* which connection of the client carried it: 1, 2, ... */
     uint8_t kind;     /* ts_wsc_rec_kind_t */
     int8_t recovered; /* "subscribed": 1 true, 0 false, -1 absent (a plain subscribe) */
@@ -222,7 +222,7 @@ unsigned ts_wsc_closes(const ts_wsc_conn_t *conn);
  * close frame from the peer, e.g. a killed edge, or failed to connect). */
 unsigned ts_wsc_closes_with(const ts_wsc_conn_t *conn, int code);
 
-/* ts_now_ms() of the latest close (0: never closed). */
+/* base_clock_ms() of the latest close (0: never closed). */
 uint64_t ts_wsc_closed_at(const ts_wsc_conn_t *conn);
 
 /* The records of room, oldest first (borrowed; valid until the next service call), or NULL when

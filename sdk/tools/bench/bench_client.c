@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_clock.h"
+#include "base_clock.h"
 #include "bench_acct.h"
 #include "bench_scan.h"
 #include "bench_ws.h"
@@ -56,9 +56,9 @@ struct bench_client {
     bench_client_conf_t conf;   /* settings (pointers into the parent's inherited memory) */
     bench_ctl_t *ctl;           /* shared control block */
     bench_worker_slot_t *slot;  /* this worker's slot */
-    wire_log_t *log;            /* where problems are reported */
-    wire_log_limit_t lim_conn;  /* rate limit for connection errors */
-    wire_log_limit_t lim_frame; /* rate limit for frame errors */
+    base_log_t *log;            /* where problems are reported */
+    base_limit_t lim_conn;  /* rate limit for connection errors */
+    base_limit_t lim_frame; /* rate limit for frame errors */
     bench_acct_t *acct;         /* deliveries, losses, latency */
     conn_t *conns;              /* count connections */
     size_t *room_len;           /* strlen of each room name */
@@ -100,7 +100,7 @@ static void s_enqueue(bench_client_t *self, size_t i)
     self->conns[i].queued = 1;
 }
 
-bench_client_t *bench_client_new(const bench_client_conf_t *conf, bench_ctl_t *ctl, wire_log_t *log)
+bench_client_t *bench_client_new(const bench_client_conf_t *conf, bench_ctl_t *ctl, base_log_t *log)
 {
     bench_client_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -173,7 +173,7 @@ static void s_drop(bench_client_t *self, size_t i, const char *why)
     c->out_len = 0;
     c->subscribed = 0;
     bench_acct_dead(self->acct, i);
-    wire_log_limited(self->log, &self->lim_conn, WIRE_LOG_WARN, "client %zu: %s",
+    base_log_limited(self->log, &self->lim_conn, WEFT_LOG_WARN, "client %zu: %s",
                      self->conf.first + i, why);
     if (!was_open && c->attempts < MAX_ATTEMPTS) {
         c->state = CONN_IDLE;
@@ -317,7 +317,7 @@ static int s_start(bench_client_t *self, size_t i)
                 return -1;
             }
             self->src++;
-            wire_log(self->log, WIRE_LOG_INFO,
+            base_log(self->log, WEFT_LOG_INFO,
                      "ephemeral ports used up: now connecting from "
                      "127.0.0.%u",
                      self->src + 1);
@@ -383,7 +383,7 @@ static void s_text(bench_client_t *self, const uint8_t *payload, size_t len)
     bench_msg_t m;
     if (bench_scan((const char *)payload, len, &m) < 0) {
         res->bad_frames++;
-        wire_log_limited(self->log, &self->lim_frame, WIRE_LOG_WARN,
+        base_log_limited(self->log, &self->lim_frame, WEFT_LOG_WARN,
                          "client %zu: frame does not scan: %.80s", self->conf.first + i,
                          (const char *)payload);
         return;
@@ -425,7 +425,7 @@ static void s_text(bench_client_t *self, const uint8_t *payload, size_t len)
         return;
     case BENCH_OP_ERROR:
         res->errors++;
-        wire_log_limited(self->log, &self->lim_frame, WIRE_LOG_WARN, "client %zu: %.*s",
+        base_log_limited(self->log, &self->lim_frame, WEFT_LOG_WARN, "client %zu: %.*s",
                          self->conf.first + i, (int)(len > 200 ? 200 : len), (const char *)payload);
         return;
     default:
@@ -502,7 +502,7 @@ static void s_read(bench_client_t *self, size_t i)
         return;
     }
     /* Receive time per read (a vDSO call, ~25 ns): a wake-up may serve 1,000 sockets. */
-    self->now_ns = bench_wall_ns();
+    self->now_ns = base_clock_wall_ns();
     bench_acct_result(self->acct)->bytes += (uint64_t)n;
     /* Delay our ACKs (Linux leaves "quick ack" mode only until the next delayed-ACK timer, so
      * this is asked again after each read). Without it every small frame is acknowledged at

@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "bench_shared.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 #define BENCH_MAX_EDGES 64
 
@@ -64,7 +64,7 @@ typedef struct bench_client bench_client_t;
 
 /* Creates the worker's state (no sockets yet). NULL on OOM or when epoll is unavailable. */
 bench_client_t *bench_client_new(const bench_client_conf_t *conf, bench_ctl_t *ctl,
-                                 wire_log_t *log);
+                                 base_log_t *log);
 
 /* Runs the loop until the parent says BENCH_PHASE_EXIT. Returns 0, or -1 after a fatal error
  * (also written into the worker's slot). */

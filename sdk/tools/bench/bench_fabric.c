@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_clock.h"
+#include "base_clock.h"
 
 #define MAX_ARGS 96     /* argv words per daemon */
 #define MAX_EDGES 64    /* edges one bench may start */
@@ -32,7 +32,7 @@ typedef struct daemon_proc {
 } daemon_proc_t;
 
 struct bench_fabric {
-    wire_log_t *log;                /* where problems go */
+    base_log_t *log;                /* where problems go */
     char dir[400];                  /* log directory */
     bool own_dir;                   /* created by us: removed at the end */
     daemon_proc_t router;           /* the router */
@@ -61,18 +61,18 @@ static int s_split(const char *text, char *buf, size_t cap, char **argv, int *n)
 }
 
 /* Starts argv as a child writing both streams into d->log. Returns 0 or -1. */
-static int s_spawn(daemon_proc_t *d, char **argv, wire_log_t *log)
+static int s_spawn(daemon_proc_t *d, char **argv, base_log_t *log)
 {
     int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot create %s: %s", d->log, strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "cannot create %s: %s", d->log, strerror(errno));
         return -1;
     }
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fd);
-        wire_log(log, WIRE_LOG_ERROR, "fork: %s", strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "fork: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
@@ -124,7 +124,7 @@ static size_t s_read_log(const daemon_proc_t *d, char *buf, size_t cap)
 }
 
 /* Logs the tail of d's log. */
-static void s_show_tail(const daemon_proc_t *d, wire_log_t *log)
+static void s_show_tail(const daemon_proc_t *d, base_log_t *log)
 {
     FILE *f = fopen(d->log, "r");
     if (!f)
@@ -138,7 +138,7 @@ static void s_show_tail(const daemon_proc_t *d, wire_log_t *log)
     size_t n = fread(buf, 1, TAIL_BYTES, f);
     fclose(f);
     buf[n] = '\0';
-    wire_log(log, WIRE_LOG_ERROR, "%s log (%s), last lines:\n%s", d->name, d->log, buf);
+    base_log(log, WEFT_LOG_ERROR, "%s log (%s), last lines:\n%s", d->name, d->log, buf);
 }
 
 /* Copies the value of "key=" on the ready line of text into out. Returns 0 or -1. */
@@ -157,15 +157,15 @@ static int s_field(const char *line, const char *key, char *out, size_t cap)
 }
 
 /* Waits for d's "ready:" line and returns a copy of it in line. 0 or -1 (died or timed out). */
-static int s_wait_ready(daemon_proc_t *d, int timeout_ms, char *line, size_t cap, wire_log_t *log)
+static int s_wait_ready(daemon_proc_t *d, int timeout_ms, char *line, size_t cap, base_log_t *log)
 {
     const size_t cap_buf = 1 << 16;
     char *buf = malloc(cap_buf);
     if (!buf)
         return -1;
-    long long deadline = bench_mono_ms() + timeout_ms;
+    long long deadline = (int64_t)base_clock_ms() + timeout_ms;
     int rc = -1;
-    while (bench_mono_ms() < deadline) {
+    while ((int64_t)base_clock_ms() < deadline) {
         s_read_log(d, buf, cap_buf);
         const char *p = strstr(buf, "ready:");
         if (p) {
@@ -177,7 +177,7 @@ static int s_wait_ready(daemon_proc_t *d, int timeout_ms, char *line, size_t cap
             }
         }
         if (!s_running(d)) {
-            wire_log(log, WIRE_LOG_ERROR, "%s exited before it was ready", d->name);
+            base_log(log, WEFT_LOG_ERROR, "%s exited before it was ready", d->name);
             break;
         }
         struct timespec ts = {0, 20 * 1000000};
@@ -186,13 +186,13 @@ static int s_wait_ready(daemon_proc_t *d, int timeout_ms, char *line, size_t cap
     free(buf);
     if (rc < 0) {
         if (s_running(d))
-            wire_log(log, WIRE_LOG_ERROR, "%s was not ready within %d ms", d->name, timeout_ms);
+            base_log(log, WEFT_LOG_ERROR, "%s was not ready within %d ms", d->name, timeout_ms);
         s_show_tail(d, log);
     }
     return rc;
 }
 
-bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, wire_log_t *log)
+bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, base_log_t *log)
 {
     if (conf->nedges < 0 || conf->nedges > MAX_EDGES)
         return NULL;
@@ -203,7 +203,7 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, wire_log_t *
     if (conf->log_dir && conf->log_dir[0]) {
         snprintf(self->dir, sizeof self->dir, "%s", conf->log_dir);
         if (mkdir(self->dir, 0755) != 0 && errno != EEXIST) {
-            wire_log(log, WIRE_LOG_ERROR, "cannot create %s: %s", self->dir, strerror(errno));
+            base_log(log, WEFT_LOG_ERROR, "cannot create %s: %s", self->dir, strerror(errno));
             free(self);
             return NULL;
         }
@@ -211,7 +211,7 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, wire_log_t *
         const char *tmp = getenv("TMPDIR");
         snprintf(self->dir, sizeof self->dir, "%s/weft-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(self->dir)) {
-            wire_log(log, WIRE_LOG_ERROR, "cannot create a log directory: %s", strerror(errno));
+            base_log(log, WEFT_LOG_ERROR, "cannot create a log directory: %s", strerror(errno));
             free(self);
             return NULL;
         }
@@ -238,7 +238,7 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, wire_log_t *
     if (s_field(line, "intake=", self->intake, sizeof self->intake) < 0 ||
         s_field(line, "fanout=", self->fanout, sizeof self->fanout) < 0 ||
         s_field(line, "history=", self->history, sizeof self->history) < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot read the router's endpoints from: %s", line);
+        base_log(log, WEFT_LOG_ERROR, "cannot read the router's endpoints from: %s", line);
         goto err;
     }
     for (int i = 0; i < conf->nedges; i++) {
@@ -269,16 +269,16 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, wire_log_t *
         if (s_wait_ready(d, conf->start_timeout_ms, line, sizeof line, log) < 0)
             goto err;
         if (s_field(line, "port=", port, sizeof port) < 0 || atoi(port) <= 0) {
-            wire_log(log, WIRE_LOG_ERROR, "cannot read edge %d's port from: %s", i, line);
+            base_log(log, WEFT_LOG_ERROR, "cannot read edge %d's port from: %s", i, line);
             goto err;
         }
         self->edge_port[i] = atoi(port);
     }
-    wire_log(log, WIRE_LOG_INFO, "fabric up: router intake %s fanout %s, %d edge(s), logs in %s",
+    base_log(log, WEFT_LOG_INFO, "fabric up: router intake %s fanout %s, %d edge(s), logs in %s",
              self->intake, self->fanout, self->nedges, self->dir);
     return self;
 err:
-    wire_log(log, WIRE_LOG_ERROR, "could not start the fabric; logs kept in %s", self->dir);
+    base_log(log, WEFT_LOG_ERROR, "could not start the fabric; logs kept in %s", self->dir);
     bench_fabric_stop(&self, true);
     return NULL;
 }
@@ -295,7 +295,7 @@ static bool s_term(daemon_proc_t *d)
 /* Waits up to ms for d to exit; SIGKILLs it after that. */
 static void s_reap(daemon_proc_t *d, long long deadline)
 {
-    while (s_running(d) && bench_mono_ms() < deadline) {
+    while (s_running(d) && (int64_t)base_clock_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
     }
@@ -332,15 +332,15 @@ void bench_fabric_stop(bench_fabric_t **self_p, bool keep_logs)
     /* Edges first, so that they do not log the router's disappearance. */
     for (int i = 0; i < self->nedges; i++)
         s_term(&self->edges[i]);
-    long long deadline = bench_mono_ms() + 5000;
+    long long deadline = (int64_t)base_clock_ms() + 5000;
     for (int i = 0; i < self->nedges; i++)
         s_reap(&self->edges[i], deadline);
     s_term(&self->router);
-    s_reap(&self->router, bench_mono_ms() + 5000);
+    s_reap(&self->router, (int64_t)base_clock_ms() + 5000);
     if (self->own_dir && !keep_logs)
         s_remove_dir(self->dir);
     else
-        wire_log(self->log, WIRE_LOG_NOTICE, "daemon logs kept in %s", self->dir);
+        base_log(self->log, WEFT_LOG_NOTICE, "daemon logs kept in %s", self->dir);
     free(self);
     *self_p = NULL;
 }
@@ -385,7 +385,7 @@ int bench_fabric_check(bench_fabric_t *self)
     for (int i = 0; i < n; i++) {
         if (!s_running(ds[i])) {
             int st = ds[i]->status;
-            wire_log(self->log, WIRE_LOG_ERROR, "%s (pid %d) has exited (%s %d)", ds[i]->name,
+            base_log(self->log, WEFT_LOG_ERROR, "%s (pid %d) has exited (%s %d)", ds[i]->name,
                      (int)ds[i]->pid, WIFSIGNALED(st) ? "signal" : "status",
                      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
             s_show_tail(ds[i], self->log);

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct bench_fabric bench_fabric_t;
 
@@ -30,7 +30,7 @@ typedef struct bench_fabric_conf {
 
 /* Starts the router and the edges and waits until all are ready. NULL on failure (logged, with
  * the failing daemon's log). */
-bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, wire_log_t *log);
+bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, base_log_t *log);
 
 /* Stops every daemon (SIGTERM, then SIGKILL after 5 s), removes the log directory unless
  * keep_logs, frees and nulls *self_p. NULL-safe. */

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_clock.h"
+#include "base_clock.h"
 #include "bench_ws.h"
 
 #define LISTEN_BACKLOG 4096       /* pending connections (capped by somaxconn) */
@@ -71,7 +71,7 @@ struct bench_floor {
     int port;         /* its port on 127.0.0.1 */
     int run;          /* the latest run started */
     bool running;     /* a run was started and not stopped */
-    wire_log_t *log;  /* the parent's messages */
+    base_log_t *log;  /* the parent's messages */
 };
 
 size_t bench_floor_frame(uint8_t *out, size_t cap, const char *room, uint64_t epoch, uint64_t seq,
@@ -130,8 +130,8 @@ typedef struct froom {
 typedef struct floor_srv {
     const bench_floor_conf_t *conf; /* settings (inherited) */
     floor_shm_t *shm;               /* the shared mapping */
-    wire_log_t *log;                /* the server's messages */
-    wire_log_limit_t lim;           /* rate limit for per-connection messages */
+    base_log_t *log;                /* the server's messages */
+    base_limit_t lim;           /* rate limit for per-connection messages */
     int ep;                         /* epoll descriptor */
     int lfd;                        /* listening socket */
     int tfd;                        /* pacing timerfd */
@@ -162,7 +162,7 @@ static uint64_t s_epoch(void)
 {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
-        v = bench_wall_ns() ^ ((uint64_t)getpid() << 32);
+        v = base_clock_wall_ns() ^ ((uint64_t)getpid() << 32);
     v &= (1ull << 53) - 1;
     return v ? v : 1;
 }
@@ -205,7 +205,7 @@ static void s_close(floor_srv_t *srv, uint32_t idx, const char *why)
     if (c->fd < 0)
         return;
     if (why)
-        wire_log_limited(srv->log, &srv->lim, WIRE_LOG_WARN, "floor: connection %u: %s", idx, why);
+        base_log_limited(srv->log, &srv->lim, WEFT_LOG_WARN, "floor: connection %u: %s", idx, why);
     s_leave(srv, idx);
     (void)epoll_ctl(srv->ep, EPOLL_CTL_DEL, c->fd, NULL); /* close() drops it anyway */
     close(c->fd);
@@ -318,12 +318,12 @@ static void s_event(floor_srv_t *srv, size_t r, const char *type, bool now)
 {
     froom_t *room = &srv->rooms[r];
     if (s_grow(&room->pack, &room->pack_cap, room->pack_len + srv->frame_max) < 0) {
-        wire_log_limited(srv->log, &srv->lim, WIRE_LOG_ERROR, "floor: out of memory");
+        base_log_limited(srv->log, &srv->lim, WEFT_LOG_ERROR, "floor: out of memory");
         return;
     }
     size_t n = bench_floor_frame(room->pack + room->pack_len, room->pack_cap - room->pack_len,
                                  srv->conf->rooms[r], srv->epoch, room->seq + 1, type,
-                                 bench_wall_ns(), srv->data, srv->data_len);
+                                 base_clock_wall_ns(), srv->data, srv->data_len);
     if (n == 0)
         return; /* cannot happen: frame_max covers the largest frame */
     room->seq++;
@@ -374,7 +374,7 @@ static int s_text(floor_srv_t *srv, uint32_t idx, const uint8_t *p, size_t len)
         long r = s_room_index(srv, json_string_value(jroom), json_string_length(jroom));
         fconn_t *c = &srv->conns[idx];
         if (r < 0) {
-            wire_log_limited(srv->log, &srv->lim, WIRE_LOG_WARN,
+            base_log_limited(srv->log, &srv->lim, WEFT_LOG_WARN,
                              "floor: connection %u: subscribe to an unknown room ignored", idx);
         } else {
             if (c->room < 0) {
@@ -520,7 +520,7 @@ static void s_accept(floor_srv_t *srv)
         int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                wire_log_limited(srv->log, &srv->lim, WIRE_LOG_WARN, "floor: accept: %s",
+                base_log_limited(srv->log, &srv->lim, WEFT_LOG_WARN, "floor: accept: %s",
                                  strerror(errno));
             return;
         }
@@ -536,7 +536,7 @@ static void s_accept(floor_srv_t *srv)
                     srv->conns = cs;
                 if (!cs || !fs) {
                     close(fd);
-                    wire_log_limited(srv->log, &srv->lim, WIRE_LOG_ERROR, "floor: out of memory");
+                    base_log_limited(srv->log, &srv->lim, WEFT_LOG_ERROR, "floor: out of memory");
                     return;
                 }
                 srv->free_slots = fs;
@@ -587,14 +587,14 @@ static void s_tick(floor_srv_t *srv)
     uint64_t expirations;
     if (read(srv->tfd, &expirations, sizeof expirations) < 0 || !srv->pacing)
         return;
-    double elapsed = (double)(bench_mono_ns() - srv->t0) / 1e9;
+    double elapsed = (double)(base_clock_ns() - srv->t0) / 1e9;
     uint64_t due = (uint64_t)(srv->rate * elapsed + 0.5);
     size_t nrooms = srv->conf->nrooms;
-    int64_t until = bench_mono_ns() + TICK_BUDGET_NS;
+    int64_t until = base_clock_ns() + TICK_BUDGET_NS;
     while (srv->sent < due) {
         s_event(srv, (size_t)(srv->next++ % nrooms), "bench.ev", false);
         srv->sent++;
-        if (bench_mono_ns() > until)
+        if (base_clock_ns() > until)
             break; /* the rest stays due for the next pass */
     }
 }
@@ -614,11 +614,11 @@ static void s_control(floor_srv_t *srv)
     if (run != srv->run) {
         srv->run = run;
         srv->rate = shm->rate;
-        srv->t0 = bench_mono_ns();
+        srv->t0 = base_clock_ns();
         srv->sent = 0;
         srv->pacing = s_arm(srv, srv->rate) == 0;
         if (!srv->pacing)
-            wire_log(srv->log, WIRE_LOG_ERROR, "floor: timerfd_settime: %s", strerror(errno));
+            base_log(srv->log, WEFT_LOG_ERROR, "floor: timerfd_settime: %s", strerror(errno));
     }
     int stop = atomic_load_explicit(&shm->stop_req, memory_order_acquire);
     if (stop == srv->run && atomic_load_explicit(&shm->stopped, memory_order_relaxed) != stop) {
@@ -682,7 +682,7 @@ static int s_serve(const bench_floor_conf_t *conf, floor_shm_t *shm, int lfd)
     srv.conf = conf;
     srv.shm = shm;
     srv.lfd = lfd;
-    srv.log = wire_log_new("weft-bench floor", (wire_level_t)conf->log_level, stderr);
+    srv.log = base_log_new("weft-bench floor", (weft_log_level_t)conf->log_level, stderr);
     srv.ep = epoll_create1(EPOLL_CLOEXEC);
     srv.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     srv.rooms = calloc(conf->nrooms, sizeof *srv.rooms);
@@ -704,7 +704,7 @@ static int s_serve(const bench_floor_conf_t *conf, floor_shm_t *shm, int lfd)
     if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, lfd, &ev) < 0 ||
         epoll_ctl(srv.ep, EPOLL_CTL_ADD, srv.tfd, &tev) < 0)
         goto done;
-    wire_log(srv.log, WIRE_LOG_INFO, "floor: pid %d, epoch %" PRIu64 ", %zu room(s), pack %d",
+    base_log(srv.log, WEFT_LOG_INFO, "floor: pid %d, epoch %" PRIu64 ", %zu room(s), pack %d",
              (int)getpid(), srv.epoch, conf->nrooms, conf->pack);
     struct epoll_event *evs = calloc(EPOLL_BATCH, sizeof *evs);
     if (!evs)
@@ -713,7 +713,7 @@ static int s_serve(const bench_floor_conf_t *conf, floor_shm_t *shm, int lfd)
         s_control(&srv);
         int n = epoll_wait(srv.ep, evs, EPOLL_BATCH, LOOP_MS);
         if (n < 0 && errno != EINTR) {
-            wire_log(srv.log, WIRE_LOG_ERROR, "floor: epoll_wait: %s", strerror(errno));
+            base_log(srv.log, WEFT_LOG_ERROR, "floor: epoll_wait: %s", strerror(errno));
             break;
         }
         for (int k = 0; k < n; k++) {
@@ -745,13 +745,13 @@ done:
     if (rc)
         fprintf(stderr, "weft-bench floor: cannot set up the server\n");
     s_srv_free(&srv);
-    wire_log_destroy(&srv.log);
+    base_log_destroy(&srv.log);
     return rc;
 }
 
 /* ---- The parent's handle ----------------------------------------------------------------- */
 
-bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, wire_log_t *log)
+bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, base_log_t *log)
 {
     if (!conf || conf->nrooms == 0 || conf->pack < 1)
         return NULL;
@@ -762,7 +762,7 @@ bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, wire_log_t *log
     self->shm_size = sizeof(floor_shm_t) + conf->nrooms * sizeof(_Atomic uint64_t);
     void *m = mmap(NULL, self->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
-        wire_log(log, WIRE_LOG_ERROR, "floor: cannot map the shared block: %s", strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "floor: cannot map the shared block: %s", strerror(errno));
         free(self);
         return NULL;
     }
@@ -773,7 +773,7 @@ bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, wire_log_t *log
     socklen_t salen = sizeof sa;
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
         listen(lfd, LISTEN_BACKLOG) < 0 || getsockname(lfd, (struct sockaddr *)&sa, &salen) < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "floor: cannot listen on 127.0.0.1: %s", strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "floor: cannot listen on 127.0.0.1: %s", strerror(errno));
         if (lfd >= 0)
             close(lfd);
         bench_floor_stop(&self);
@@ -784,7 +784,7 @@ bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, wire_log_t *log
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        wire_log(log, WIRE_LOG_ERROR, "floor: fork: %s", strerror(errno));
+        base_log(log, WEFT_LOG_ERROR, "floor: fork: %s", strerror(errno));
         close(lfd);
         bench_floor_stop(&self);
         return NULL;
@@ -802,7 +802,7 @@ bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, wire_log_t *log
     }
     close(lfd);
     self->pid = pid;
-    wire_log(log, WIRE_LOG_INFO, "floor server: pid %d, ws://127.0.0.1:%d/ws", (int)pid,
+    base_log(log, WEFT_LOG_INFO, "floor server: pid %d, ws://127.0.0.1:%d/ws", (int)pid,
              self->port);
     return self;
 }
@@ -814,9 +814,9 @@ void bench_floor_stop(bench_floor_t **self_p)
     bench_floor_t *self = *self_p;
     if (self->pid > 0) {
         atomic_store_explicit(&self->shm->exit, 1, memory_order_release);
-        int64_t deadline = bench_mono_ns() + 5000000000ll;
+        int64_t deadline = base_clock_ns() + 5000000000ll;
         while (waitpid(self->pid, NULL, WNOHANG) == 0) {
-            if (bench_mono_ns() > deadline) {
+            if (base_clock_ns() > deadline) {
                 kill(self->pid, SIGKILL);
                 waitpid(self->pid, NULL, 0);
                 break;
@@ -848,7 +848,7 @@ int bench_floor_check(bench_floor_t *self)
         return -1;
     if (waitpid(self->pid, &status, WNOHANG) != self->pid)
         return 0;
-    wire_log(self->log, WIRE_LOG_ERROR, "the floor server (pid %d) died (%s %d)", (int)self->pid,
+    base_log(self->log, WEFT_LOG_ERROR, "the floor server (pid %d) died (%s %d)", (int)self->pid,
              WIFSIGNALED(status) ? "signal" : "status",
              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     self->pid = 0;
@@ -867,9 +867,9 @@ int bench_floor_fence(bench_floor_t *self)
 static int s_wait(bench_floor_t *self, bool (*done)(const floor_shm_t *, int), int arg,
                   int timeout_ms)
 {
-    int64_t deadline = bench_mono_ns() + (int64_t)timeout_ms * 1000000ll;
+    int64_t deadline = base_clock_ns() + (int64_t)timeout_ms * 1000000ll;
     while (!done(self->shm, arg)) {
-        if (bench_mono_ns() > deadline || bench_floor_check(self) < 0)
+        if (base_clock_ns() > deadline || bench_floor_check(self) < 0)
             return -1;
         struct timespec ts = {0, WAIT_STEP_NS};
         nanosleep(&ts, NULL);

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct bench_floor bench_floor_t;
 
@@ -40,7 +40,7 @@ typedef struct bench_floor_conf {
     const char *prefix; /* the rooms' common prefix: room i is prefix + decimal i */
     size_t payload;     /* bytes of each event's JSON payload, at least 10 */
     int pack;           /* events per send() and client (1: one send() per event) */
-    int log_level;      /* the floor server's own messages (wire_level_t) */
+    int log_level;      /* the floor server's own messages (weft_log_level_t) */
 } bench_floor_conf_t;
 
 /* The floor server's counters (cumulative). */
@@ -55,7 +55,7 @@ typedef struct bench_floor_counts {
 
 /* Binds a listening socket on 127.0.0.1 (port 0) and forks the floor server. Call before any
  * thread is started. NULL on failure (logged). */
-bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, wire_log_t *log);
+bench_floor_t *bench_floor_start(const bench_floor_conf_t *conf, base_log_t *log);
 
 /* Tells the floor server to exit, waits for it (SIGKILL after 5 s), frees and nulls *self_p.
  * NULL-safe. */

@@ -17,7 +17,7 @@
 #include "bench_report.h"
 #include "bench_session.h"
 #include "weft/version.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 #define MAX_PROBES 48 /* rates a search may try */
 #define MAX_REPEAT 64 /* runs per rate */
@@ -139,12 +139,12 @@ done:
 }
 
 /* Writes doc to path ("-" = stdout). Returns 0 or -1. */
-static int s_write_json(json_t *doc, const char *path, wire_log_t *log)
+static int s_write_json(json_t *doc, const char *path, base_log_t *log)
 {
     int rc = strcmp(path, "-") == 0 ? json_dumpf(doc, stdout, JSON_INDENT(2))
                                     : json_dump_file(doc, path, JSON_INDENT(2));
     if (rc != 0) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot write JSON to %s", path);
+        base_log(log, WEFT_LOG_ERROR, "cannot write JSON to %s", path);
         return -1;
     }
     if (strcmp(path, "-") == 0)
@@ -156,12 +156,12 @@ int main(int argc, char **argv)
 {
     bench_opts_t opts;
     memset(&opts, 0, sizeof opts);
-    wire_conf_action_t action = bench_opts_parse(&opts, argc, argv, stdout, stderr);
-    if (action != WIRE_CONF_RUN) {
+    base_conf_action_t action = bench_opts_parse(&opts, argc, argv, stdout, stderr);
+    if (action != BASE_CONF_RUN) {
         bench_opts_free(&opts);
-        return action == WIRE_CONF_EXIT_OK ? 0 : 2;
+        return action == BASE_CONF_EXIT_OK ? 0 : 2;
     }
-    wire_log_t *log = wire_log_new("weft-bench", (wire_level_t)opts.log_level, stderr);
+    base_log_t *log = base_log_new("weft-bench", (weft_log_level_t)opts.log_level, stderr);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;
@@ -238,7 +238,7 @@ done:
     if (opts.json[0] && s_write_json(doc, opts.json, log) < 0)
         exit_code = 1;
     json_decref(doc);
-    wire_log_destroy(&log);
+    base_log_destroy(&log);
     bench_opts_free(&opts);
     return failed ? 1 : exit_code;
 }

@@ -10,89 +10,89 @@
 
 #define O(field) offsetof(bench_opts_t, field)
 
-static const wire_conf_entry_t s_table[] = {
-    {"mode", WIRE_CONF_STR, O(mode), "fabric", 0, 16,
+static const base_conf_entry_t s_table[] = {
+    {"mode", BASE_CONF_STR, O(mode), "fabric", 0, 16,
      "fabric (agents -> router -> edges -> WebSocket clients), router (router only, counted on a "
      "raw ZeroMQ SUB), idle (connections only: edge memory per connection) or floor (no fabric: "
      "a bare single-thread epoll server forked by the bench writes one pre-framed buffer per "
      "event to every client; its CPU shows in the edge rows)"},
-    {"spawn", WIRE_CONF_BOOL, O(spawn), "false", 0, 0,
+    {"spawn", BASE_CONF_BOOL, O(spawn), "false", 0, 0,
      "start a private weft-router and --edges weft-edges on free 127.0.0.1 ports"},
-    {"router_bin", WIRE_CONF_STR, O(router_bin), NULL, 0, 0,
+    {"router_bin", BASE_CONF_STR, O(router_bin), NULL, 0, 0,
      "weft-router to spawn (empty: next to weft-bench, in the build tree, or on PATH)"},
-    {"edge_bin", WIRE_CONF_STR, O(edge_bin), NULL, 0, 0, "weft-edge to spawn (as --router-bin)"},
-    {"router_arg", WIRE_CONF_STR, O(router_arg), NULL, 0, 0,
+    {"edge_bin", BASE_CONF_STR, O(edge_bin), NULL, 0, 0, "weft-edge to spawn (as --router-bin)"},
+    {"router_arg", BASE_CONF_STR, O(router_arg), NULL, 0, 0,
      "extra flags for the spawned router, e.g. \"--fanout_hwm 500000\" (repeatable)"},
-    {"edge_arg", WIRE_CONF_STR, O(edge_arg), NULL, 0, 0,
+    {"edge_arg", BASE_CONF_STR, O(edge_arg), NULL, 0, 0,
      "extra flags for each spawned edge, e.g. \"--max_queue_frames 8192\" (repeatable)"},
-    {"router_intake", WIRE_CONF_STR, O(router_intake), NULL, 0, 0,
+    {"router_intake", BASE_CONF_STR, O(router_intake), NULL, 0, 0,
      "running fabric: the router's intake endpoint, e.g. tcp://127.0.0.1:5555"},
-    {"router_fanout", WIRE_CONF_STR, O(router_fanout), NULL, 0, 0,
+    {"router_fanout", BASE_CONF_STR, O(router_fanout), NULL, 0, 0,
      "running fabric, --mode router: the router's fan-out endpoint"},
-    {"edge", WIRE_CONF_STR, O(edge), NULL, 0, 0,
+    {"edge", BASE_CONF_STR, O(edge), NULL, 0, 0,
      "running fabric: edge URLs ws://host:port[/path], comma-separated (IPv4)"},
-    {"router_pid", WIRE_CONF_INT, O(router_pid), "0", 0, 1e9,
+    {"router_pid", BASE_CONF_INT, O(router_pid), "0", 0, 1e9,
      "running fabric: the router's pid, for its CPU figures (0: none)"},
-    {"edge_pid", WIRE_CONF_STR, O(edge_pid), NULL, 0, 0,
+    {"edge_pid", BASE_CONF_STR, O(edge_pid), NULL, 0, 0,
      "running fabric: the edges' pids, comma-separated in --edge order, for CPU and RSS"},
-    {"clients", WIRE_CONF_INT, O(clients), "1000", 1, 1000000,
+    {"clients", BASE_CONF_INT, O(clients), "1000", 1, 1000000,
      "WebSocket clients; client i joins room i % rooms on edge i % edges"},
-    {"rooms", WIRE_CONF_INT, O(rooms), "1", 1, 1000000, "rooms the events and clients spread over"},
-    {"edges", WIRE_CONF_INT, O(edges), "1", 1, 64, "edges to spawn (--spawn)"},
-    {"rate", WIRE_CONF_DOUBLE, O(rate), "1000", 0.01, 1e8,
+    {"rooms", BASE_CONF_INT, O(rooms), "1", 1, 1000000, "rooms the events and clients spread over"},
+    {"edges", BASE_CONF_INT, O(edges), "1", 1, 64, "edges to spawn (--spawn)"},
+    {"rate", BASE_CONF_DOUBLE, O(rate), "1000", 0.01, 1e8,
      "events per second published, all rooms together (--search: the first rate tried)"},
-    {"duration", WIRE_CONF_DOUBLE, O(duration), "10", 0.1, 86400, "seconds measured per run"},
-    {"warmup", WIRE_CONF_DOUBLE, O(warmup), "2", 0, 3600,
+    {"duration", BASE_CONF_DOUBLE, O(duration), "10", 0.1, 86400, "seconds measured per run"},
+    {"warmup", BASE_CONF_DOUBLE, O(warmup), "2", 0, 3600,
      "seconds of publishing before the measured window (idle: seconds to settle)"},
-    {"payload", WIRE_CONF_SIZE, O(payload), "100", 10, 16 << 20,
+    {"payload", BASE_CONF_SIZE, O(payload), "100", 10, 16 << 20,
      "bytes of each event's JSON payload"},
-    {"batch", WIRE_CONF_BOOL, O(batch), "false", 0, 0,
+    {"batch", BASE_CONF_BOOL, O(batch), "false", 0, 0,
      "on: the edges batch (enable it with --edge-arg); events inside \"batch\" frames are counted "
      "either way, off only flags batch frames as unexpected"},
-    {"critical_every", WIRE_CONF_INT, O(critical_every), "0", 0, 1000000000,
+    {"critical_every", BASE_CONF_INT, O(critical_every), "0", 0, 1000000000,
      "publish every Nth bench.ev event of each room with priority critical (0: none); the edge "
      "sends those at once, unbatched, and the report gets their latency separately"},
-    {"search", WIRE_CONF_BOOL, O(search), "false", 0, 0,
+    {"search", BASE_CONF_BOOL, O(search), "false", 0, 0,
      "find the highest rate with no loss and p99 below --p99-limit-ms (doubling, then bisecting)"},
-    {"search_max", WIRE_CONF_DOUBLE, O(search_max), "1000000", 1, 1e8,
+    {"search_max", BASE_CONF_DOUBLE, O(search_max), "1000000", 1, 1e8,
      "--search: the highest rate tried"},
-    {"search_steps", WIRE_CONF_INT, O(search_steps), "4", 0, 20,
+    {"search_steps", BASE_CONF_INT, O(search_steps), "4", 0, 20,
      "--search: bisection steps after the first rate that does not hold"},
-    {"p99_limit_ms", WIRE_CONF_DOUBLE, O(p99_limit_ms), "100", 0.001, 1e6,
+    {"p99_limit_ms", BASE_CONF_DOUBLE, O(p99_limit_ms), "100", 0.001, 1e6,
      "a rate holds when p99 latency stays below this and nothing is lost"},
-    {"repeat", WIRE_CONF_INT, O(repeat), "1", 1, 64, "runs per rate; the report shows medians"},
-    {"publisher", WIRE_CONF_STR, O(publisher), "libweft", 0, 16,
+    {"repeat", BASE_CONF_INT, O(repeat), "1", 1, 64, "runs per rate; the report shows medians"},
+    {"publisher", BASE_CONF_STR, O(publisher), "libweft", 0, 16,
      "libweft (weft_pub_t) or raw (envelopes encoded once, sent on a plain ZeroMQ XPUB as "
      "libweft would, no validation or I/O thread: a load generator for the router)"},
-    {"floor_pack", WIRE_CONF_INT, O(floor_pack), "1", 1, 1000,
+    {"floor_pack", BASE_CONF_INT, O(floor_pack), "1", 1, 1000,
      "--mode floor: send each client K events (K frames) in one send() every K events of its "
      "room, instead of one send() per event"},
-    {"router_cpu", WIRE_CONF_INT, O(router_cpu), "-1", -1, 4095,
+    {"router_cpu", BASE_CONF_INT, O(router_cpu), "-1", -1, 4095,
      "pin the router (every thread) to this CPU (-1: no pinning; needs --spawn or --router-pid)"},
-    {"bench_cpu", WIRE_CONF_INT, O(bench_cpu), "-1", -1, 4095,
+    {"bench_cpu", BASE_CONF_INT, O(bench_cpu), "-1", -1, 4095,
      "pin weft-bench (publisher, client workers, router-mode subscriber) to this CPU (-1: no "
      "pinning)"},
-    {"json", WIRE_CONF_STR, O(json), NULL, 0, 0, "write the results as JSON to FILE (- = stdout)"},
-    {"publishers", WIRE_CONF_INT, O(publishers), "1", 1, 16,
+    {"json", BASE_CONF_STR, O(json), NULL, 0, 0, "write the results as JSON to FILE (- = stdout)"},
+    {"publishers", BASE_CONF_INT, O(publishers), "1", 1, 16,
      "publishers (weft_pub_t) taking turns, each with its own I/O thread"},
-    {"workers", WIRE_CONF_INT, O(workers), "0", 0, 16,
+    {"workers", BASE_CONF_INT, O(workers), "0", 0, 16,
      "client worker processes, one epoll loop each (0: 1, or more if RLIMIT_NOFILE requires)"},
-    {"inflight", WIRE_CONF_INT, O(inflight), "1000", 1, 100000,
+    {"inflight", BASE_CONF_INT, O(inflight), "1000", 1, 100000,
      "connections being established at once, per worker"},
-    {"coalesce_us", WIRE_CONF_INT, O(coalesce_us), "500", 0, 100000,
+    {"coalesce_us", BASE_CONF_INT, O(coalesce_us), "500", 0, 100000,
      "client pause after a wake-up that found >= 32 sockets ready, so reads carry several "
      "frames (adds at most this to latency under load; 0: off)"},
-    {"connect_timeout", WIRE_CONF_DOUBLE, O(connect_timeout), "120", 1, 86400,
+    {"connect_timeout", BASE_CONF_DOUBLE, O(connect_timeout), "120", 1, 86400,
      "seconds all clients may take to connect and subscribe"},
-    {"drain_timeout", WIRE_CONF_DOUBLE, O(drain_timeout), "10", 0.1, 3600,
+    {"drain_timeout", BASE_CONF_DOUBLE, O(drain_timeout), "10", 0.1, 3600,
      "seconds to wait for the last events once publishing stopped (then they count as lost)"},
-    {"start_timeout", WIRE_CONF_DOUBLE, O(start_timeout), "20", 1, 3600,
+    {"start_timeout", BASE_CONF_DOUBLE, O(start_timeout), "20", 1, 3600,
      "seconds each spawned daemon may take to log ready"},
-    {"log_dir", WIRE_CONF_STR, O(log_dir), NULL, 0, 0,
+    {"log_dir", BASE_CONF_STR, O(log_dir), NULL, 0, 0,
      "directory for the spawned daemons' logs (empty: a temporary one)"},
-    {"keep_logs", WIRE_CONF_BOOL, O(keep_logs), "false", 0, 0,
+    {"keep_logs", BASE_CONF_BOOL, O(keep_logs), "false", 0, 0,
      "keep the spawned daemons' logs (they are always kept after a failure)"},
-    {"log_level", WIRE_CONF_LEVEL, O(log_level), "notice", 0, 0,
+    {"log_level", BASE_CONF_LEVEL, O(log_level), "notice", 0, 0,
      "weft-bench's own messages: error, warn, notice, info or debug"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
@@ -116,7 +116,7 @@ static const char s_summary[] =
     "Exit status: 0 when every run held (no loss, no duplicate, p99 below the limit; a search\n"
     "or an idle run only needs to complete), 1 otherwise, 2 on a usage error.";
 
-const wire_conf_entry_t *bench_opts_table(void)
+const base_conf_entry_t *bench_opts_table(void)
 {
     return s_table;
 }
@@ -243,12 +243,12 @@ static int s_check(bench_opts_t *o, FILE *err)
     return 0;
 }
 
-wire_conf_action_t bench_opts_parse(bench_opts_t *opts, int argc, char **argv, FILE *out, FILE *err)
+base_conf_action_t bench_opts_parse(bench_opts_t *opts, int argc, char **argv, FILE *out, FILE *err)
 {
     /* Collect every --edge-arg / --router-arg, pass the rest through, then add one of each. */
     char **args = calloc((size_t)argc + 3, sizeof *args);
     char *edge_args = NULL, *router_args = NULL, *edge_flag = NULL, *router_flag = NULL;
-    wire_conf_action_t rc = WIRE_CONF_EXIT_ERR;
+    base_conf_action_t rc = BASE_CONF_EXIT_ERR;
     if (!args)
         return rc;
     int n = 0;
@@ -288,9 +288,9 @@ wire_conf_action_t bench_opts_parse(bench_opts_t *opts, int argc, char **argv, F
         sprintf(router_flag, "--router_arg=%s", router_args);
         args[n++] = router_flag;
     }
-    rc = wire_conf_from_args(s_table, opts, n, args, s_summary, WEFT_VERSION_STRING, out, err);
-    if (rc == WIRE_CONF_RUN && s_check(opts, err) < 0)
-        rc = WIRE_CONF_EXIT_ERR;
+    rc = base_conf_from_args(s_table, opts, n, args, s_summary, WEFT_VERSION_STRING, out, err);
+    if (rc == BASE_CONF_RUN && s_check(opts, err) < 0)
+        rc = BASE_CONF_EXIT_ERR;
 done:
     free(args);
     free(edge_args);
@@ -302,5 +302,5 @@ done:
 
 void bench_opts_free(bench_opts_t *opts)
 {
-    wire_conf_free(s_table, opts);
+    base_conf_free(s_table, opts);
 }

@@ -1,5 +1,5 @@
 /*
- * bench_opts.h: weft-bench's settings, described once in a table (wire_conf.h).
+ * bench_opts.h: weft-bench's settings, described once in a table (base_conf.h).
  *
  * Every flag is "--key value" ('-' and '_' are interchangeable), and the same keys may come from a
  * file with --config; --print-config shows the effective values. --edge-arg and --router-arg may
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "wire_conf.h"
+#include "base_conf.h"
 
 /* What the bench measures. */
 typedef enum bench_mode {
@@ -68,14 +68,14 @@ typedef struct bench_opts {
 } bench_opts_t;
 
 /* The settings table (ends with a NULL name). */
-const wire_conf_entry_t *bench_opts_table(void);
+const base_conf_entry_t *bench_opts_table(void);
 
 /*
  * Parses argv into opts (after merging repeated --edge-arg/--router-arg) and checks that the
- * settings fit together. Returns WIRE_CONF_RUN, WIRE_CONF_EXIT_OK (--help etc.) or
- * WIRE_CONF_EXIT_ERR (message printed to err).
+ * settings fit together. Returns BASE_CONF_RUN, BASE_CONF_EXIT_OK (--help etc.) or
+ * BASE_CONF_EXIT_ERR (message printed to err).
  */
-wire_conf_action_t bench_opts_parse(bench_opts_t *opts, int argc, char **argv, FILE *out,
+base_conf_action_t bench_opts_parse(bench_opts_t *opts, int argc, char **argv, FILE *out,
                                     FILE *err);
 
 /* Frees the strings in opts. */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "bench_clock.h"
+#include "base_clock.h"
 #include "weft.h"
 #include "wire_envelope.h"
 
@@ -55,7 +55,7 @@ struct bench_pub {
     uint64_t *room_total;           /* events accepted per room */
     char *payload;                  /* the padded JSON payload, built once */
     size_t payload_len;             /* its length */
-    wire_log_t *log;                /* where problems go */
+    base_log_t *log;                /* where problems go */
     pthread_t thread;               /* the pacing thread */
     bool running;                   /* the thread was started and not joined */
     atomic_bool stop;               /* asks the thread to return */
@@ -73,7 +73,7 @@ struct bench_pub {
 static void s_weft_log(int level, const char *message, void *arg)
 {
     if (level <= WEFT_LOG_WARN)
-        wire_log(arg, level == WEFT_LOG_ERROR ? WIRE_LOG_ERROR : WIRE_LOG_WARN, "libweft: %s",
+        base_log(arg, level == WEFT_LOG_ERROR ? WEFT_LOG_ERROR : WEFT_LOG_WARN, "libweft: %s",
                  message);
 }
 
@@ -158,7 +158,7 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
         self->topic_len[r] =
             wire_topic_for_room(self->rooms[r], strlen(self->rooms[r]), self->topics[r]);
         if (!self->topic_len[r]) {
-            wire_log(self->log, WIRE_LOG_ERROR, "raw publisher: invalid room %s", self->rooms[r]);
+            base_log(self->log, WEFT_LOG_ERROR, "raw publisher: invalid room %s", self->rooms[r]);
             return -1;
         }
     }
@@ -167,7 +167,7 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
         snprintf(rp->id, sizeof rp->id, "weft-bench-raw-%d-%d", (int)getpid(), i);
         rp->id_len = strlen(rp->id);
         if (getrandom(&rp->session, sizeof rp->session, 0) != (ssize_t)sizeof rp->session)
-            rp->session = bench_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
+            rp->session = base_clock_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
         rp->session |= 1; /* nonzero */
         rp->hdr_ev_len = s_raw_header(rp, "bench.ev", 0, rp->hdr_ev);
         rp->hdr_fence_len = s_raw_header(rp, "bench.fence", 0, rp->hdr_fence);
@@ -179,20 +179,20 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
             s_raw_opt(rp->sock, ZMQ_IMMEDIATE, 1) || s_raw_opt(rp->sock, ZMQ_LINGER, 0) ||
             s_raw_opt(rp->sock, ZMQ_SNDHWM, RAW_SNDHWM) ||
             zmq_connect(rp->sock, conf->intake) != 0) {
-            wire_log(self->log, WIRE_LOG_ERROR, "raw publisher: cannot connect to %s: %s",
+            base_log(self->log, WEFT_LOG_ERROR, "raw publisher: cannot connect to %s: %s",
                      conf->intake, zmq_strerror(errno));
             return -1;
         }
     }
     /* An XPUB drops what nobody subscribed to: wait for the router's subscription. */
-    int64_t deadline = bench_mono_ms() + conf->connect_timeout_ms;
+    int64_t deadline = (int64_t)base_clock_ms() + conf->connect_timeout_ms;
     for (int i = 0; i < self->npubs; i++) {
         bool subscribed = false;
         while (!subscribed) {
             zmq_pollitem_t item = {.socket = self->raw[i].sock, .events = ZMQ_POLLIN};
-            int64_t left = deadline - bench_mono_ms();
+            int64_t left = deadline - (int64_t)base_clock_ms();
             if (left <= 0) {
-                wire_log(self->log, WIRE_LOG_ERROR,
+                base_log(self->log, WEFT_LOG_ERROR,
                          "raw publisher: no subscription from the router at %s within %d ms",
                          conf->intake, conf->connect_timeout_ms);
                 return -1;
@@ -212,7 +212,7 @@ static int s_raw_send(bench_pub_t *self, raw_pub_t *rp, size_t room, bool fence,
     uint8_t *hdr = fence ? rp->hdr_fence : critical ? rp->hdr_crit : rp->hdr_ev;
     size_t hlen = fence ? rp->hdr_fence_len : critical ? rp->hdr_crit_len : rp->hdr_ev_len;
     wire_put_u64(hdr + RAW_OFF_PUB_SEQ, rp->seq + 1);
-    wire_put_u64(hdr + RAW_OFF_TS, bench_wall_ns());
+    wire_put_u64(hdr + RAW_OFF_TS, base_clock_wall_ns());
     /* The topics and the payload live until the context is gone: ZeroMQ may keep them. With
      * NODROP only the first frame meets the high-water mark; the others of a message follow. */
     if (zmq_send_const(rp->sock, self->topics[room], self->topic_len[room],
@@ -235,11 +235,11 @@ static void s_raw_acks(bench_pub_t *self)
 /* Waits until the router acknowledged every raw event, at most timeout_ms. 0 or -1. */
 static int s_raw_flush(bench_pub_t *self, int timeout_ms)
 {
-    int64_t deadline = bench_mono_ms() + timeout_ms;
+    int64_t deadline = (int64_t)base_clock_ms() + timeout_ms;
     for (int i = 0; i < self->npubs; i++) {
         raw_pub_t *rp = &self->raw[i];
         while (rp->acked < rp->seq) {
-            int64_t left = deadline - bench_mono_ms();
+            int64_t left = deadline - (int64_t)base_clock_ms();
             if (left <= 0)
                 return -1;
             zmq_pollitem_t item = {.socket = rp->sock, .events = ZMQ_POLLIN};
@@ -253,7 +253,7 @@ static int s_raw_flush(bench_pub_t *self, int timeout_ms)
 
 /* ---- Both -------------------------------------------------------------------------------- */
 
-bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, wire_log_t *log)
+bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log)
 {
     if (conf->npubs < 1 || conf->npubs > MAX_PUBS || conf->nrooms == 0)
         return NULL;
@@ -282,7 +282,7 @@ bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, wire_log_t *log)
             bench_pub_destroy(&self);
             return NULL;
         }
-        wire_log(log, WIRE_LOG_INFO, "raw publisher: %d socket(s) subscribed by %s", self->npubs,
+        base_log(log, WEFT_LOG_INFO, "raw publisher: %d socket(s) subscribed by %s", self->npubs,
                  conf->intake);
         return self;
     }
@@ -300,7 +300,7 @@ bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, wire_log_t *log)
         opts.max_payload = len > WEFT_PAYLOAD_DEFAULT_MAX ? len : WEFT_PAYLOAD_DEFAULT_MAX;
         self->pubs[i] = weft_pub_new(conf->intake, &opts);
         if (!self->pubs[i]) {
-            wire_log(log, WIRE_LOG_ERROR, "cannot create a publisher for %s", conf->intake);
+            base_log(log, WEFT_LOG_ERROR, "cannot create a publisher for %s", conf->intake);
             bench_pub_destroy(&self);
             return NULL;
         }
@@ -355,7 +355,7 @@ static void s_publish(bench_pub_t *self, uint64_t k, const char *type, bool crit
         atomic_fetch_add_explicit(&self->refused, 1, memory_order_relaxed);
     } else {
         if (atomic_fetch_add_explicit(&self->errors, 1, memory_order_relaxed) == 0)
-            wire_log(self->log, WIRE_LOG_ERROR, "%s: %s",
+            base_log(self->log, WEFT_LOG_ERROR, "%s: %s",
                      self->kind == BENCH_PUB_RAW ? "raw publisher: zmq_send" : "weft_publish",
                      self->kind == BENCH_PUB_RAW ? zmq_strerror(errno) : weft_strerror(rc));
     }

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct bench_pub bench_pub_t;
 
@@ -68,7 +68,7 @@ typedef struct bench_pub_conf {
 } bench_pub_conf_t;
 
 /* Creates the publishers. NULL on failure (logged). */
-bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, wire_log_t *log);
+bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log);
 
 /* Stops the pacing thread if it runs, destroys the publishers (waiting for acks up to their
  * linger) and nulls *self_p. NULL-safe. */

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_clock.h"
+#include "base_clock.h"
 #include "bench_client.h"
 #include "bench_fabric.h"
 #include "bench_floor.h"
@@ -34,7 +34,7 @@
 
 struct bench_session {
     const bench_opts_t *o;                    /* settings */
-    wire_log_t *log;                          /* messages */
+    base_log_t *log;                          /* messages */
     volatile sig_atomic_t *stop;              /* set by a signal */
     bench_fabric_t *fabric;                   /* spawned daemons, or NULL */
     bench_floor_t *floor;                     /* the floor server (--mode floor), or NULL */
@@ -92,14 +92,14 @@ static int s_first_exec(const char *const *cands, size_t n, char *out, size_t ca
 /* Finds a daemon binary: the flag, next to weft-bench (installed), in the build tree
  * (<build>/sdk/tools/bench/weft-bench -> <build>/<subdir>/<name>), or on PATH. */
 static int s_find_bin(const char *given, const char *subdir, const char *name, char *out,
-                      size_t cap, wire_log_t *log)
+                      size_t cap, base_log_t *log)
 {
     if (given && given[0]) {
         if (access(given, X_OK) == 0) {
             snprintf(out, cap, "%s", given);
             return 0;
         }
-        wire_log(log, WIRE_LOG_ERROR, "%s is not an executable", given);
+        base_log(log, WEFT_LOG_ERROR, "%s is not an executable", given);
         return -1;
     }
     char exe[PATH_MAX];
@@ -129,13 +129,13 @@ static int s_find_bin(const char *given, const char *subdir, const char *name, c
                 return 0;
         }
     }
-    wire_log(log, WIRE_LOG_ERROR, "cannot find %s (give --%s-bin)", name,
+    base_log(log, WEFT_LOG_ERROR, "cannot find %s (give --%s-bin)", name,
              strcmp(subdir, "router") == 0 ? "router" : "edge");
     return -1;
 }
 
 /* Parses "ws://host[:port][/path]" into e. Returns 0 or -1. */
-static int s_parse_edge(const char *url, bench_edge_addr_t *e, wire_log_t *log)
+static int s_parse_edge(const char *url, bench_edge_addr_t *e, base_log_t *log)
 {
     memset(e, 0, sizeof *e);
     const char *p = url;
@@ -143,7 +143,7 @@ static int s_parse_edge(const char *url, bench_edge_addr_t *e, wire_log_t *log)
         p += 5;
     size_t hlen = strcspn(p, ":/");
     if (hlen == 0 || hlen >= sizeof e->host) {
-        wire_log(log, WIRE_LOG_ERROR, "--edge %s: no host", url);
+        base_log(log, WEFT_LOG_ERROR, "--edge %s: no host", url);
         return -1;
     }
     memcpy(e->host, p, hlen);
@@ -153,7 +153,7 @@ static int s_parse_edge(const char *url, bench_edge_addr_t *e, wire_log_t *log)
         char *end = NULL;
         long port = strtol(p + 1, &end, 10);
         if (end == p + 1 || port <= 0 || port > 65535) {
-            wire_log(log, WIRE_LOG_ERROR, "--edge %s: bad port", url);
+            base_log(log, WEFT_LOG_ERROR, "--edge %s: bad port", url);
             return -1;
         }
         e->port = (int)port;
@@ -162,7 +162,7 @@ static int s_parse_edge(const char *url, bench_edge_addr_t *e, wire_log_t *log)
     snprintf(e->path, sizeof e->path, "%s", *p == '/' ? p : "/ws");
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
     if (getaddrinfo(e->host, NULL, &hints, &res) != 0 || !res) {
-        wire_log(log, WIRE_LOG_ERROR, "--edge %s: cannot resolve %s (IPv4)", url, e->host);
+        base_log(log, WEFT_LOG_ERROR, "--edge %s: cannot resolve %s (IPv4)", url, e->host);
         return -1;
     }
     memcpy(&e->sa, res->ai_addr, sizeof e->sa);
@@ -225,7 +225,7 @@ __attribute__((noreturn)) static void s_worker_main(bench_session_t *self, size_
     uint64_t kib = 0;
     if (bench_proc_rss_kib(getpid(), &kib) == 0)
         atomic_store(&self->ctl->workers[w].rss_start_kib, kib);
-    wire_log_t *log = wire_log_new("weft-bench", (wire_level_t)self->o->log_level, stderr);
+    base_log_t *log = base_log_new("weft-bench", (weft_log_level_t)self->o->log_level, stderr);
     int rc;
     if (self->o->mode_id == BENCH_MODE_ROUTER) {
         bench_zsub_conf_t zc = {.fanout = self->fanout,
@@ -243,7 +243,7 @@ __attribute__((noreturn)) static void s_worker_main(bench_session_t *self, size_
                                   .count = self->worker_count[w],
                                   .inflight = self->o->inflight,
                                   .coalesce_us = self->o->coalesce_us,
-                                  .nonce = ((uint64_t)getpid() << 32) ^ bench_wall_ns(),
+                                  .nonce = ((uint64_t)getpid() << 32) ^ base_clock_wall_ns(),
                                   .worker = (int)w};
         bench_client_t *client = bench_client_new(&cc, self->ctl, log);
         if (!client) {
@@ -256,7 +256,7 @@ __attribute__((noreturn)) static void s_worker_main(bench_session_t *self, size_
             bench_client_destroy(&client);
         }
     }
-    wire_log_destroy(&log);
+    base_log_destroy(&log);
     /* exit(), not _exit(): the fork happened before any thread or atexit handler of ours, and
      * this lets LeakSanitizer check the worker too. */
     exit(rc == 0 ? 0 : 1);
@@ -269,7 +269,7 @@ static int s_start_workers(bench_session_t *self)
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
-            wire_log(self->log, WIRE_LOG_ERROR, "fork: %s", strerror(errno));
+            base_log(self->log, WEFT_LOG_ERROR, "fork: %s", strerror(errno));
             return -1;
         }
         if (pid == 0)
@@ -286,11 +286,11 @@ static int s_check_alive(bench_session_t *self)
         bench_worker_slot_t *slot = &self->ctl->workers[w];
         int status;
         if (atomic_load(&slot->fatal)) {
-            wire_log(self->log, WIRE_LOG_ERROR, "worker %zu failed: %s", w, slot->error);
+            base_log(self->log, WEFT_LOG_ERROR, "worker %zu failed: %s", w, slot->error);
             return -1;
         }
         if (self->worker_pid[w] > 0 && waitpid(self->worker_pid[w], &status, WNOHANG) > 0) {
-            wire_log(self->log, WIRE_LOG_ERROR, "worker %zu (pid %d) died (%s %d)", w,
+            base_log(self->log, WEFT_LOG_ERROR, "worker %zu (pid %d) died (%s %d)", w,
                      (int)self->worker_pid[w], WIFSIGNALED(status) ? "signal" : "status",
                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             self->worker_pid[w] = 0;
@@ -302,7 +302,7 @@ static int s_check_alive(bench_session_t *self)
     if (self->floor && bench_floor_check(self->floor) < 0)
         return -1;
     if (*self->stop) {
-        wire_log(self->log, WIRE_LOG_NOTICE, "interrupted");
+        base_log(self->log, WEFT_LOG_NOTICE, "interrupted");
         return -1;
     }
     return 0;
@@ -311,11 +311,11 @@ static int s_check_alive(bench_session_t *self)
 /* Sleeps ns while watching the workers and the fabric. Returns 0, or -1 when something died. */
 static int s_watch(bench_session_t *self, int64_t ns)
 {
-    int64_t end = bench_mono_ns() + ns;
+    int64_t end = base_clock_ns() + ns;
     for (;;) {
         if (s_check_alive(self) < 0)
             return -1;
-        int64_t left = end - bench_mono_ns();
+        int64_t left = end - base_clock_ns();
         if (left <= 0)
             return 0;
         s_sleep_ns(left < POLL_NS ? left : POLL_NS);
@@ -355,7 +355,7 @@ static uint64_t s_sum(const bench_session_t *self, gauge_t g)
 /* ---- Setup ------------------------------------------------------------------------------- */
 
 /* Raises RLIMIT_NOFILE to its hard limit (children inherit it). Returns the limit. */
-static rlim_t s_raise_nofile(wire_log_t *log)
+static rlim_t s_raise_nofile(base_log_t *log)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -363,7 +363,7 @@ static rlim_t s_raise_nofile(wire_log_t *log)
     if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            wire_log(log, WIRE_LOG_WARN, "cannot raise RLIMIT_NOFILE: %s", strerror(errno));
+            base_log(log, WEFT_LOG_WARN, "cannot raise RLIMIT_NOFILE: %s", strerror(errno));
     }
     getrlimit(RLIMIT_NOFILE, &rl);
     return rl.rlim_cur == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_cur;
@@ -432,7 +432,7 @@ static int s_setup_fabric(bench_session_t *self)
         for (char *save = NULL, *url = strtok_r(buf, ",", &save); url;
              url = strtok_r(NULL, ",", &save)) {
             if (self->nedges == BENCH_MAX_EDGES) {
-                wire_log(self->log, WIRE_LOG_ERROR, "--edge: at most %d edges", BENCH_MAX_EDGES);
+                base_log(self->log, WEFT_LOG_ERROR, "--edge: at most %d edges", BENCH_MAX_EDGES);
                 return -1;
             }
             if (s_parse_edge(url, &self->edges[self->nedges], self->log) < 0)
@@ -457,26 +457,26 @@ static int s_pin(bench_session_t *self)
     int threads = 0;
     if (o->router_cpu >= 0) {
         if (self->router_pid <= 0) {
-            wire_log(self->log, WIRE_LOG_ERROR,
+            base_log(self->log, WEFT_LOG_ERROR,
                      "--router-cpu: the router's pid is unknown "
                      "(give --spawn or --router-pid)");
             return -1;
         }
         if (bench_proc_pin(self->router_pid, o->router_cpu, &threads) < 0) {
-            wire_log(self->log, WIRE_LOG_ERROR, "--router-cpu %d: cannot pin pid %d: %s",
+            base_log(self->log, WEFT_LOG_ERROR, "--router-cpu %d: cannot pin pid %d: %s",
                      o->router_cpu, (int)self->router_pid, strerror(errno));
             return -1;
         }
-        wire_log(self->log, WIRE_LOG_NOTICE, "router (pid %d, %d threads) pinned to CPU %d",
+        base_log(self->log, WEFT_LOG_NOTICE, "router (pid %d, %d threads) pinned to CPU %d",
                  (int)self->router_pid, threads, o->router_cpu);
     }
     if (o->bench_cpu >= 0) {
         if (bench_proc_pin(0, o->bench_cpu, &threads) < 0) {
-            wire_log(self->log, WIRE_LOG_ERROR, "--bench-cpu %d: cannot pin weft-bench: %s",
+            base_log(self->log, WEFT_LOG_ERROR, "--bench-cpu %d: cannot pin weft-bench: %s",
                      o->bench_cpu, strerror(errno));
             return -1;
         }
-        wire_log(self->log, WIRE_LOG_NOTICE,
+        base_log(self->log, WEFT_LOG_NOTICE,
                  "weft-bench (publisher and client workers) pinned "
                  "to CPU %d",
                  o->bench_cpu);
@@ -490,7 +490,7 @@ static int s_make_rooms(bench_session_t *self)
     const bench_opts_t *o = self->o;
     /* A tag per session keeps rooms fresh on a long-running router: the seqs start at 1. */
     snprintf(self->prefix, sizeof self->prefix, "bench-%08" PRIx64 "-",
-             (uint64_t)((bench_wall_ns() ^ ((uint64_t)getpid() << 20)) & 0xFFFFFFFFu));
+             (uint64_t)((base_clock_wall_ns() ^ ((uint64_t)getpid() << 20)) & 0xFFFFFFFFu));
     self->nrooms = (size_t)o->rooms;
     self->rooms = calloc(self->nrooms, sizeof *self->rooms);
     if (!self->rooms)
@@ -505,7 +505,7 @@ static int s_make_rooms(bench_session_t *self)
     return 0;
 }
 
-bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
+bench_session_t *bench_session_new(const bench_opts_t *o, base_log_t *log,
                                    volatile sig_atomic_t *stop)
 {
     bench_session_t *self = calloc(1, sizeof *self);
@@ -531,14 +531,14 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
         size_t n = o->workers > 0 ? (size_t)o->workers : 1;
         if (n < need) {
             if (o->workers > 0)
-                wire_log(log, WIRE_LOG_WARN,
+                base_log(log, WEFT_LOG_WARN,
                          "RLIMIT_NOFILE is %zu: using %zu workers instead "
                          "of %d",
                          (size_t)nofile, need, o->workers);
             n = need;
         }
         if (n > BENCH_MAX_WORKERS || n > clients) {
-            wire_log(log, WIRE_LOG_ERROR,
+            base_log(log, WEFT_LOG_ERROR,
                      "%zu clients need %zu worker processes with "
                      "RLIMIT_NOFILE %zu (at most %d)",
                      clients, need, (size_t)nofile, BENCH_MAX_WORKERS);
@@ -553,7 +553,7 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
         self->expected = clients;
         size_t per_edge = (clients + self->nedges - 1) / self->nedges;
         if ((o->spawn || o->mode_id == BENCH_MODE_FLOOR) && per_edge + FD_RESERVE > (size_t)nofile)
-            wire_log(log, WIRE_LOG_WARN,
+            base_log(log, WEFT_LOG_WARN,
                      "each edge would hold %zu connections but RLIMIT_NOFILE "
                      "is %zu (hard limit): expect refused connections; use more --edges or raise "
                      "the limit (ulimit -Hn, LimitNOFILE=)",
@@ -561,7 +561,7 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
     }
     self->ctl = bench_ctl_new(self->nrooms, self->nworkers);
     if (!self->ctl) {
-        wire_log(log, WIRE_LOG_ERROR, "cannot map the shared control block");
+        base_log(log, WEFT_LOG_ERROR, "cannot map the shared control block");
         goto err;
     }
     self->edge_rss_base = s_edges_rss(self);
@@ -583,7 +583,7 @@ bench_session_t *bench_session_new(const bench_opts_t *o, wire_log_t *log,
         if (!self->pub)
             goto err;
     }
-    wire_log(log, WIRE_LOG_INFO,
+    base_log(log, WEFT_LOG_INFO,
              "%zu worker(s), %zu room(s) %s0..%zu, %zu edge(s), RLIMIT_NOFILE "
              "%zu",
              self->nworkers, self->nrooms, self->prefix, self->nrooms - 1, self->nedges,
@@ -603,7 +603,7 @@ static int s_connect_round(bench_session_t *self)
     int round = ++self->round;
     atomic_store(&self->ctl->connect_round, round);
     self->fenced = false;
-    int64_t start = bench_mono_ns(), deadline = start + (int64_t)(self->o->connect_timeout * 1e9);
+    int64_t start = base_clock_ns(), deadline = start + (int64_t)(self->o->connect_timeout * 1e9);
     int64_t next_note = start + 5000000000ll;
     for (;;) {
         if (s_check_alive(self) < 0)
@@ -617,21 +617,21 @@ static int s_connect_round(bench_session_t *self)
         }
         uint64_t subscribed = s_sum(self, G_SUBSCRIBED), failed = s_sum(self, G_FAILED);
         if (settled) {
-            double secs = (double)(bench_mono_ns() - start) / 1e9;
+            double secs = (double)(base_clock_ns() - start) / 1e9;
             if (failed)
-                wire_log(self->log, WIRE_LOG_WARN,
+                base_log(self->log, WEFT_LOG_WARN,
                          "%" PRIu64 " of %" PRIu64 " clients could "
                          "not connect or subscribe (see the warnings above)",
                          failed, self->expected);
-            wire_log(self->log, WIRE_LOG_NOTICE, "%" PRIu64 " clients subscribed in %.1f s",
+            base_log(self->log, WEFT_LOG_NOTICE, "%" PRIu64 " clients subscribed in %.1f s",
                      subscribed, secs);
             return subscribed ? 0 : -1;
         }
-        int64_t now = bench_mono_ns();
+        int64_t now = base_clock_ns();
         if (now > deadline) {
             /* Go on with the clients that made it (the figures say how many): "how many
              * connections does an edge take" is itself a result. */
-            wire_log(self->log, subscribed ? WIRE_LOG_WARN : WIRE_LOG_ERROR,
+            base_log(self->log, subscribed ? WEFT_LOG_WARN : WEFT_LOG_ERROR,
                      "connecting timed out after %.0f s: %" PRIu64 " open, %" PRIu64
                      " subscribed, %" PRIu64 " failed of %" PRIu64 "%s",
                      self->o->connect_timeout, s_sum(self, G_OPEN), subscribed, failed,
@@ -639,7 +639,7 @@ static int s_connect_round(bench_session_t *self)
             return subscribed ? 0 : -1;
         }
         if (now > next_note) {
-            wire_log(self->log, WIRE_LOG_NOTICE,
+            base_log(self->log, WEFT_LOG_NOTICE,
                      "connecting: %" PRIu64 " open, %" PRIu64 " subscribed, %" PRIu64
                      " failed of %" PRIu64,
                      s_sum(self, G_OPEN), subscribed, failed, self->expected);
@@ -720,15 +720,15 @@ static uint64_t s_src_published(const bench_session_t *self)
 /* Publishes fence events until every subscribed stream has received one. Returns 0 or -1. */
 static int s_fence(bench_session_t *self)
 {
-    int64_t start = bench_mono_ns();
+    int64_t start = base_clock_ns();
     int64_t deadline = start + (int64_t)((30.0 + (double)self->expected / 1000.0) * 1e9);
     unsigned rounds = 0;
     for (;;) {
         uint64_t subscribed = s_sum(self, G_SUBSCRIBED), primed = s_sum(self, G_PRIMED);
         if (primed >= subscribed)
             break;
-        if (bench_mono_ns() > deadline) {
-            wire_log(self->log, WIRE_LOG_ERROR,
+        if (base_clock_ns() > deadline) {
+            base_log(self->log, WEFT_LOG_ERROR,
                      "fence: only %" PRIu64 " of %" PRIu64 " subscribed clients received an event",
                      primed, subscribed);
             return -1;
@@ -740,9 +740,9 @@ static int s_fence(bench_session_t *self)
             return -1;
     }
     if (s_src_fence_flush(self) < 0)
-        wire_log(self->log, WIRE_LOG_WARN, "fence: the fence events did not leave in time");
-    wire_log(self->log, WIRE_LOG_INFO, "fenced after %u round(s), %.1f s", rounds,
-             (double)(bench_mono_ns() - start) / 1e9);
+        base_log(self->log, WEFT_LOG_WARN, "fence: the fence events did not leave in time");
+    base_log(self->log, WEFT_LOG_INFO, "fenced after %u round(s), %.1f s", rounds,
+             (double)(base_clock_ns() - start) / 1e9);
     self->fenced = true;
     return 0;
 }
@@ -799,7 +799,7 @@ static void s_snap(bench_session_t *self, cpu_snap_t *s)
  * at most timeout_ns. Returns 1 when reached, 0 on timeout, -1 when something died. */
 static int s_wait_workers(bench_session_t *self, int run, int which, int64_t timeout_ns)
 {
-    int64_t deadline = bench_mono_ns() + timeout_ns;
+    int64_t deadline = base_clock_ns() + timeout_ns;
     for (;;) {
         if (s_check_alive(self) < 0)
             return -1;
@@ -815,7 +815,7 @@ static int s_wait_workers(bench_session_t *self, int run, int which, int64_t tim
         }
         if (all)
             return 1;
-        if (bench_mono_ns() > deadline)
+        if (base_clock_ns() > deadline)
             return 0;
         s_sleep_ns(POLL_NS / 4);
     }
@@ -835,7 +835,7 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     /* Clients the edge closed during the last run come back first. */
     uint64_t subscribed = s_sum(self, G_SUBSCRIBED);
     if (subscribed < self->expected) {
-        wire_log(self->log, WIRE_LOG_NOTICE, "reconnecting %" PRIu64 " client(s)",
+        base_log(self->log, WEFT_LOG_NOTICE, "reconnecting %" PRIu64 " client(s)",
                  self->expected - subscribed);
         if (s_connect_round(self) < 0)
             return -1;
@@ -855,25 +855,25 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     s_src_counts(self, &pc0);
     if (self->floor)
         bench_floor_counts(self->floor, &fc0);
-    uint64_t ws = bench_wall_ns() + (uint64_t)(o->warmup * 1e9);
+    uint64_t ws = base_clock_wall_ns() + (uint64_t)(o->warmup * 1e9);
     atomic_store(&ctl->window_start_ns, ws);
     if (s_src_start(self, rate) < 0) {
-        wire_log(self->log, WIRE_LOG_ERROR, "cannot start publishing");
+        base_log(self->log, WEFT_LOG_ERROR, "cannot start publishing");
         return -1;
     }
-    wire_log(self->log, WIRE_LOG_NOTICE, "run %d: %.0f events/s for %.1f s (+%.1f s warmup)", run,
+    base_log(self->log, WEFT_LOG_NOTICE, "run %d: %.0f events/s for %.1f s (+%.1f s warmup)", run,
              rate, o->duration, o->warmup);
     cpu_snap_t c0, c1;
     uint64_t we = 0;
     double edge_rss_busy = NAN, router_rss = NAN;
-    int rc = s_watch(self, (int64_t)(ws - bench_wall_ns()));
+    int rc = s_watch(self, (int64_t)(ws - base_clock_wall_ns()));
     if (rc == 0) {
         s_snap(self, &c0);
         rc = s_watch(self, (int64_t)(o->duration * 1e9));
     }
     if (rc == 0) {
         s_snap(self, &c1);
-        we = bench_wall_ns();
+        we = base_clock_wall_ns();
         atomic_store(&ctl->window_end_ns, we);
         edge_rss_busy = s_edges_rss(self);
         router_rss = s_rss(self->router_pid);
@@ -886,7 +886,7 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     /* Drain: the rooms' final seqs are what was published into them; wait for the clients. */
     bool flushed = s_src_flush(self) == 0;
     if (!flushed)
-        wire_log(self->log, WIRE_LOG_WARN, "run %d: %s within %d ms", run,
+        base_log(self->log, WEFT_LOG_WARN, "run %d: %s within %d ms", run,
                  self->floor ? "the floor server did not stop publishing"
                              : "the router did not acknowledge every event",
                  FLUSH_MS);
@@ -899,13 +899,13 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
     if (drained < 0)
         return -1;
     if (!drained)
-        wire_log(self->log, WIRE_LOG_WARN,
+        base_log(self->log, WEFT_LOG_WARN,
                  "run %d: %" PRIu64 " client(s) still missing events "
                  "after %.1f s; counting them as lost",
                  run, s_sum(self, G_PENDING), o->drain_timeout);
     atomic_store_explicit(&ctl->finish_run, run, memory_order_release);
     if (s_wait_workers(self, run, 2, 10000000000ll) != 1) {
-        wire_log(self->log, WIRE_LOG_ERROR, "run %d: the workers did not report", run);
+        base_log(self->log, WEFT_LOG_ERROR, "run %d: the workers did not report", run);
         return -1;
     }
 
@@ -933,7 +933,7 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
         bench_hist_merge(&sum.critical_latency, &r->critical_latency);
     }
     if (sum.batch_frames && !o->batch && !self->warned_batch) {
-        wire_log(self->log, WIRE_LOG_WARN,
+        base_log(self->log, WEFT_LOG_WARN,
                  "the edges sent %" PRIu64 " batch frames although "
                  "--batch is off (their events are counted all the same)",
                  sum.batch_frames);
@@ -1016,7 +1016,7 @@ int bench_session_run(bench_session_t *self, double rate, bench_sample_t *out)
                 v[BENCH_M_LAT_P99] < o->p99_limit_ms && v[BENCH_M_RATE_PUBLISHED] >= 0.95 * rate &&
                 subscribed == self->expected;
     v[BENCH_M_HELD] = held ? 1 : 0;
-    wire_log(self->log, WIRE_LOG_NOTICE,
+    base_log(self->log, WEFT_LOG_NOTICE,
              "run %d: %.0f deliveries/s, p99 %.2f ms, lost %" PRIu64 ", duplicates %" PRIu64 ", %s",
              run, v[BENCH_M_DELIVERIES_PER_S], v[BENCH_M_LAT_P99], sum.seq.lost, sum.seq.duplicates,
              held ? "held" : "NOT held");
@@ -1050,12 +1050,12 @@ void bench_session_destroy(bench_session_t **self_p, bool failed)
         bench_pub_stop(self->pub);
     if (self->ctl) {
         atomic_store(&self->ctl->phase, BENCH_PHASE_EXIT);
-        int64_t deadline = bench_mono_ns() + 5000000000ll;
+        int64_t deadline = base_clock_ns() + 5000000000ll;
         for (size_t w = 0; w < self->nworkers; w++) {
             if (self->worker_pid[w] <= 0)
                 continue;
             while (waitpid(self->worker_pid[w], NULL, WNOHANG) == 0) {
-                if (bench_mono_ns() > deadline) {
+                if (base_clock_ns() > deadline) {
                     kill(self->worker_pid[w], SIGKILL);
                     waitpid(self->worker_pid[w], NULL, 0);
                     break;

@@ -19,13 +19,13 @@
 
 #include "bench_opts.h"
 #include "bench_report.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 typedef struct bench_session bench_session_t;
 
 /* Sets up everything up to the forked workers (no connection yet). stop is polled in every wait
  * (set by the caller's signal handler). NULL on failure (logged). */
-bench_session_t *bench_session_new(const bench_opts_t *opts, wire_log_t *log,
+bench_session_t *bench_session_new(const bench_opts_t *opts, base_log_t *log,
                                    volatile sig_atomic_t *stop);
 
 /* Connects and subscribes every client, records the edges' idle memory, and (unless idle mode)

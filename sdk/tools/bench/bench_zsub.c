@@ -10,7 +10,7 @@
 #include <time.h>
 #include <zmq.h>
 
-#include "bench_clock.h"
+#include "base_clock.h"
 #include "bench_acct.h"
 #include "wire_envelope.h"
 
@@ -63,7 +63,7 @@ static int s_recv_one(const bench_zsub_conf_t *conf, void *sub, bench_acct_t *ac
     }
     bench_result_t *res = bench_acct_result(acct);
     if (rc == 1) {
-        uint64_t now = bench_wall_ns();
+        uint64_t now = base_clock_wall_ns();
         wire_header_t h;
         long room = n == 3 ? s_room_of(conf, &parts[0]) : -1;
         if (n != 3 ||
@@ -96,7 +96,7 @@ static int s_fatal(bench_ctl_t *ctl, int worker, const char *what)
     return -1;
 }
 
-int bench_zsub_run(const bench_zsub_conf_t *conf, bench_ctl_t *ctl, wire_log_t *log)
+int bench_zsub_run(const bench_zsub_conf_t *conf, bench_ctl_t *ctl, base_log_t *log)
 {
     uint32_t *stream_room = malloc((conf->nrooms ? conf->nrooms : 1) * sizeof *stream_room);
     if (!stream_room)
@@ -127,7 +127,7 @@ int bench_zsub_run(const bench_zsub_conf_t *conf, bench_ctl_t *ctl, wire_log_t *
         s_fatal(ctl, conf->worker, "cannot subscribe");
         goto done;
     }
-    wire_log(log, WIRE_LOG_INFO, "router-only subscriber on %s", conf->fanout);
+    base_log(log, WEFT_LOG_INFO, "router-only subscriber on %s", conf->fanout);
     bench_worker_slot_t *slot = &ctl->workers[conf->worker];
     int round = 0;
     while (atomic_load_explicit(&ctl->phase, memory_order_acquire) != BENCH_PHASE_EXIT) {

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "bench_shared.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 /* What the worker needs. */
 typedef struct bench_zsub_conf {
@@ -25,6 +25,6 @@ typedef struct bench_zsub_conf {
 
 /* Runs the subscriber until the parent says BENCH_PHASE_EXIT. Returns 0, or -1 on a fatal error
  * (also written into the worker's slot). */
-int bench_zsub_run(const bench_zsub_conf_t *conf, bench_ctl_t *ctl, wire_log_t *log);
+int bench_zsub_run(const bench_zsub_conf_t *conf, bench_ctl_t *ctl, base_log_t *log);
 
 #endif

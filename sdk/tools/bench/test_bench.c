@@ -828,12 +828,12 @@ static void test_proc_pin(void **state)
 }
 
 /* Parses a command line; returns the action (messages go to /dev/null). */
-static wire_conf_action_t s_parse(bench_opts_t *o, int argc, char **argv)
+static base_conf_action_t s_parse(bench_opts_t *o, int argc, char **argv)
 {
     FILE *null = fopen("/dev/null", "w");
     assert_non_null(null);
     memset(o, 0, sizeof *o);
-    wire_conf_action_t rc = bench_opts_parse(o, argc, argv, null, null);
+    base_conf_action_t rc = bench_opts_parse(o, argc, argv, null, null);
     fclose(null);
     return rc;
 }
@@ -844,7 +844,7 @@ static void test_opts_floor_raw_pinning(void **state)
     (void)state;
     bench_opts_t o;
     char *floor[] = {"weft-bench", "--mode", "floor", "--floor-pack", "10", "--clients", "5"};
-    assert_int_equal(s_parse(&o, 7, floor), WIRE_CONF_RUN);
+    assert_int_equal(s_parse(&o, 7, floor), BASE_CONF_RUN);
     assert_int_equal(o.mode_id, BENCH_MODE_FLOOR);
     assert_int_equal(o.floor_pack, 10);
     assert_int_equal(o.router_cpu, -1);
@@ -852,7 +852,7 @@ static void test_opts_floor_raw_pinning(void **state)
     bench_opts_free(&o);
     char *raw[] = {"weft-bench", "--spawn",      "--mode", "router",      "--publisher",
                    "raw",        "--router-cpu", "1",      "--bench-cpu", "0"};
-    assert_int_equal(s_parse(&o, 10, raw), WIRE_CONF_RUN);
+    assert_int_equal(s_parse(&o, 10, raw), BASE_CONF_RUN);
     assert_string_equal(o.publisher, "raw");
     assert_int_equal(o.router_cpu, 1);
     assert_int_equal(o.bench_cpu, 0);
@@ -860,16 +860,16 @@ static void test_opts_floor_raw_pinning(void **state)
     /* Refused: a floor with a router, a pack without the floor, an unknown publisher, pinning a
      * router whose pid is unknown. */
     char *floor_router[] = {"weft-bench", "--mode", "floor", "--router-cpu", "1"};
-    assert_int_equal(s_parse(&o, 5, floor_router), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 5, floor_router), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
     char *floor_raw[] = {"weft-bench", "--mode", "floor", "--publisher", "raw"};
-    assert_int_equal(s_parse(&o, 5, floor_raw), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 5, floor_raw), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
     char *pack[] = {"weft-bench", "--spawn", "--floor-pack", "2"};
-    assert_int_equal(s_parse(&o, 4, pack), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 4, pack), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
     char *bogus[] = {"weft-bench", "--spawn", "--publisher", "zmq"};
-    assert_int_equal(s_parse(&o, 4, bogus), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 4, bogus), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
     char *nopid[] = {"weft-bench",
                      "--mode",
@@ -880,7 +880,7 @@ static void test_opts_floor_raw_pinning(void **state)
                      "tcp://127.0.0.1:2",
                      "--router-cpu",
                      "1"};
-    assert_int_equal(s_parse(&o, 9, nopid), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 9, nopid), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
 }
 
@@ -889,22 +889,22 @@ static void test_opts_critical_every(void **state)
     (void)state;
     bench_opts_t o;
     char *dflt[] = {"weft-bench", "--spawn"};
-    assert_int_equal(s_parse(&o, 2, dflt), WIRE_CONF_RUN);
+    assert_int_equal(s_parse(&o, 2, dflt), BASE_CONF_RUN);
     assert_int_equal(o.critical_every, 0);
     bench_opts_free(&o);
     char *ten[] = {"weft-bench", "--spawn", "--critical-every", "10"};
-    assert_int_equal(s_parse(&o, 4, ten), WIRE_CONF_RUN);
+    assert_int_equal(s_parse(&o, 4, ten), BASE_CONF_RUN);
     assert_int_equal(o.critical_every, 10);
     bench_opts_free(&o);
     /* Refused where nothing goes through an edge: the floor server and idle mode. */
     char *floor[] = {"weft-bench", "--mode", "floor", "--critical-every", "10"};
-    assert_int_equal(s_parse(&o, 5, floor), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 5, floor), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
     char *idle[] = {"weft-bench", "--spawn", "--mode", "idle", "--critical-every", "10"};
-    assert_int_equal(s_parse(&o, 6, idle), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 6, idle), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
     char *neg[] = {"weft-bench", "--spawn", "--critical-every", "-1"};
-    assert_int_equal(s_parse(&o, 4, neg), WIRE_CONF_EXIT_ERR);
+    assert_int_equal(s_parse(&o, 4, neg), BASE_CONF_EXIT_ERR);
     bench_opts_free(&o);
 }
 

@@ -15,10 +15,10 @@
 
 #include "edge_config.h"
 #include "wire_envelope.h"
-#include "wire_log.h"
+#include "base_log.h"
 
 /* Runs edge_config_from_args with a NULL-terminated list of flags, capturing both outputs. */
-static wire_conf_action_t s_run(edge_config_t *conf, char *out, size_t outlen, char *err,
+static base_conf_action_t s_run(edge_config_t *conf, char *out, size_t outlen, char *err,
                                 size_t errlen, const char *flag, ...)
 {
     char *argv[32] = {"weft-edge"};
@@ -32,7 +32,7 @@ static wire_conf_action_t s_run(edge_config_t *conf, char *out, size_t outlen, c
     FILE *fe = fmemopen(err, errlen, "w");
     assert_non_null(fo);
     assert_non_null(fe);
-    wire_conf_action_t action = edge_config_from_args(conf, argc, argv, "9.9.9", fo, fe);
+    base_conf_action_t action = edge_config_from_args(conf, argc, argv, "9.9.9", fo, fe);
     fclose(fo);
     fclose(fe);
     return action;
@@ -42,7 +42,7 @@ static void test_defaults(void **state)
 {
     edge_config_t conf;
     char out[4096] = "", err[1024] = "";
-    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, NULL), WIRE_CONF_RUN);
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, NULL), BASE_CONF_RUN);
     assert_int_equal(conf.port, 8080);
     assert_string_equal(conf.bind, "0.0.0.0");
     assert_string_equal(conf.router, "tcp://127.0.0.1:5556");
@@ -71,7 +71,7 @@ static void test_defaults(void **state)
     assert_int_equal(conf.rate_limit_burst, 10);
     assert_int_equal(conf.rate_limit_close_after, 20);
     assert_int_equal(conf.stats_interval, 60);
-    assert_int_equal(conf.log_level, WIRE_LOG_NOTICE);
+    assert_int_equal(conf.log_level, WEFT_LOG_NOTICE);
     assert_true(strlen(conf.www) > 0);
     /* edge_id defaults to <hostname>-<pid>, in the id alphabet. */
     char pid[32];
@@ -97,13 +97,13 @@ static void test_flags_override_file(void **state)
     char out[4096] = "", err[1024] = "";
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--port", "9002", "--config",
                            path, "--max-queue-frames=64", NULL),
-                     WIRE_CONF_RUN);
+                     BASE_CONF_RUN);
     assert_int_equal(conf.port, 9002); /* the flag wins, wherever --config appears */
     assert_string_equal(conf.router, "tcp://10.0.0.1:5556");
     assert_int_equal(conf.max_queue_bytes, 1024 * 1024);
     assert_int_equal(conf.max_queue_frames, 64);
     assert_string_equal(conf.edge_id, "edge-a");
-    assert_int_equal(conf.log_level, WIRE_LOG_DEBUG);
+    assert_int_equal(conf.log_level, WEFT_LOG_DEBUG);
     edge_config_free(&conf);
     unlink(path);
 }
@@ -113,60 +113,60 @@ static void test_bounds_and_errors(void **state)
     edge_config_t conf;
     char out[4096] = "", err[1024] = "";
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--port", "65536", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "port"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--max-queue-bytes", "1k", NULL),
-        WIRE_CONF_EXIT_ERR);
+        BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "max_queue_bytes"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--pace-above", "-1", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "pace_above"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--pace-interval-ms", "5000", NULL),
-        WIRE_CONF_EXIT_ERR);
+        BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "pace_interval_ms"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--edge-id", "a b", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "edge_id"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--router", "", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "router"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--history", "", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "history"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--history-inflight", "0", NULL),
-        WIRE_CONF_EXIT_ERR);
+        BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "history_inflight"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--max-pending-events", "0", NULL),
-        WIRE_CONF_EXIT_ERR);
+        BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "max_pending_events"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--nope", "1", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     edge_config_free(&conf);
     /* Port 0 is allowed: the server picks a free port and logs it. */
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--port", "0", NULL),
-                     WIRE_CONF_RUN);
+                     BASE_CONF_RUN);
     assert_int_equal(conf.port, 0);
     edge_config_free(&conf);
 }
@@ -177,7 +177,7 @@ static void test_print_check_help(void **state)
     char out[16384] = "", err[1024] = "";
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--print-config", "--port", "1234", NULL),
-        WIRE_CONF_EXIT_OK);
+        BASE_CONF_EXIT_OK);
     assert_non_null(strstr(out, "port = 1234\n"));
     assert_non_null(strstr(out, "max_queue_frames = 4096\n"));
     assert_non_null(strstr(out, "sub_sndhwm = 0\n"));
@@ -185,13 +185,13 @@ static void test_print_check_help(void **state)
     edge_config_free(&conf);
     out[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--check-config", NULL),
-                     WIRE_CONF_EXIT_OK);
+                     BASE_CONF_EXIT_OK);
     assert_non_null(strstr(out, "configuration OK"));
     edge_config_free(&conf);
     out[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--help", NULL),
-                     WIRE_CONF_EXIT_OK);
-    for (const wire_conf_entry_t *e = edge_config_table; e->name; e++)
+                     BASE_CONF_EXIT_OK);
+    for (const base_conf_entry_t *e = edge_config_table; e->name; e++)
         assert_non_null(strstr(out, e->name));
     edge_config_free(&conf);
 }
@@ -203,33 +203,33 @@ static void test_delivery_settings(void **state)
     /* A bad class list fails the start and --check-config alike, naming key and class. */
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--classes",
                            "logs=log.*:1000; m=metrics.*:soon", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "classes: class 2 ('m'): window 'soon' must be milliseconds"));
     edge_config_free(&conf);
     err[0] = out[0] = '\0';
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--check-config", "--classes", "x", NULL),
-        WIRE_CONF_EXIT_ERR);
+        BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "classes: class 1 ('x')"));
     assert_null(strstr(out, "configuration OK"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--max-batch-bytes", "8m",
                            "--max-queue-bytes", "4m", NULL),
-                     WIRE_CONF_EXIT_ERR);
+                     BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "max_batch_bytes"));
     edge_config_free(&conf);
     err[0] = '\0';
     assert_int_equal(
         s_run(&conf, out, sizeof out, err, sizeof err, "--rate-limit-burst", "0", NULL),
-        WIRE_CONF_EXIT_ERR);
+        BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "rate_limit_burst"));
     edge_config_free(&conf);
     /* An empty list is fine (every event immediate), and so are the limits' extremes. */
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--classes", "",
                            "--rate-limit-per-min", "0", "--rate-limit-close-after", "0",
                            "--max-subscriptions", "1", "--max-batch", "1", NULL),
-                     WIRE_CONF_RUN);
+                     BASE_CONF_RUN);
     assert_string_equal(conf.classes, "");
     assert_int_equal(conf.rate_limit_per_min, 0);
     assert_int_equal(conf.max_subscriptions, 1);
@@ -243,7 +243,7 @@ static void test_example_file_loads(void **state)
     char out[4096] = "", err[1024] = "";
     assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--config",
                            WEFT_EDGE_CONF_EXAMPLE, "--check-config", NULL),
-                     WIRE_CONF_EXIT_OK);
+                     BASE_CONF_EXIT_OK);
     assert_string_equal(err, "");
     edge_config_free(&conf);
     /* ... and it names every key of the table. */
@@ -253,7 +253,7 @@ static void test_example_file_loads(void **state)
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
-    for (const wire_conf_entry_t *e = edge_config_table; e->name; e++) {
+    for (const base_conf_entry_t *e = edge_config_table; e->name; e++) {
         char want[80];
         snprintf(want, sizeof want, "\n%s = ", e->name);
         char commented[80];

@@ -16,6 +16,8 @@
 #include <zmq.h>
 
 #include "edge_zloop.h"
+
+#include "base_clock.h"
 #include "edge_hist.h"
 
 #define S_WAIT_MS 10000
@@ -54,13 +56,6 @@ typedef struct fixture {
 } fixture_t;
 
 static fixture_t s_f;
-
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void s_tick(lws_sorted_usec_list_t *sul)
 {
@@ -132,16 +127,16 @@ static void s_close(fixture_t *f)
 /* Services the loop for about ms. */
 static void s_service(fixture_t *f, int ms)
 {
-    uint64_t end = s_now_ms() + (uint64_t)ms;
-    while (s_now_ms() < end)
+    uint64_t end = base_clock_ms() + (uint64_t)ms;
+    while (base_clock_ms() < end)
         lws_service(f->lws, 0);
 }
 
 /* Services the loop until *counter reaches want (bounded). */
 static void s_until(fixture_t *f, const int *counter, int want)
 {
-    uint64_t end = s_now_ms() + S_WAIT_MS;
-    while (*counter < want && s_now_ms() < end)
+    uint64_t end = base_clock_ms() + S_WAIT_MS;
+    while (*counter < want && base_clock_ms() < end)
         lws_service(f->lws, 0);
     assert_true(*counter >= want);
 }
@@ -150,13 +145,13 @@ static void s_until(fixture_t *f, const int *counter, int want)
  * none came within ms. */
 static int s_recv_req(fixture_t *f, req_t *r, int ms)
 {
-    uint64_t end = s_now_ms() + (uint64_t)ms;
+    uint64_t end = base_clock_ms() + (uint64_t)ms;
     for (;;) {
         zmq_msg_init(&r->identity);
         if (zmq_msg_recv(&r->identity, f->router, ZMQ_DONTWAIT) >= 0)
             break;
         zmq_msg_close(&r->identity);
-        if (s_now_ms() >= end)
+        if (base_clock_ms() >= end)
             return -1;
         lws_service(f->lws, 0);
     }
@@ -322,8 +317,8 @@ static void test_timeout_retry_give_up(void **state)
     zmq_msg_close(&r[1].identity);
     zmq_msg_close(&r[2].identity);
     s_answer(f, &r[0], EDGE_HIST_OK, false, 7, 10, 1, 0);
-    uint64_t end = s_now_ms() + S_WAIT_MS;
-    while (f->stats.replies_unknown < 1 && s_now_ms() < end)
+    uint64_t end = base_clock_ms() + S_WAIT_MS;
+    while (f->stats.replies_unknown < 1 && base_clock_ms() < end)
         lws_service(f->lws, 0);
     assert_int_equal(f->stats.replies_unknown, 1);
     assert_int_equal(g.calls, 1);
@@ -399,8 +394,8 @@ static void test_malformed_replies(void **state)
     zmq_msg_init(&bad.identity);
     zmq_msg_copy(&bad.identity, &r.identity);
     s_answer(f, &bad, EDGE_HIST_OK, false, 7, 10, 5, 6);
-    uint64_t end = s_now_ms() + S_WAIT_MS;
-    while (f->stats.replies_bad < 2 && s_now_ms() < end)
+    uint64_t end = base_clock_ms() + S_WAIT_MS;
+    while (f->stats.replies_bad < 2 && base_clock_ms() < end)
         lws_service(f->lws, 0);
     assert_int_equal(f->stats.replies_bad, 2);
     assert_int_equal(g.calls, 0);

@@ -20,6 +20,8 @@
 
 #include "edge_zloop.h"
 
+#include "base_clock.h"
+
 #define S_WAIT_MS 10000
 
 /* One PUSH -> PULL pipe and what its zloop's handler saw. */
@@ -50,13 +52,6 @@ static void s_tick(lws_sorted_usec_list_t *sul)
 {
     fixture_t *f = lws_container_of(sul, fixture_t, tick);
     lws_sul_schedule(f->lws, 0, &f->tick, s_tick, 50 * LWS_US_PER_MS);
-}
-
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* recv_one: one message from the pipe's PULL. */
@@ -142,8 +137,8 @@ static void s_send(pipe_t *p, int n)
 /* Runs the loop until *counter reaches want or the deadline passes. */
 static void s_service_until(fixture_t *f, const int *counter, int want)
 {
-    uint64_t deadline = s_now_ms() + S_WAIT_MS;
-    while (*counter < want && s_now_ms() < deadline)
+    uint64_t deadline = base_clock_ms() + S_WAIT_MS;
+    while (*counter < want && base_clock_ms() < deadline)
         lws_service(f->lws, 0);
 }
 
@@ -228,8 +223,8 @@ static void test_kick_finds_input(void **state)
     s_send(&f->b, 2);
     /* Wait until the messages are visible on the socket without servicing lws, as a send on
      * the socket could have consumed the fd's edge; the kick must then schedule a pass. */
-    uint64_t deadline = s_now_ms() + S_WAIT_MS;
-    while (!edge_zloop_has_input(f->b.loop) && s_now_ms() < deadline)
+    uint64_t deadline = base_clock_ms() + S_WAIT_MS;
+    while (!edge_zloop_has_input(f->b.loop) && base_clock_ms() < deadline)
         ;
     assert_true(edge_zloop_has_input(f->b.loop));
     edge_zloop_kick(f->b.loop);
@@ -248,17 +243,17 @@ static void test_holdoff(void **state)
     s_service_until(f, &f->b.received, before + 1);
     assert_int_equal(f->b.received, before + 1);
     assert_int_equal(f->b.holds, 1);
-    uint64_t held_at = s_now_ms();
+    uint64_t held_at = base_clock_ms();
     f->b.hold_us = 0; /* the next pass does not pause again */
     s_send(&f->b, 3);
     edge_zloop_kick(f->b.loop);
     uint64_t until = held_at + 100;
-    while (s_now_ms() < until)
+    while (base_clock_ms() < until)
         lws_service(f->lws, 0);
     assert_int_equal(f->b.received, before + 1);
     s_service_until(f, &f->b.received, before + 4);
     assert_int_equal(f->b.received, before + 4);
-    assert_true(s_now_ms() - held_at >= 250);
+    assert_true(base_clock_ms() - held_at >= 250);
     assert_int_equal(f->b.holds, 1);
 }
 
@@ -269,8 +264,8 @@ static void test_detach_stops_service(void **state)
     assert_null(edge_zloop_context(f->b.loop));
     int before = f->b.received;
     s_send(&f->b, 4);
-    uint64_t until = s_now_ms() + 300;
-    while (s_now_ms() < until)
+    uint64_t until = base_clock_ms() + 300;
+    while (base_clock_ms() < until)
         lws_service(f->lws, 0);
     assert_int_equal(f->b.received, before);
     /* Still usable by hand. */

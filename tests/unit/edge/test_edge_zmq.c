@@ -18,6 +18,8 @@
 #include <zmq.h>
 
 #include "edge_zloop.h"
+
+#include "base_clock.h"
 #include "edge_zmq.h"
 
 #define S_WAIT_MS 10000
@@ -66,18 +68,11 @@ static void s_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(f->lws, 0, &f->tick, s_tick, 50 * LWS_US_PER_MS);
 }
 
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Runs the lws loop until the handler has seen `want` messages or the deadline passes. */
 static void s_service_until(fixture_t *f, int want)
 {
-    uint64_t deadline = s_now_ms() + S_WAIT_MS;
-    while (f->seen.messages < want && s_now_ms() < deadline)
+    uint64_t deadline = base_clock_ms() + S_WAIT_MS;
+    while (f->seen.messages < want && base_clock_ms() < deadline)
         lws_service(f->lws, 0);
 }
 
@@ -214,9 +209,9 @@ static void *s_xpub_at(void *zctx, const char *endpoint)
     zmq_setsockopt(xpub, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt(xpub, ZMQ_RCVHWM, &zero, sizeof zero);
     zmq_setsockopt(xpub, ZMQ_LINGER, &zero, sizeof zero);
-    uint64_t deadline = s_now_ms() + S_WAIT_MS;
+    uint64_t deadline = base_clock_ms() + S_WAIT_MS;
     while (zmq_bind(xpub, endpoint) < 0) {
-        assert_true(s_now_ms() < deadline);
+        assert_true(base_clock_ms() < deadline);
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -232,8 +227,8 @@ static void s_expect_many(fixture_t *f, void *xpub)
     static unsigned char got[S_MANY];
     memset(got, 0, sizeof got);
     int distinct = 0;
-    uint64_t deadline = s_now_ms() + S_WAIT_MS;
-    while (distinct < S_MANY && s_now_ms() < deadline) {
+    uint64_t deadline = base_clock_ms() + S_WAIT_MS;
+    while (distinct < S_MANY && base_clock_ms() < deadline) {
         lws_service(f->lws, 0);
         char buf[64];
         int n;
@@ -254,8 +249,8 @@ static void test_subscriptions_survive_restart(void **state)
 {
     fixture_t *f = *state;
     /* The group's XPUB plays the router; it restarts on the same port. */
-    uint64_t deadline = s_now_ms() + S_WAIT_MS;
-    while (edge_zmq_connects(f->sub) < 1 && s_now_ms() < deadline)
+    uint64_t deadline = base_clock_ms() + S_WAIT_MS;
+    while (edge_zmq_connects(f->sub) < 1 && base_clock_ms() < deadline)
         lws_service(f->lws, 0);
     assert_int_equal(edge_zmq_connects(f->sub), 1);
     for (int i = 0; i < S_MANY; i++) {
@@ -265,8 +260,8 @@ static void test_subscriptions_survive_restart(void **state)
     }
     s_expect_many(f, f->xpub);
     zmq_close(f->xpub);
-    deadline = s_now_ms() + S_WAIT_MS;
-    while (edge_zmq_disconnects(f->sub) < 1 && s_now_ms() < deadline)
+    deadline = base_clock_ms() + S_WAIT_MS;
+    while (edge_zmq_disconnects(f->sub) < 1 && base_clock_ms() < deadline)
         lws_service(f->lws, 0);
     assert_int_equal(edge_zmq_disconnects(f->sub), 1);
     f->xpub = s_xpub_at(f->zctx, f->endpoint);
@@ -276,11 +271,11 @@ static void test_subscriptions_survive_restart(void **state)
     assert_int_equal(f->seen.last_connect, 2);
     /* And they work: an event of the last room arrives. */
     int before = f->seen.messages;
-    deadline = s_now_ms() + S_WAIT_MS;
-    while (f->seen.messages == before && s_now_ms() < deadline) {
+    deadline = base_clock_ms() + S_WAIT_MS;
+    while (f->seen.messages == before && base_clock_ms() < deadline) {
         s_publish(f, "room:4999 ", 3);
-        uint64_t until = s_now_ms() + 50;
-        while (s_now_ms() < until)
+        uint64_t until = base_clock_ms() + 50;
+        while (base_clock_ms() < until)
             lws_service(f->lws, 0);
     }
     assert_true(f->seen.messages > before);

@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "rtr_config.h"
-#include "wire_log.h"
+#include "base_log.h"
 
-/* Output of one wire_conf_from_args() call. */
+/* Output of one base_conf_from_args() call. */
 typedef struct {
-    wire_conf_action_t action;
+    base_conf_action_t action;
     char out[8192];
     char err[1024];
 } run_t;
@@ -37,7 +37,7 @@ static void s_run(run_t *r, rtr_config_t *conf, const char *const *args)
     memset(r->out, 0, sizeof r->out);
     memset(r->err, 0, sizeof r->err);
     r->action =
-        wire_conf_from_args(rtr_config_table(), conf, argc, argv, "test", "9.9.9", out, err);
+        base_conf_from_args(rtr_config_table(), conf, argc, argv, "test", "9.9.9", out, err);
     fclose(out);
     fclose(err);
 }
@@ -67,7 +67,7 @@ static void test_defaults(void **state)
     assert_int_equal(conf.fanout_hwm, 100000);
     assert_int_equal(conf.intake_hwm, 100000);
     assert_int_equal(conf.stats_interval, 60);
-    assert_int_equal(conf.log_level, WIRE_LOG_NOTICE);
+    assert_int_equal(conf.log_level, WEFT_LOG_NOTICE);
     assert_int_equal(conf.io_threads, 1);
     assert_int_equal(conf.io_nice, 10);
     assert_string_equal(conf.history, "tcp://*:5557");
@@ -90,7 +90,7 @@ static void test_args_none(void **state)
     run_t r;
     const char *args[] = {NULL};
     s_run(&r, &conf, args);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(conf.max_payload, 65536);
     rtr_config_free(&conf);
 }
@@ -106,19 +106,19 @@ static void test_flags(void **state)
                           "tcp://127.0.0.1:6000", "--log-level", "debug",
                           "--fanout-hwm",         "5",           NULL};
     s_run(&r, &conf, args);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(conf.max_payload, 1000);
     assert_int_equal(conf.ack_interval_ms, 25);
     assert_int_equal(conf.publisher_ttl, 7);
     assert_string_equal(conf.intake, "tcp://127.0.0.1:6000");
     assert_string_equal(conf.fanout, "tcp://*:5556");
-    assert_int_equal(conf.log_level, WIRE_LOG_DEBUG);
+    assert_int_equal(conf.log_level, WEFT_LOG_DEBUG);
     assert_int_equal(conf.fanout_hwm, 5);
     rtr_config_free(&conf);
 
     const char *args2[] = {"--max-payload", "16m", NULL};
     s_run(&r, &conf, args2);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(conf.max_payload, 16 * 1024 * 1024);
     rtr_config_free(&conf);
 }
@@ -143,7 +143,7 @@ static void test_bounds(void **state)
         run_t r;
         const char *args[] = {bad[i][0], bad[i][1], NULL};
         s_run(&r, &conf, args);
-        assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+        assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
         char key[64];
         snprintf(key, sizeof key, "%s", bad[i][0] + 2);
         for (char *p = key; *p; p++)
@@ -169,7 +169,7 @@ static void test_bounds(void **state)
                         "tcp://127.0.0.1:7",
                         NULL};
     s_run(&r, &conf, ok);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(conf.stats_interval, 0);
     assert_int_equal(conf.history_max_events, 0);
     assert_int_equal(conf.history_max_bytes, 1024 * 1024 * 1024);
@@ -191,7 +191,7 @@ static void test_file_and_flags(void **state)
     run_t r;
     const char *args[] = {"--ack-interval-ms", "20", "--config", path, NULL};
     s_run(&r, &conf, args);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_string_equal(conf.intake, "tcp://127.0.0.1:7000");
     assert_int_equal(conf.max_payload, 2048);
     assert_int_equal(conf.ack_interval_ms, 20); /* the flag wins */
@@ -210,7 +210,7 @@ static void test_file_errors(void **state)
     run_t r;
     const char *args[] = {"--config", path, NULL};
     s_run(&r, &conf, args);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     char want[128];
     snprintf(want, sizeof want, "%s:2: ack_interval_ms", path);
     assert_non_null(strstr(r.err, want));
@@ -219,20 +219,20 @@ static void test_file_errors(void **state)
 
     s_write_file(path, "no_such_key = 1\n");
     s_run(&r, &conf, args);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(r.err, "no_such_key: unknown setting"));
     rtr_config_free(&conf);
     unlink(path);
 
     const char *missing[] = {"--config", "/nonexistent/weft-router.conf", NULL};
     s_run(&r, &conf, missing);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(r.err, "cannot open"));
     rtr_config_free(&conf);
 
     const char *unknown[] = {"--no-such-flag", "1", NULL};
     s_run(&r, &conf, unknown);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(r.err, "unknown option"));
     rtr_config_free(&conf);
 }
@@ -245,14 +245,14 @@ static void test_help_print_check(void **state)
     run_t r;
     const char *help[] = {"--help", NULL};
     s_run(&r, &conf, help);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
-    for (const wire_conf_entry_t *e = rtr_config_table(); e->name; e++)
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
+    for (const base_conf_entry_t *e = rtr_config_table(); e->name; e++)
         assert_non_null(strstr(r.out, e->name));
     rtr_config_free(&conf);
 
     const char *print[] = {"--print-config", "--io-threads", "3", NULL};
     s_run(&r, &conf, print);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
     assert_non_null(strstr(r.out, "io_threads = 3\n"));
     assert_non_null(strstr(r.out, "intake = \"tcp://*:5555\"\n"));
     rtr_config_free(&conf);
@@ -262,7 +262,7 @@ static void test_help_print_check(void **state)
     s_write_file(path, r.out);
     const char *load[] = {"--config", path, NULL};
     s_run(&r, &conf, load);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(conf.io_threads, 3);
     assert_string_equal(conf.intake, "tcp://*:5555");
     rtr_config_free(&conf);
@@ -270,13 +270,13 @@ static void test_help_print_check(void **state)
 
     const char *check[] = {"--check-config", NULL};
     s_run(&r, &conf, check);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
     assert_non_null(strstr(r.out, "configuration OK"));
     rtr_config_free(&conf);
 
     const char *version[] = {"--version", NULL};
     s_run(&r, &conf, version);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
     assert_string_equal(r.out, "weft-router 9.9.9\n");
     rtr_config_free(&conf);
 }
@@ -294,7 +294,7 @@ static void test_example_file(void **state)
     rtr_config_t def;
     char err[256];
     assert_int_equal(rtr_config_defaults(&def, err, sizeof err), 0);
-    for (const wire_conf_entry_t *e = rtr_config_table(); e->name; e++) {
+    for (const base_conf_entry_t *e = rtr_config_table(); e->name; e++) {
         char want[128];
         snprintf(want, sizeof want, "\n%s = %s\n", e->name, e->def);
         if (!strstr(text, want))
@@ -304,7 +304,7 @@ static void test_example_file(void **state)
     run_t r;
     const char *args[] = {"--config", WEFT_ROUTER_CONF_EXAMPLE, NULL};
     s_run(&r, &conf, args);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(conf.max_payload, def.max_payload);
     assert_string_equal(conf.fanout, def.fanout);
     rtr_config_free(&conf);

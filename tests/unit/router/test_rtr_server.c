@@ -25,6 +25,8 @@
 #include <zmq.h>
 
 #include "rtr_server.h"
+
+#include "base_clock.h"
 #include "rtr_test_util.h"
 
 #define WAIT_MS 5000 /* every wait in this test is bounded by this */
@@ -34,7 +36,7 @@
 /* Test fixture: a running server and the sockets talking to it. */
 typedef struct {
     rtr_config_t conf;    /* configuration given to the server */
-    wire_log_t *log;      /* the server's logger (stderr, warnings and up) */
+    base_log_t *log;      /* the server's logger (stderr, warnings and up) */
     rtr_server_t *server; /* the router core under test */
     pthread_t thread;     /* runs rtr_server_run() */
     int run_rc;           /* rtr_server_run()'s return value */
@@ -43,14 +45,6 @@ typedef struct {
     void *edge;           /* SUB connected to fan-out */
     uint64_t next_seq;    /* next publisher seq the agent uses */
 } fixture_t;
-
-/* Monotonic milliseconds, for bounded waits only. */
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Thread body: the router loop without a signalfd. */
 static void *s_run(void *arg)
@@ -64,11 +58,11 @@ static void *s_run(void *arg)
 static void s_loopback_conf(rtr_config_t *conf)
 {
     char err[256];
-    const wire_conf_entry_t *t = rtr_config_table();
+    const base_conf_entry_t *t = rtr_config_table();
     assert_int_equal(rtr_config_defaults(conf, err, sizeof err), 0);
-    assert_int_equal(wire_conf_set(t, conf, "intake", "tcp://127.0.0.1:*", err, sizeof err), 0);
-    assert_int_equal(wire_conf_set(t, conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err), 0);
-    assert_int_equal(wire_conf_set(t, conf, "history", "tcp://127.0.0.1:*", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(t, conf, "intake", "tcp://127.0.0.1:*", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(t, conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(t, conf, "history", "tcp://127.0.0.1:*", err, sizeof err), 0);
 }
 
 /* Starts a server with test settings on free loopback ports and its loop thread; kv is a
@@ -78,18 +72,18 @@ static void s_start_with(fixture_t *f, const char *const *kv)
     memset(f, 0, sizeof *f);
     char err[256];
     assert_int_equal(rtr_config_defaults(&f->conf, err, sizeof err), 0);
-    const wire_conf_entry_t *t = rtr_config_table();
-    assert_int_equal(wire_conf_set(t, &f->conf, "intake", "tcp://127.0.0.1:*", err, sizeof err), 0);
-    assert_int_equal(wire_conf_set(t, &f->conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err), 0);
-    assert_int_equal(wire_conf_set(t, &f->conf, "max_payload", "1000", err, sizeof err), 0);
-    assert_int_equal(wire_conf_set(t, &f->conf, "stats_interval", "0", err, sizeof err), 0);
+    const base_conf_entry_t *t = rtr_config_table();
+    assert_int_equal(base_conf_set(t, &f->conf, "intake", "tcp://127.0.0.1:*", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(t, &f->conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(t, &f->conf, "max_payload", "1000", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(t, &f->conf, "stats_interval", "0", err, sizeof err), 0);
     /* Room heads are off unless a test asks for them: the helpers expect only agent events. */
-    assert_int_equal(wire_conf_set(t, &f->conf, "head_interval_ms", "0", err, sizeof err), 0);
-    assert_int_equal(wire_conf_set(t, &f->conf, "history", "tcp://127.0.0.1:*", err, sizeof err),
+    assert_int_equal(base_conf_set(t, &f->conf, "head_interval_ms", "0", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(t, &f->conf, "history", "tcp://127.0.0.1:*", err, sizeof err),
                      0);
     for (; kv && kv[0]; kv += 2)
-        assert_int_equal(wire_conf_set(t, &f->conf, kv[0], kv[1], err, sizeof err), 0);
-    f->log = wire_log_new("test-router", WIRE_LOG_WARN, stderr);
+        assert_int_equal(base_conf_set(t, &f->conf, kv[0], kv[1], err, sizeof err), 0);
+    f->log = base_log_new("test-router", WEFT_LOG_WARN, stderr);
     f->server = rtr_server_new(&f->conf, f->log);
     assert_non_null(f->server);
     assert_true(rtr_server_epoch(f->server) >= 1);
@@ -129,7 +123,7 @@ static void s_teardown(fixture_t *f)
     zmq_ctx_term(f->ctx);
     rtr_server_destroy(&f->server);
     assert_null(f->server);
-    wire_log_destroy(&f->log);
+    base_log_destroy(&f->log);
     rtr_config_free(&f->conf);
 }
 
@@ -237,9 +231,9 @@ static bool s_edge_recv(fixture_t *f, got_t *g, long timeout_ms)
 /* Receives the next event that is not a probe. */
 static bool s_edge_recv_real(fixture_t *f, got_t *g, long timeout_ms)
 {
-    uint64_t deadline = s_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        uint64_t now = s_now_ms();
+        uint64_t now = base_clock_ms();
         long left = now >= deadline ? 0 : (long)(deadline - now);
         if (!s_edge_recv(f, g, left))
             return false;
@@ -257,9 +251,9 @@ static uint64_t s_connect_edge(fixture_t *f, const char *const subs[], size_t ns
         assert_int_equal(zmq_setsockopt(f->edge, ZMQ_SUBSCRIBE, subs[i], strlen(subs[i])), 0);
     assert_int_equal(zmq_connect(f->edge, rtr_server_fanout_endpoint(f->server)), 0);
     uint64_t probes = 0;
-    uint64_t deadline = s_now_ms() + WAIT_MS;
+    uint64_t deadline = base_clock_ms() + WAIT_MS;
     got_t g;
-    while (s_now_ms() < deadline) {
+    while (base_clock_ms() < deadline) {
         s_send_event(f, "agent:probe", "{}", 0);
         probes++;
         if (s_edge_recv(f, &g, 50)) {
@@ -274,11 +268,11 @@ static uint64_t s_connect_edge(fixture_t *f, const char *const subs[], size_t ns
 /* Reads acks on the agent until (PUB_ID, SESSION) is acked up to want; checks acks only grow. */
 static void s_wait_ack(fixture_t *f, uint64_t want)
 {
-    uint64_t deadline = s_now_ms() + WAIT_MS;
+    uint64_t deadline = base_clock_ms() + WAIT_MS;
     uint64_t best = 0;
     uint8_t buf[65536];
     while (best < want) {
-        uint64_t now = s_now_ms();
+        uint64_t now = base_clock_ms();
         if (now >= deadline)
             fail_msg("acked up to %llu, want %llu", (unsigned long long)best,
                      (unsigned long long)want);
@@ -488,9 +482,9 @@ static void test_io_nice(void **state)
     rtr_config_t conf;
     char err[256];
     s_loopback_conf(&conf);
-    assert_int_equal(wire_conf_set(rtr_config_table(), &conf, "io_threads", "2", err, sizeof err),
+    assert_int_equal(base_conf_set(rtr_config_table(), &conf, "io_threads", "2", err, sizeof err),
                      0);
-    assert_int_equal(wire_conf_set(rtr_config_table(), &conf, "io_nice", "7", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(rtr_config_table(), &conf, "io_nice", "7", err, sizeof err), 0);
     rtr_server_t *server = rtr_server_new(&conf, NULL);
     assert_non_null(server);
     assert_int_equal(s_io_thread_nices(nices, 16), 2);
@@ -501,7 +495,7 @@ static void test_io_nice(void **state)
     assert_int_equal(getpriority(PRIO_PROCESS, 0), base);
     rtr_server_destroy(&server);
 
-    assert_int_equal(wire_conf_set(rtr_config_table(), &conf, "io_nice", "0", err, sizeof err), 0);
+    assert_int_equal(base_conf_set(rtr_config_table(), &conf, "io_nice", "0", err, sizeof err), 0);
     server = rtr_server_new(&conf, NULL);
     assert_non_null(server);
     /* Nothing waited for the new I/O threads to name themselves this time: wait here (2 s). */
@@ -522,23 +516,23 @@ static void test_bind_failure(void **state)
     rtr_config_t conf;
     char err[256];
     s_loopback_conf(&conf);
-    const wire_conf_entry_t *t = rtr_config_table();
+    const base_conf_entry_t *t = rtr_config_table();
     rtr_server_t *first = rtr_server_new(&conf, NULL);
     assert_non_null(first);
 
-    wire_conf_set(t, &conf, "intake", rtr_server_intake_endpoint(first), err, sizeof err);
+    base_conf_set(t, &conf, "intake", rtr_server_intake_endpoint(first), err, sizeof err);
     assert_null(rtr_server_new(&conf, NULL));
-    wire_conf_set(t, &conf, "intake", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(t, &conf, "fanout", rtr_server_fanout_endpoint(first), err, sizeof err);
+    base_conf_set(t, &conf, "intake", "tcp://127.0.0.1:*", err, sizeof err);
+    base_conf_set(t, &conf, "fanout", rtr_server_fanout_endpoint(first), err, sizeof err);
     assert_null(rtr_server_new(&conf, NULL));
-    wire_conf_set(t, &conf, "fanout", "nonsense", err, sizeof err);
+    base_conf_set(t, &conf, "fanout", "nonsense", err, sizeof err);
     assert_null(rtr_server_new(&conf, NULL));
-    wire_conf_set(t, &conf, "fanout", "", err, sizeof err);
+    base_conf_set(t, &conf, "fanout", "", err, sizeof err);
     assert_null(rtr_server_new(&conf, NULL));
-    wire_conf_set(t, &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
-    wire_conf_set(t, &conf, "history", rtr_server_history_endpoint(first), err, sizeof err);
+    base_conf_set(t, &conf, "fanout", "tcp://127.0.0.1:*", err, sizeof err);
+    base_conf_set(t, &conf, "history", rtr_server_history_endpoint(first), err, sizeof err);
     assert_null(rtr_server_new(&conf, NULL));
-    wire_conf_set(t, &conf, "history", "", err, sizeof err);
+    base_conf_set(t, &conf, "history", "", err, sizeof err);
     assert_null(rtr_server_new(&conf, NULL));
 
     rtr_server_destroy(&first);
@@ -985,8 +979,8 @@ static void test_heads(void **state)
     wire_header_t h;
     uint8_t hdr[WIRE_HEADER_MAX];
     int events = 0, heads = 0;
-    uint64_t deadline = s_now_ms() + WAIT_MS;
-    while (heads < 2 && s_now_ms() < deadline) {
+    uint64_t deadline = base_clock_ms() + WAIT_MS;
+    while (heads < 2 && base_clock_ms() < deadline) {
         int kind = s_edge_recv_raw(&f, room, &h, hdr, 200);
         assert_string_not_equal(room, "project:2");
         if (kind == WIRE_KIND_EVENT && strcmp(room, "project:1") == 0)
@@ -1003,8 +997,8 @@ static void test_heads(void **state)
     assert_int_equal(heads, 2);
 
     /* After head_linger without events the heads stop. */
-    uint64_t quiet_from = s_now_ms() + 1500;
-    while (s_now_ms() < quiet_from)
+    uint64_t quiet_from = base_clock_ms() + 1500;
+    while (base_clock_ms() < quiet_from)
         (void)s_edge_recv_raw(&f, room, &h, hdr, 100);
     assert_int_equal(s_edge_recv_raw(&f, room, &h, hdr, 300), 0);
 
@@ -1042,7 +1036,7 @@ static void test_history_storm(void **state)
     assert_non_null(r);
     /* Intake and history are different connections, so a request may overtake events still in
      * flight: wait (bounded) until the router has stamped the whole archive. */
-    uint64_t ready_by = s_now_ms() + 10000;
+    uint64_t ready_by = base_clock_ms() + 10000;
     size_t probes = 0;
     for (uint64_t probe = STORM_REQUESTS;; probe++, probes++) {
         s_hist_send(d[0], probe, "archive:1", epoch, 1000, 1);
@@ -1051,17 +1045,17 @@ static void test_history_storm(void **state)
             probes++;
             break;
         }
-        assert_true(s_now_ms() < ready_by);
+        assert_true(base_clock_ms() < ready_by);
     }
     uint8_t *answered = calloc(STORM_REQUESTS, 1);
     assert_non_null(answered);
     size_t sent_req = 0, got_req = 0, inflight[STORM_DEALERS] = {0};
     uint64_t live_sent = 0, live_seen = 0, events_served = 0;
-    uint64_t deadline = s_now_ms() + 60000;
+    uint64_t deadline = base_clock_ms() + 60000;
     uint8_t ackbuf[65536];
 
     while (got_req < STORM_REQUESTS || live_seen < STORM_LIVE) {
-        if (s_now_ms() > deadline)
+        if (base_clock_ms() > deadline)
             fail_msg("storm: %zu/%d replies, %llu/%d live events", got_req, STORM_REQUESTS,
                      (unsigned long long)live_seen, STORM_LIVE);
         for (int k = 0; k < 5 && live_sent < STORM_LIVE; k++, live_sent++)

@@ -6,12 +6,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "weft.h"
-#include "weft_err.h"
+#include "sdk_log.h"
 
 static const int s_codes[] = {
 #define CODE(name, code, text) WEFT_##name,
@@ -89,32 +90,32 @@ static void test_log_callback(void **state)
 {
     (void)state;
     seen_t seen = {0};
-    weft__log(WEFT_LOG_ERROR, "nobody listens %d", 1); /* silent by default */
-    assert_false(weft__log_enabled());
+    sdk_log(WEFT_LOG_ERROR, "nobody listens %d", 1); /* silent by default */
+    assert_false(sdk_log_enabled());
     weft_log_set(s_log, &seen);
-    assert_true(weft__log_enabled());
-    weft__log(WEFT_LOG_WARN, "lost %d events", 3);
+    assert_true(sdk_log_enabled());
+    sdk_log(WEFT_LOG_WARN, "lost %d events", 3);
     assert_int_equal(seen.calls, 1);
     assert_int_equal(seen.level, WEFT_LOG_WARN);
     assert_string_equal(seen.message, "lost 3 events");
 
     /* The limiter passes `burst` lines a window, then one summary line when it opens again. */
-    wire_log_limit_t limit = {.burst = 2};
-    assert_int_equal(weft__log_limited(&limit, WEFT_LOG_WARN, "bad %d", 1), 1);
-    assert_int_equal(weft__log_limited(&limit, WEFT_LOG_WARN, "bad %d", 2), 1);
-    assert_int_equal(weft__log_limited(&limit, WEFT_LOG_WARN, "bad %d", 3), 0);
-    assert_int_equal(weft__log_limited(&limit, WEFT_LOG_WARN, "bad %d", 4), 0);
+    base_limit_t limit = {.burst = 2};
+    assert_int_equal(sdk_log_limited(&limit, WEFT_LOG_WARN, "bad %d", 1), 1);
+    assert_int_equal(sdk_log_limited(&limit, WEFT_LOG_WARN, "bad %d", 2), 1);
+    assert_int_equal(sdk_log_limited(&limit, WEFT_LOG_WARN, "bad %d", 3), 0);
+    assert_int_equal(sdk_log_limited(&limit, WEFT_LOG_WARN, "bad %d", 4), 0);
     assert_int_equal(seen.calls, 3);
     assert_string_equal(seen.message, "bad 2");
     limit.window_start_ms -= 1000; /* pretend a second passed */
-    assert_int_equal(weft__log_limited(&limit, WEFT_LOG_WARN, "bad %d", 5), 1);
+    assert_int_equal(sdk_log_limited(&limit, WEFT_LOG_WARN, "bad %d", 5), 1);
     assert_int_equal(seen.calls, 5);
     assert_string_equal(seen.message, "bad 5");
 
     weft_log_set(NULL, &seen);
-    weft__log(WEFT_LOG_ERROR, "silent again");
+    sdk_log(WEFT_LOG_ERROR, "silent again");
     assert_int_equal(seen.calls, 5);
-    assert_int_equal(weft__log_limited(&limit, WEFT_LOG_WARN, "x"), 0);
+    assert_int_equal(sdk_log_limited(&limit, WEFT_LOG_WARN, "x"), 0);
 }
 
 /* Runs the tests. */

@@ -28,6 +28,8 @@
 #include <zmq.h>
 
 #include "weft.h"
+
+#include "base_clock.h"
 #include "wire_envelope.h"
 
 #define MAX_PUBS 16
@@ -99,14 +101,6 @@ static void s_sleep_ms(int ms)
         ;
 }
 
-/* Monotonic milliseconds. */
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close). */
 static int s_free_port(void)
 {
@@ -167,9 +161,9 @@ static void s_router_open(fake_router_t *r)
     zmq_setsockopt(r->sock, ZMQ_LINGER, &zero, sizeof zero);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", r->port);
-    uint64_t give_up = s_now_ms() + 5000;
+    uint64_t give_up = base_clock_ms() + 5000;
     while (zmq_bind(r->sock, ep) != 0) {
-        R_CHECK(errno == EADDRINUSE && s_now_ms() < give_up);
+        R_CHECK(errno == EADDRINUSE && base_clock_ms() < give_up);
         s_sleep_ms(20);
     }
     R_CHECK(zmq_send(r->sock, "\x01", 1, 0) == 1);
@@ -384,9 +378,9 @@ static size_t s_router_count(fake_router_t *r)
 /* Waits up to ms for the router to hold at least n events. */
 static bool s_router_wait_count(fake_router_t *r, size_t n, int ms)
 {
-    uint64_t until = s_now_ms() + (uint64_t)ms;
+    uint64_t until = base_clock_ms() + (uint64_t)ms;
     while (s_router_count(r) < n) {
-        if (s_now_ms() > until)
+        if (base_clock_ms() > until)
             return false;
         s_sleep_ms(5);
     }
@@ -415,13 +409,13 @@ static void s_router_send_raw(fake_router_t *r, const void *data, size_t len)
 /* Waits up to ms for the publisher's stats to say connected. */
 static bool s_wait_connected(weft_pub_t *pub, int connected, int ms)
 {
-    uint64_t until = s_now_ms() + (uint64_t)ms;
+    uint64_t until = base_clock_ms() + (uint64_t)ms;
     for (;;) {
         weft_pub_stats_t st;
         weft_pub_stats(pub, &st);
         if (st.connected == connected)
             return true;
-        if (s_now_ms() > until)
+        if (base_clock_ms() > until)
             return false;
         s_sleep_ms(5);
     }
@@ -632,7 +626,7 @@ static void test_publish_before_router(void **state)
     pthread_mutex_unlock(&r->mu);
 
     /* Heartbeats flow while connected and carry the last seq and the counters. */
-    uint64_t until = s_now_ms() + 5000;
+    uint64_t until = base_clock_ms() + 5000;
     for (;;) {
         pthread_mutex_lock(&r->mu);
         bool seen = r->heartbeats >= 2 && r->hb_seq == (uint64_t)n &&
@@ -640,7 +634,7 @@ static void test_publish_before_router(void **state)
         pthread_mutex_unlock(&r->mu);
         if (seen)
             break;
-        assert_true(s_now_ms() < until);
+        assert_true(base_clock_ms() < until);
         s_sleep_ms(10);
     }
     pthread_mutex_lock(&r->mu);
@@ -686,9 +680,9 @@ static void test_full_refused(void **state)
     snprintf(json, sizeof json, "{\"pad\":\"%090d\"}", 0);
     assert_int_equal(strlen(json), 100);
     assert_int_equal(weft_publish(pub, "r", "a.b", json, 0), 0);
-    uint64_t start = s_now_ms();
+    uint64_t start = base_clock_ms();
     assert_int_equal(weft_publish(pub, "r", "a.b", json, 0), WEFT_EFULL);
-    assert_true(s_now_ms() - start >= 90); /* it did wait block_ms */
+    assert_true(base_clock_ms() - start >= 90); /* it did wait block_ms */
     weft_pub_stats(pub, &st);
     assert_int_equal(st.published, 1);
     assert_int_equal(st.refused, 1);
@@ -768,7 +762,7 @@ static void test_router_restart(void **state)
     pthread_mutex_lock(&r->mu);
     r->restart = true;
     pthread_mutex_unlock(&r->mu);
-    uint64_t until = s_now_ms() + 5000;
+    uint64_t until = base_clock_ms() + 5000;
     for (;;) {
         pthread_mutex_lock(&r->mu);
         bool restarted = r->generation == 1;
@@ -777,7 +771,7 @@ static void test_router_restart(void **state)
         pthread_mutex_unlock(&r->mu);
         if (restarted)
             break;
-        assert_true(s_now_ms() < until);
+        assert_true(base_clock_ms() < until);
         s_sleep_ms(5);
     }
     assert_int_equal(weft_pub_flush(pub, 10000), 0);
@@ -895,11 +889,11 @@ static void test_foreign_and_bad_acks(void **state)
     off = wire_ack_append(buf, sizeof buf, off, &mine);
     s_router_send_raw(r, buf, off);
     weft_pub_stats_t st;
-    uint64_t until = s_now_ms() + 5000;
+    uint64_t until = base_clock_ms() + 5000;
     do {
         s_sleep_ms(5);
         weft_pub_stats(pub, &st);
-    } while (st.acked < 2 && s_now_ms() < until);
+    } while (st.acked < 2 && base_clock_ms() < until);
     assert_int_equal(st.acked, 2);
     assert_int_equal(st.buffered, 1);
     assert_int_equal(st.connected, 1);
@@ -929,10 +923,10 @@ static void test_destroy_reports_loss(void **state)
     assert_non_null(pub);
     for (int i = 0; i < 3; i++)
         assert_int_equal(weft_publish(pub, "r", "a.b", "{}", 0), 0);
-    uint64_t start = s_now_ms();
+    uint64_t start = base_clock_ms();
     weft_pub_destroy(&pub);
     assert_null(pub);
-    assert_true(s_now_ms() - start >= 90);
+    assert_true(base_clock_ms() - start >= 90);
     assert_true(s_log_has("1: weft_pub t-loss: 3 unacknowledged events lost"));
     assert_int_equal(s_log_warns, 1);
     weft_log_set(NULL, NULL);

@@ -1,10 +1,10 @@
 /*
- * edge_class.c: parsing and matching delivery classes (see edge_class.h).
+ * edge_classes.c: parsing and matching delivery classes (see edge_classes.h).
  *
  * The list is small (a handful of classes, a few patterns each) and matched once per event per
  * room, so a linear scan with an iterative glob is all it needs.
  */
-#include "edge_class.h"
+#include "edge_classes.h"
 
 #include <ctype.h>
 #include <errno.h>

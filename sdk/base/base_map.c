@@ -1,17 +1,17 @@
 /*
- * rtr_map.c: intrusive chained hash map with power-of-two buckets (see rtr_map.h).
+ * base_map.c: intrusive chained hash map with power-of-two buckets (see base_map.h).
  */
-#include "rtr_map.h"
+#include "base_map.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-#define RTR_MAP_INITIAL 64 /* buckets in a new map; a power of two */
+#define BASE_MAP_INITIAL 64 /* buckets in a new map; a power of two */
 
-struct rtr_map {
-    rtr_map_node_t **buckets; /* bucket heads, nbuckets of them */
+struct base_map {
+    base_map_node_t **buckets; /* bucket heads, nbuckets of them */
     size_t nbuckets;          /* a power of two, so the index is hash & (nbuckets - 1) */
     size_t size;              /* nodes stored */
     uint64_t seed;            /* per-map random hash seed */
@@ -29,17 +29,17 @@ static inline uint64_t s_mix(uint64_t h)
 }
 
 /* Creates an empty map with a random seed. */
-rtr_map_t *rtr_map_new(void)
+base_map_t *base_map_new(void)
 {
-    rtr_map_t *self = calloc(1, sizeof *self);
+    base_map_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->buckets = calloc(RTR_MAP_INITIAL, sizeof *self->buckets);
+    self->buckets = calloc(BASE_MAP_INITIAL, sizeof *self->buckets);
     if (!self->buckets) {
         free(self);
         return NULL;
     }
-    self->nbuckets = RTR_MAP_INITIAL;
+    self->nbuckets = BASE_MAP_INITIAL;
     if (getrandom(&self->seed, sizeof self->seed, GRND_NONBLOCK) != sizeof self->seed) {
         /* Early boot without entropy: a clock-based seed still varies per process. */
         struct timespec ts;
@@ -50,7 +50,7 @@ rtr_map_t *rtr_map_new(void)
 }
 
 /* Frees the map's own memory; nodes belong to the caller. */
-void rtr_map_destroy(rtr_map_t **self_p)
+void base_map_destroy(base_map_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -61,7 +61,7 @@ void rtr_map_destroy(rtr_map_t **self_p)
 
 /* Hashes 8 bytes at a time with a multiply-xorshift step, then avalanches. Names are short
  * (rooms at most 128 bytes), so this is a few nanoseconds per message. */
-uint64_t rtr_map_hash(const rtr_map_t *self, const void *key, size_t len, uint64_t extra)
+uint64_t base_map_hash(const base_map_t *self, const void *key, size_t len, uint64_t extra)
 {
     const unsigned char *p = key;
     uint64_t h = self->seed ^ (len * 0x9e3779b97f4a7c15ULL) ^ s_mix(extra + self->seed);
@@ -80,22 +80,22 @@ uint64_t rtr_map_hash(const rtr_map_t *self, const void *key, size_t len, uint64
 }
 
 /* The chain a hash lives in. */
-rtr_map_node_t *rtr_map_bucket(const rtr_map_t *self, uint64_t hash)
+base_map_node_t *base_map_bucket(const base_map_t *self, uint64_t hash)
 {
     return self->buckets[hash & (self->nbuckets - 1)];
 }
 
 /* Doubles the bucket array; on failure the map keeps working with longer chains. */
-static int s_grow(rtr_map_t *self)
+static int s_grow(base_map_t *self)
 {
     size_t n = self->nbuckets * 2;
-    rtr_map_node_t **b = calloc(n, sizeof *b);
+    base_map_node_t **b = calloc(n, sizeof *b);
     if (!b)
         return -1;
     for (size_t i = 0; i < self->nbuckets; i++) {
-        rtr_map_node_t *node = self->buckets[i];
+        base_map_node_t *node = self->buckets[i];
         while (node) {
-            rtr_map_node_t *next = node->next;
+            base_map_node_t *next = node->next;
             size_t j = node->hash & (n - 1);
             node->next = b[j];
             b[j] = node;
@@ -109,7 +109,7 @@ static int s_grow(rtr_map_t *self)
 }
 
 /* Links node at the head of its bucket, growing first when the load factor would pass 1. */
-int rtr_map_insert(rtr_map_t *self, rtr_map_node_t *node)
+int base_map_insert(base_map_t *self, base_map_node_t *node)
 {
     int rc = 0;
     if (self->size + 1 > self->nbuckets)
@@ -122,9 +122,9 @@ int rtr_map_insert(rtr_map_t *self, rtr_map_node_t *node)
 }
 
 /* Unlinks node from its chain. */
-void rtr_map_remove(rtr_map_t *self, rtr_map_node_t *node)
+void base_map_remove(base_map_t *self, base_map_node_t *node)
 {
-    rtr_map_node_t **pp = &self->buckets[node->hash & (self->nbuckets - 1)];
+    base_map_node_t **pp = &self->buckets[node->hash & (self->nbuckets - 1)];
     while (*pp && *pp != node)
         pp = &(*pp)->next;
     if (*pp) {
@@ -135,7 +135,7 @@ void rtr_map_remove(rtr_map_t *self, rtr_map_node_t *node)
 }
 
 /* Number of nodes stored. */
-size_t rtr_map_size(const rtr_map_t *self)
+size_t base_map_size(const base_map_t *self)
 {
     return self->size;
 }

@@ -1,5 +1,5 @@
 /*
- * edge_limit.h: the token bucket that limits what one client may send (docs/protocol.md §3
+ * edge_bucket.h: the token bucket that limits what one client may send (docs/protocol.md §3
  * "Batching, coalescing and limits").
  *
  * A bucket holds up to burst tokens and refills at per_min tokens a minute; each client message
@@ -12,8 +12,8 @@
  * struct, so a connection costs no extra allocation for it. Pure: the caller passes the time
  * (microseconds of a monotonic clock). Not thread-safe.
  */
-#ifndef EDGE_LIMIT_H
-#define EDGE_LIMIT_H
+#ifndef EDGE_BUCKET_H
+#define EDGE_BUCKET_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * test_edge_limit.c: the per-connection token bucket with an injected clock: the burst, the
+ * test_edge_bucket.c: the per-connection token bucket with an injected clock: the burst, the
  * refill rate, strikes that lead to a close, and forgiveness after a quiet spell.
  */
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "edge_limit.h"
+#include "edge_bucket.h"
 
 #define SEC 1000000LL /* microseconds */
 

@@ -1,5 +1,5 @@
 /*
- * edge_class.h: delivery classes, which say how the edge batches each event type.
+ * edge_classes.h: delivery classes, which say how the edge batches each event type.
  *
  * A class names event-type patterns and gives them a batching window, a batch size bound and
  * optionally a coalesce key. The edge's "classes" setting lists them (docs/configuration.md):
@@ -16,8 +16,8 @@
  *
  * Pure: no lws, no ZeroMQ, no clock. Immutable once parsed; not thread-safe to destroy.
  */
-#ifndef EDGE_CLASS_H
-#define EDGE_CLASS_H
+#ifndef EDGE_CLASSES_H
+#define EDGE_CLASSES_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * test_edge_class.c: the delivery-class list: the default list parses as documented, globs
+ * test_edge_classes.c: the delivery-class list: the default list parses as documented, globs
  * match the way patterns are described, the first matching class wins, and every malformed
  * list is refused with a message that names the class and the problem.
  */
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "edge_class.h"
+#include "edge_classes.h"
 
 #define DEFAULTS                                                                                   \
     "status=*.status_changed,agent.status.*:200::agent_id; metrics=metrics.*:500::agent_id; "      \

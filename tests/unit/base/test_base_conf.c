@@ -1,5 +1,5 @@
 /*
- * test_wire_conf.c: the table-driven configuration parser the daemons use: defaults, files (with
+ * test_base_conf.c: the table-driven configuration parser the daemons use: defaults, files (with
  * file:line errors), flags over the file, bounds, size suffixes, booleans, log levels, unknown
  * keys, and the --help, --version, --check-config and --print-config actions.
  */
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "wire_conf.h"
+#include "base_conf.h"
 
 /* A daemon-like configuration with one setting of every type. */
 typedef struct conf {
@@ -28,15 +28,15 @@ typedef struct conf {
     char *empty;   /* STR without a default */
 } conf_t;
 
-static const wire_conf_entry_t s_table[] = {
-    {"port", WIRE_CONF_INT, offsetof(conf_t, port), "5555", 1, 65535, "TCP port"},
-    {"buffer_size", WIRE_CONF_SIZE, offsetof(conf_t, buffer), "64k", 1024, 1073741824.0,
+static const base_conf_entry_t s_table[] = {
+    {"port", BASE_CONF_INT, offsetof(conf_t, port), "5555", 1, 65535, "TCP port"},
+    {"buffer_size", BASE_CONF_SIZE, offsetof(conf_t, buffer), "64k", 1024, 1073741824.0,
      "buffer bytes"},
-    {"name", WIRE_CONF_STR, offsetof(conf_t, name), "weft", 0, 16, "instance name"},
-    {"verbose", WIRE_CONF_BOOL, offsetof(conf_t, verbose), "false", 0, 0, "chatty"},
-    {"ratio", WIRE_CONF_DOUBLE, offsetof(conf_t, ratio), "0.5", 0, 1, "a fraction"},
-    {"log_level", WIRE_CONF_LEVEL, offsetof(conf_t, log_level), "notice", 0, 0, "log level"},
-    {"empty", WIRE_CONF_STR, offsetof(conf_t, empty), NULL, 0, 0, "no default"},
+    {"name", BASE_CONF_STR, offsetof(conf_t, name), "weft", 0, 16, "instance name"},
+    {"verbose", BASE_CONF_BOOL, offsetof(conf_t, verbose), "false", 0, 0, "chatty"},
+    {"ratio", BASE_CONF_DOUBLE, offsetof(conf_t, ratio), "0.5", 0, 1, "a fraction"},
+    {"log_level", BASE_CONF_LEVEL, offsetof(conf_t, log_level), "notice", 0, 0, "log level"},
+    {"empty", BASE_CONF_STR, offsetof(conf_t, empty), NULL, 0, 0, "no default"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -44,7 +44,7 @@ static const wire_conf_entry_t s_table[] = {
 static const char *s_tmpfile(int slot, const char *text)
 {
     static char paths[4][64];
-    snprintf(paths[slot], sizeof paths[slot], "/tmp/test_wire_conf.%d.%d", (int)getpid(), slot);
+    snprintf(paths[slot], sizeof paths[slot], "/tmp/test_base_conf.%d.%d", (int)getpid(), slot);
     FILE *f = fopen(paths[slot], "w");
     assert_non_null(f);
     fputs(text, f);
@@ -52,9 +52,9 @@ static const char *s_tmpfile(int slot, const char *text)
     return paths[slot];
 }
 
-/* Output captured from one wire_conf_from_args() call. */
+/* Output captured from one base_conf_from_args() call. */
 typedef struct run {
-    wire_conf_action_t action; /* what the caller should do */
+    base_conf_action_t action; /* what the caller should do */
     char out[4096];            /* what went to out */
     char err[4096];            /* what went to errout */
 } run_t;
@@ -69,7 +69,7 @@ static void s_slurp(FILE *f, char *buf, size_t cap)
     fclose(f);
 }
 
-/* Runs wire_conf_from_args over a NULL-terminated argument list. */
+/* Runs base_conf_from_args over a NULL-terminated argument list. */
 static run_t s_run(conf_t *c, const char *arg0, ...)
 {
     char *argv[32];
@@ -88,7 +88,7 @@ static run_t s_run(conf_t *c, const char *arg0, ...)
     assert_non_null(out);
     assert_non_null(err);
     r.action =
-        wire_conf_from_args(s_table, c, argc, argv, "weftd: a test daemon", "9.9.9", out, err);
+        base_conf_from_args(s_table, c, argc, argv, "weftd: a test daemon", "9.9.9", out, err);
     s_slurp(out, r.out, sizeof r.out);
     s_slurp(err, r.err, sizeof r.err);
     return r;
@@ -101,7 +101,7 @@ static void test_defaults(void **state)
     conf_t c;
     memset(&c, 0, sizeof c);
     char err[256] = "";
-    assert_int_equal(wire_conf_defaults(s_table, &c, err, sizeof err), 0);
+    assert_int_equal(base_conf_defaults(s_table, &c, err, sizeof err), 0);
     assert_int_equal(c.port, 5555);
     assert_int_equal(c.buffer, 65536);
     assert_string_equal(c.name, "weft");
@@ -110,16 +110,16 @@ static void test_defaults(void **state)
     assert_int_equal(c.log_level, 2);
     assert_non_null(c.empty);
     assert_string_equal(c.empty, "");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     assert_null(c.name);
-    wire_conf_free(s_table, &c); /* safe twice */
+    base_conf_free(s_table, &c); /* safe twice */
 
     /* A bad default is reported (a programming error in a table). */
-    const wire_conf_entry_t bad[] = {
-        {"port", WIRE_CONF_INT, offsetof(conf_t, port), "99999", 1, 65535, "TCP port"},
+    const base_conf_entry_t bad[] = {
+        {"port", BASE_CONF_INT, offsetof(conf_t, port), "99999", 1, 65535, "TCP port"},
         {NULL, 0, 0, NULL, 0, 0, NULL},
     };
-    assert_int_equal(wire_conf_defaults(bad, &c, err, sizeof err), -1);
+    assert_int_equal(base_conf_defaults(bad, &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "port"));
 }
 
@@ -129,12 +129,12 @@ static void test_set_bounds_and_types(void **state)
     (void)state;
     conf_t c;
     char err[256];
-    assert_int_equal(wire_conf_defaults(s_table, &c, err, sizeof err), 0);
+    assert_int_equal(base_conf_defaults(s_table, &c, err, sizeof err), 0);
 #define SET_OK(key, value)                                                                         \
-    assert_int_equal(wire_conf_set(s_table, &c, key, value, err, sizeof err), 0)
+    assert_int_equal(base_conf_set(s_table, &c, key, value, err, sizeof err), 0)
 #define SET_BAD(key, value, msg)                                                                   \
     do {                                                                                           \
-        assert_int_equal(wire_conf_set(s_table, &c, key, value, err, sizeof err), -1);             \
+        assert_int_equal(base_conf_set(s_table, &c, key, value, err, sizeof err), -1);             \
         assert_string_equal(err, msg);                                                             \
     } while (0)
     SET_OK("port", "1");
@@ -213,7 +213,7 @@ static void test_set_bounds_and_types(void **state)
     assert_int_equal(c.buffer, 8192);
 #undef SET_OK
 #undef SET_BAD
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
 }
 
 /* Files load; errors say file:line. */
@@ -222,7 +222,7 @@ static void test_load_file(void **state)
     (void)state;
     conf_t c;
     char err[512];
-    assert_int_equal(wire_conf_defaults(s_table, &c, err, sizeof err), 0);
+    assert_int_equal(base_conf_defaults(s_table, &c, err, sizeof err), 0);
     const char *path = s_tmpfile(0, "# a comment\n"
                                     "\n"
                                     "port = 6000\n"
@@ -231,7 +231,7 @@ static void test_load_file(void **state)
                                     "\t# indented comment\n"
                                     "verbose = yes\n"
                                     "log_level = info\n");
-    assert_int_equal(wire_conf_load(s_table, &c, path, err, sizeof err), 0);
+    assert_int_equal(base_conf_load(s_table, &c, path, err, sizeof err), 0);
     assert_int_equal(c.port, 6000);
     assert_string_equal(c.name, "quoted");
     assert_int_equal(c.buffer, 1024 * 1024);
@@ -241,24 +241,24 @@ static void test_load_file(void **state)
     /* Errors name the file and the line. */
     char expect[600];
     path = s_tmpfile(1, "port = 6001\n# ok\nport 6002\n");
-    assert_int_equal(wire_conf_load(s_table, &c, path, err, sizeof err), -1);
+    assert_int_equal(base_conf_load(s_table, &c, path, err, sizeof err), -1);
     snprintf(expect, sizeof expect, "%s:3: expected 'key = value'", path);
     assert_string_equal(err, expect);
     assert_int_equal(c.port, 6001); /* lines before the error were applied */
 
     path = s_tmpfile(1, "\n\nbogus = 1\n");
-    assert_int_equal(wire_conf_load(s_table, &c, path, err, sizeof err), -1);
+    assert_int_equal(base_conf_load(s_table, &c, path, err, sizeof err), -1);
     snprintf(expect, sizeof expect, "%s:3: bogus: unknown setting", path);
     assert_string_equal(err, expect);
 
     path = s_tmpfile(1, "port = 70000\n");
-    assert_int_equal(wire_conf_load(s_table, &c, path, err, sizeof err), -1);
+    assert_int_equal(base_conf_load(s_table, &c, path, err, sizeof err), -1);
     snprintf(expect, sizeof expect, "%s:1: port: 70000 is out of range [1, 65535]", path);
     assert_string_equal(err, expect);
 
-    assert_int_equal(wire_conf_load(s_table, &c, "/nonexistent/weft.conf", err, sizeof err), -1);
+    assert_int_equal(base_conf_load(s_table, &c, "/nonexistent/weft.conf", err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/weft.conf: cannot open"));
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     unlink(s_tmpfile(0, ""));
     unlink(s_tmpfile(1, ""));
 }
@@ -272,58 +272,58 @@ static void test_from_args(void **state)
 
     /* Flags win over the file wherever --config appears. */
     run_t r = s_run(&c, "--port", "7000", "--config", path, NULL);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(c.port, 7000);
     assert_string_equal(c.name, "fromfile");
     assert_true(c.ratio == 0.75);
     assert_string_equal(r.err, "");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
 
     char cfg_eq[128];
     snprintf(cfg_eq, sizeof cfg_eq, "--config=%s", path);
     r = s_run(&c, cfg_eq, "--name=flag", "--buffer_size", "2k", "--verbose", "--log-level", "debug",
               NULL);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_int_equal(c.port, 6000);
     assert_string_equal(c.name, "flag");
     assert_int_equal(c.buffer, 2048);
     assert_true(c.verbose); /* a bare boolean flag means true */
     assert_int_equal(c.log_level, 4);
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
 
     r = s_run(&c, "--verbose", "false", NULL);
-    assert_int_equal(r.action, WIRE_CONF_RUN);
+    assert_int_equal(r.action, BASE_CONF_RUN);
     assert_false(c.verbose);
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
 
     /* Errors. */
     r = s_run(&c, "--nope", "1", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_string_equal(r.err, "weftd: --nope: unknown option (see --help)\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     r = s_run(&c, "stray", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_string_equal(r.err, "weftd: unexpected argument 'stray' (see --help)\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     r = s_run(&c, "--port", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_string_equal(r.err, "weftd: --port: missing value\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     r = s_run(&c, "--port", "0", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_string_equal(r.err, "weftd: --port: 0 is out of range [1, 65535]\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     r = s_run(&c, "--config", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     assert_string_equal(r.err, "weftd: --config: missing file name\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     const char *bad = s_tmpfile(3, "port = 1\nname = way-too-long-for-sixteen\n");
     r = s_run(&c, "--config", bad, NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_ERR);
+    assert_int_equal(r.action, BASE_CONF_EXIT_ERR);
     char expect[300];
     snprintf(expect, sizeof expect, "weftd: %s:2: name: longer than 16 characters\n", bad);
     assert_string_equal(r.err, expect);
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     unlink(path);
     unlink(bad);
 }
@@ -334,7 +334,7 @@ static void test_actions(void **state)
     (void)state;
     conf_t c;
     run_t r = s_run(&c, "--port", "6001", "--print-config", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
     assert_string_equal(r.out, "port = 6001\n"
                                "buffer_size = 65536\n"
                                "name = \"weft\"\n"
@@ -342,42 +342,42 @@ static void test_actions(void **state)
                                "ratio = 0.5\n"
                                "log_level = notice\n"
                                "empty = \"\"\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
 
     /* --print-config output loads back to the same configuration. */
     const char *path = s_tmpfile(0, "");
     r = s_run(&c, "--name", "round", "--verbose", "--print-config", NULL);
     s_tmpfile(0, r.out);
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     run_t again = s_run(&c, "--config", path, "--print-config", NULL);
     assert_string_equal(again.out, r.out);
     assert_string_equal(c.name, "round");
     assert_true(c.verbose);
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     unlink(path);
 
     r = s_run(&c, "--check-config", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
     assert_string_equal(r.out, "configuration OK\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
 
     r = s_run(&c, "--version", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
     assert_string_equal(r.out, "weftd 9.9.9\n");
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
 
     r = s_run(&c, "--help", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
     assert_non_null(strstr(r.out, "Usage: weftd [--config FILE]"));
     assert_non_null(strstr(r.out, "weftd: a test daemon"));
     assert_non_null(strstr(r.out, "--port"));
     assert_non_null(strstr(r.out, "TCP port (default: 5555)"));
     assert_non_null(strstr(r.out, "--buffer_size"));
     assert_non_null(strstr(r.out, "--check-config"));
-    wire_conf_free(s_table, &c);
+    base_conf_free(s_table, &c);
     r = s_run(&c, "-h", NULL);
-    assert_int_equal(r.action, WIRE_CONF_EXIT_OK);
-    wire_conf_free(s_table, &c);
+    assert_int_equal(r.action, BASE_CONF_EXIT_OK);
+    base_conf_free(s_table, &c);
 }
 
 /* Runs the tests. */

@@ -1,5 +1,5 @@
 /*
- * test_wire_log.c: the daemons' logger: line format, level threshold, level names, one line per
+ * test_base_log.c: the daemons' logger: line format, level threshold, level names, one line per
  * call even when truncated, and the per-call-site rate limiter.
  */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "wire_log.h"
+#include "base_log.h"
 
 /* Reads everything written to f so far into buf and empties f. */
 static void s_read(FILE *f, char *buf, size_t cap)
@@ -43,11 +43,11 @@ static void test_format_and_levels(void **state)
     (void)state;
     FILE *f = tmpfile();
     assert_non_null(f);
-    wire_log_t *log = wire_log_new("router", WIRE_LOG_INFO, f);
+    base_log_t *log = base_log_new("router", WEFT_LOG_INFO, f);
     assert_non_null(log);
-    assert_int_equal(wire_log_level(log), WIRE_LOG_INFO);
+    assert_int_equal(base_log_level(log), WEFT_LOG_INFO);
 
-    wire_log(log, WIRE_LOG_WARN, "bad message from %s: %d", "agent-1", 42);
+    base_log(log, WEFT_LOG_WARN, "bad message from %s: %d", "agent-1", 42);
     char buf[4096];
     s_read(f, buf, sizeof buf);
     /* "YYYY-MM-DDTHH:MM:SS.mmmZ router warn: ...\n" */
@@ -57,51 +57,51 @@ static void test_format_and_levels(void **state)
                 buf[16] == ':' && buf[19] == '.' && buf[23] == 'Z');
 
     /* The threshold: debug is skipped at info, then allowed after set_level. */
-    wire_log(log, WIRE_LOG_DEBUG, "hidden");
-    wire_log(log, WIRE_LOG_ERROR, "shown");
-    wire_log(log, WIRE_LOG_NOTICE, "shown too");
-    wire_log(log, WIRE_LOG_INFO, "and this");
+    base_log(log, WEFT_LOG_DEBUG, "hidden");
+    base_log(log, WEFT_LOG_ERROR, "shown");
+    base_log(log, WEFT_LOG_NOTICE, "shown too");
+    base_log(log, WEFT_LOG_INFO, "and this");
     s_read(f, buf, sizeof buf);
     assert_int_equal(s_lines(buf), 3);
     assert_null(strstr(buf, "hidden"));
     assert_non_null(strstr(buf, " router error: shown\n"));
     assert_non_null(strstr(buf, " router notice: shown too\n"));
     assert_non_null(strstr(buf, " router info: and this\n"));
-    wire_log_set_level(log, WIRE_LOG_DEBUG);
-    wire_log(log, WIRE_LOG_DEBUG, "now visible");
+    base_log_set_level(log, WEFT_LOG_DEBUG);
+    base_log(log, WEFT_LOG_DEBUG, "now visible");
     s_read(f, buf, sizeof buf);
     assert_non_null(strstr(buf, " router debug: now visible\n"));
-    wire_log_set_level(log, WIRE_LOG_ERROR);
-    wire_log(log, WIRE_LOG_WARN, "quiet");
+    base_log_set_level(log, WEFT_LOG_ERROR);
+    base_log(log, WEFT_LOG_WARN, "quiet");
     s_read(f, buf, sizeof buf);
     assert_string_equal(buf, "");
 
-    wire_log_destroy(&log);
+    base_log_destroy(&log);
     assert_null(log);
-    wire_log_destroy(&log);
-    wire_log_destroy(NULL);
+    base_log_destroy(&log);
+    base_log_destroy(NULL);
     fclose(f);
 
     /* A NULL logger is silent and reports the error level. */
-    wire_log(NULL, WIRE_LOG_ERROR, "nowhere");
-    assert_int_equal(wire_log_level(NULL), WIRE_LOG_ERROR);
-    wire_log_limit_t limit = {0};
-    assert_int_equal(wire_log_limited(NULL, &limit, WIRE_LOG_ERROR, "nowhere"), 0);
+    base_log(NULL, WEFT_LOG_ERROR, "nowhere");
+    assert_int_equal(base_log_level(NULL), WEFT_LOG_ERROR);
+    base_limit_t limit = {0};
+    assert_int_equal(base_log_limited(NULL, &limit, WEFT_LOG_ERROR, "nowhere"), 0);
 }
 
 /* Level names parse case-insensitively. */
 static void test_level_parse(void **state)
 {
     (void)state;
-    assert_int_equal(wire_log_level_parse("error"), WIRE_LOG_ERROR);
-    assert_int_equal(wire_log_level_parse("warn"), WIRE_LOG_WARN);
-    assert_int_equal(wire_log_level_parse("notice"), WIRE_LOG_NOTICE);
-    assert_int_equal(wire_log_level_parse("info"), WIRE_LOG_INFO);
-    assert_int_equal(wire_log_level_parse("debug"), WIRE_LOG_DEBUG);
-    assert_int_equal(wire_log_level_parse("INFO"), WIRE_LOG_INFO);
-    assert_int_equal(wire_log_level_parse("warning"), -1);
-    assert_int_equal(wire_log_level_parse(""), -1);
-    assert_int_equal(wire_log_level_parse(NULL), -1);
+    assert_int_equal(base_log_level_parse("error"), WEFT_LOG_ERROR);
+    assert_int_equal(base_log_level_parse("warn"), WEFT_LOG_WARN);
+    assert_int_equal(base_log_level_parse("notice"), WEFT_LOG_NOTICE);
+    assert_int_equal(base_log_level_parse("info"), WEFT_LOG_INFO);
+    assert_int_equal(base_log_level_parse("debug"), WEFT_LOG_DEBUG);
+    assert_int_equal(base_log_level_parse("INFO"), WEFT_LOG_INFO);
+    assert_int_equal(base_log_level_parse("warning"), -1);
+    assert_int_equal(base_log_level_parse(""), -1);
+    assert_int_equal(base_log_level_parse(NULL), -1);
 }
 
 /* A truncated message still ends its line; long names are cut. */
@@ -109,13 +109,13 @@ static void test_long_lines(void **state)
 {
     (void)state;
     FILE *f = tmpfile();
-    wire_log_t *log = wire_log_new("edge", WIRE_LOG_DEBUG, f);
+    base_log_t *log = base_log_new("edge", WEFT_LOG_DEBUG, f);
     char *big = malloc(5000);
     assert_non_null(big);
     memset(big, 'x', 4999);
     big[4999] = '\0';
-    wire_log(log, WIRE_LOG_INFO, "%s", big);
-    wire_log(log, WIRE_LOG_INFO, "next");
+    base_log(log, WEFT_LOG_INFO, "%s", big);
+    base_log(log, WEFT_LOG_INFO, "next");
     char buf[8192];
     s_read(f, buf, sizeof buf);
     /* Truncated, but still one whole line: the next message starts on its own line. */
@@ -124,16 +124,16 @@ static void test_long_lines(void **state)
     assert_non_null(strstr(second, " edge info: next\n"));
     assert_true(strlen(buf) - strlen(second) <= 1024);
     free(big);
-    wire_log_destroy(&log);
+    base_log_destroy(&log);
     fclose(f);
 
     /* A long name is cut, not overflowed. */
     f = tmpfile();
-    log = wire_log_new("a-very-long-component-name-that-goes-on-and-on", WIRE_LOG_INFO, f);
-    wire_log(log, WIRE_LOG_INFO, "ok");
+    log = base_log_new("a-very-long-component-name-that-goes-on-and-on", WEFT_LOG_INFO, f);
+    base_log(log, WEFT_LOG_INFO, "ok");
     s_read(f, buf, sizeof buf);
     assert_non_null(strstr(buf, " a-very-long-component-name-that info: ok\n"));
-    wire_log_destroy(&log);
+    base_log_destroy(&log);
     fclose(f);
 }
 
@@ -142,11 +142,11 @@ static void test_rate_limit(void **state)
 {
     (void)state;
     FILE *f = tmpfile();
-    wire_log_t *log = wire_log_new("router", WIRE_LOG_INFO, f);
-    wire_log_limit_t limit = {.burst = 3};
+    base_log_t *log = base_log_new("router", WEFT_LOG_INFO, f);
+    base_limit_t limit = {.burst = 3};
     int written = 0;
     for (int i = 0; i < 10; i++)
-        written += wire_log_limited(log, &limit, WIRE_LOG_WARN, "bad frame %d", i);
+        written += base_log_limited(log, &limit, WEFT_LOG_WARN, "bad frame %d", i);
     assert_int_equal(written, 3);
     assert_int_equal(limit.suppressed, 7);
     char buf[4096];
@@ -158,7 +158,7 @@ static void test_rate_limit(void **state)
 
     /* A new window: first the count of what was dropped, then the line. */
     limit.window_start_ms -= 1000;
-    assert_int_equal(wire_log_limited(log, &limit, WIRE_LOG_WARN, "bad frame %d", 10), 1);
+    assert_int_equal(base_log_limited(log, &limit, WEFT_LOG_WARN, "bad frame %d", 10), 1);
     s_read(f, buf, sizeof buf);
     assert_int_equal(s_lines(buf), 2);
     char *first_end = strchr(buf, '\n');
@@ -169,17 +169,17 @@ static void test_rate_limit(void **state)
     assert_int_equal(limit.suppressed, 0);
 
     /* Lines below the threshold are not counted as suppressed. */
-    wire_log_limit_t quiet = {0};
-    assert_int_equal(wire_log_limited(log, &quiet, WIRE_LOG_DEBUG, "debug"), 0);
+    base_limit_t quiet = {0};
+    assert_int_equal(base_log_limited(log, &quiet, WEFT_LOG_DEBUG, "debug"), 0);
     assert_int_equal(quiet.suppressed, 0);
 
     /* burst 0 means the default of 5 a second. */
-    wire_log_limit_t dflt = {0};
+    base_limit_t dflt = {0};
     written = 0;
     for (int i = 0; i < 20; i++)
-        written += wire_log_limited(log, &dflt, WIRE_LOG_ERROR, "x");
+        written += base_log_limited(log, &dflt, WEFT_LOG_ERROR, "x");
     assert_int_equal(written, 5);
-    wire_log_destroy(&log);
+    base_log_destroy(&log);
     fclose(f);
 }
 

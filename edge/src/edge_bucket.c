@@ -1,7 +1,7 @@
 /*
- * edge_limit.c: the per-connection token bucket (see edge_limit.h).
+ * edge_bucket.c: the per-connection token bucket (see edge_bucket.h).
  */
-#include "edge_limit.h"
+#include "edge_bucket.h"
 
 void edge_bucket_init(edge_bucket_t *b, int per_min, int burst, int close_after, int64_t now_us)
 {

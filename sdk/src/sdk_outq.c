@@ -1,11 +1,11 @@
 /*
- * weft_outq.c: the bounded queue of unacknowledged events (see weft_outq.h).
+ * sdk_outq.c: the bounded queue of unacknowledged events (see sdk_outq.h).
  *
  * A singly linked list from the oldest entry (head) to the newest (tail). Acks free from the head
  * only, because they are cumulative and seqs grow along the list; the send cursor only moves
  * forward except on rewind. Each entry is one allocation holding its three frames.
  */
-#include "weft_outq.h"
+#include "sdk_outq.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -13,8 +13,8 @@
 
 #include "weft.h"
 
-struct weft_outq_entry {
-    weft_outq_entry_t *next; /* newer entry, NULL at the tail */
+struct sdk_outq_entry {
+    sdk_outq_entry_t *next; /* newer entry, NULL at the tail */
     uint64_t seq;            /* publisher seq, set by push */
     bool sent;               /* sent at least once (a later send counts as a resend) */
     size_t topic_len;        /* frame 0 length; the frame starts at data */
@@ -23,12 +23,12 @@ struct weft_outq_entry {
     unsigned char data[];    /* topic, header, payload, back to back */
 };
 
-struct weft_outq {
-    weft_outq_entry_t *head;   /* oldest unacknowledged entry */
-    weft_outq_entry_t *tail;   /* newest entry, where push appends */
-    weft_outq_entry_t *cursor; /* next entry to send, NULL when all were sent */
+struct sdk_outq {
+    sdk_outq_entry_t *head;   /* oldest unacknowledged entry */
+    sdk_outq_entry_t *tail;   /* newest entry, where push appends */
+    sdk_outq_entry_t *cursor; /* next entry to send, NULL when all were sent */
     size_t count;              /* entries queued */
-    size_t bytes;              /* sum of weft_outq_entry_size() of the queued entries */
+    size_t bytes;              /* sum of sdk_outq_entry_size() of the queued entries */
     size_t unsent;             /* entries at or after the cursor */
     size_t max_count;          /* bound on count */
     size_t max_bytes;          /* bound on bytes */
@@ -36,11 +36,11 @@ struct weft_outq {
 };
 
 /* Allocates one entry holding all three frames. */
-weft_outq_entry_t *weft_outq_entry_new(const void *topic, size_t topic_len, size_t header_len,
+sdk_outq_entry_t *sdk_outq_entry_new(const void *topic, size_t topic_len, size_t header_len,
                                        const void *payload, size_t payload_len)
 {
     size_t total = topic_len + header_len + payload_len;
-    weft_outq_entry_t *entry = malloc(sizeof *entry + total);
+    sdk_outq_entry_t *entry = malloc(sizeof *entry + total);
     if (!entry)
         return NULL;
     entry->next = NULL;
@@ -58,19 +58,19 @@ weft_outq_entry_t *weft_outq_entry_new(const void *topic, size_t topic_len, size
 }
 
 /* The header space between topic and payload. */
-void *weft_outq_entry_header(weft_outq_entry_t *entry)
+void *sdk_outq_entry_header(sdk_outq_entry_t *entry)
 {
     return entry->data + entry->topic_len;
 }
 
 /* Bytes counted against max_bytes. */
-size_t weft_outq_entry_size(const weft_outq_entry_t *entry)
+size_t sdk_outq_entry_size(const sdk_outq_entry_t *entry)
 {
     return entry->topic_len + entry->header_len + entry->payload_len;
 }
 
 /* Frees an entry the queue did not take. */
-void weft_outq_entry_destroy(weft_outq_entry_t **entry_p)
+void sdk_outq_entry_destroy(sdk_outq_entry_t **entry_p)
 {
     if (!entry_p || !*entry_p)
         return;
@@ -79,11 +79,11 @@ void weft_outq_entry_destroy(weft_outq_entry_t **entry_p)
 }
 
 /* Creates an empty queue with its two bounds. */
-weft_outq_t *weft_outq_new(size_t max_count, size_t max_bytes)
+sdk_outq_t *sdk_outq_new(size_t max_count, size_t max_bytes)
 {
     if (max_count == 0 || max_bytes == 0)
         return NULL;
-    weft_outq_t *self = calloc(1, sizeof *self);
+    sdk_outq_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->max_count = max_count;
@@ -92,14 +92,14 @@ weft_outq_t *weft_outq_new(size_t max_count, size_t max_bytes)
 }
 
 /* Frees the queue with every entry still in it. */
-void weft_outq_destroy(weft_outq_t **self_p)
+void sdk_outq_destroy(sdk_outq_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    weft_outq_t *self = *self_p;
-    weft_outq_entry_t *entry = self->head;
+    sdk_outq_t *self = *self_p;
+    sdk_outq_entry_t *entry = self->head;
     while (entry) {
-        weft_outq_entry_t *next = entry->next;
+        sdk_outq_entry_t *next = entry->next;
         free(entry);
         entry = next;
     }
@@ -108,7 +108,7 @@ void weft_outq_destroy(weft_outq_t **self_p)
 }
 
 /* Checks both bounds for one more entry of `size` bytes. */
-bool weft_outq_fits(const weft_outq_t *self, size_t size)
+bool sdk_outq_fits(const sdk_outq_t *self, size_t size)
 {
     if (self->count == 0)
         return true;
@@ -118,14 +118,14 @@ bool weft_outq_fits(const weft_outq_t *self, size_t size)
 }
 
 /* Appends at the tail; the cursor picks the entry up if all else was sent. */
-int weft_outq_push(weft_outq_t *self, weft_outq_entry_t **entry_p, uint64_t seq)
+int sdk_outq_push(sdk_outq_t *self, sdk_outq_entry_t **entry_p, uint64_t seq)
 {
-    weft_outq_entry_t *entry = *entry_p;
+    sdk_outq_entry_t *entry = *entry_p;
     assert(entry && entry->next == NULL);
     /* Seqs must grow: ack frees from the head on that assumption. A caller bug, not input. */
     assert(seq > self->last_seq);
-    size_t size = weft_outq_entry_size(entry);
-    if (!weft_outq_fits(self, size))
+    size_t size = sdk_outq_entry_size(entry);
+    if (!sdk_outq_fits(self, size))
         return WEFT_EFULL;
     entry->seq = seq;
     entry->sent = false;
@@ -145,9 +145,9 @@ int weft_outq_push(weft_outq_t *self, weft_outq_entry_t **entry_p, uint64_t seq)
 }
 
 /* Describes the cursor entry's frames without moving the cursor. */
-bool weft_outq_peek(const weft_outq_t *self, weft_outq_frames_t *frames)
+bool sdk_outq_peek(const sdk_outq_t *self, sdk_outq_frames_t *frames)
 {
-    const weft_outq_entry_t *entry = self->cursor;
+    const sdk_outq_entry_t *entry = self->cursor;
     if (!entry)
         return false;
     frames->seq = entry->seq;
@@ -161,9 +161,9 @@ bool weft_outq_peek(const weft_outq_t *self, weft_outq_frames_t *frames)
 }
 
 /* Marks the cursor entry sent and steps past it. */
-bool weft_outq_advance(weft_outq_t *self)
+bool sdk_outq_advance(sdk_outq_t *self)
 {
-    weft_outq_entry_t *entry = self->cursor;
+    sdk_outq_entry_t *entry = self->cursor;
     if (!entry)
         return false;
     bool resend = entry->sent;
@@ -174,11 +174,11 @@ bool weft_outq_advance(weft_outq_t *self)
 }
 
 /* Frees acknowledged entries from the head. */
-size_t weft_outq_ack(weft_outq_t *self, uint64_t seq)
+size_t sdk_outq_ack(sdk_outq_t *self, uint64_t seq)
 {
     size_t freed = 0;
     while (self->head && self->head->seq <= seq) {
-        weft_outq_entry_t *entry = self->head;
+        sdk_outq_entry_t *entry = self->head;
         self->head = entry->next;
         /* The router may acknowledge an entry we have not (re)sent yet on this connection, for
          * instance one it received before a reconnect. The cursor then skips it. */
@@ -187,7 +187,7 @@ size_t weft_outq_ack(weft_outq_t *self, uint64_t seq)
             self->unsent--;
         }
         self->count--;
-        self->bytes -= weft_outq_entry_size(entry);
+        self->bytes -= sdk_outq_entry_size(entry);
         free(entry);
         freed++;
     }
@@ -197,10 +197,10 @@ size_t weft_outq_ack(weft_outq_t *self, uint64_t seq)
 }
 
 /* Sends everything again from the head. */
-size_t weft_outq_rewind(weft_outq_t *self)
+size_t sdk_outq_rewind(sdk_outq_t *self)
 {
     size_t again = 0;
-    for (weft_outq_entry_t *entry = self->head; entry; entry = entry->next)
+    for (sdk_outq_entry_t *entry = self->head; entry; entry = entry->next)
         if (entry->sent)
             again++;
     self->cursor = self->head;
@@ -209,25 +209,25 @@ size_t weft_outq_rewind(weft_outq_t *self)
 }
 
 /* Entries queued. */
-size_t weft_outq_count(const weft_outq_t *self)
+size_t sdk_outq_count(const sdk_outq_t *self)
 {
     return self->count;
 }
 
 /* Bytes queued. */
-size_t weft_outq_bytes(const weft_outq_t *self)
+size_t sdk_outq_bytes(const sdk_outq_t *self)
 {
     return self->bytes;
 }
 
 /* Entries not sent on this connection yet. */
-size_t weft_outq_unsent(const weft_outq_t *self)
+size_t sdk_outq_unsent(const sdk_outq_t *self)
 {
     return self->unsent;
 }
 
 /* Seq at the head, 0 when empty. */
-uint64_t weft_outq_oldest_seq(const weft_outq_t *self)
+uint64_t sdk_outq_oldest_seq(const sdk_outq_t *self)
 {
     return self->head ? self->head->seq : 0;
 }

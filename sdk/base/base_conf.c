@@ -1,7 +1,7 @@
 /*
- * wire_conf.c: table-driven configuration parsing (see wire_conf.h).
+ * base_conf.c: table-driven configuration parsing (see base_conf.h).
  */
-#include "wire_conf.h"
+#include "base_conf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,9 +27,9 @@ static bool s_key_eq(const char *name, const char *key, size_t klen)
     return i == klen && name[i] == '\0';
 }
 
-static const wire_conf_entry_t *s_find(const wire_conf_entry_t *table, const char *key, size_t klen)
+static const base_conf_entry_t *s_find(const base_conf_entry_t *table, const char *key, size_t klen)
 {
-    for (const wire_conf_entry_t *e = table; e->name; e++)
+    for (const base_conf_entry_t *e = table; e->name; e++)
         if (s_key_eq(e->name, key, klen))
             return e;
     return NULL;
@@ -64,20 +64,20 @@ static int s_parse_number(const char *value, bool size_suffix, double *out)
     return 0;
 }
 
-static int s_apply(const wire_conf_entry_t *e, void *conf, const char *value, char *err,
+static int s_apply(const base_conf_entry_t *e, void *conf, const char *value, char *err,
                    size_t errlen)
 {
     char *field = (char *)conf + e->offset;
     double v = 0;
     switch (e->type) {
-    case WIRE_CONF_INT:
-    case WIRE_CONF_SIZE:
-    case WIRE_CONF_DOUBLE:
-        if (s_parse_number(value, e->type == WIRE_CONF_SIZE, &v) < 0) {
+    case BASE_CONF_INT:
+    case BASE_CONF_SIZE:
+    case BASE_CONF_DOUBLE:
+        if (s_parse_number(value, e->type == BASE_CONF_SIZE, &v) < 0) {
             snprintf(err, errlen, "%s: '%s' is not a number", e->name, value);
             return -1;
         }
-        if (e->type != WIRE_CONF_DOUBLE && v != floor(v)) {
+        if (e->type != BASE_CONF_DOUBLE && v != floor(v)) {
             snprintf(err, errlen, "%s: '%s' is not a whole number", e->name, value);
             return -1;
         }
@@ -86,14 +86,14 @@ static int s_apply(const wire_conf_entry_t *e, void *conf, const char *value, ch
                      e->max);
             return -1;
         }
-        if (e->type == WIRE_CONF_INT)
+        if (e->type == BASE_CONF_INT)
             *(int *)field = (int)v;
-        else if (e->type == WIRE_CONF_SIZE)
+        else if (e->type == BASE_CONF_SIZE)
             *(size_t *)field = (size_t)v;
         else
             *(double *)field = v;
         return 0;
-    case WIRE_CONF_BOOL: {
+    case BASE_CONF_BOOL: {
         static const char *const yes[] = {"1", "true", "yes", "on"};
         static const char *const no[] = {"0", "false", "no", "off"};
         for (size_t i = 0; i < 4; i++) {
@@ -109,7 +109,7 @@ static int s_apply(const wire_conf_entry_t *e, void *conf, const char *value, ch
         snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", e->name, value);
         return -1;
     }
-    case WIRE_CONF_LEVEL:
+    case BASE_CONF_LEVEL:
         for (int i = 0; i < 5; i++)
             if (strcasecmp(value, s_levels[i]) == 0) {
                 *(int *)field = i;
@@ -118,7 +118,7 @@ static int s_apply(const wire_conf_entry_t *e, void *conf, const char *value, ch
         snprintf(err, errlen, "%s: '%s' is not a log level (error, warn, notice, info, debug)",
                  e->name, value);
         return -1;
-    case WIRE_CONF_STR: {
+    case BASE_CONF_STR: {
         size_t max = e->max > 0 ? (size_t)e->max : 4096;
         if (strlen(value) > max) {
             snprintf(err, errlen, "%s: longer than %zu characters", e->name, max);
@@ -138,10 +138,10 @@ static int s_apply(const wire_conf_entry_t *e, void *conf, const char *value, ch
     return -1;
 }
 
-int wire_conf_defaults(const wire_conf_entry_t *table, void *conf, char *err, size_t errlen)
+int base_conf_defaults(const base_conf_entry_t *table, void *conf, char *err, size_t errlen)
 {
-    for (const wire_conf_entry_t *e = table; e->name; e++) {
-        if (e->type == WIRE_CONF_STR)
+    for (const base_conf_entry_t *e = table; e->name; e++) {
+        if (e->type == BASE_CONF_STR)
             *(char **)((char *)conf + e->offset) = NULL;
         if (s_apply(e, conf, e->def ? e->def : "", err, errlen) < 0)
             return -1;
@@ -149,10 +149,10 @@ int wire_conf_defaults(const wire_conf_entry_t *table, void *conf, char *err, si
     return 0;
 }
 
-int wire_conf_set(const wire_conf_entry_t *table, void *conf, const char *key, const char *value,
+int base_conf_set(const base_conf_entry_t *table, void *conf, const char *key, const char *value,
                   char *err, size_t errlen)
 {
-    const wire_conf_entry_t *e = s_find(table, key, strlen(key));
+    const base_conf_entry_t *e = s_find(table, key, strlen(key));
     if (!e) {
         snprintf(err, errlen, "%s: unknown setting", key);
         return -1;
@@ -170,7 +170,7 @@ static char *s_trim(char *s)
     return s;
 }
 
-int wire_conf_load(const wire_conf_entry_t *table, void *conf, const char *path, char *err,
+int base_conf_load(const base_conf_entry_t *table, void *conf, const char *path, char *err,
                    size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -201,7 +201,7 @@ int wire_conf_load(const wire_conf_entry_t *table, void *conf, const char *path,
             value++;
         }
         char why[512];
-        if (wire_conf_set(table, conf, key, value, why, sizeof why) < 0) {
+        if (base_conf_set(table, conf, key, value, why, sizeof why) < 0) {
             snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
             rc = -1;
             break;
@@ -211,20 +211,20 @@ int wire_conf_load(const wire_conf_entry_t *table, void *conf, const char *path,
     return rc;
 }
 
-static void s_format(const wire_conf_entry_t *e, const void *conf, char *buf, size_t len)
+static void s_format(const base_conf_entry_t *e, const void *conf, char *buf, size_t len)
 {
     const char *field = (const char *)conf + e->offset;
     switch (e->type) {
-    case WIRE_CONF_INT: snprintf(buf, len, "%d", *(const int *)field); break;
-    case WIRE_CONF_SIZE: snprintf(buf, len, "%zu", *(const size_t *)field); break;
-    case WIRE_CONF_DOUBLE: snprintf(buf, len, "%g", *(const double *)field); break;
-    case WIRE_CONF_BOOL: snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false"); break;
-    case WIRE_CONF_LEVEL: {
+    case BASE_CONF_INT: snprintf(buf, len, "%d", *(const int *)field); break;
+    case BASE_CONF_SIZE: snprintf(buf, len, "%zu", *(const size_t *)field); break;
+    case BASE_CONF_DOUBLE: snprintf(buf, len, "%g", *(const double *)field); break;
+    case BASE_CONF_BOOL: snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false"); break;
+    case BASE_CONF_LEVEL: {
         int l = *(const int *)field;
         snprintf(buf, len, "%s", l >= 0 && l < 5 ? s_levels[l] : "?");
         break;
     }
-    case WIRE_CONF_STR: {
+    case BASE_CONF_STR: {
         const char *s = *(char *const *)field;
         snprintf(buf, len, "\"%s\"", s ? s : "");
         break;
@@ -232,16 +232,16 @@ static void s_format(const wire_conf_entry_t *e, const void *conf, char *buf, si
     }
 }
 
-void wire_conf_print(const wire_conf_entry_t *table, const void *conf, FILE *out)
+void base_conf_print(const base_conf_entry_t *table, const void *conf, FILE *out)
 {
     char buf[4200];
-    for (const wire_conf_entry_t *e = table; e->name; e++) {
+    for (const base_conf_entry_t *e = table; e->name; e++) {
         s_format(e, conf, buf, sizeof buf);
         fprintf(out, "%s = %s\n", e->name, buf);
     }
 }
 
-void wire_conf_help(const wire_conf_entry_t *table, const char *prog, const char *summary,
+void base_conf_help(const base_conf_entry_t *table, const char *prog, const char *summary,
                     FILE *out)
 {
     fprintf(out, "Usage: %s [--config FILE] [--KEY VALUE ...]\n%s\n\nOptions:\n", prog, summary);
@@ -249,14 +249,14 @@ void wire_conf_help(const wire_conf_entry_t *table, const char *prog, const char
     fprintf(out, "  --check-config       validate the configuration and exit\n");
     fprintf(out, "  --print-config       print the effective configuration and exit\n");
     fprintf(out, "  --help, --version\n\nSettings (file key = flag name):\n");
-    for (const wire_conf_entry_t *e = table; e->name; e++)
+    for (const base_conf_entry_t *e = table; e->name; e++)
         fprintf(out, "  --%-22s %s (default: %s)\n", e->name, e->help, e->def ? e->def : "\"\"");
 }
 
-void wire_conf_free(const wire_conf_entry_t *table, void *conf)
+void base_conf_free(const base_conf_entry_t *table, void *conf)
 {
-    for (const wire_conf_entry_t *e = table; e->name; e++) {
-        if (e->type == WIRE_CONF_STR) {
+    for (const base_conf_entry_t *e = table; e->name; e++) {
+        if (e->type == BASE_CONF_STR) {
             char **field = (char **)((char *)conf + e->offset);
             free(*field);
             *field = NULL;
@@ -264,15 +264,15 @@ void wire_conf_free(const wire_conf_entry_t *table, void *conf)
     }
 }
 
-wire_conf_action_t wire_conf_from_args(const wire_conf_entry_t *table, void *conf, int argc,
+base_conf_action_t base_conf_from_args(const base_conf_entry_t *table, void *conf, int argc,
                                        char **argv, const char *summary, const char *version,
                                        FILE *out, FILE *errout)
 {
     char err[600];
     const char *prog = argc > 0 ? argv[0] : "weft";
-    if (wire_conf_defaults(table, conf, err, sizeof err) < 0) {
+    if (base_conf_defaults(table, conf, err, sizeof err) < 0) {
         fprintf(errout, "%s: bad built-in default: %s\n", prog, err);
-        return WIRE_CONF_EXIT_ERR;
+        return BASE_CONF_EXIT_ERR;
     }
     bool check = false, print = false;
     /* The file first, wherever --config appears, so that flags override it. */
@@ -281,15 +281,15 @@ wire_conf_action_t wire_conf_from_args(const wire_conf_entry_t *table, void *con
         if (strcmp(argv[i], "--config") == 0) {
             if (i + 1 >= argc) {
                 fprintf(errout, "%s: --config: missing file name\n", prog);
-                return WIRE_CONF_EXIT_ERR;
+                return BASE_CONF_EXIT_ERR;
             }
             path = argv[++i];
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
             path = argv[i] + 9;
         }
-        if (path && wire_conf_load(table, conf, path, err, sizeof err) < 0) {
+        if (path && base_conf_load(table, conf, path, err, sizeof err) < 0) {
             fprintf(errout, "%s: %s\n", prog, err);
-            return WIRE_CONF_EXIT_ERR;
+            return BASE_CONF_EXIT_ERR;
         }
     }
     for (int i = 1; i < argc; i++) {
@@ -301,12 +301,12 @@ wire_conf_action_t wire_conf_from_args(const wire_conf_entry_t *table, void *con
         if (strncmp(arg, "--config=", 9) == 0)
             continue;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            wire_conf_help(table, prog, summary, out);
-            return WIRE_CONF_EXIT_OK;
+            base_conf_help(table, prog, summary, out);
+            return BASE_CONF_EXIT_OK;
         }
         if (strcmp(arg, "--version") == 0) {
             fprintf(out, "%s %s\n", prog, version);
-            return WIRE_CONF_EXIT_OK;
+            return BASE_CONF_EXIT_OK;
         }
         if (strcmp(arg, "--check-config") == 0) {
             check = true;
@@ -318,39 +318,39 @@ wire_conf_action_t wire_conf_from_args(const wire_conf_entry_t *table, void *con
         }
         if (strncmp(arg, "--", 2) != 0) {
             fprintf(errout, "%s: unexpected argument '%s' (see --help)\n", prog, arg);
-            return WIRE_CONF_EXIT_ERR;
+            return BASE_CONF_EXIT_ERR;
         }
         const char *key = arg + 2;
         const char *eq = strchr(key, '=');
         size_t klen = eq ? (size_t)(eq - key) : strlen(key);
-        const wire_conf_entry_t *e = s_find(table, key, klen);
+        const base_conf_entry_t *e = s_find(table, key, klen);
         if (!e) {
             fprintf(errout, "%s: --%.*s: unknown option (see --help)\n", prog, (int)klen, key);
-            return WIRE_CONF_EXIT_ERR;
+            return BASE_CONF_EXIT_ERR;
         }
         const char *value = NULL;
         if (eq)
             value = eq + 1;
-        else if (e->type == WIRE_CONF_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
+        else if (e->type == BASE_CONF_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
             value = "true";
         else if (i + 1 < argc)
             value = argv[++i];
         if (!value) {
             fprintf(errout, "%s: --%s: missing value\n", prog, e->name);
-            return WIRE_CONF_EXIT_ERR;
+            return BASE_CONF_EXIT_ERR;
         }
         if (s_apply(e, conf, value, err, sizeof err) < 0) {
             fprintf(errout, "%s: --%s\n", prog, err);
-            return WIRE_CONF_EXIT_ERR;
+            return BASE_CONF_EXIT_ERR;
         }
     }
     if (print) {
-        wire_conf_print(table, conf, out);
-        return WIRE_CONF_EXIT_OK;
+        base_conf_print(table, conf, out);
+        return BASE_CONF_EXIT_OK;
     }
     if (check) {
         fprintf(out, "configuration OK\n");
-        return WIRE_CONF_EXIT_OK;
+        return BASE_CONF_EXIT_OK;
     }
-    return WIRE_CONF_RUN;
+    return BASE_CONF_RUN;
 }

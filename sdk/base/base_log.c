@@ -1,24 +1,26 @@
 /*
- * wire_log.c: a small leveled logger with per-call-site rate limiting.
+ * base_log.c: a small leveled logger with per-call-site rate limiting.
  */
-#include "wire_log.h"
+#include "base_log.h"
+
+#include "base_clock.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-struct wire_log {
+struct base_log {
     char name[32];      /* component name shown on every line */
-    wire_level_t level; /* lines above this level are skipped */
+    weft_log_level_t level; /* lines above this level are skipped */
     FILE *out;          /* destination, not owned */
 };
 
 static const char *const s_level_names[] = {"error", "warn", "notice", "info", "debug"};
 
-wire_log_t *wire_log_new(const char *name, wire_level_t level, FILE *out)
+base_log_t *base_log_new(const char *name, weft_log_level_t level, FILE *out)
 {
-    wire_log_t *self = calloc(1, sizeof *self);
+    base_log_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     snprintf(self->name, sizeof self->name, "%s", name ? name : "weft");
@@ -27,7 +29,7 @@ wire_log_t *wire_log_new(const char *name, wire_level_t level, FILE *out)
     return self;
 }
 
-void wire_log_destroy(wire_log_t **self_p)
+void base_log_destroy(base_log_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -35,26 +37,26 @@ void wire_log_destroy(wire_log_t **self_p)
     *self_p = NULL;
 }
 
-void wire_log_set_level(wire_log_t *self, wire_level_t level)
+void base_log_set_level(base_log_t *self, weft_log_level_t level)
 {
     if (self)
         self->level = level;
 }
 
-wire_level_t wire_log_level(const wire_log_t *self)
+weft_log_level_t base_log_level(const base_log_t *self)
 {
-    return self ? self->level : WIRE_LOG_ERROR;
+    return self ? self->level : WEFT_LOG_ERROR;
 }
 
-int wire_log_level_parse(const char *text)
+int base_log_level_parse(const char *text)
 {
-    for (int i = 0; i <= WIRE_LOG_DEBUG; i++)
+    for (int i = 0; i <= WEFT_LOG_DEBUG; i++)
         if (text && strcasecmp(text, s_level_names[i]) == 0)
             return i;
     return -1;
 }
 
-void wire_logv(wire_log_t *self, wire_level_t level, const char *fmt, va_list ap)
+void base_logv(base_log_t *self, weft_log_level_t level, const char *fmt, va_list ap)
 {
     if (!self || level > self->level)
         return;
@@ -82,39 +84,27 @@ void wire_logv(wire_log_t *self, wire_level_t level, const char *fmt, va_list ap
     fflush(self->out);
 }
 
-void wire_log(wire_log_t *self, wire_level_t level, const char *fmt, ...)
+void base_log(base_log_t *self, weft_log_level_t level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    wire_logv(self, level, fmt, ap);
+    base_logv(self, level, fmt, ap);
     va_end(ap);
 }
 
-int wire_log_limited(wire_log_t *self, wire_log_limit_t *limit, wire_level_t level,
+int base_log_limited(base_log_t *self, base_limit_t *limit, weft_log_level_t level,
                      const char *fmt, ...)
 {
     if (!self || level > self->level)
         return 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    unsigned burst = limit->burst ? limit->burst : 5;
-    if (now_ms - limit->window_start_ms >= 1000) {
-        limit->window_start_ms = now_ms;
-        limit->in_window = 0;
-    }
-    if (limit->in_window >= burst) {
-        limit->suppressed++;
+    unsigned suppressed;
+    if (!base_limit_pass(limit, (uint64_t)base_clock_ms(), &suppressed))
         return 0;
-    }
-    limit->in_window++;
-    if (limit->suppressed) {
-        wire_log(self, level, "(%u similar lines suppressed)", limit->suppressed);
-        limit->suppressed = 0;
-    }
+    if (suppressed)
+        base_log(self, level, "(%u similar lines suppressed)", suppressed);
     va_list ap;
     va_start(ap, fmt);
-    wire_logv(self, level, fmt, ap);
+    base_logv(self, level, fmt, ap);
     va_end(ap);
     return 1;
 }
