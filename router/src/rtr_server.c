@@ -200,8 +200,8 @@ static int s_renice_io_pass(rtr_server_t *self, int target)
  * Lowers the priority of the context's io_threads ZeroMQ I/O threads by io_nice relative to the
  * calling (loop) thread. Why: under full load the loop and the I/O thread share one core, and an
  * I/O thread of equal weight, woken by every incoming TCP segment and every pipe activation,
- * preempts the loop after a handful of events each time (measured: 40-80 context switches per
- * 1000 events, SCHED_BATCH notwithstanding). With a lower weight it mostly runs when the loop
+ * preempts the loop after a handful of events each time, SCHED_BATCH notwithstanding (figures:
+ * docs/performance.md, "io_nice"). With a lower weight it mostly runs when the loop
  * waits for input, so both sides move larger batches. It still gets the whole core whenever the
  * loop has nothing to do, so this changes who yields first, not how much the I/O thread can do.
  * libzmq has no option for it (ZMQ_THREAD_PRIORITY only raises priority), so its threads are

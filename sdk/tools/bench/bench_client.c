@@ -501,7 +501,7 @@ static void s_read(bench_client_t *self, size_t i)
             s_drop(self, i, strerror(errno));
         return;
     }
-    /* Receive time per read (a vDSO call, ~25 ns): a wake-up may serve 1,000 sockets. */
+    /* Receive time per read (a vDSO call, cheap): a wake-up may serve 1,000 sockets. */
     self->now_ns = base_clock_wall_ns();
     bench_acct_result(self->acct)->bytes += (uint64_t)n;
     /* Delay our ACKs (Linux leaves "quick ack" mode only until the next delayed-ACK timer, so

@@ -13,8 +13,8 @@
  * moves on to the next source address, 127.0.0.2, 127.0.0.3 ... (loopback targets only), binding
  * with IP_BIND_ADDRESS_NO_PORT so the port is still chosen per destination.
  *
- * Reading costs this process far more in the kernel's TCP path than in its own code (about 95 %
- * of its CPU time, measured with perf): every frame read alone means one read(), one epoll
+ * Reading costs this process far more in the kernel's TCP path than in its own code (most of its
+ * CPU time, docs/performance.md "The bench's WebSocket client"): every frame read alone means one read(), one epoll
  * wake-up and one ACK through the loopback. Two habits cut that without changing what the edge
  * does: ACKs are delayed (TCP_QUICKACK off after each read, as a browser's host would do with
  * small pushed segments), and after a wake-up that found at least 32 sockets ready the loop
