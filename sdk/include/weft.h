@@ -74,7 +74,7 @@ enum weft_err {
 #undef WEFT__ERR_ENUM
 };
 
-/* Flags for weft_publish(). */
+/* Flags for the publish calls. */
 #define WEFT_CRITICAL 0x1 /* deliver at once, flushing any batch window at the edges */
 
 /* Limits enforced locally by weft_publish() (the router enforces them again). */
