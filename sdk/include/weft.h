@@ -90,7 +90,8 @@ typedef struct weft_pub weft_pub_t;
  * Called on the publisher's I/O thread when the router acknowledged events: every event with
  * first_seq <= seq <= last_seq (the seqs weft_publish_buf() returned) is now held by the router.
  * Acks are cumulative, so one call usually covers many events; over a publisher's life the
- * ranges are consecutive and cover each acknowledged event exactly once.
+ * ranges are consecutive and cover each acknowledged event exactly once. pub is the publisher
+ * the options were given to; arg is their callback_arg.
  */
 typedef void weft_ack_fn(weft_pub_t *pub, uint64_t first_seq, uint64_t last_seq, void *arg);
 
@@ -164,8 +165,7 @@ WEFT_EXPORT int weft_pub_opts_init_sized(weft_pub_opts_t *opts, size_t size);
  */
 WEFT_EXPORT weft_pub_t *weft_pub_new_sized(const char *endpoint, const weft_pub_opts_t *opts,
                                            size_t opts_size);
-#define weft_pub_new(endpoint, opts)                                                               \
-    weft_pub_new_sized((endpoint), (opts), sizeof(weft_pub_opts_t))
+#define weft_pub_new(endpoint, opts) weft_pub_new_sized((endpoint), (opts), sizeof(weft_pub_opts_t))
 
 /*
  * Publishes one event, the form for callers that hold the payload as a buffer (other languages,
@@ -229,8 +229,9 @@ WEFT_EXPORT int weft_pub_close_sized(weft_pub_t **pub_p, int timeout_ms, weft_pu
 #define weft_pub_close(pub_p, timeout_ms, final)                                                   \
     weft_pub_close_sized((pub_p), (timeout_ms), (final), sizeof(weft_pub_stats_t))
 
-/* weft_pub_close() with the options' linger_ms and no final counters. NULL-safe; safe to call
- * twice. */
+/* weft_pub_close() with the options' linger_ms and no final counters: events never acknowledged
+ * are only reported through the log callback (weft_pub_close() returns their count). NULL-safe;
+ * safe to call twice. */
 WEFT_EXPORT void weft_pub_destroy(weft_pub_t **pub_p);
 
 /* Text for an error code ("unknown error" for anything else). Never NULL. */

@@ -188,8 +188,9 @@ static int s_opts_read(weft_pub_opts_t *o, const weft_pub_opts_t *opts, size_t s
     if (!opts)
         return 0;
     if (size < S_OPTS_V0_SIZE) {
-        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: options of %zu bytes, fewer than the %zu of weft.h v0",
-                size, (size_t)S_OPTS_V0_SIZE);
+        sdk_log(WEFT_LOG_ERROR,
+                "weft_pub_new: options of %zu bytes, fewer than the %zu of weft.h v0", size,
+                (size_t)S_OPTS_V0_SIZE);
         return -1;
     }
     if (size > sizeof *o &&

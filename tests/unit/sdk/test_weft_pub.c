@@ -1008,18 +1008,18 @@ static void test_close_reports_lost(void **state)
 
 /* What the ack and state callbacks saw; the callbacks run on the I/O thread. */
 typedef struct cb_seen {
-    pthread_mutex_t mu;  /* guards the fields below */
-    uint64_t acked;      /* events covered by on_ack ranges */
-    uint64_t next_first; /* the first_seq the next range must start at */
-    int calls;           /* on_ack calls */
-    int bad_ranges;      /* ranges that did not continue the previous one */
-    int stats_behind;    /* calls that found stats.acked_seq behind last_seq */
-    int flush_rc;        /* what weft_pub_flush() returned inside on_ack */
-    int close_rc;        /* what weft_pub_close() returned inside on_ack */
-    int states[16];      /* on_state values, in order */
-    int nstates;         /* entries in states */
+    pthread_mutex_t mu;    /* guards the fields below */
+    uint64_t acked;        /* events covered by on_ack ranges */
+    uint64_t next_first;   /* the first_seq the next range must start at */
+    int calls;             /* on_ack calls */
+    int bad_ranges;        /* ranges that did not continue the previous one */
+    int stats_behind;      /* calls that found stats.acked_seq behind last_seq */
+    int flush_rc;          /* what weft_pub_flush() returned inside on_ack */
+    int close_rc;          /* what weft_pub_close() returned inside on_ack */
+    int states[16];        /* on_state values, in order */
+    int nstates;           /* entries in states */
     weft_pub_t *wrong_pub; /* a pub argument other than the expected one, if any */
-    weft_pub_t *expect;  /* the publisher the callbacks must be called for */
+    weft_pub_t *expect;    /* the publisher the callbacks must be called for */
 } cb_seen_t;
 
 /* on_ack: ranges must follow each other from seq 1; also checks what a callback may call. */
@@ -1203,9 +1203,8 @@ static void test_publish_buf(void **state)
     assert_non_null(buf);
     memcpy(buf, two, first_len);
     uint64_t seq = 99;
-    assert_int_equal(weft_publish_buf(pub, "room:buf", "a.b", "k1", buf, first_len, WEFT_CRITICAL,
-                                      &seq),
-                     0);
+    assert_int_equal(
+        weft_publish_buf(pub, "room:buf", "a.b", "k1", buf, first_len, WEFT_CRITICAL, &seq), 0);
     assert_int_equal(seq, 1);
     /* The first object of two back to back: only len bytes count. */
     assert_int_equal(weft_publish_buf(pub, "room:buf", "a.b", NULL, two, first_len, 0, &seq), 0);

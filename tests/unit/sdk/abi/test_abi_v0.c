@@ -77,8 +77,8 @@ static int s_setup(void **state)
     snprintf(fx->intake, sizeof fx->intake, "tcp://127.0.0.1:%d", ts_free_port());
     snprintf(fanout, sizeof fanout, "tcp://127.0.0.1:%d", ts_free_port());
     snprintf(history, sizeof history, "tcp://127.0.0.1:%d", ts_free_port());
-    char *argv[] = {(char *)bin, "--intake", fx->intake, "--fanout", fanout, "--history", history,
-                    NULL};
+    char *argv[] = {(char *)bin, "--intake",  fx->intake, "--fanout",
+                    fanout,      "--history", history,    NULL};
     /* The log goes to the test's working directory, where ctest leaves it for a post-mortem. */
     fx->router = ts_proc_new("weft-router", argv, "test_abi_v0.router.log", NULL);
     if (!fx->router || ts_proc_wait_log(fx->router, "ready:", 20000) != 0) {
