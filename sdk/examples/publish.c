@@ -6,6 +6,7 @@
  *
  * It needs nothing but weft.h.
  */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include <weft.h>
@@ -19,11 +20,16 @@ int main(int argc, char **argv)
     if (!pub)
         return 1;
     int rc = weft_publish(pub, "project:1", "task.progress", "{\"task\":\"build\",\"pct\":40}", 0);
-    if (rc == 0)
-        rc = weft_pub_flush(pub, 5000);
-    weft_pub_destroy(&pub);
-
     if (rc != 0)
         fprintf(stderr, "publish: %s\n", weft_strerror(rc));
+
+    /* Close waits up to 5 s for the router's acknowledgement, then reports what never got one. */
+    weft_pub_stats_t final;
+    int closed = weft_pub_close(&pub, 5000, &final);
+    if (closed != 0)
+        fprintf(stderr, "publish: %s: %" PRIu64 " event(s) not acknowledged\n",
+                weft_strerror(closed), final.lost);
+    if (rc == 0)
+        rc = closed;
     return rc == 0 ? 0 : 1;
 }

@@ -2,7 +2,7 @@
  * weft_pub.c: the publisher (weft_pub_t): local validation, the buffer of unacknowledged events,
  * and the background I/O thread that talks to the router.
  *
- * Threads. Any application thread may call weft_publish(), weft_pub_flush() and weft_pub_stats();
+ * Threads. Any application thread may call weft_publish*(), weft_pub_flush() and weft_pub_stats();
  * they share the queue and the counters under `mutex`. The I/O thread owns the ZeroMQ socket
  * exclusively (ZeroMQ sockets are not thread-safe): it sends queued events, reads the router's
  * subscription and acks, and sends heartbeats. Publishers wake it through an eventfd that it polls
@@ -16,7 +16,13 @@
  *
  * Sending never happens under the mutex: the I/O thread peeks the cursor entry under the mutex,
  * sends its frames unlocked (only the I/O thread frees entries, on acks, so the view stays valid)
- * and advances the cursor under the mutex again.
+ * and advances the cursor under the mutex again. The application's callbacks (on_ack, on_state)
+ * run on the I/O thread with the mutex released, so that they may publish.
+ *
+ * Growing structs (weft.h, "Growing without breaking callers"): the *_sized() calls get the
+ * caller's compiled struct size. Options are read into a struct of this library's size holding
+ * the defaults, so fields beyond the caller's size keep their defaults; counters are written
+ * from a full struct, exactly as many bytes as the caller's size.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,6 +55,25 @@
 #define S_HEARTBEAT_MIN_MS 10                /* smallest heartbeat_ms accepted */
 #define S_PAYLOAD_LIMIT (256u * 1024 * 1024) /* largest max_payload accepted */
 
+/* The sizes of the weft.h 0.1.0 (v0) structs: the offset of the first field added since. */
+#define S_OPTS_V0_SIZE offsetof(weft_pub_opts_t, on_ack)
+#define S_STATS_V0_SIZE offsetof(weft_pub_stats_t, last_seq)
+
+/* The options weft.h documents as defaults. */
+static const weft_pub_opts_t s_opts_default = {
+    .publisher_id = NULL,
+    .max_buffered = 10000,
+    .max_buffered_bytes = 16u * 1024 * 1024,
+    .block_ms = 0,
+    .heartbeat_ms = 1000,
+    .linger_ms = 2000,
+    .max_payload = WEFT_PAYLOAD_DEFAULT_MAX,
+};
+
+/* The publisher whose callback this thread is running, if any: flush and close refuse to wait
+ * for acks that only this thread could read. */
+static _Thread_local const weft_pub_t *s_in_callback;
+
 struct weft_pub {
     /* Fixed after weft_pub_new(); read by every thread without locking. */
     char id[WEFT_PUBID_MAX + 1]; /* publisher id, NUL-terminated */
@@ -66,7 +91,7 @@ struct weft_pub {
     bool wake_pending;      /* wake_fd was written and the I/O thread has not read it yet */
     bool closing;           /* destroy started: publishes fail with WEFT_ECLOSED */
     bool stop;              /* the I/O thread must exit */
-    weft_pub_stats_t stats; /* counters; buffered is filled in on read */
+    weft_pub_stats_t stats; /* counters; buffered and last_seq are filled in on read */
 
     /* Owned by the I/O thread while it runs; before and after, by the creating or destroying
      * thread. */
@@ -126,19 +151,57 @@ static void s_default_id(char *buf, size_t size)
     }
 }
 
-/* Fills opts with the defaults documented in weft.h. */
-void weft_pub_opts_init(weft_pub_opts_t *opts)
+/* Writes `size` bytes of a caller's struct from ours of `ours` bytes: a shorter caller struct gets
+ * its prefix, a longer one (a newer weft.h) gets zeros after ours. */
+static void s_copy_out(void *theirs, size_t size, const void *ours, size_t ours_size)
 {
+    size_t n = size < ours_size ? size : ours_size;
+    memcpy(theirs, ours, n);
+    if (size > n)
+        memset((unsigned char *)theirs + n, 0, size - n);
+}
+
+/* True when the `len` bytes at p are all zero. */
+static bool s_all_zero(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < len; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+/* Fills the caller's options, of its compiled size, with the defaults documented in weft.h. */
+int weft_pub_opts_init_sized(weft_pub_opts_t *opts, size_t size)
+{
+    if (!opts || size < S_OPTS_V0_SIZE)
+        return WEFT_EINVAL;
+    s_copy_out(opts, size, &s_opts_default, sizeof s_opts_default);
+    return 0;
+}
+
+/* Reads the caller's options of `size` bytes over the defaults. Logs and returns -1 when the size
+ * is too small for v0 or the caller sets fields this library does not know. */
+static int s_opts_read(weft_pub_opts_t *o, const weft_pub_opts_t *opts, size_t size)
+{
+    *o = s_opts_default;
     if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->publisher_id = NULL;
-    opts->max_buffered = 10000;
-    opts->max_buffered_bytes = 16u * 1024 * 1024;
-    opts->block_ms = 0;
-    opts->heartbeat_ms = 1000;
-    opts->linger_ms = 2000;
-    opts->max_payload = WEFT_PAYLOAD_DEFAULT_MAX;
+        return 0;
+    if (size < S_OPTS_V0_SIZE) {
+        sdk_log(WEFT_LOG_ERROR,
+                "weft_pub_new: options of %zu bytes, fewer than the %zu of weft.h v0", size,
+                (size_t)S_OPTS_V0_SIZE);
+        return -1;
+    }
+    if (size > sizeof *o &&
+        !s_all_zero((const unsigned char *)opts + sizeof *o, size - sizeof *o)) {
+        sdk_log(WEFT_LOG_ERROR,
+                "weft_pub_new: the options set fields beyond the %zu bytes libweft %s knows",
+                sizeof *o, WEFT_VERSION_STRING);
+        return -1;
+    }
+    memcpy(o, opts, size < sizeof *o ? size : sizeof *o);
+    return 0;
 }
 
 /* Checks the options; logs and returns -1 on the first bad one. */
@@ -239,9 +302,26 @@ static void s_wake_locked(weft_pub_t *self, bool force)
 
 /* ---- I/O thread ---------------------------------------------------------------------------- */
 
+/* Calls the application's on_state callback, marking this thread as inside it. Mutex not held. */
+static void s_notify_state(weft_pub_t *self, bool connected)
+{
+    s_in_callback = self;
+    self->opts.on_state(self, connected ? 1 : 0, self->opts.callback_arg);
+    s_in_callback = NULL;
+}
+
+/* Calls the application's on_ack callback, marking this thread as inside it. Mutex not held. */
+static void s_notify_ack(weft_pub_t *self, uint64_t first_seq, uint64_t last_seq)
+{
+    s_in_callback = self;
+    self->opts.on_ack(self, first_seq, last_seq, self->opts.callback_arg);
+    s_in_callback = NULL;
+}
+
 /* Applies the router's subscription arriving or leaving. */
 static void s_on_subscription(weft_pub_t *self, bool present)
 {
+    bool changed = present != self->connected;
     if (present) {
         /* Every unacknowledged event goes again, oldest first; the router drops the ones it
          * already has. Deferred when half an event is out (part > 0): a multipart message is
@@ -264,6 +344,8 @@ static void s_on_subscription(weft_pub_t *self, bool present)
     self->stats.connected = self->connected ? 1 : 0;
     pthread_cond_broadcast(&self->changed);
     pthread_mutex_unlock(&self->mutex);
+    if (changed && self->opts.on_state)
+        s_notify_state(self, present);
 }
 
 /* Applies one ack frame. Entries for other publishers are the normal case (the router sends every
@@ -290,11 +372,19 @@ static void s_on_ack(weft_pub_t *self, const void *data, size_t len)
     if (highest == 0)
         return;
     pthread_mutex_lock(&self->mutex);
+    uint64_t first = sdk_outq_oldest_seq(self->queue);
     size_t freed = sdk_outq_ack(self->queue, highest);
-    self->stats.acked += freed;
-    if (freed)
+    /* Seqs in the queue are consecutive (each publish takes last_seq + 1), so the freed entries
+     * are exactly first .. first + freed - 1. */
+    uint64_t last = first + freed - 1;
+    if (freed) {
+        self->stats.acked += freed;
+        self->stats.acked_seq = last;
         pthread_cond_broadcast(&self->changed);
+    }
     pthread_mutex_unlock(&self->mutex);
+    if (freed && self->opts.on_ack)
+        s_notify_ack(self, first, last);
 }
 
 /* Reads every message the XPUB has for us: subscriptions and acks. */
@@ -545,12 +635,11 @@ static void s_free(weft_pub_t *self)
 }
 
 /* Checks the options, opens the socket and starts the I/O thread. */
-weft_pub_t *weft_pub_new(const char *endpoint, const weft_pub_opts_t *opts)
+weft_pub_t *weft_pub_new_sized(const char *endpoint, const weft_pub_opts_t *opts, size_t opts_size)
 {
     weft_pub_opts_t o;
-    weft_pub_opts_init(&o);
-    if (opts)
-        o = *opts;
+    if (s_opts_read(&o, opts, opts_size) < 0)
+        return NULL;
     if (!endpoint || !*endpoint) {
         sdk_log(WEFT_LOG_ERROR, "weft_pub_new: no endpoint given");
         return NULL;
@@ -609,8 +698,8 @@ err:
 
 /* Validates a publish call's arguments. Returns 0 or the WEFT_E* code; fills the lengths. */
 static int s_validate(const weft_pub_t *self, const char *room, const char *type, const char *key,
-                      const char *json, int flags, size_t *room_len, size_t *type_len,
-                      size_t *key_len, size_t *json_len)
+                      const void *payload, size_t len, int flags, size_t *room_len,
+                      size_t *type_len, size_t *key_len)
 {
     *room_len = room ? strnlen(room, WIRE_ROOM_MAX + 1) : 0;
     if (!wire_room_valid(room, *room_len))
@@ -626,33 +715,38 @@ static int s_validate(const weft_pub_t *self, const char *room, const char *type
     }
     if (flags & ~WEFT_CRITICAL)
         return WEFT_EINVAL;
-    if (!json)
+    if (!payload)
         return WEFT_EJSON;
-    *json_len = strnlen(json, self->opts.max_payload + 1);
-    if (*json_len > self->opts.max_payload)
+    if (len > self->opts.max_payload)
         return WEFT_ETOOBIG;
     json_error_t jerr;
-    json_t *doc = json_loadb(json, *json_len, 0, &jerr);
+    json_t *doc = json_loadb(payload, len, 0, &jerr);
     bool object = doc && json_is_object(doc);
     json_decref(doc);
     return object ? 0 : WEFT_EJSON;
 }
 
-/* Validates, encodes and queues one event; see weft.h. */
-int weft_publish_key(weft_pub_t *pub, const char *room, const char *type, const char *key,
-                     const char *json, int flags)
+/* Counts a publish refused for its arguments and returns its code. */
+static int s_invalid(weft_pub_t *pub, int rc)
 {
+    pthread_mutex_lock(&pub->mutex);
+    pub->stats.invalid++;
+    pthread_mutex_unlock(&pub->mutex);
+    return rc;
+}
+
+/* Validates, encodes and queues one event; see weft.h. */
+int weft_publish_buf(weft_pub_t *pub, const char *room, const char *type, const char *key,
+                     const void *payload, size_t len, int flags, uint64_t *seq)
+{
+    if (seq)
+        *seq = 0;
     if (!pub)
         return WEFT_EINVAL;
-    size_t room_len, type_len, key_len, json_len;
-    int rc =
-        s_validate(pub, room, type, key, json, flags, &room_len, &type_len, &key_len, &json_len);
-    if (rc != 0) {
-        pthread_mutex_lock(&pub->mutex);
-        pub->stats.invalid++;
-        pthread_mutex_unlock(&pub->mutex);
-        return rc;
-    }
+    size_t room_len, type_len, key_len;
+    int rc = s_validate(pub, room, type, key, payload, len, flags, &room_len, &type_len, &key_len);
+    if (rc != 0)
+        return s_invalid(pub, rc);
 
     /* Everything that allocates or copies happens before taking the mutex. */
     wire_header_t h = {
@@ -672,7 +766,7 @@ int weft_publish_key(weft_pub_t *pub, const char *room, const char *type, const 
     size_t topic_len = wire_topic_for_room(room, room_len, topic);
     if (header_len == 0 || topic_len == 0)
         return WEFT_EINTERNAL; /* validated above: cannot happen */
-    sdk_outq_entry_t *entry = sdk_outq_entry_new(topic, topic_len, header_len, json, json_len);
+    sdk_outq_entry_t *entry = sdk_outq_entry_new(topic, topic_len, header_len, payload, len);
     if (!entry)
         return WEFT_ENOMEM;
     size_t size = sdk_outq_entry_size(entry);
@@ -699,11 +793,24 @@ int weft_publish_key(weft_pub_t *pub, const char *room, const char *type, const 
             pub->last_seq = h.pub_seq;
             pub->stats.published++;
             s_wake_locked(pub, false);
+            if (seq)
+                *seq = h.pub_seq;
         }
     }
     pthread_mutex_unlock(&pub->mutex);
     sdk_outq_entry_destroy(&entry); /* NULL after a successful push */
     return rc;
+}
+
+/* weft_publish_buf() with a NUL-terminated payload and no seq. */
+int weft_publish_key(weft_pub_t *pub, const char *room, const char *type, const char *key,
+                     const char *json, int flags)
+{
+    if (!pub)
+        return WEFT_EINVAL;
+    /* Bounded, so that a huge string is not scanned to its end only to be refused. */
+    size_t len = json ? strnlen(json, pub->opts.max_payload + 1) : 0;
+    return weft_publish_buf(pub, room, type, key, json, len, flags, NULL);
 }
 
 /* weft_publish_key() without a key. */
@@ -722,7 +829,7 @@ static bool s_acked_upto_locked(const weft_pub_t *self, uint64_t seq)
 /* Waits until the events published so far are acknowledged. */
 int weft_pub_flush(weft_pub_t *pub, int timeout_ms)
 {
-    if (!pub)
+    if (!pub || s_in_callback == pub)
         return WEFT_EINVAL;
     pthread_mutex_lock(&pub->mutex);
     uint64_t target = pub->last_seq;
@@ -744,19 +851,28 @@ int weft_pub_flush(weft_pub_t *pub, int timeout_ms)
     return rc;
 }
 
-/* Copies the counters under the mutex. */
-void weft_pub_stats(weft_pub_t *pub, weft_pub_stats_t *stats)
+/* The counters as weft.h documents them, gauges filled in. Mutex held. */
+static void s_stats_locked(const weft_pub_t *self, weft_pub_stats_t *st)
 {
-    if (!stats)
-        return;
-    if (!pub) {
-        memset(stats, 0, sizeof *stats);
-        return;
+    memcpy(st, &self->stats, sizeof *st);
+    st->buffered = sdk_outq_count(self->queue);
+    st->last_seq = self->last_seq;
+}
+
+/* Copies the counters under the mutex into the caller's struct of its compiled size. */
+int weft_pub_stats_sized(weft_pub_t *pub, weft_pub_stats_t *stats, size_t size)
+{
+    if (!stats || size < S_STATS_V0_SIZE)
+        return WEFT_EINVAL;
+    weft_pub_stats_t st;
+    memset(&st, 0, sizeof st);
+    if (pub) {
+        pthread_mutex_lock(&pub->mutex);
+        s_stats_locked(pub, &st);
+        pthread_mutex_unlock(&pub->mutex);
     }
-    pthread_mutex_lock(&pub->mutex);
-    *stats = pub->stats;
-    stats->buffered = sdk_outq_count(pub->queue);
-    pthread_mutex_unlock(&pub->mutex);
+    s_copy_out(stats, size, &st, sizeof st);
+    return pub ? 0 : WEFT_EINVAL;
 }
 
 /* The id in use, fixed for the publisher's life. */
@@ -765,19 +881,30 @@ const char *weft_pub_id(const weft_pub_t *pub)
     return pub ? pub->id : NULL;
 }
 
-/* Lingers for acks, stops the I/O thread, reports losses and frees. */
-void weft_pub_destroy(weft_pub_t **pub_p)
+/* Waits for acks, stops the I/O thread, reports the final counters and losses, and frees. */
+int weft_pub_close_sized(weft_pub_t **pub_p, int timeout_ms, weft_pub_stats_t *final,
+                         size_t stats_size)
 {
-    if (!pub_p || !*pub_p)
-        return;
+    if (!pub_p || (final && stats_size < S_STATS_V0_SIZE))
+        return WEFT_EINVAL;
     weft_pub_t *self = *pub_p;
+    if (!self) {
+        if (final)
+            memset(final, 0, stats_size);
+        return 0;
+    }
+    if (s_in_callback == self) {
+        sdk_log(WEFT_LOG_ERROR, "weft_pub %s: cannot close from its own callback", self->id);
+        return WEFT_EINVAL;
+    }
     *pub_p = NULL;
 
     pthread_mutex_lock(&self->mutex);
     self->closing = true;
     pthread_cond_broadcast(&self->changed);
     pthread_mutex_unlock(&self->mutex);
-    weft_pub_flush(self, self->opts.linger_ms);
+    /* Whether it timed out shows in the queue below: what is left there is lost. */
+    (void)weft_pub_flush(self, timeout_ms);
 
     pthread_mutex_lock(&self->mutex);
     self->stop = true;
@@ -791,11 +918,46 @@ void weft_pub_destroy(weft_pub_t **pub_p)
     self->stats.lost += lost;
     if (lost)
         sdk_log(WEFT_LOG_WARN,
-                  "weft_pub %s: %zu unacknowledged events lost (router %s did not acknowledge "
-                  "them within linger_ms=%d)",
-                  self->id, lost, self->endpoint, self->opts.linger_ms);
+                "weft_pub %s: %zu unacknowledged events lost (router %s did not acknowledge "
+                "them within %d ms)",
+                self->id, lost, self->endpoint, timeout_ms);
     else
         sdk_log(WEFT_LOG_DEBUG, "weft_pub %s: closed, %" PRIu64 " events acknowledged", self->id,
-                  self->stats.acked);
+                self->stats.acked);
+    if (final) {
+        weft_pub_stats_t st;
+        s_stats_locked(self, &st);
+        s_copy_out(final, stats_size, &st, sizeof st);
+    }
     s_free(self);
+    return lost ? WEFT_ETIMEDOUT : 0;
+}
+
+/* weft_pub_close() after the options' linger_ms, without counters. */
+void weft_pub_destroy(weft_pub_t **pub_p)
+{
+    /* A loss is logged by close; from a callback close refuses and logs: destroy has no
+     * result to return either. */
+    if (pub_p && *pub_p)
+        (void)weft_pub_close_sized(pub_p, (*pub_p)->opts.linger_ms, NULL, 0);
+}
+
+/* ---- weft.h 0.1.0 (v0) entry points ---------------------------------------------------------- */
+
+/* v0's weft_pub_opts_init(): the v0 fields only. */
+void(weft_pub_opts_init)(weft_pub_opts_t *opts)
+{
+    (void)weft_pub_opts_init_sized(opts, S_OPTS_V0_SIZE); /* v0 returned nothing */
+}
+
+/* v0's weft_pub_new(): reads the v0 fields only; the rest take their defaults. */
+weft_pub_t *(weft_pub_new)(const char *endpoint, const weft_pub_opts_t *opts)
+{
+    return weft_pub_new_sized(endpoint, opts, S_OPTS_V0_SIZE);
+}
+
+/* v0's weft_pub_stats(): writes the v0 fields only. */
+void(weft_pub_stats)(weft_pub_t *pub, weft_pub_stats_t *stats)
+{
+    (void)weft_pub_stats_sized(pub, stats, S_STATS_V0_SIZE); /* v0 returned nothing */
 }

@@ -214,7 +214,7 @@ static int s_publish_line(weft_pub_t *pub, const pub_args_t *a, const char *line
     return rc;
 }
 
-/* Parses arguments, publishes, flushes, prints the summary. */
+/* Parses arguments, publishes, closes (waiting for the acks), prints the summary. */
 int main(int argc, char **argv)
 {
     pub_args_t a;
@@ -227,7 +227,6 @@ int main(int argc, char **argv)
     weft_pub_opts_init(&opts);
     opts.publisher_id = a.id;
     opts.block_ms = a.timeout_ms; /* a script would rather wait than lose events */
-    opts.linger_ms = 0;           /* we flush ourselves, with the same timeout */
     weft_pub_t *pub = weft_pub_new(a.endpoint, &opts);
     if (!pub) {
         fprintf(stderr, "weft-pub: cannot create a publisher for %s\n", a.endpoint);
@@ -254,18 +253,16 @@ int main(int argc, char **argv)
         s_publish(pub, "", a.room, a.type, a.key, a.json, a.critical);
     }
 
-    int flushed = weft_pub_flush(pub, a.timeout_ms);
+    weft_log_set(NULL, NULL); /* the loss, if any, is reported below */
     weft_pub_stats_t st;
-    weft_pub_stats(pub, &st);
-    if (flushed != 0)
+    int closed = weft_pub_close(&pub, a.timeout_ms, &st);
+    if (closed != 0)
         fprintf(stderr, "weft-pub: %" PRIu64 " events not acknowledged within %d ms by %s\n",
-                st.published - st.acked, a.timeout_ms, a.endpoint);
+                st.lost, a.timeout_ms, a.endpoint);
     fprintf(stderr,
             "published=%" PRIu64 " acked=%" PRIu64 " refused=%" PRIu64 " invalid=%" PRIu64 "\n",
             st.published, st.acked, st.refused, st.invalid + bad_lines);
-    bool all_acked = flushed == 0 && st.acked == st.published && st.refused == 0 &&
+    bool all_acked = closed == 0 && st.acked == st.published && st.refused == 0 &&
                      st.invalid == 0 && bad_lines == 0;
-    weft_log_set(NULL, NULL); /* the loss, if any, was reported above */
-    weft_pub_destroy(&pub);
     return all_acked ? 0 : 1;
 }

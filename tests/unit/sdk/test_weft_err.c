@@ -1,6 +1,7 @@
 /*
  * test_weft_err.c: error names and texts come from one table, are distinct and never NULL; the
- * version string matches the generated header; the log callback is installed and removed.
+ * version string and number match the generated header; the log callback is installed and
+ * removed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,7 +59,7 @@ static void test_unknown_codes(void **state)
     }
 }
 
-/* weft_version() matches the generated header. */
+/* weft_version() and weft_version_number() match the generated header and each other. */
 static void test_version(void **state)
 {
     (void)state;
@@ -67,6 +68,16 @@ static void test_version(void **state)
     snprintf(expect, sizeof expect, "%d.%d.%d", WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
              WEFT_VERSION_PATCH);
     assert_string_equal(weft_version(), expect);
+    assert_int_equal(weft_version_number(), WEFT_VERSION_NUMBER);
+    assert_int_equal(WEFT_VERSION_NUMBER,
+                     WEFT_VERSION_MAJOR * 10000 + WEFT_VERSION_MINOR * 100 + WEFT_VERSION_PATCH);
+    /* The number orders like the string: "0.1.0" is 100, "1.2.3" would be 10203. */
+    int major, minor, patch;
+    assert_int_equal(sscanf(weft_version(), "%d.%d.%d", &major, &minor, &patch), 3);
+    assert_int_equal(weft_version_number(), major * 10000 + minor * 100 + patch);
+#if WEFT_VERSION_NUMBER < 100
+#error "WEFT_VERSION_NUMBER must be usable in #if"
+#endif
 }
 
 /* What the test's log callback saw. */

@@ -6,6 +6,9 @@
  * (dropping, like the real router, seqs it already has per publisher session) and acknowledges
  * them with wire_ack_* frames. It runs in its own thread because the test thread calls the SDK.
  * Every wait is bounded; nothing asserts on timing tighter than seconds.
+ *
+ * The SDK comes from the real libweft.a, in which only the public API is global; wire_* here is
+ * the test's own copy for the fake router.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -448,6 +451,9 @@ static void test_opts_defaults(void **state)
     assert_int_equal(o.heartbeat_ms, 1000);
     assert_int_equal(o.linger_ms, 2000);
     assert_int_equal(o.max_payload, WEFT_PAYLOAD_DEFAULT_MAX);
+    assert_null(o.on_ack);
+    assert_null(o.on_state);
+    assert_null(o.callback_arg);
 }
 
 /* weft_pub_new refuses bad endpoints and options, saying why through the log callback. */
@@ -932,6 +938,431 @@ static void test_destroy_reports_loss(void **state)
     weft_log_set(NULL, NULL);
 }
 
+/* Close waits for acks, then reports exactly the events the router never acknowledged as lost,
+ * frees the publisher and nulls the pointer; a second close finds nothing to do. */
+static void test_close_reports_lost(void **state)
+{
+    (void)state;
+    s_log_reset();
+    weft_log_set(s_log_capture, NULL);
+    fake_router_t *r = s_router_start(0, true);
+    weft_pub_opts_t o = s_opts("t-close");
+    weft_pub_t *pub = weft_pub_new(r->endpoint, &o);
+    assert_non_null(pub);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(weft_publish(pub, "r", "a.b", "{}", 0), 0);
+    assert_int_equal(weft_pub_flush(pub, 10000), 0);
+
+    /* The router keeps receiving but stops acknowledging: three events stay unacknowledged. */
+    pthread_mutex_lock(&r->mu);
+    r->ack = false;
+    pthread_mutex_unlock(&r->mu);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weft_publish(pub, "r", "a.b", "{}", 0), 0);
+    assert_true(s_router_wait_count(r, 8, 5000));
+
+    weft_pub_stats_t fin;
+    memset(&fin, 0xab, sizeof fin);
+    uint64_t start = base_clock_ms();
+    assert_int_equal(weft_pub_close(&pub, 150, &fin), WEFT_ETIMEDOUT);
+    assert_true(base_clock_ms() - start >= 140); /* it waited for the acks first */
+    assert_null(pub);
+    assert_int_equal(fin.published, 8);
+    assert_int_equal(fin.acked, 5);
+    assert_int_equal(fin.lost, 3);
+    assert_int_equal(fin.buffered, 3);
+    assert_int_equal(fin.last_seq, 8);
+    assert_int_equal(fin.acked_seq, 5);
+    assert_int_equal(fin.refused, 0);
+    assert_int_equal(fin.invalid, 0);
+    assert_true(s_log_has("weft_pub t-close: 3 unacknowledged events lost"));
+
+    /* Closing again: nothing to do, zeroed counters. */
+    memset(&fin, 0xab, sizeof fin);
+    assert_int_equal(weft_pub_close(&pub, 0, &fin), 0);
+    assert_int_equal(fin.published, 0);
+    assert_int_equal(fin.lost, 0);
+    assert_int_equal(weft_pub_close(NULL, 0, NULL), WEFT_EINVAL);
+
+    /* Everything acknowledged: 0 and nothing lost, also without a stats struct. */
+    pthread_mutex_lock(&r->mu);
+    r->ack = true;
+    pthread_mutex_unlock(&r->mu);
+    o = s_opts("t-close-ok");
+    pub = weft_pub_new(r->endpoint, &o);
+    assert_non_null(pub);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(weft_publish(pub, "r", "a.b", "{}", 0), 0);
+    assert_int_equal(weft_pub_close(&pub, 10000, &fin), 0);
+    assert_null(pub);
+    assert_int_equal(fin.published, 4);
+    assert_int_equal(fin.acked, 4);
+    assert_int_equal(fin.lost, 0);
+    assert_int_equal(fin.buffered, 0);
+    pub = weft_pub_new(r->endpoint, &o);
+    assert_non_null(pub);
+    assert_int_equal(weft_pub_close(&pub, 10000, NULL), 0);
+    assert_null(pub);
+    s_router_stop(&r);
+}
+
+/* What the ack and state callbacks saw; the callbacks run on the I/O thread. */
+typedef struct cb_seen {
+    pthread_mutex_t mu;    /* guards the fields below */
+    uint64_t acked;        /* events covered by on_ack ranges */
+    uint64_t next_first;   /* the first_seq the next range must start at */
+    int calls;             /* on_ack calls */
+    int bad_ranges;        /* ranges that did not continue the previous one */
+    int stats_behind;      /* calls that found stats.acked_seq behind last_seq */
+    int flush_rc;          /* what weft_pub_flush() returned inside on_ack */
+    int close_rc;          /* what weft_pub_close() returned inside on_ack */
+    int states[16];        /* on_state values, in order */
+    int nstates;           /* entries in states */
+    weft_pub_t *wrong_pub; /* a pub argument other than the expected one, if any */
+    weft_pub_t *expect;    /* the publisher the callbacks must be called for */
+} cb_seen_t;
+
+/* on_ack: ranges must follow each other from seq 1; also checks what a callback may call. */
+static void s_on_ack(weft_pub_t *pub, uint64_t first, uint64_t last, void *arg)
+{
+    cb_seen_t *seen = arg;
+    /* The counters are updated before the callback, and no lock of the publisher is held: this
+     * would deadlock otherwise. */
+    weft_pub_stats_t st;
+    weft_pub_stats(pub, &st);
+    int flush_rc = weft_pub_flush(pub, 1000);
+    weft_pub_t *self = pub;
+    int close_rc = weft_pub_close(&self, 0, NULL);
+    pthread_mutex_lock(&seen->mu);
+    if (pub != seen->expect || self != pub)
+        seen->wrong_pub = pub;
+    if (first != seen->next_first || last < first)
+        seen->bad_ranges++;
+    if (st.acked_seq < last)
+        seen->stats_behind++;
+    seen->next_first = last + 1;
+    seen->acked += last - first + 1;
+    seen->calls++;
+    seen->flush_rc = flush_rc;
+    seen->close_rc = close_rc;
+    pthread_mutex_unlock(&seen->mu);
+}
+
+/* on_state: records each change. */
+static void s_on_state(weft_pub_t *pub, int connected, void *arg)
+{
+    cb_seen_t *seen = arg;
+    pthread_mutex_lock(&seen->mu);
+    if (pub != seen->expect)
+        seen->wrong_pub = pub;
+    if (seen->nstates < 16)
+        seen->states[seen->nstates] = connected;
+    seen->nstates++;
+    pthread_mutex_unlock(&seen->mu);
+}
+
+/* A fresh record of callbacks. */
+static void s_seen_init(cb_seen_t *seen)
+{
+    memset(seen, 0, sizeof *seen);
+    pthread_mutex_init(&seen->mu, NULL);
+    seen->next_first = 1;
+}
+
+/* Waits up to ms for the state callback to have been called n times. */
+static bool s_wait_states(cb_seen_t *seen, int n, int ms)
+{
+    uint64_t until = base_clock_ms() + (uint64_t)ms;
+    for (;;) {
+        pthread_mutex_lock(&seen->mu);
+        int have = seen->nstates;
+        pthread_mutex_unlock(&seen->mu);
+        if (have >= n)
+            return true;
+        if (base_clock_ms() > until)
+            return false;
+        s_sleep_ms(5);
+    }
+}
+
+/* on_ack covers each published event exactly once, in consecutive ranges that match the seqs
+ * weft_publish_buf() returned; flush and close refuse to run inside a callback. */
+static void test_ack_callback(void **state)
+{
+    (void)state;
+    cb_seen_t seen;
+    s_seen_init(&seen);
+    fake_router_t *r = s_router_start(0, true);
+    weft_pub_opts_t o = s_opts("t-ack-cb");
+    o.on_ack = s_on_ack;
+    o.callback_arg = &seen;
+    o.block_ms = 10000;
+    o.max_buffered = 64; /* small, so that many acks arrive while publishing */
+    weft_pub_t *pub = weft_pub_new(r->endpoint, &o);
+    assert_non_null(pub);
+    pthread_mutex_lock(&seen.mu);
+    seen.expect = pub;
+    pthread_mutex_unlock(&seen.mu);
+    const uint64_t n = 2000;
+    for (uint64_t i = 1; i <= n; i++) {
+        uint64_t seq = 0;
+        assert_int_equal(weft_publish_buf(pub, "r", "a.b", NULL, "{}", 2, 0, &seq), 0);
+        assert_int_equal(seq, i);
+    }
+    assert_int_equal(weft_pub_flush(pub, 20000), 0);
+    weft_pub_stats_t st;
+    weft_pub_stats(pub, &st);
+    assert_int_equal(st.acked, n);
+    assert_int_equal(st.acked_seq, n);
+    assert_int_equal(st.last_seq, n);
+
+    /* flush() returned once the counters said so; the callback for the last range may still be
+     * running. close() joins the I/O thread: after it, every callback has returned. */
+    assert_int_equal(weft_pub_close(&pub, 10000, NULL), 0);
+    pthread_mutex_lock(&seen.mu);
+    assert_int_equal(seen.acked, n);
+    assert_int_equal(seen.next_first, n + 1);
+    assert_int_equal(seen.bad_ranges, 0);
+    assert_int_equal(seen.stats_behind, 0);
+    assert_null(seen.wrong_pub);
+    assert_true(seen.calls >= 2);
+    assert_int_equal(seen.flush_rc, WEFT_EINVAL);
+    assert_int_equal(seen.close_rc, WEFT_EINVAL);
+    pthread_mutex_unlock(&seen.mu);
+    pthread_mutex_destroy(&seen.mu);
+    s_router_stop(&r);
+}
+
+/* on_state sees the router's subscription arrive, go when the router goes away, and come back;
+ * a publisher that failed to start never calls it; close does not call it. */
+static void test_state_callback(void **state)
+{
+    (void)state;
+    cb_seen_t seen;
+    s_seen_init(&seen);
+    fake_router_t *r = s_router_start(0, true);
+    int port = r->port;
+    weft_pub_opts_t o = s_opts("t-state-cb");
+    o.on_state = s_on_state;
+    o.on_ack = s_on_ack;
+    o.callback_arg = &seen;
+
+    /* A call that fails never fires its callbacks, even with a router there to connect to. */
+    o.heartbeat_ms = 0;
+    assert_null(weft_pub_new(r->endpoint, &o));
+    s_sleep_ms(200);
+    pthread_mutex_lock(&seen.mu);
+    assert_int_equal(seen.nstates, 0);
+    pthread_mutex_unlock(&seen.mu);
+    o.heartbeat_ms = 50;
+
+    weft_pub_t *pub = weft_pub_new(r->endpoint, &o);
+    assert_non_null(pub);
+    pthread_mutex_lock(&seen.mu);
+    seen.expect = pub;
+    pthread_mutex_unlock(&seen.mu);
+    assert_true(s_wait_states(&seen, 1, 5000));
+    assert_int_equal(weft_publish(pub, "r", "a.b", "{}", 0), 0);
+    assert_int_equal(weft_pub_flush(pub, 10000), 0);
+
+    s_router_stop(&r); /* the TCP connection drops: the subscription goes away */
+    assert_true(s_wait_states(&seen, 2, 5000));
+    r = s_router_start(port, true);
+    assert_true(s_wait_states(&seen, 3, 5000));
+    assert_int_equal(weft_publish(pub, "r", "a.b", "{}", 0), 0);
+    assert_int_equal(weft_pub_close(&pub, 10000, NULL), 0);
+    s_sleep_ms(100);
+
+    pthread_mutex_lock(&seen.mu);
+    assert_int_equal(seen.nstates, 3); /* heartbeats and acks are no state changes */
+    assert_int_equal(seen.states[0], 1);
+    assert_int_equal(seen.states[1], 0);
+    assert_int_equal(seen.states[2], 1);
+    assert_int_equal(seen.acked, 2);
+    assert_null(seen.wrong_pub);
+    pthread_mutex_unlock(&seen.mu);
+    pthread_mutex_destroy(&seen.mu);
+    s_router_stop(&r);
+}
+
+/* weft_publish_buf() takes a payload by pointer and length: the bytes after len are neither
+ * read nor sent, the payload need not end in NUL, and every rule of weft_publish() applies. */
+static void test_publish_buf(void **state)
+{
+    (void)state;
+    fake_router_t *r = s_router_start(0, true);
+    weft_pub_opts_t o = s_opts("t-buf");
+    o.max_payload = 64;
+    weft_pub_t *pub = weft_pub_new(r->endpoint, &o);
+    assert_non_null(pub);
+
+    /* Exactly len bytes on the heap, no NUL: under ASan any read past them fails the test. */
+    static const char two[] = "{\"k\":\"caf\xc3\xa9\"}{\"x\":1}";
+    const size_t first_len = strlen("{\"k\":\"caf\xc3\xa9\"}");
+    char *buf = malloc(first_len);
+    assert_non_null(buf);
+    memcpy(buf, two, first_len);
+    uint64_t seq = 99;
+    assert_int_equal(
+        weft_publish_buf(pub, "room:buf", "a.b", "k1", buf, first_len, WEFT_CRITICAL, &seq), 0);
+    assert_int_equal(seq, 1);
+    /* The first object of two back to back: only len bytes count. */
+    assert_int_equal(weft_publish_buf(pub, "room:buf", "a.b", NULL, two, first_len, 0, &seq), 0);
+    assert_int_equal(seq, 2);
+    assert_int_equal(weft_publish_buf(pub, "room:buf", "a.c", NULL, two, sizeof two - 1, 0, NULL),
+                     WEFT_EJSON); /* both objects: not one JSON object */
+
+    int invalid = 1;
+#define BAD(expected, call)                                                                        \
+    do {                                                                                           \
+        seq = 99;                                                                                  \
+        assert_int_equal((call), (expected));                                                      \
+        assert_int_equal(seq, 0);                                                                  \
+        invalid++;                                                                                 \
+    } while (0)
+    BAD(WEFT_EJSON, weft_publish_buf(pub, "r", "a.b", NULL, "{\"a\":\"x\0y\"}", 11, 0, &seq));
+    BAD(WEFT_EJSON, weft_publish_buf(pub, "r", "a.b", NULL, "{\"a\":\"\\u0000\"}", 14, 0, &seq));
+    BAD(WEFT_EJSON, weft_publish_buf(pub, "r", "a.b", NULL, buf, 0, 0, &seq));
+    BAD(WEFT_EJSON, weft_publish_buf(pub, "r", "a.b", NULL, NULL, 2, 0, &seq));
+    /* Too big is refused on the length alone: the two bytes are never read beyond. */
+    BAD(WEFT_ETOOBIG, weft_publish_buf(pub, "r", "a.b", NULL, "{}", 65, 0, &seq));
+    BAD(WEFT_EROOM, weft_publish_buf(pub, "r r", "a.b", NULL, "{}", 2, 0, &seq));
+    BAD(WEFT_ETYPE, weft_publish_buf(pub, "r", "A.B", NULL, "{}", 2, 0, &seq));
+    BAD(WEFT_EKEY, weft_publish_buf(pub, "r", "a.b", "a b", "{}", 2, 0, &seq));
+    BAD(WEFT_EINVAL, weft_publish_buf(pub, "r", "a.b", NULL, "{}", 2, 0x4, &seq));
+#undef BAD
+    seq = 99;
+    assert_int_equal(weft_publish_buf(NULL, "r", "a.b", NULL, "{}", 2, 0, &seq), WEFT_EINVAL);
+    assert_int_equal(seq, 0);
+
+    /* The next accepted event takes the next seq: refused ones take none. */
+    assert_int_equal(weft_publish_buf(pub, "room:buf", "a.d", NULL, "{}", 2, 0, &seq), 0);
+    assert_int_equal(seq, 3);
+    assert_int_equal(weft_pub_flush(pub, 10000), 0);
+    weft_pub_stats_t st;
+    weft_pub_stats(pub, &st);
+    assert_int_equal(st.invalid, invalid);
+    assert_int_equal(st.published, 3);
+    assert_int_equal(st.last_seq, 3);
+
+    pthread_mutex_lock(&r->mu);
+    assert_int_equal(r->nrecs, 3);
+    assert_string_equal(r->recs[0].payload, "{\"k\":\"caf\xc3\xa9\"}");
+    assert_string_equal(r->recs[0].key, "k1");
+    assert_string_equal(r->recs[0].room, "room:buf");
+    assert_int_equal(r->recs[0].flags, WIRE_FLAG_CRITICAL);
+    assert_int_equal(r->recs[0].seq, 1);
+    assert_string_equal(r->recs[1].payload, "{\"k\":\"caf\xc3\xa9\"}");
+    assert_string_equal(r->recs[1].key, "");
+    assert_string_equal(r->recs[2].payload, "{}");
+    assert_string_equal(r->recs[2].type, "a.d");
+    pthread_mutex_unlock(&r->mu);
+    free(buf);
+    weft_pub_destroy(&pub);
+    s_router_stop(&r);
+}
+
+/* The struct of an older caller: weft_pub_opts_t as weft.h v0 had it, followed by bytes that
+ * are not the library's to read. */
+typedef struct {
+    _Alignas(weft_pub_opts_t) unsigned char opts[offsetof(weft_pub_opts_t, on_ack)]; /* v0 */
+    unsigned char after[64]; /* must be neither read nor written */
+} old_opts_t;
+
+/* The struct sizes are checked: too small is refused, a newer caller's unknown fields must be
+ * zero, counters are written only as far as the caller's size. */
+static void test_struct_sizes(void **state)
+{
+    (void)state;
+    s_log_reset();
+    weft_log_set(s_log_capture, NULL);
+    /* Too small for the v0 fields: refused, nothing written. */
+    weft_pub_opts_t o;
+    memset(&o, 0x5a, sizeof o);
+    assert_int_equal(weft_pub_opts_init_sized(&o, 8), WEFT_EINVAL);
+    assert_int_equal(weft_pub_opts_init_sized(&o, offsetof(weft_pub_opts_t, max_payload)),
+                     WEFT_EINVAL);
+    assert_int_equal(o.max_buffered, 0x5a5a5a5a5a5a5a5aull);
+    assert_int_equal(weft_pub_opts_init_sized(NULL, sizeof o), WEFT_EINVAL);
+    o = s_opts("t-sizes");
+    assert_null(weft_pub_new_sized("tcp://127.0.0.1:1", &o, 8));
+    assert_true(s_log_has("weft_pub_new: options of 8 bytes"));
+
+    /* An older caller: the v0 size. Defaults go into the v0 fields only, and the library reads
+     * only those: the bytes after them would be an on_ack callback at 0xa5a5... to a library
+     * that read them, called (and crashing) when the ack arrives. */
+    fake_router_t *r = s_router_start(0, true);
+    old_opts_t old;
+    memset(&old, 0xa5, sizeof old);
+    assert_int_equal(weft_pub_opts_init_sized((weft_pub_opts_t *)(void *)&old, sizeof old.opts), 0);
+    for (size_t i = 0; i < sizeof old.after; i++)
+        assert_int_equal(old.after[i], 0xa5);
+    weft_pub_t *pub =
+        weft_pub_new_sized(r->endpoint, (weft_pub_opts_t *)(void *)&old, sizeof old.opts);
+    assert_non_null(pub);
+    assert_int_equal(weft_publish(pub, "r", "a.b", "{}", 0), 0);
+    assert_int_equal(weft_pub_flush(pub, 10000), 0);
+
+    /* Counters: too small refused and untouched; the v0 size gets the v0 fields only; the v0
+     * entry point writes the same. */
+    weft_pub_stats_t st;
+    memset(&st, 0xab, sizeof st);
+    assert_int_equal(weft_pub_stats_sized(pub, &st, 8), WEFT_EINVAL);
+    assert_int_equal(weft_pub_stats_sized(pub, NULL, sizeof st), WEFT_EINVAL);
+    assert_int_equal(st.published, 0xababababababababull);
+    assert_int_equal(weft_pub_stats_sized(pub, &st, offsetof(weft_pub_stats_t, last_seq)), 0);
+    assert_int_equal(st.published, 1);
+    assert_int_equal(st.acked, 1);
+    assert_int_equal(st.connected, 1);
+    assert_int_equal(st.last_seq, 0xababababababababull);
+    memset(&st, 0xab, sizeof st);
+    (weft_pub_stats)(pub, &st);
+    assert_int_equal(st.published, 1);
+    assert_int_equal(st.last_seq, 0xababababababababull);
+    weft_pub_stats(pub, &st);
+    assert_int_equal(st.last_seq, 1);
+    assert_int_equal(st.acked_seq, 1);
+
+    /* A newer caller: fields beyond ours are zeroed on output... */
+    struct {
+        weft_pub_stats_t st;
+        uint64_t future[2];
+    } newer;
+    memset(&newer, 0xab, sizeof newer);
+    assert_int_equal(weft_pub_stats_sized(pub, &newer.st, sizeof newer), 0);
+    assert_int_equal(newer.st.published, 1);
+    assert_int_equal(newer.future[0], 0);
+    assert_int_equal(newer.future[1], 0);
+    weft_pub_stats_t fin;
+    memset(&fin, 0xab, sizeof fin);
+    assert_int_equal(weft_pub_close_sized(&pub, 0, &fin, 8), WEFT_EINVAL);
+    assert_non_null(pub); /* refused: nothing done */
+    assert_int_equal(weft_pub_close_sized(&pub, 0, &fin, offsetof(weft_pub_stats_t, last_seq)), 0);
+    assert_null(pub);
+    assert_int_equal(fin.acked, 1);
+    assert_int_equal(fin.lost, 0);
+    assert_int_equal(fin.last_seq, 0xababababababababull);
+    s_router_stop(&r);
+
+    /* ...and on input must be zero (what a newer weft_pub_opts_init() leaves), or the caller
+     * relies on something this library does not do. */
+    struct {
+        weft_pub_opts_t o;
+        uint64_t future;
+    } newer_opts;
+    memset(&newer_opts, 0xcd, sizeof newer_opts);
+    assert_int_equal(weft_pub_opts_init_sized(&newer_opts.o, sizeof newer_opts), 0);
+    assert_int_equal(newer_opts.future, 0);
+    assert_int_equal(newer_opts.o.heartbeat_ms, 1000);
+    newer_opts.o.linger_ms = 0;
+    pub = weft_pub_new_sized("tcp://127.0.0.1:1", &newer_opts.o, sizeof newer_opts);
+    assert_non_null(pub);
+    weft_pub_destroy(&pub);
+    newer_opts.future = 1;
+    assert_null(weft_pub_new_sized("tcp://127.0.0.1:1", &newer_opts.o, sizeof newer_opts));
+    assert_true(s_log_has("the options set fields beyond"));
+}
+
 /* Arguments of one publishing thread. */
 typedef struct worker {
     weft_pub_t *pub; /* shared publisher */
@@ -1016,6 +1447,11 @@ int main(void)
         cmocka_unit_test(test_backpressure_no_drop),
         cmocka_unit_test(test_foreign_and_bad_acks),
         cmocka_unit_test(test_destroy_reports_loss),
+        cmocka_unit_test(test_close_reports_lost),
+        cmocka_unit_test(test_ack_callback),
+        cmocka_unit_test(test_state_callback),
+        cmocka_unit_test(test_publish_buf),
+        cmocka_unit_test(test_struct_sizes),
         cmocka_unit_test(test_concurrent_publishers),
     };
     weft_log_set(s_log_capture, NULL);
