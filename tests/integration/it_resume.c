@@ -142,18 +142,20 @@ uint64_t it_pacer_time(const it_pacer_t *self, int r, int64_t n)
     return self->times[k];
 }
 
-/* Joins, flushes, reports. */
+/* Joins, closes the publisher (waiting for its acks), reports its final counters. */
 int it_pacer_finish(it_pacer_t *self, int flush_ms, weft_pub_stats_t *stats)
 {
     if (self->started && !self->joined) {
         pthread_join(self->thread, NULL);
         self->joined = 1;
     }
-    int rc = weft_pub_flush(self->pub, flush_ms);
+    weft_pub_stats_t final;
+    int rc = weft_pub_close(&self->pub, flush_ms, &final);
     if (rc != 0)
-        fprintf(stderr, "it_resume: weft_pub_flush: %s\n", weft_err_name(rc));
+        fprintf(stderr, "it_resume: weft_pub_close: %s (%llu lost)\n", weft_err_name(rc),
+                (unsigned long long)final.lost);
     if (stats)
-        weft_pub_stats(self->pub, stats);
+        *stats = final;
     return atomic_load(&self->refused) + (rc != 0);
 }
 

@@ -56,8 +56,9 @@ int64_t it_pacer_room_total(const it_pacer_t *self, int r);
 uint64_t it_pacer_time(const it_pacer_t *self, int r, int64_t n);
 
 /*
- * Joins the thread, waits up to flush_ms for every ack, copies the publisher's counters to
- * *stats (may be NULL) and returns the count of events weft_publish() refused (0 is success).
+ * Joins the thread, closes the publisher after waiting up to flush_ms for every ack, copies its
+ * final counters (lost included) to *stats (may be NULL) and returns the count of events
+ * weft_publish() refused plus 1 when events were lost (0 is success).
  */
 int it_pacer_finish(it_pacer_t *self, int flush_ms, weft_pub_stats_t *stats);
 

@@ -87,6 +87,7 @@ static void test_failover(void **state)
     weft_pub_stats_t stats;
     assert_int_equal(it_pacer_finish(ctx->pacer, 60000, &stats), 0);
     assert_int_equal(stats.acked, N_EVENTS);
+    assert_int_equal(stats.lost, 0);
     assert_int_equal(it_crowd_wait_caught_up(ctx->crowd, 60000), 0);
     ctx->ready = 1;
 }

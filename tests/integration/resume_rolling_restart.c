@@ -149,6 +149,7 @@ static void test_rolling(void **state)
     weft_pub_stats_t stats;
     assert_int_equal(it_pacer_finish(ctx->pacer, 60000, &stats), 0);
     assert_int_equal(stats.acked, N_EVENTS);
+    assert_int_equal(stats.lost, 0);
     assert_int_equal(stats.refused, 0);
     assert_int_equal(it_crowd_wait_caught_up(ctx->crowd, 120000), 0);
     printf("rolling_restart: all %d edges restarted by event %d of %d\n", N_EDGES, restarted_at,

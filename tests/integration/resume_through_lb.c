@@ -120,6 +120,7 @@ static void test_storm(void **state)
     assert_int_equal(it_pacer_finish(ctx->pacer, 60000, &stats), 0);
     assert_int_equal(stats.published, N_EVENTS);
     assert_int_equal(stats.acked, N_EVENTS);
+    assert_int_equal(stats.lost, 0);
     assert_int_equal(stats.refused, 0);
     assert_int_equal(it_crowd_wait_caught_up(ctx->crowd, 120000), 0);
     printf("resume_through_lb: %d events at %d/s requested, %.0f/s achieved; all %d clients "

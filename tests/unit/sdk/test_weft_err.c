@@ -71,7 +71,7 @@ static void test_version(void **state)
     assert_int_equal(weft_version_number(), WEFT_VERSION_NUMBER);
     assert_int_equal(WEFT_VERSION_NUMBER,
                      WEFT_VERSION_MAJOR * 10000 + WEFT_VERSION_MINOR * 100 + WEFT_VERSION_PATCH);
-    /* The number orders like the string: "0.1.0" is 100, "1.2.3" would be 10203. */
+    /* The number orders like the string: "0.2.0" is 200, "1.2.3" would be 10203. */
     int major, minor, patch;
     assert_int_equal(sscanf(weft_version(), "%d.%d.%d", &major, &minor, &patch), 3);
     assert_int_equal(weft_version_number(), major * 10000 + minor * 100 + patch);
