@@ -158,7 +158,7 @@ static int s_recv_req(fixture_t *f, req_t *r, int ms)
     uint8_t id[16], block[32];
     int n = zmq_recv(f->router, id, sizeof id, 0);
     assert_int_equal(n, 8);
-    assert_int_equal(edge_histmsg_get_id(id, 8, &r->id), 0);
+    assert_int_equal(wire_hist_get_id(id, (size_t)n, &r->id), 0);
     n = zmq_recv(f->router, r->room, sizeof r->room - 1, 0);
     assert_true(n > 0);
     r->room[n] = '\0';
@@ -170,7 +170,7 @@ static int s_recv_req(fixture_t *f, req_t *r, int ms)
     assert_int_equal(n, 20);
     zmq_getsockopt(f->router, ZMQ_RCVMORE, &more, &sz);
     assert_false(more); /* exactly three frames after the routing id */
-    assert_int_equal(edge_histmsg_get_request(block, 20, &r->epoch, &r->after, &r->max), 0);
+    assert_int_equal(wire_hist_get_cursor(block, (size_t)n, &r->epoch, &r->after, &r->max), 0);
     return 0;
 }
 
@@ -180,11 +180,14 @@ static void s_answer(fixture_t *f, req_t *r, edge_hstatus_t status, bool more, u
                      uint64_t head, uint64_t from, uint64_t to)
 {
     assert_true(zmq_msg_send(&r->identity, f->router, ZMQ_SNDMORE) >= 0);
-    uint8_t id[8], st[EDGE_HISTMSG_STATUS_LEN];
-    edge_histmsg_put_id(id, r->id);
-    edge_hist_status_t s = {
-        .status = status, .more = more, .epoch = epoch, .head = head, .first = 1};
-    edge_histmsg_put_status(st, &s);
+    uint8_t id[WIRE_HIST_ID_LEN], st[WIRE_HIST_STATUS_LEN];
+    wire_hist_put_id(id, r->id);
+    wire_hist_block_t s = {.status = (wire_hist_status_t)status,
+                           .more = more,
+                           .epoch = epoch,
+                           .head = head,
+                           .first = 1};
+    wire_hist_put_status(st, &s);
     zmq_send(f->router, id, sizeof id, ZMQ_SNDMORE);
     zmq_send(f->router, st, sizeof st, from <= to ? ZMQ_SNDMORE : 0);
     for (uint64_t q = from; q <= to; q++) {
@@ -386,7 +389,7 @@ static void test_malformed_replies(void **state)
     zmq_msg_copy(&id_copy, &r.identity);
     zmq_msg_send(&id_copy, f->router, ZMQ_SNDMORE);
     uint8_t id[8];
-    edge_histmsg_put_id(id, r.id);
+    wire_hist_put_id(id, r.id);
     zmq_send(f->router, id, 8, ZMQ_SNDMORE);
     zmq_send(f->router, "short", 5, 0);
     /* An event out of order (seq not above after_seq) spoils the whole page. */
