@@ -139,3 +139,27 @@ size_t base_map_size(const base_map_t *self)
 {
     return self->size;
 }
+
+/* The first node of the first non-empty bucket from i on, or NULL. */
+static base_map_node_t *s_from_bucket(const base_map_t *self, size_t i)
+{
+    for (; i < self->nbuckets; i++)
+        if (self->buckets[i])
+            return self->buckets[i];
+    return NULL;
+}
+
+/* Starts an iteration at the lowest non-empty bucket. */
+base_map_node_t *base_map_first(const base_map_t *self)
+{
+    return s_from_bucket(self, 0);
+}
+
+/* The rest of node's chain, then the following buckets: reads only node's own fields, so the
+ * caller may unlink node right after. */
+base_map_node_t *base_map_next(const base_map_t *self, const base_map_node_t *node)
+{
+    if (node->next)
+        return node->next;
+    return s_from_bucket(self, (node->hash & (self->nbuckets - 1)) + 1);
+}
