@@ -68,6 +68,23 @@ static void test_hash(void **state)
     assert_int_not_equal(a, base_map_hash(map, "abcdefghij", 10, 1));
     assert_int_not_equal(base_map_hash(map, "a", 1, 0), base_map_hash(map, "a\0", 2, 0));
     (void)base_map_hash(map, "", 0, 0);
+    /* At every length up to three words, each byte counts (the tail is read with overlapping
+     * fixed-size loads), and so does the length itself. */
+    char key[25];
+    uint64_t by_len[25];
+    for (size_t len = 0; len <= 24; len++) {
+        memset(key, 'k', sizeof key);
+        by_len[len] = base_map_hash(map, key, len, 0);
+        for (size_t prev = 0; prev < len; prev++)
+            assert_int_not_equal(by_len[len], by_len[prev]);
+        for (size_t i = 0; i < len; i++) {
+            key[i] = 'K';
+            assert_int_not_equal(base_map_hash(map, key, len, 0), by_len[len]);
+            key[i] = 'k';
+        }
+        key[len] = 'K'; /* a byte past the end does not */
+        assert_int_equal(base_map_hash(map, key, len, 0), by_len[len]);
+    }
     base_map_destroy(&map);
 }
 
