@@ -413,6 +413,72 @@ static void test_malformed_replies(void **state)
     s_close(f);
 }
 
+/* Hundreds of requests pending at once (the id and key maps grow past their first size), each
+ * asked twice: one request per key, and every reply, answered in reverse order, reaches the asks
+ * of its own key. */
+#define S_MANY 300
+static void test_many_pending(void **state)
+{
+    fixture_t *f = &s_f;
+    s_open(f, 5000, 0, S_MANY);
+    static got_t g[S_MANY][2];
+    static req_t r[S_MANY];
+    memset(g, 0, sizeof g);
+    char room[32];
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < S_MANY; i++) {
+            int len = snprintf(room, sizeof room, "room:%d", i);
+            assert_non_null(
+                edge_hist_get(f->hist, room, (size_t)len, 7, (uint64_t)i, s_cb, &g[i][k]));
+        }
+    }
+    assert_int_equal(f->stats.coalesced, S_MANY);
+    assert_int_equal(edge_hist_inflight(f->hist), S_MANY);
+    for (int i = 0; i < S_MANY; i++) {
+        assert_int_equal(s_recv_req(f, &r[i], S_WAIT_MS), 0);
+        snprintf(room, sizeof room, "room:%d", i);
+        assert_string_equal(r[i].room, room); /* sent in the order asked */
+        assert_int_equal(r[i].after, (uint64_t)i);
+    }
+    req_t extra;
+    assert_int_equal(s_recv_req(f, &extra, 300), -1);
+    for (int i = S_MANY - 1; i >= 0; i--)
+        s_answer(f, &r[i], EDGE_HIST_OK, false, 7, (uint64_t)i + 1, (uint64_t)i + 1,
+                 (uint64_t)i + 1);
+    s_until(f, &f->calls, 2 * S_MANY);
+    for (int i = 0; i < S_MANY; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\"room\":\"room:%d\",\"epoch\":7,\"seq\":%d,", i, i + 1);
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(g[i][k].calls, 1);
+            assert_int_equal(g[i][k].status, EDGE_HIST_OK);
+            assert_int_equal(g[i][k].req_after, (uint64_t)i);
+            assert_int_equal(g[i][k].count, 1);
+            assert_non_null(strstr(g[i][k].first, want));
+        }
+        assert_true(g[i][0].order < g[i][1].order);
+    }
+    assert_int_equal(f->stats.asks, 2 * S_MANY);
+    assert_int_equal(f->stats.sent, S_MANY);
+    assert_int_equal(f->stats.replies[EDGE_HIST_OK], S_MANY);
+    assert_int_equal(f->stats.replies_unknown, 0);
+    assert_int_equal(f->stats.replies_bad, 0);
+    assert_int_equal(edge_hist_inflight(f->hist), 0);
+    s_close(f);
+}
+
+/* The names of the statuses: the router's come from wire_hist, the edge's own is added. */
+static void test_status_names(void **state)
+{
+    (void)state;
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_OK), "ok");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_EPOCH_CHANGED), "epoch_changed");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_TOO_OLD), "too_old");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_BAD_REQUEST), "bad_request");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_UNAVAILABLE), "unavailable");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST__COUNT), "unknown");
+}
+
 /* An ask from inside a callback (the next page) works. */
 typedef struct pager {
     edge_hist_t *hist;
@@ -454,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_inflight_cap_fifo), cmocka_unit_test(test_timeout_retry_give_up),
         cmocka_unit_test(test_late_answer_wins),  cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_malformed_replies), cmocka_unit_test(test_ask_from_callback),
+        cmocka_unit_test(test_many_pending),      cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
