@@ -203,7 +203,8 @@ static void s_answer(rtr_hsvc_t *self, zmq_msg_t *identity, const wire_hist_requ
     }
     rtr_history_query(self->history, room, req->after_seq, max, WIRE_HIST_PAGE_BYTES, now_ms,
                       self->page, &page);
-    s_reply(self, identity, req, page.too_old ? WIRE_HIST_TOO_OLD : WIRE_HIST_OK, &page, page.count);
+    s_reply(self, identity, req, page.too_old ? WIRE_HIST_TOO_OLD : WIRE_HIST_OK, &page,
+            page.count);
 }
 
 /* Receives the rest of a request after the identity: up to RTR_HSVC_KEEP_FRAMES frames into f,

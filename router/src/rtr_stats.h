@@ -36,7 +36,7 @@ typedef struct rtr_stats {
     uint64_t history_replies[WIRE_HIST_STATUS__COUNT]; /* replies sent, by status */
     uint64_t history_served;                          /* events sent in ok replies */
     uint64_t history_bad;                             /* malformed requests (sum of _by) */
-    uint64_t history_bad_by[WIRE_HIST_BAD__COUNT];     /* malformed requests by reason */
+    uint64_t history_bad_by[WIRE_HIST_BAD__COUNT];    /* malformed requests by reason */
     uint64_t history_evicted_count;                   /* events dropped: room at max_events */
     uint64_t history_evicted_age;                     /* events dropped: older than max_age */
     uint64_t history_evicted_cap;                     /* events dropped: over max_bytes */

@@ -14,7 +14,8 @@
 _Static_assert(WIRE_ROOM_MAX == WEFT_ROOM_MAX, "room limit differs between weft.h and the wire");
 _Static_assert(WIRE_TYPE_MAX == WEFT_TYPE_MAX, "type limit differs between weft.h and the wire");
 _Static_assert(WIRE_KEY_MAX == WEFT_KEY_MAX, "key limit differs between weft.h and the wire");
-_Static_assert(WIRE_PUBID_MAX == WEFT_PUBID_MAX, "pub_id limit differs between weft.h and the wire");
+_Static_assert(WIRE_PUBID_MAX == WEFT_PUBID_MAX,
+               "pub_id limit differs between weft.h and the wire");
 _Static_assert(WIRE_PUBID_MAX <= 255 && WIRE_TYPE_MAX <= 255 && WIRE_KEY_MAX <= 255,
                "header string lengths are one byte each");
 _Static_assert(WEFT_WIRE_VERSION >= 1 && WEFT_WIRE_VERSION <= 255, "the wire version is one byte");

@@ -14,7 +14,7 @@ static const char *const s_status_names[WIRE_HIST_STATUS__COUNT] = {
 };
 
 static const char *const s_bad_names[WIRE_HIST_BAD__COUNT] = {
-    [WIRE_HIST_BAD_NONE] = "none",   [WIRE_HIST_BAD_REQUEST_ID] = "request_id",
+    [WIRE_HIST_BAD_NONE] = "none",     [WIRE_HIST_BAD_REQUEST_ID] = "request_id",
     [WIRE_HIST_BAD_FRAMES] = "frames", [WIRE_HIST_BAD_ROOM] = "room",
     [WIRE_HIST_BAD_CURSOR] = "cursor",
 };

@@ -23,11 +23,11 @@
 
 #include "wire_envelope.h"
 
-#define WIRE_HIST_ID_LEN 8         /* request id frame */
-#define WIRE_HIST_CURSOR_LEN 20    /* u64 epoch, u64 after_seq, u32 max_events */
-#define WIRE_HIST_STATUS_LEN 26    /* status, more, u64 epoch, u64 head, u64 first */
-#define WIRE_HIST_REQUEST_FRAMES 3 /* request id, room, cursor */
-#define WIRE_HIST_PAGE_MAX 100000  /* events in one reply at most (history_page_max's bound) */
+#define WIRE_HIST_ID_LEN 8             /* request id frame */
+#define WIRE_HIST_CURSOR_LEN 20        /* u64 epoch, u64 after_seq, u32 max_events */
+#define WIRE_HIST_STATUS_LEN 26        /* status, more, u64 epoch, u64 head, u64 first */
+#define WIRE_HIST_REQUEST_FRAMES 3     /* request id, room, cursor */
+#define WIRE_HIST_PAGE_MAX 100000      /* events in one reply at most (history_page_max's bound) */
 #define WIRE_HIST_PAGE_BYTES (1 << 20) /* a page is cut once its events pass ~1 MiB */
 /* Frames in one reply at most: id, status block, then a (header, payload) pair per event. */
 #define WIRE_HIST_REPLY_FRAMES_MAX (2 + 2 * WIRE_HIST_PAGE_MAX)

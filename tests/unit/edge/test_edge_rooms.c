@@ -355,7 +355,8 @@ static uint64_t s_fnv1a(const char *s, size_t len)
     return h;
 }
 
-#define COLLIDING 600 /* names sharing their low 12 FNV-1a bits: one chain of a 4096-bucket table */
+/* Names sharing their low 12 FNV-1a bits: one chain of any table of up to 4096 buckets. */
+#define COLLIDING 600
 
 /* Fills names with COLLIDING room names "c<i>" whose FNV-1a hashes agree in their low 12 bits. */
 static void s_colliding_names(char names[COLLIDING][16])

@@ -151,8 +151,7 @@ static bool s_recv(fixture_t *f, reply_t *r)
         assert_true(zmq_msg_recv(&parts[n], f->dealer, 0) >= 0);
         more = zmq_msg_more(&parts[n++]);
     }
-    assert_int_equal(wire_hist_get_id(zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &r->id),
-                     0);
+    assert_int_equal(wire_hist_get_id(zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &r->id), 0);
     assert_true(n >= 2);
     assert_int_equal(
         wire_hist_get_status(zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), &r->block), 0);
@@ -162,9 +161,8 @@ static bool s_recv(fixture_t *f, reply_t *r)
         wire_header_t h;
         const char *why = NULL;
         zmq_msg_t *hdr = &parts[2 + 2 * i], *pay = &parts[3 + 2 * i];
-        assert_int_equal(wire_hist_check_event(zmq_msg_data(hdr), zmq_msg_size(hdr), EPOCH, prev,
-                                               &h, &why),
-                         0);
+        assert_int_equal(
+            wire_hist_check_event(zmq_msg_data(hdr), zmq_msg_size(hdr), EPOCH, prev, &h, &why), 0);
         assert_int_equal(zmq_msg_size(pay), 2);
         assert_memory_equal(zmq_msg_data(pay), "{}", 2);
         r->seq[i] = prev = h.seq;
