@@ -342,8 +342,8 @@ static int s_parts_reserve(edge_hist_t *self, size_t n, size_t used)
 static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
 {
     wire_hist_block_t block;
-    if (wire_hist_get_status(zmq_msg_data(&self->parts[1]), zmq_msg_size(&self->parts[1]), &block) <
-        0) {
+    zmq_msg_t *status = &self->parts[1];
+    if (wire_hist_get_status(zmq_msg_data(status), zmq_msg_size(status), &block) < 0) {
         base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: dropping a reply with a bad status block");
         return -1;
