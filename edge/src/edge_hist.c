@@ -2,31 +2,33 @@
  * edge_hist.c: the history DEALER, its request table and its place in the lws loop (see
  * edge_hist.h).
  *
- * Every request lives in two hash tables: by id (to match replies) and by (room, epoch,
- * after_seq) (to coalesce identical asks), and on one of two lists: the FIFO queue of requests
+ * Every request lives in two seeded hash maps (base_map.h): by id (to match replies) and by
+ * (room, epoch, after_seq) (to coalesce identical asks; clients choose all three, so the seed
+ * keeps them from picking colliding keys), and on one of two lists: the FIFO queue of requests
  * waiting for a slot, or the in-flight list. All attempts use the same timeout, so appending at
  * each send keeps the in-flight list sorted by deadline and one timer, set for its head, covers
  * them all.
  */
 #include "edge_hist.h"
 
-#include "base_clock.h"
-
 #include <errno.h>
+#include <libwebsockets.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
+#include "base_clock.h"
+#include "base_map.h"
 #include "edge_zloop.h"
-#include "wire_envelope.h"
 
 #define S_DEFAULT_BUDGET 64
-#define S_INITIAL_BUCKETS 64
 #define S_RECONNECT_IVL_MS 100
 #define S_RECONNECT_IVL_MAX_MS 1000
-#define S_MAX_PARTS (2 + 2 * 100000) /* a reply's frames: bounded so a bad peer cannot grow it */
+/* A reply's frames are bounded by the protocol, so a bad peer cannot grow the buffer further. */
+#define S_MAX_PARTS WIRE_HIST_REPLY_FRAMES_MAX
 
 typedef struct s_req s_req_t;
 
@@ -40,11 +42,10 @@ struct edge_hist_wait {
 
 /* One request: queued or in flight. */
 struct s_req {
-    s_req_t *id_next;             /* chain in the id table */
-    s_req_t *key_next;            /* chain in the key table */
+    base_map_node_t id_node;      /* in by_id, hashed from id */
+    base_map_node_t key_node;     /* in by_key, hashed from (room, epoch, after) */
     s_req_t *prev, *next;         /* neighbours in the queue or the in-flight list */
     uint64_t id;                  /* request id, echoed by the router */
-    uint64_t key_hash;            /* hash of (room, epoch, after) */
     uint64_t epoch;               /* asked epoch */
     uint64_t after;               /* asked after_seq */
     uint64_t deadline_us;         /* when the current attempt times out (in flight) */
@@ -63,13 +64,6 @@ typedef struct s_list {
     size_t count;         /* length */
 } s_list_t;
 
-/* A chained hash table; which chain field it uses is fixed per table. */
-typedef struct s_table {
-    s_req_t **buckets; /* chains */
-    size_t nbuckets;   /* a power of two */
-    size_t count;      /* requests in it */
-} s_table_t;
-
 struct edge_hist {
     lws_sorted_usec_list_t timer_sul; /* the in-flight head's deadline */
     void *ctx;                        /* ZeroMQ context */
@@ -82,8 +76,8 @@ struct edge_hist {
     size_t max_inflight;              /* in-flight bound */
     uint32_t page;                    /* max_events per request */
     uint64_t next_id;                 /* last id given out */
-    s_table_t by_id;                  /* every request, by id */
-    s_table_t by_key;                 /* every request, by (room, epoch, after) */
+    base_map_t *by_id;                /* every request, by id */
+    base_map_t *by_key;               /* every request, by (room, epoch, after) */
     s_list_t queue;                   /* requests waiting for a slot, oldest first */
     s_list_t flight;                  /* requests in flight, earliest deadline first */
     zmq_msg_t *parts;                 /* receive buffer of message parts */
@@ -99,87 +93,36 @@ struct edge_hist {
 /* ---- small helpers ----------------------------------------------------------------------------
  */
 
-/* Hash of a request key: FNV-1a over the room, then the two numbers. */
-static uint64_t s_key_hash(const char *room, size_t len, uint64_t epoch, uint64_t after)
+/* Seeded hash of a request key: the room, mixed with the hash of the two numbers. */
+static uint64_t s_key_hash(const edge_hist_t *self, const char *room, size_t len, uint64_t epoch,
+                           uint64_t after)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)room[i];
-        h *= 1099511628211ull;
-    }
-    uint64_t nums[2] = {epoch, after};
-    for (int n = 0; n < 2; n++) {
-        for (int b = 0; b < 8; b++) {
-            h ^= (nums[n] >> (8 * b)) & 0xff;
-            h *= 1099511628211ull;
-        }
-    }
-    return h;
+    const uint64_t nums[2] = {epoch, after};
+    return base_map_hash(self->by_key, room, len,
+                         base_map_hash(self->by_key, nums, sizeof nums, 0));
 }
 
-/* Spreads sequential ids over buckets. */
-static uint64_t s_id_hash(uint64_t id)
+/* Seeded hash of a request id. */
+static uint64_t s_id_hash(const edge_hist_t *self, uint64_t id)
 {
-    return id * 0x9e3779b97f4a7c15ull;
+    return base_map_hash(self->by_id, &id, sizeof id, 0);
 }
 
-/* The chain link a table uses. */
-static s_req_t **s_link(s_req_t *r, bool by_id)
+/* The request a map node is embedded in, the node being the member at offset. */
+static s_req_t *s_req_of(base_map_node_t *node, size_t offset)
 {
-    return by_id ? &r->id_next : &r->key_next;
-}
-
-/* The hash a table files r under. */
-static uint64_t s_hash_of(const s_req_t *r, bool by_id)
-{
-    return by_id ? s_id_hash(r->id) : r->key_hash;
-}
-
-/* Adds r to a table, doubling it when 3/4 full (on OOM chains just get longer). */
-static void s_table_add(s_table_t *t, s_req_t *r, bool by_id)
-{
-    if (t->count + 1 > t->nbuckets / 4 * 3) {
-        size_t n = t->nbuckets * 2;
-        s_req_t **b = calloc(n, sizeof *b);
-        if (b) {
-            for (size_t i = 0; i < t->nbuckets; i++) {
-                for (s_req_t *e = t->buckets[i], *next; e; e = next) {
-                    next = *s_link(e, by_id);
-                    size_t k = s_hash_of(e, by_id) & (n - 1);
-                    *s_link(e, by_id) = b[k];
-                    b[k] = e;
-                }
-            }
-            free(t->buckets);
-            t->buckets = b;
-            t->nbuckets = n;
-        }
-    }
-    size_t k = s_hash_of(r, by_id) & (t->nbuckets - 1);
-    *s_link(r, by_id) = t->buckets[k];
-    t->buckets[k] = r;
-    t->count++;
-}
-
-/* Removes r from a table (no-op when absent). */
-static void s_table_del(s_table_t *t, s_req_t *r, bool by_id)
-{
-    s_req_t **pp = &t->buckets[s_hash_of(r, by_id) & (t->nbuckets - 1)];
-    while (*pp && *pp != r)
-        pp = s_link(*pp, by_id);
-    if (*pp) {
-        *pp = *s_link(r, by_id);
-        t->count--;
-    }
+    return (s_req_t *)((char *)node - offset);
 }
 
 /* The request with this id, or NULL. */
 static s_req_t *s_find_id(const edge_hist_t *self, uint64_t id)
 {
-    for (s_req_t *r = self->by_id.buckets[s_id_hash(id) & (self->by_id.nbuckets - 1)]; r;
-         r = r->id_next)
-        if (r->id == id)
+    uint64_t hash = s_id_hash(self, id);
+    for (base_map_node_t *n = base_map_bucket(self->by_id, hash); n; n = n->next) {
+        s_req_t *r = s_req_of(n, offsetof(s_req_t, id_node));
+        if (n->hash == hash && r->id == id)
             return r;
+    }
     return NULL;
 }
 
@@ -187,10 +130,12 @@ static s_req_t *s_find_id(const edge_hist_t *self, uint64_t id)
 static s_req_t *s_find_key(const edge_hist_t *self, const char *room, size_t len, uint64_t epoch,
                            uint64_t after, uint64_t hash)
 {
-    for (s_req_t *r = self->by_key.buckets[hash & (self->by_key.nbuckets - 1)]; r; r = r->key_next)
-        if (r->key_hash == hash && r->epoch == epoch && r->after == after && r->room_len == len &&
+    for (base_map_node_t *n = base_map_bucket(self->by_key, hash); n; n = n->next) {
+        s_req_t *r = s_req_of(n, offsetof(s_req_t, key_node));
+        if (n->hash == hash && r->epoch == epoch && r->after == after && r->room_len == len &&
             memcmp(r->room, room, len) == 0)
             return r;
+    }
     return NULL;
 }
 
@@ -222,11 +167,17 @@ static void s_list_del(s_list_t *l, s_req_t *r)
     l->count--;
 }
 
-/* Takes r out of both tables and its list. */
+/* Takes r out of both maps. */
+static void s_unmap(edge_hist_t *self, s_req_t *r)
+{
+    base_map_remove(self->by_id, &r->id_node);
+    base_map_remove(self->by_key, &r->key_node);
+}
+
+/* Takes r out of both maps and its list. */
 static void s_unfile(edge_hist_t *self, s_req_t *r)
 {
-    s_table_del(&self->by_id, r, true);
-    s_table_del(&self->by_key, r, false);
+    s_unmap(self, r);
     s_list_del(r->inflight ? &self->flight : &self->queue, r);
 }
 
@@ -264,9 +215,9 @@ static void s_arm_timer(edge_hist_t *self)
 /* Sends one attempt of r (which is on no list) and puts it at the tail of the in-flight list. */
 static void s_send(edge_hist_t *self, s_req_t *r)
 {
-    uint8_t id[EDGE_HISTMSG_ID_LEN], block[EDGE_HISTMSG_REQ_LEN];
-    edge_histmsg_put_id(id, r->id);
-    edge_histmsg_put_request(block, r->epoch, r->after, self->page);
+    uint8_t id[WIRE_HIST_ID_LEN], block[WIRE_HIST_CURSOR_LEN];
+    wire_hist_put_id(id, r->id);
+    wire_hist_put_cursor(block, r->epoch, r->after, self->page);
     /* ZMQ_DONTWAIT: a DEALER queues while disconnected, up to its HWM; over it the attempt
      * simply times out and is retried, which is what a lost reply costs too. */
     if (zmq_send(self->dealer, id, sizeof id, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -339,8 +290,7 @@ static void s_timer_cb(lws_sorted_usec_list_t *sul)
         s_list_del(&self->flight, r);
         self->stats->timeouts++;
         if (!r->waiters) {
-            s_table_del(&self->by_id, r, true);
-            s_table_del(&self->by_key, r, false);
+            s_unmap(self, r);
             free(r);
             s_pump(self);
             continue;
@@ -391,20 +341,25 @@ static int s_parts_reserve(edge_hist_t *self, size_t n, size_t used)
  * malformed (then r keeps waiting: the attempt times out and is retried). */
 static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
 {
-    edge_hist_result_t res = {.st = {.status = EDGE_HIST_OK}};
-    if (edge_histmsg_get_status(zmq_msg_data(&self->parts[1]), zmq_msg_size(&self->parts[1]),
-                                &res.st) < 0) {
+    wire_hist_block_t block;
+    zmq_msg_t *status = &self->parts[1];
+    if (wire_hist_get_status(zmq_msg_data(status), zmq_msg_size(status), &block) < 0) {
         base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: dropping a reply with a bad status block");
         return -1;
     }
-    size_t nev = (n - 2) / 2;
-    if ((n - 2) % 2 != 0 || (nev && res.st.status != EDGE_HIST_OK)) {
+    size_t nev = 0;
+    if (wire_hist_reply_events(n, &block, &nev) < 0) {
         base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: dropping a reply of %zu frames (status %s)", n,
-                         edge_hstatus_name(res.st.status));
+                         wire_hist_status_name(block.status));
         return -1;
     }
+    edge_hist_result_t res = {.st = {.status = (edge_hstatus_t)block.status,
+                                     .more = block.more,
+                                     .epoch = block.epoch,
+                                     .head = block.head,
+                                     .first = block.first}};
     if (nev > self->events_cap) {
         edge_event_t *ev = realloc(self->events, nev * sizeof *ev);
         if (!ev)
@@ -419,8 +374,11 @@ static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
         zmq_msg_t *hdr = &self->parts[2 + 2 * i], *pay = &self->parts[3 + 2 * i];
         wire_header_t h;
         const char *why = NULL;
-        if (edge_histmsg_check_event(zmq_msg_data(hdr), zmq_msg_size(hdr), zmq_msg_data(pay),
-                                     zmq_msg_size(pay), res.st.epoch, prev, &h, &why) < 0) {
+        if (wire_hist_check_event(zmq_msg_data(hdr), zmq_msg_size(hdr), res.st.epoch, prev, &h,
+                                  &why) == 0 &&
+            !edge_frame_payload_is_object(zmq_msg_data(pay), zmq_msg_size(pay)))
+            why = "payload";
+        if (why) {
             base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                              "history: dropping a reply for %.*s: event %zu: %s", (int)r->room_len,
                              r->room, i, why);
@@ -492,8 +450,7 @@ static int s_recv_one(void *arg)
     uint64_t id = 0;
     s_req_t *r = NULL;
     if (truncated || n < 2 ||
-        edge_histmsg_get_id(zmq_msg_data(&self->parts[0]), zmq_msg_size(&self->parts[0]), &id) <
-            0) {
+        wire_hist_get_id(zmq_msg_data(&self->parts[0]), zmq_msg_size(&self->parts[0]), &id) < 0) {
         self->stats->replies_bad++;
         base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,
                          "history: dropping a malformed reply (%zu frames)", n);
@@ -532,11 +489,10 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
     self->retries = opts->retries > 0 ? opts->retries : 0;
     self->max_inflight = opts->inflight > 0 ? (size_t)opts->inflight : 1;
     self->page = opts->page;
-    self->by_id.buckets = calloc(S_INITIAL_BUCKETS, sizeof *self->by_id.buckets);
-    self->by_key.buckets = calloc(S_INITIAL_BUCKETS, sizeof *self->by_key.buckets);
-    if (!self->by_id.buckets || !self->by_key.buckets)
+    self->by_id = base_map_new();
+    self->by_key = base_map_new();
+    if (!self->by_id || !self->by_key)
         goto err;
-    self->by_id.nbuckets = self->by_key.nbuckets = S_INITIAL_BUCKETS;
     self->ctx = opts->zctx;
     if (!self->ctx) {
         self->ctx = zmq_ctx_new();
@@ -591,8 +547,8 @@ void edge_hist_destroy(edge_hist_t **self_p)
         }
     }
     edge_zloop_destroy(&self->zloop);
-    free(self->by_id.buckets);
-    free(self->by_key.buckets);
+    base_map_destroy(&self->by_id);
+    base_map_destroy(&self->by_key);
     free(self->parts);
     free(self->events);
     if (self->dealer)
@@ -631,7 +587,7 @@ edge_hist_wait_t *edge_hist_get(edge_hist_t *self, const char *room, size_t len,
         return NULL;
     w->fn = fn;
     w->arg = arg;
-    uint64_t hash = s_key_hash(room, len, epoch, after);
+    uint64_t hash = s_key_hash(self, room, len, epoch, after);
     s_req_t *r = s_find_key(self, room, len, epoch, after, hash);
     if (r) {
         self->stats->coalesced++;
@@ -642,14 +598,16 @@ edge_hist_wait_t *edge_hist_get(edge_hist_t *self, const char *room, size_t len,
             return NULL;
         }
         r->id = ++self->next_id;
-        r->key_hash = hash;
+        r->id_node.hash = s_id_hash(self, r->id);
+        r->key_node.hash = hash;
         r->epoch = epoch;
         r->after = after;
         memcpy(r->room, room, len);
         r->room[len] = '\0';
         r->room_len = len;
-        s_table_add(&self->by_id, r, true);
-        s_table_add(&self->by_key, r, false);
+        /* On a failed growth the node is still in: its chain is just longer. */
+        (void)base_map_insert(self->by_id, &r->id_node);
+        (void)base_map_insert(self->by_key, &r->key_node);
         if (self->flight.count < self->max_inflight && !self->queue.head) {
             s_send(self, r);
         } else {
@@ -691,6 +649,13 @@ void edge_hist_cancel(edge_hist_t *self, edge_hist_wait_t **wait_p)
         s_unfile(self, r);
         free(r);
     }
+}
+
+const char *edge_hstatus_name(edge_hstatus_t status)
+{
+    if (status == EDGE_HIST_UNAVAILABLE)
+        return "unavailable";
+    return wire_hist_status_name((wire_hist_status_t)status);
 }
 
 const edge_hist_stats_t *edge_hist_stats(const edge_hist_t *self)

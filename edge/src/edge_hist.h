@@ -17,21 +17,56 @@
  * A caller that goes away cancels its handle (edge_hist_cancel()), after which its callback
  * never runs: nothing here keeps pointers to callers beyond their handles.
  *
+ * The frames are those of wire_hist.h, the one definition of the protocol, which the router
+ * uses too. The result types below carry no lws type, so modules that only consume results
+ * (edge_stream.h) include this header without libwebsockets.
+ *
  * Used from the lws service thread only.
  */
 #ifndef EDGE_HIST_H
 #define EDGE_HIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libwebsockets.h>
-
-#include "edge_histmsg.h"
 #include "base_log.h"
+#include "edge_frame.h"
+#include "wire_hist.h"
+
+struct lws_vhost;
 
 typedef struct edge_hist edge_hist_t;
 typedef struct edge_hist_wait edge_hist_wait_t;
+
+/* How an ask ended: the router's four statuses (the same values as wire_hist_status_t), or the
+ * edge's own verdict when no reply came after every retry. */
+typedef enum edge_hstatus {
+    EDGE_HIST_OK = WIRE_HIST_OK,                       /* events after after_seq (maybe none) */
+    EDGE_HIST_EPOCH_CHANGED = WIRE_HIST_EPOCH_CHANGED, /* the asked epoch is not the current one */
+    EDGE_HIST_TOO_OLD = WIRE_HIST_TOO_OLD,             /* needed events were evicted */
+    EDGE_HIST_BAD_REQUEST = WIRE_HIST_BAD_REQUEST,     /* the router could not parse the request */
+    EDGE_HIST_UNAVAILABLE = WIRE_HIST_STATUS__COUNT,   /* local: no answer after every retry */
+    EDGE_HIST__COUNT
+} edge_hstatus_t;
+
+/* The reply's status block (wire_hist_block_t) as handed on, with the edge's status. */
+typedef struct edge_hist_status {
+    edge_hstatus_t status; /* the router's status, or EDGE_HIST_UNAVAILABLE */
+    bool more;             /* the page was cut short: ask again from the last seq */
+    uint64_t epoch;        /* the room's current epoch */
+    uint64_t head;         /* the room's last stamped seq (0 when none in this epoch) */
+    uint64_t first;        /* oldest seq still in history (head + 1 when it holds nothing) */
+} edge_hist_status_t;
+
+/* What an ask produced, as handed to whoever asked. */
+typedef struct edge_hist_result {
+    uint64_t req_epoch;         /* the epoch that was asked for */
+    uint64_t req_after;         /* the after_seq that was asked for */
+    edge_hist_status_t st;      /* the reply's status block (status UNAVAILABLE: the rest is 0) */
+    const edge_event_t *events; /* count events, oldest first, each with its encoded frame */
+    size_t count;               /* events in the page (only with EDGE_HIST_OK) */
+} edge_hist_result_t;
 
 /* Receives the result of an ask; result and its events are valid during the call only (take a
  * frame reference to keep one). The handle is already freed when this runs. */
@@ -65,6 +100,10 @@ typedef struct edge_hist_opts {
     edge_hist_stats_t *stats; /* counters to add to (borrowed; NULL = kept inside) */
     base_log_t *log;          /* may be NULL */
 } edge_hist_opts_t;
+
+/* Stable name of a status: wire_hist_status_name() for the router's, "unavailable" for the
+ * edge's own, "unknown" otherwise. */
+const char *edge_hstatus_name(edge_hstatus_t status);
 
 /* Creates the DEALER and connects it (in the background). NULL on error (logged). */
 edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "weft/version.h"
+
 static const char *const s_err_names[EDGE_ERR__COUNT] = {[EDGE_ERR_NONE] = "none",
 #define X(name, text) [EDGE_ERR_##name] = text,
                                                          EDGE_PROTO_ERRORS(X)
@@ -233,7 +235,7 @@ static int s_add_id(json_t *obj, const edge_req_t *req)
 edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message)
 {
     json_t *obj = json_pack("{s:s, s:s, s:i, s:I}", "op", "welcome", "edge", edge_id, "protocol",
-                            EDGE_PROTO_VERSION, "max_message", (json_int_t)max_message);
+                            WEFT_CLIENT_PROTOCOL, "max_message", (json_int_t)max_message);
     return s_frame_of(obj);
 }
 

@@ -17,9 +17,6 @@
 #include "edge_frame.h"
 #include "wire_envelope.h"
 
-/* The client protocol version announced in welcome frames. */
-#define EDGE_PROTO_VERSION 1
-
 /* Client operations. */
 typedef enum edge_op {
     EDGE_OP_NONE = 0, /* not known (parse error before or at "op") */
@@ -95,7 +92,7 @@ void *edge_req_take_id(edge_req_t *req);
 /* Frees an id taken with edge_req_take_id() and nulls *id_p. NULL-safe. */
 void edge_proto_id_free(void **id_p);
 
-/* {"op":"welcome","edge":ID,"protocol":1,"max_message":N}. NULL on OOM. */
+/* {"op":"welcome","edge":ID,"protocol":WEFT_CLIENT_PROTOCOL,"max_message":N}. NULL on OOM. */
 edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message);
 
 /* The success reply to a valid request: subscribed/unsubscribed {room} or pong, with "id". */

@@ -1,7 +1,8 @@
 /*
  * edge_rooms.c: the room/pattern membership index (see edge_rooms.h).
  *
- * Exact rooms: a chained hash table keyed by name (FNV-1a), doubled when it is 3/4 full.
+ * Exact rooms: the tree's seeded hash map (base_map.h) keyed by name. Browsers choose room names,
+ * so the seed (random per map) keeps them from choosing names that fall into one chain.
  * Patterns: a doubly linked list; an event scans it once. That is fine while a node has tens of
  * distinct patterns; a prefix trie can replace the list later without changing the API.
  * Memberships: one s_link_t per (member, entry), threaded on two lists: the entry's members and
@@ -9,18 +10,20 @@
  */
 #include "edge_rooms.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base_map.h"
 #include "wire_envelope.h"
 
 typedef struct s_link s_link_t;
 
 /* A room or a pattern with its local members. */
 typedef struct s_entry {
-    struct s_entry *next;         /* hash chain (rooms) or pattern list */
-    struct s_entry *prev;         /* pattern list only */
-    uint64_t hash;                /* FNV-1a of name (rooms) */
+    base_map_node_t node;         /* rooms: in the room map, hashed from name */
+    struct s_entry *next;         /* patterns: the pattern list */
+    struct s_entry *prev;         /* patterns: the pattern list */
     s_link_t *members;            /* memberships of this entry */
     size_t nmembers;              /* length of members */
     size_t nflagged;              /* memberships with flags != 0 */
@@ -51,9 +54,7 @@ struct edge_member {
 };
 
 struct edge_rooms {
-    s_entry_t **buckets;           /* hash table of exact rooms */
-    size_t nbuckets;               /* a power of two */
-    size_t nentries;               /* exact entries in the table (with or without members) */
+    base_map_t *map;               /* exact entries by name (with or without members) */
     size_t nrooms;                 /* exact entries with members */
     s_entry_t *patterns;           /* patterns with members */
     size_t npatterns;              /* length of patterns */
@@ -65,17 +66,16 @@ struct edge_rooms {
     void *arg;                     /* for on_topic and free_fn */
 };
 
-#define S_INITIAL_BUCKETS 64
-
-/* FNV-1a, 64 bit. */
-static uint64_t s_hash(const char *s, size_t len)
+/* Seeded hash of a room name. */
+static uint64_t s_hash(const edge_rooms_t *self, const char *name, size_t len)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return base_map_hash(self->map, name, len, 0);
+}
+
+/* The entry a room map node is embedded in. */
+static s_entry_t *s_entry_of(base_map_node_t *node)
+{
+    return (s_entry_t *)((char *)node - offsetof(s_entry_t, node));
 }
 
 edge_rooms_t *edge_rooms_new(edge_rooms_topic_fn *on_topic, void *arg)
@@ -83,12 +83,11 @@ edge_rooms_t *edge_rooms_new(edge_rooms_topic_fn *on_topic, void *arg)
     edge_rooms_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->buckets = calloc(S_INITIAL_BUCKETS, sizeof *self->buckets);
-    if (!self->buckets) {
+    self->map = base_map_new();
+    if (!self->map) {
         free(self);
         return NULL;
     }
-    self->nbuckets = S_INITIAL_BUCKETS;
     self->on_topic = on_topic;
     self->arg = arg;
     return self;
@@ -131,17 +130,16 @@ void edge_rooms_destroy(edge_rooms_t **self_p)
         m->rooms = NULL;
         m->prev = m->next = NULL;
     }
-    for (size_t b = 0; b < self->nbuckets; b++) {
-        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
-            next = e->next;
-            s_entry_free(self, e);
-        }
+    /* The map is destroyed right after, so its entries are freed without unlinking them. */
+    for (base_map_node_t *n = base_map_first(self->map), *next; n; n = next) {
+        next = base_map_next(self->map, n);
+        s_entry_free(self, s_entry_of(n));
     }
     for (s_entry_t *e = self->patterns, *next; e; e = next) {
         next = e->next;
         s_entry_free(self, e);
     }
-    free(self->buckets);
+    base_map_destroy(&self->map);
     free(self);
     *self_p = NULL;
 }
@@ -193,9 +191,11 @@ void edge_member_set_max(edge_member_t *self, size_t max)
 /* The exact entry for a room, or NULL. */
 static s_entry_t *s_find_room(const edge_rooms_t *self, const char *name, size_t len, uint64_t hash)
 {
-    for (s_entry_t *e = self->buckets[hash & (self->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == hash && e->len == len && memcmp(e->name, name, len) == 0)
+    for (base_map_node_t *n = base_map_bucket(self->map, hash); n; n = n->next) {
+        s_entry_t *e = s_entry_of(n);
+        if (n->hash == hash && e->len == len && memcmp(e->name, name, len) == 0)
             return e;
+    }
     return NULL;
 }
 
@@ -217,25 +217,6 @@ static bool s_pattern_covers(const edge_rooms_t *self, const char *room, size_t 
     return false;
 }
 
-/* Doubles the bucket array; on OOM keeps the old one (chains just get longer). */
-static void s_grow(edge_rooms_t *self)
-{
-    size_t n = self->nbuckets * 2;
-    s_entry_t **buckets = calloc(n, sizeof *buckets);
-    if (!buckets)
-        return;
-    for (size_t b = 0; b < self->nbuckets; b++) {
-        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
-            next = e->next;
-            e->next = buckets[e->hash & (n - 1)];
-            buckets[e->hash & (n - 1)] = e;
-        }
-    }
-    free(self->buckets);
-    self->buckets = buckets;
-    self->nbuckets = n;
-}
-
 /* Creates an entry (room in the table, or pattern in the list). NULL on OOM. */
 static s_entry_t *s_entry_add(edge_rooms_t *self, const char *name, size_t len, bool pattern,
                               uint64_t hash)
@@ -247,19 +228,15 @@ static s_entry_t *s_entry_add(edge_rooms_t *self, const char *name, size_t len, 
     e->name[len] = '\0';
     e->len = len;
     e->pattern = pattern;
-    e->hash = hash;
     if (pattern) {
         e->next = self->patterns;
         if (self->patterns)
             self->patterns->prev = e;
         self->patterns = e;
     } else {
-        if (self->nentries + 1 > self->nbuckets / 4 * 3)
-            s_grow(self);
-        size_t b = hash & (self->nbuckets - 1);
-        e->next = self->buckets[b];
-        self->buckets[b] = e;
-        self->nentries++;
+        e->node.hash = hash;
+        /* When growing fails the entry is still in; its chain is just longer. */
+        (void)base_map_insert(self->map, &e->node);
     }
     return e;
 }
@@ -275,12 +252,7 @@ static void s_entry_remove(edge_rooms_t *self, s_entry_t *e)
         if (e->next)
             e->next->prev = e->prev;
     } else {
-        s_entry_t **pp = &self->buckets[e->hash & (self->nbuckets - 1)];
-        while (*pp && *pp != e)
-            pp = &(*pp)->next;
-        if (*pp)
-            *pp = e->next;
-        self->nentries--;
+        base_map_remove(self->map, &e->node);
     }
     s_entry_free(self, e);
 }
@@ -288,12 +260,11 @@ static void s_entry_remove(edge_rooms_t *self, s_entry_t *e)
 /* Drops room entries that lost their last reason to exist (no members, no covering pattern). */
 static void s_sweep_rooms(edge_rooms_t *self)
 {
-    for (size_t b = 0; b < self->nbuckets; b++) {
-        for (s_entry_t *e = self->buckets[b], *next; e; e = next) {
-            next = e->next;
-            if (e->nmembers == 0 && !s_pattern_covers(self, e->name, e->len))
-                s_entry_remove(self, e);
-        }
+    for (base_map_node_t *n = base_map_first(self->map), *next; n; n = next) {
+        next = base_map_next(self->map, n);
+        s_entry_t *e = s_entry_of(n);
+        if (e->nmembers == 0 && !s_pattern_covers(self, e->name, e->len))
+            s_entry_remove(self, e);
     }
 }
 
@@ -358,7 +329,7 @@ edge_rooms_rc_t edge_rooms_join_flags(edge_member_t *member, const char *name, s
     if (!self || !wire_pattern_valid(name, len))
         return EDGE_ROOMS_INVALID;
     bool pattern = wire_pattern_is_prefix(name, len);
-    uint64_t hash = pattern ? 0 : s_hash(name, len);
+    uint64_t hash = pattern ? 0 : s_hash(self, name, len);
     s_entry_t *e = pattern ? s_find_pattern(self, name, len) : s_find_room(self, name, len, hash);
     if (e) {
         for (s_link_t *l = member->links; l; l = l->m_next) {
@@ -450,7 +421,7 @@ static size_t s_matches(edge_rooms_t *self, const char *room, size_t len, bool f
 {
     size_t n = 0;
     if (len <= WIRE_ROOM_MAX) {
-        const s_entry_t *e = s_find_room(self, room, len, s_hash(room, len));
+        const s_entry_t *e = s_find_room(self, room, len, s_hash(self, room, len));
         if (e && e->nmembers && (!flagged_only || e->nflagged))
             hits[n++] = e;
     }
@@ -536,7 +507,7 @@ static size_t s_visit(edge_rooms_t *self, const char *room, size_t len, unsigned
     /* Many matching patterns: walk them again instead of remembering them. */
     const s_entry_t *exact = NULL;
     if (len <= WIRE_ROOM_MAX) {
-        exact = s_find_room(self, room, len, s_hash(room, len));
+        exact = s_find_room(self, room, len, s_hash(self, room, len));
         if (exact && (!exact->nmembers || (flagged_only && !exact->nflagged)))
             exact = NULL;
     }
@@ -568,7 +539,7 @@ void **edge_rooms_data(edge_rooms_t *self, const char *room, size_t len)
 {
     if (!wire_room_valid(room, len))
         return NULL;
-    uint64_t hash = s_hash(room, len);
+    uint64_t hash = s_hash(self, room, len);
     s_entry_t *e = s_find_room(self, room, len, hash);
     if (!e || e->nmembers == 0) {
         if (!s_pattern_covers(self, room, len))
@@ -581,10 +552,11 @@ void **edge_rooms_data(edge_rooms_t *self, const char *room, size_t len)
 
 void edge_rooms_each(edge_rooms_t *self, edge_rooms_each_fn *fn, void *arg)
 {
-    for (size_t b = 0; b < self->nbuckets; b++)
-        for (s_entry_t *e = self->buckets[b]; e; e = e->next)
-            if (e->data)
-                fn(arg, e->name, e->len, e->data);
+    for (base_map_node_t *n = base_map_first(self->map); n; n = base_map_next(self->map, n)) {
+        s_entry_t *e = s_entry_of(n);
+        if (e->data)
+            fn(arg, e->name, e->len, e->data);
+    }
 }
 
 size_t edge_rooms_count(const edge_rooms_t *self)
@@ -604,5 +576,5 @@ size_t edge_rooms_membership_count(const edge_rooms_t *self)
 
 size_t edge_rooms_entry_count(const edge_rooms_t *self)
 {
-    return self->nentries;
+    return base_map_size(self->map);
 }

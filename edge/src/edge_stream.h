@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #include "edge_frame.h"
-#include "edge_histmsg.h"
+#include "edge_hist.h"
 
 typedef struct edge_stream edge_stream_t;
 

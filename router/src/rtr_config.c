@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "wire_hist.h"
+
 #define RTR_MIB (1024.0 * 1024.0)
 
 /* The one place router defaults live. Bounds keep values that would break the router out. */
@@ -47,7 +49,8 @@ static const base_conf_entry_t s_table[] = {
     {"history_max_bytes", BASE_CONF_SIZE, offsetof(rtr_config_t, history_max_bytes), "256m", 0,
      1024.0 * 1024 * RTR_MIB,
      "memory all history may take, bytes (k/m/g suffixes); idlest rooms are dropped first"},
-    {"history_page_max", BASE_CONF_INT, offsetof(rtr_config_t, history_page_max), "500", 1, 100000,
+    {"history_page_max", BASE_CONF_INT, offsetof(rtr_config_t, history_page_max), "500", 1,
+     WIRE_HIST_PAGE_MAX,
      "most events in one history reply (also the default page size)"},
     {"history_batch", BASE_CONF_INT, offsetof(rtr_config_t, history_batch), "64", 1, 100000,
      "history requests served per loop pass between intake batches"},

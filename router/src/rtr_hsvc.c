@@ -11,11 +11,11 @@
 #include <zmq.h>
 
 #include "rtr_stats.h"
-#include "wire_envelope.h"
+#include "wire_hist.h"
 
 #define RTR_HSVC_LINGER_MS 200    /* how long close waits for queued replies */
 #define RTR_HSVC_ENDPOINT_MAX 256 /* resolved endpoint text */
-#define RTR_HSVC_KEEP_FRAMES 4    /* frames kept after the identity: 3 + one to see excess */
+#define RTR_HSVC_KEEP_FRAMES (WIRE_HIST_REQUEST_FRAMES + 1) /* + one to see excess frames */
 #define RTR_HSVC_IDENTITY_MAX 256 /* ZeroMQ routing ids are at most 255 bytes */
 /* No request frame is longer than a room name; anything far larger is a broken or hostile
  * peer, and ZeroMQ drops its connection instead of buffering it. */
@@ -35,64 +35,6 @@ struct rtr_hsvc {
     base_limit_t io_limit;      /* log limiter for socket errors */
     char ep[RTR_HSVC_ENDPOINT_MAX]; /* resolved endpoint */
 };
-
-static const char *const s_status_names[RTR_HSVC_STATUS__COUNT] = {"ok", "epoch_changed", "too_old",
-                                                                   "bad_request"};
-static const char *const s_bad_names[RTR_HSVC_BAD__COUNT] = {"none", "request_id", "frames", "room",
-                                                             "cursor"};
-
-/* Name of a status. */
-const char *rtr_hsvc_status_name(rtr_hsvc_status_t status)
-{
-    return (unsigned)status < RTR_HSVC_STATUS__COUNT ? s_status_names[status] : "?";
-}
-
-/* Name of a bad-request reason. */
-const char *rtr_hsvc_bad_name(rtr_hsvc_bad_t bad)
-{
-    return (unsigned)bad < RTR_HSVC_BAD__COUNT ? s_bad_names[bad] : "?";
-}
-
-/* Big-endian u32 from bytes. */
-static uint32_t s_get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-/* Checks frames in the order the reasons are listed; see rtr_hsvc.h. */
-rtr_hsvc_bad_t rtr_hsvc_parse(size_t nframes, const void *const data[], const size_t len[],
-                              rtr_hsvc_request_t *req)
-{
-    memset(req, 0, sizeof *req);
-    if (nframes < 1 || len[0] != RTR_HSVC_ID_LEN)
-        return RTR_HSVC_BAD_REQUEST_ID;
-    memcpy(req->id, data[0], RTR_HSVC_ID_LEN);
-    req->has_id = true;
-    if (nframes != RTR_HSVC_REQUEST_FRAMES)
-        return RTR_HSVC_BAD_FRAMES;
-    if (!wire_room_valid(data[1], len[1]))
-        return RTR_HSVC_BAD_ROOM;
-    req->room = data[1];
-    req->room_len = len[1];
-    if (len[2] != RTR_HSVC_CURSOR_LEN)
-        return RTR_HSVC_BAD_CURSOR;
-    const uint8_t *c = data[2];
-    req->epoch = wire_get_u64(c);
-    req->after_seq = wire_get_u64(c + 8);
-    req->max_events = s_get_u32(c + 16);
-    return RTR_HSVC_BAD_NONE;
-}
-
-/* Lays out the status block of docs/protocol.md §2. */
-void rtr_hsvc_status_encode(uint8_t out[RTR_HSVC_STATUS_LEN], rtr_hsvc_status_t status, bool more,
-                            uint64_t epoch, uint64_t head, uint64_t first)
-{
-    out[0] = (uint8_t)status;
-    out[1] = more ? 1 : 0;
-    wire_put_u64(out + 2, epoch);
-    wire_put_u64(out + 10, head);
-    wire_put_u64(out + 18, first);
-}
 
 /* Sets an int socket option, logging the failure. */
 static int s_setsockopt_int(rtr_hsvc_t *self, int opt, int value, const char *what)
@@ -193,15 +135,19 @@ static int s_send(rtr_hsvc_t *self, const void *data, size_t len, bool more)
 }
 
 /* Sends identity, request id, status block and n events (header, payload) as one message. */
-static void s_reply(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_request_t *req,
-                    rtr_hsvc_status_t status, const rtr_history_page_t *page, size_t n)
+static void s_reply(rtr_hsvc_t *self, zmq_msg_t *identity, const wire_hist_request_t *req,
+                    wire_hist_status_t status, const rtr_history_page_t *page, size_t n)
 {
-    uint8_t block[RTR_HSVC_STATUS_LEN];
-    rtr_hsvc_status_encode(block, status, page->more, self->epoch, page->head, page->first);
+    uint8_t block[WIRE_HIST_STATUS_LEN];
+    wire_hist_put_status(block, &(wire_hist_block_t){.status = status,
+                                                     .more = page->more,
+                                                     .epoch = self->epoch,
+                                                     .head = page->head,
+                                                     .first = page->first});
     /* With ROUTER_MANDATORY off ZeroMQ never fails these for an unknown or slow peer; a failure
      * here is the socket itself (e.g. the context ending), so the rest is not attempted. */
     if (s_send(self, zmq_msg_data(identity), zmq_msg_size(identity), true) < 0 ||
-        s_send(self, req->id, RTR_HSVC_ID_LEN, true) < 0 ||
+        s_send(self, req->id, WIRE_HIST_ID_LEN, true) < 0 ||
         s_send(self, block, sizeof block, n > 0) < 0)
         return;
     for (size_t i = 0; i < n; i++) {
@@ -215,32 +161,34 @@ static void s_reply(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_reques
 }
 
 /* Counts, logs (rate-limited) and, when the request id was readable, answers bad_request. */
-static void s_bad(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_request_t *req,
-                  rtr_hsvc_bad_t bad, size_t nframes, const size_t len[], uint64_t now_ms)
+static void s_bad(rtr_hsvc_t *self, zmq_msg_t *identity, const wire_hist_request_t *req,
+                  wire_hist_bad_t bad, size_t nframes, const size_t len[], uint64_t now_ms)
 {
     self->stats->history_bad++;
     self->stats->history_bad_by[bad]++;
     char detail[96] = "";
-    if (bad == RTR_HSVC_BAD_FRAMES)
-        snprintf(detail, sizeof detail, ": %zu frames instead of 3", nframes);
-    else if (bad == RTR_HSVC_BAD_REQUEST_ID)
+    if (bad == WIRE_HIST_BAD_FRAMES)
+        snprintf(detail, sizeof detail, ": %zu frames instead of %d", nframes,
+                 WIRE_HIST_REQUEST_FRAMES);
+    else if (bad == WIRE_HIST_BAD_REQUEST_ID)
         snprintf(detail, sizeof detail, ": first frame of %zu bytes, no reply possible",
                  nframes ? len[0] : 0);
-    else if (bad == RTR_HSVC_BAD_CURSOR)
-        snprintf(detail, sizeof detail, ": cursor of %zu bytes instead of 20", len[2]);
+    else if (bad == WIRE_HIST_BAD_CURSOR)
+        snprintf(detail, sizeof detail, ": cursor of %zu bytes instead of %d", len[2],
+                 WIRE_HIST_CURSOR_LEN);
     base_log_limited(self->log, &self->bad_limit, WEFT_LOG_WARN, "malformed history request (%s%s)",
-                     rtr_hsvc_bad_name(bad), detail);
+                     wire_hist_bad_name(bad), detail);
     if (!req->has_id)
         return;
     /* The room's position when the room frame was readable, else that of an unknown room. */
     rtr_room_t *room = req->room ? rtr_rooms_lookup(self->rooms, req->room, req->room_len) : NULL;
     rtr_history_page_t page;
     rtr_history_position(self->history, room, now_ms, &page);
-    s_reply(self, identity, req, RTR_HSVC_BAD_REQUEST, &page, 0);
+    s_reply(self, identity, req, WIRE_HIST_BAD_REQUEST, &page, 0);
 }
 
 /* Answers one well-formed request. */
-static void s_answer(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_request_t *req,
+static void s_answer(rtr_hsvc_t *self, zmq_msg_t *identity, const wire_hist_request_t *req,
                      uint64_t now_ms)
 {
     rtr_room_t *room = rtr_rooms_lookup(self->rooms, req->room, req->room_len);
@@ -250,12 +198,13 @@ static void s_answer(rtr_hsvc_t *self, zmq_msg_t *identity, const rtr_hsvc_reque
     if (req->epoch != self->epoch) {
         /* Position only: the client resumes from (epoch, head) and is told recovered:false. */
         rtr_history_position(self->history, room, now_ms, &page);
-        s_reply(self, identity, req, RTR_HSVC_EPOCH_CHANGED, &page, 0);
+        s_reply(self, identity, req, WIRE_HIST_EPOCH_CHANGED, &page, 0);
         return;
     }
-    rtr_history_query(self->history, room, req->after_seq, max, RTR_HSVC_PAGE_BYTES, now_ms,
+    rtr_history_query(self->history, room, req->after_seq, max, WIRE_HIST_PAGE_BYTES, now_ms,
                       self->page, &page);
-    s_reply(self, identity, req, page.too_old ? RTR_HSVC_TOO_OLD : RTR_HSVC_OK, &page, page.count);
+    s_reply(self, identity, req, page.too_old ? WIRE_HIST_TOO_OLD : WIRE_HIST_OK, &page,
+            page.count);
 }
 
 /* Receives the rest of a request after the identity: up to RTR_HSVC_KEEP_FRAMES frames into f,
@@ -306,15 +255,15 @@ size_t rtr_hsvc_serve(rtr_hsvc_t *self, uint64_t now_ms)
         size_t n = s_recv_request(self, &identity, f);
         self->stats->history_requests++;
 
-        const void *data[RTR_HSVC_REQUEST_FRAMES] = {NULL, NULL, NULL};
-        size_t len[RTR_HSVC_REQUEST_FRAMES] = {0, 0, 0};
-        for (size_t i = 0; i < RTR_HSVC_REQUEST_FRAMES && i < n; i++) {
+        const void *data[WIRE_HIST_REQUEST_FRAMES] = {NULL, NULL, NULL};
+        size_t len[WIRE_HIST_REQUEST_FRAMES] = {0, 0, 0};
+        for (size_t i = 0; i < WIRE_HIST_REQUEST_FRAMES && i < n; i++) {
             data[i] = zmq_msg_data(&f[i]);
             len[i] = zmq_msg_size(&f[i]);
         }
-        rtr_hsvc_request_t req;
-        rtr_hsvc_bad_t bad = rtr_hsvc_parse(n, data, len, &req);
-        if (bad != RTR_HSVC_BAD_NONE)
+        wire_hist_request_t req;
+        wire_hist_bad_t bad = wire_hist_parse_request(n, data, len, &req);
+        if (bad != WIRE_HIST_BAD_NONE)
             s_bad(self, &identity, &req, bad, n, len, now_ms);
         else
             s_answer(self, &identity, &req, now_ms);

@@ -48,15 +48,15 @@ char *rtr_stats_format(const rtr_stats_t *s, char *buf, size_t len)
              " history_events=%" PRIu64 " history_bytes=%" PRIu64 " history_rooms=%" PRIu64
              " history_evicted_count=%" PRIu64 " history_evicted_age=%" PRIu64
              " history_evicted_cap=%" PRIu64 " history_lost=%" PRIu64,
-             s->history_requests, s->history_replies[RTR_HSVC_OK],
-             s->history_replies[RTR_HSVC_EPOCH_CHANGED], s->history_replies[RTR_HSVC_TOO_OLD],
-             s->history_replies[RTR_HSVC_BAD_REQUEST], s->history_served, s->history_events,
+             s->history_requests, s->history_replies[WIRE_HIST_OK],
+             s->history_replies[WIRE_HIST_EPOCH_CHANGED], s->history_replies[WIRE_HIST_TOO_OLD],
+             s->history_replies[WIRE_HIST_BAD_REQUEST], s->history_served, s->history_events,
              s->history_bytes, s->history_rooms, s->history_evicted_count, s->history_evicted_age,
              s->history_evicted_cap, s->history_lost);
     s_append(buf, len, &off, " heads_sent=%" PRIu64, s->heads_sent);
-    for (int b = 1; b < RTR_HSVC_BAD__COUNT; b++)
+    for (int b = 1; b < WIRE_HIST_BAD__COUNT; b++)
         if (s->history_bad_by[b])
             s_append(buf, len, &off, " history_bad_%s=%" PRIu64,
-                     rtr_hsvc_bad_name((rtr_hsvc_bad_t)b), s->history_bad_by[b]);
+                     wire_hist_bad_name((wire_hist_bad_t)b), s->history_bad_by[b]);
     return buf;
 }

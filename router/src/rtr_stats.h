@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rtr_hsvc.h"
+#include "wire_hist.h"
 #include "wire_envelope.h"
 
 typedef struct rtr_stats {
@@ -33,10 +33,10 @@ typedef struct rtr_stats {
     uint64_t publishers;                  /* gauge: publishers tracked */
     /* History service and store (docs/protocol.md §2). */
     uint64_t history_requests;                        /* requests read, valid or not */
-    uint64_t history_replies[RTR_HSVC_STATUS__COUNT]; /* replies sent, by status */
+    uint64_t history_replies[WIRE_HIST_STATUS__COUNT]; /* replies sent, by status */
     uint64_t history_served;                          /* events sent in ok replies */
     uint64_t history_bad;                             /* malformed requests (sum of _by) */
-    uint64_t history_bad_by[RTR_HSVC_BAD__COUNT];     /* malformed requests by reason */
+    uint64_t history_bad_by[WIRE_HIST_BAD__COUNT];    /* malformed requests by reason */
     uint64_t history_evicted_count;                   /* events dropped: room at max_events */
     uint64_t history_evicted_age;                     /* events dropped: older than max_age */
     uint64_t history_evicted_cap;                     /* events dropped: over max_bytes */

@@ -59,23 +59,45 @@ void base_map_destroy(base_map_t **self_p)
     *self_p = NULL;
 }
 
-/* Hashes 8 bytes at a time with a multiply-xorshift step, then avalanches. Names are short
- * (rooms at most 128 bytes), so this is a few nanoseconds per message. */
+/* Unaligned loads in host order (the hash is per process, so byte order does not matter). */
+static inline uint64_t s_load64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t s_load32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Hashes 8 bytes at a time with a multiply-xorshift step, then avalanches. The last 1..8 bytes
+ * are read with fixed-size loads (overlapping bytes already hashed, as wyhash does; the length is
+ * mixed in first, so this stays injective) rather than a variable-length copy, which would cost
+ * a memcpy call and mispredicted branches on every lookup of names of mixed lengths. Names are
+ * short (rooms at most 128 bytes), so this is a few nanoseconds per message. */
 uint64_t base_map_hash(const base_map_t *self, const void *key, size_t len, uint64_t extra)
 {
     const unsigned char *p = key;
     uint64_t h = self->seed ^ (len * 0x9e3779b97f4a7c15ULL) ^ s_mix(extra + self->seed);
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ s_mix(w)) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 29;
-        p += 8;
-        len -= 8;
-    }
     uint64_t tail = 0;
-    memcpy(&tail, p, len);
-    h = (h ^ s_mix(tail ^ ((uint64_t)len << 56))) * 0x9e3779b97f4a7c15ULL;
+    if (len > 8) {
+        do {
+            h = (h ^ s_mix(s_load64(p))) * 0x9e3779b97f4a7c15ULL;
+            h ^= h >> 29;
+            p += 8;
+            len -= 8;
+        } while (len > 8);
+        tail = s_load64(p + len - 8); /* the last 8 bytes of the key */
+    } else if (len >= 4) {
+        tail = s_load32(p) << 32 | s_load32(p + len - 4);
+    } else if (len > 0) {
+        tail = (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 | p[len - 1];
+    }
+    h = (h ^ s_mix(tail)) * 0x9e3779b97f4a7c15ULL;
     return s_mix(h);
 }
 
@@ -138,4 +160,28 @@ void base_map_remove(base_map_t *self, base_map_node_t *node)
 size_t base_map_size(const base_map_t *self)
 {
     return self->size;
+}
+
+/* The first node of the first non-empty bucket from i on, or NULL. */
+static base_map_node_t *s_from_bucket(const base_map_t *self, size_t i)
+{
+    for (; i < self->nbuckets; i++)
+        if (self->buckets[i])
+            return self->buckets[i];
+    return NULL;
+}
+
+/* Starts an iteration at the lowest non-empty bucket. */
+base_map_node_t *base_map_first(const base_map_t *self)
+{
+    return s_from_bucket(self, 0);
+}
+
+/* The rest of node's chain, then the following buckets: reads only node's own fields, so the
+ * caller may unlink node right after. */
+base_map_node_t *base_map_next(const base_map_t *self, const base_map_node_t *node)
+{
+    if (node->next)
+        return node->next;
+    return s_from_bucket(self, (node->hash & (self->nbuckets - 1)) + 1);
 }

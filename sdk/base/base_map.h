@@ -1,5 +1,6 @@
 /*
- * base_map.h: an intrusive chained hash map shared by the router's tables (rooms, publishers).
+ * base_map.h: the tree's one hash map: an intrusive chained hash map, seeded per map, for the
+ * router's tables (rooms, publishers) and the edge's (rooms, history requests).
  *
  * The map stores nodes embedded in the caller's entries, so an insert costs no allocation beyond
  * the occasional bucket-array growth, and a lookup costs one hash plus a short chain walk. The map
@@ -8,7 +9,7 @@
  * getrandom() per map, so which names collide differs per process.
  *
  * Ownership: the map never frees nodes; entries belong to the table that embeds them.
- * Not thread-safe: the router's loop thread owns every map.
+ * Not thread-safe: each map belongs to one loop thread (the router's, or the edge's lws thread).
  */
 #ifndef BASE_MAP_H
 #define BASE_MAP_H
@@ -45,5 +46,21 @@ void base_map_remove(base_map_t *self, base_map_node_t *node);
 
 /* Number of nodes in the map. */
 size_t base_map_size(const base_map_t *self);
+
+/*
+ * Iteration over every node, in no particular order:
+ *     for (base_map_node_t *n = base_map_first(m), *next; n; n = next) {
+ *         next = base_map_next(m, n);
+ *         ... (n may be removed, or freed once removed or when the map is being torn down)
+ *     }
+ * Taking next before using n lets the loop remove n. Removing other nodes, or inserting (which
+ * may grow and reorder the map), during an iteration is not allowed.
+ */
+
+/* The first node, or NULL when the map is empty. */
+base_map_node_t *base_map_first(const base_map_t *self);
+
+/* The node after node (which must be in the map), or NULL after the last. */
+base_map_node_t *base_map_next(const base_map_t *self, const base_map_node_t *node);
 
 #endif

@@ -6,6 +6,20 @@
 
 #include <string.h>
 
+#include "weft.h"
+#include "weft/version.h"
+
+/* The SDK checks names against weft.h's limits before the router checks them against these:
+ * the two sets must be the same numbers. Lengths travel in one byte each. */
+_Static_assert(WIRE_ROOM_MAX == WEFT_ROOM_MAX, "room limit differs between weft.h and the wire");
+_Static_assert(WIRE_TYPE_MAX == WEFT_TYPE_MAX, "type limit differs between weft.h and the wire");
+_Static_assert(WIRE_KEY_MAX == WEFT_KEY_MAX, "key limit differs between weft.h and the wire");
+_Static_assert(WIRE_PUBID_MAX == WEFT_PUBID_MAX,
+               "pub_id limit differs between weft.h and the wire");
+_Static_assert(WIRE_PUBID_MAX <= 255 && WIRE_TYPE_MAX <= 255 && WIRE_KEY_MAX <= 255,
+               "header string lengths are one byte each");
+_Static_assert(WEFT_WIRE_VERSION >= 1 && WEFT_WIRE_VERSION <= 255, "the wire version is one byte");
+
 static const char *const s_err_names[WIRE_ERR__COUNT] = {
     [WIRE_OK] = "ok",           [WIRE_ERR_SHORT] = "short",     [WIRE_ERR_VERSION] = "version",
     [WIRE_ERR_KIND] = "kind",   [WIRE_ERR_RESERVED] = "reserved", [WIRE_ERR_PUBID] = "pub_id",
@@ -136,6 +150,19 @@ uint64_t wire_get_u64(const uint8_t *p)
     return v;
 }
 
+void wire_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+uint32_t wire_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
 /* Checks the fields an encoder must not send; shared by encode and decode. */
 static wire_err_t s_header_check(const wire_header_t *h)
 {
@@ -171,7 +198,7 @@ size_t wire_header_encode(const wire_header_t *h, void *buf, size_t cap)
     if (size == 0 || size > cap)
         return 0;
     uint8_t *p = buf;
-    p[0] = WIRE_VERSION;
+    p[0] = WEFT_WIRE_VERSION;
     p[1] = h->kind;
     p[2] = h->flags;
     p[3] = h->pub_id_len;
@@ -200,7 +227,7 @@ wire_err_t wire_header_decode(const void *buf, size_t len, wire_header_t *h)
     const uint8_t *p = buf;
     if (len < WIRE_HEADER_FIXED)
         return WIRE_ERR_SHORT;
-    if (p[0] != WIRE_VERSION)
+    if (p[0] != WEFT_WIRE_VERSION)
         return WIRE_ERR_VERSION;
     if (p[6] || p[7])
         return WIRE_ERR_RESERVED;
@@ -243,7 +270,7 @@ size_t wire_ack_begin(void *buf, size_t cap)
         return 0;
     uint8_t *p = buf;
     p[0] = WIRE_ACK_MAGIC;
-    p[1] = WIRE_VERSION;
+    p[1] = WEFT_WIRE_VERSION;
     return 2;
 }
 
@@ -265,7 +292,7 @@ bool wire_ack_next(const void *buf, size_t len, size_t *off, wire_ack_entry_t *e
     const uint8_t *p = buf;
     *malformed = false;
     if (*off == 0) {
-        if (len < 2 || p[0] != WIRE_ACK_MAGIC || p[1] != WIRE_VERSION) {
+        if (len < 2 || p[0] != WIRE_ACK_MAGIC || p[1] != WEFT_WIRE_VERSION) {
             *malformed = true;
             return false;
         }

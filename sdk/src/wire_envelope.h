@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION 1
+/* The header's and ack frame's version byte is WEFT_WIRE_VERSION (weft/version.h). The name
+ * limits equal weft.h's WEFT_*_MAX (asserted in wire_envelope.c). */
 #define WIRE_HEADER_FIXED 48 /* bytes before the variable-length strings */
 #define WIRE_ROOM_MAX 128
 #define WIRE_TYPE_MAX 64
@@ -149,5 +150,7 @@ bool wire_ack_next(const void *buf, size_t len, size_t *off, wire_ack_entry_t *e
 /* Big-endian helpers. */
 void wire_put_u64(uint8_t *p, uint64_t v);
 uint64_t wire_get_u64(const uint8_t *p);
+void wire_put_u32(uint8_t *p, uint32_t v);
+uint32_t wire_get_u32(const uint8_t *p);
 
 #endif

@@ -158,7 +158,7 @@ static int s_recv_req(fixture_t *f, req_t *r, int ms)
     uint8_t id[16], block[32];
     int n = zmq_recv(f->router, id, sizeof id, 0);
     assert_int_equal(n, 8);
-    assert_int_equal(edge_histmsg_get_id(id, 8, &r->id), 0);
+    assert_int_equal(wire_hist_get_id(id, (size_t)n, &r->id), 0);
     n = zmq_recv(f->router, r->room, sizeof r->room - 1, 0);
     assert_true(n > 0);
     r->room[n] = '\0';
@@ -170,7 +170,7 @@ static int s_recv_req(fixture_t *f, req_t *r, int ms)
     assert_int_equal(n, 20);
     zmq_getsockopt(f->router, ZMQ_RCVMORE, &more, &sz);
     assert_false(more); /* exactly three frames after the routing id */
-    assert_int_equal(edge_histmsg_get_request(block, 20, &r->epoch, &r->after, &r->max), 0);
+    assert_int_equal(wire_hist_get_cursor(block, (size_t)n, &r->epoch, &r->after, &r->max), 0);
     return 0;
 }
 
@@ -180,11 +180,14 @@ static void s_answer(fixture_t *f, req_t *r, edge_hstatus_t status, bool more, u
                      uint64_t head, uint64_t from, uint64_t to)
 {
     assert_true(zmq_msg_send(&r->identity, f->router, ZMQ_SNDMORE) >= 0);
-    uint8_t id[8], st[EDGE_HISTMSG_STATUS_LEN];
-    edge_histmsg_put_id(id, r->id);
-    edge_hist_status_t s = {
-        .status = status, .more = more, .epoch = epoch, .head = head, .first = 1};
-    edge_histmsg_put_status(st, &s);
+    uint8_t id[WIRE_HIST_ID_LEN], st[WIRE_HIST_STATUS_LEN];
+    wire_hist_put_id(id, r->id);
+    wire_hist_block_t s = {.status = (wire_hist_status_t)status,
+                           .more = more,
+                           .epoch = epoch,
+                           .head = head,
+                           .first = 1};
+    wire_hist_put_status(st, &s);
     zmq_send(f->router, id, sizeof id, ZMQ_SNDMORE);
     zmq_send(f->router, st, sizeof st, from <= to ? ZMQ_SNDMORE : 0);
     for (uint64_t q = from; q <= to; q++) {
@@ -386,7 +389,7 @@ static void test_malformed_replies(void **state)
     zmq_msg_copy(&id_copy, &r.identity);
     zmq_msg_send(&id_copy, f->router, ZMQ_SNDMORE);
     uint8_t id[8];
-    edge_histmsg_put_id(id, r.id);
+    wire_hist_put_id(id, r.id);
     zmq_send(f->router, id, 8, ZMQ_SNDMORE);
     zmq_send(f->router, "short", 5, 0);
     /* An event out of order (seq not above after_seq) spoils the whole page. */
@@ -408,6 +411,72 @@ static void test_malformed_replies(void **state)
     s_until(f, &g.calls, 1);
     assert_int_equal(g.status, EDGE_HIST_OK);
     s_close(f);
+}
+
+/* Hundreds of requests pending at once (the id and key maps grow past their first size), each
+ * asked twice: one request per key, and every reply, answered in reverse order, reaches the asks
+ * of its own key. */
+#define S_MANY 300
+static void test_many_pending(void **state)
+{
+    fixture_t *f = &s_f;
+    s_open(f, 5000, 0, S_MANY);
+    static got_t g[S_MANY][2];
+    static req_t r[S_MANY];
+    memset(g, 0, sizeof g);
+    char room[32];
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < S_MANY; i++) {
+            int len = snprintf(room, sizeof room, "room:%d", i);
+            assert_non_null(
+                edge_hist_get(f->hist, room, (size_t)len, 7, (uint64_t)i, s_cb, &g[i][k]));
+        }
+    }
+    assert_int_equal(f->stats.coalesced, S_MANY);
+    assert_int_equal(edge_hist_inflight(f->hist), S_MANY);
+    for (int i = 0; i < S_MANY; i++) {
+        assert_int_equal(s_recv_req(f, &r[i], S_WAIT_MS), 0);
+        snprintf(room, sizeof room, "room:%d", i);
+        assert_string_equal(r[i].room, room); /* sent in the order asked */
+        assert_int_equal(r[i].after, (uint64_t)i);
+    }
+    req_t extra;
+    assert_int_equal(s_recv_req(f, &extra, 300), -1);
+    for (int i = S_MANY - 1; i >= 0; i--)
+        s_answer(f, &r[i], EDGE_HIST_OK, false, 7, (uint64_t)i + 1, (uint64_t)i + 1,
+                 (uint64_t)i + 1);
+    s_until(f, &f->calls, 2 * S_MANY);
+    for (int i = 0; i < S_MANY; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\"room\":\"room:%d\",\"epoch\":7,\"seq\":%d,", i, i + 1);
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(g[i][k].calls, 1);
+            assert_int_equal(g[i][k].status, EDGE_HIST_OK);
+            assert_int_equal(g[i][k].req_after, (uint64_t)i);
+            assert_int_equal(g[i][k].count, 1);
+            assert_non_null(strstr(g[i][k].first, want));
+        }
+        assert_true(g[i][0].order < g[i][1].order);
+    }
+    assert_int_equal(f->stats.asks, 2 * S_MANY);
+    assert_int_equal(f->stats.sent, S_MANY);
+    assert_int_equal(f->stats.replies[EDGE_HIST_OK], S_MANY);
+    assert_int_equal(f->stats.replies_unknown, 0);
+    assert_int_equal(f->stats.replies_bad, 0);
+    assert_int_equal(edge_hist_inflight(f->hist), 0);
+    s_close(f);
+}
+
+/* The names of the statuses: the router's come from wire_hist, the edge's own is added. */
+static void test_status_names(void **state)
+{
+    (void)state;
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_OK), "ok");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_EPOCH_CHANGED), "epoch_changed");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_TOO_OLD), "too_old");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_BAD_REQUEST), "bad_request");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST_UNAVAILABLE), "unavailable");
+    assert_string_equal(edge_hstatus_name(EDGE_HIST__COUNT), "unknown");
 }
 
 /* An ask from inside a callback (the next page) works. */
@@ -451,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_inflight_cap_fifo), cmocka_unit_test(test_timeout_retry_give_up),
         cmocka_unit_test(test_late_answer_wins),  cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_malformed_replies), cmocka_unit_test(test_ask_from_callback),
+        cmocka_unit_test(test_many_pending),      cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

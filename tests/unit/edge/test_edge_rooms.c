@@ -343,6 +343,119 @@ static void test_room_data_through_patterns(void **state)
     edge_rooms_destroy(&rooms);
 }
 
+/* 64-bit FNV-1a, the unseeded hash the index used before: a client knowing it could pick room
+ * names that all land in one chain. */
+static uint64_t s_fnv1a(const char *s, size_t len)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Names sharing their low 12 FNV-1a bits: one chain of any table of up to 4096 buckets. */
+#define COLLIDING 600
+
+/* Fills names with COLLIDING room names "c<i>" whose FNV-1a hashes agree in their low 12 bits. */
+static void s_colliding_names(char names[COLLIDING][16])
+{
+    uint64_t want = s_fnv1a("c0", 2) & 0xfff;
+    int n = 0;
+    for (unsigned i = 0; n < COLLIDING; i++) {
+        char name[16];
+        int len = snprintf(name, sizeof name, "c%u", i);
+        if ((s_fnv1a(name, (size_t)len) & 0xfff) == want)
+            memcpy(names[n++], name, (size_t)len + 1);
+    }
+}
+
+/* Counts visits per connection. */
+static void s_count(void *arg, void *conn, unsigned flags)
+{
+    (void)flags;
+    ((int *)arg)[*(int *)conn]++;
+}
+
+/* Hundreds of names chosen to collide under FNV-1a: joins (growing the map), visits, room data,
+ * a pattern, leaves and the sweep all give exact results. */
+static void test_colliding_names(void **state)
+{
+    (void)state;
+    static char names[COLLIDING][16];
+    s_colliding_names(names);
+    assert_int_equal(s_fnv1a(names[1], strlen(names[1])) & 0xfff,
+                     s_fnv1a(names[COLLIDING - 1], strlen(names[COLLIDING - 1])) & 0xfff);
+    freed_t f = {0};
+    edge_rooms_t *rooms = edge_rooms_new(NULL, &f);
+    edge_rooms_set_free(rooms, s_free_data);
+    int c0 = 0, c1 = 1, c2 = 2;
+    edge_member_t *all = edge_member_new(rooms, &c0);   /* every room */
+    edge_member_t *third = edge_member_new(rooms, &c1); /* every third room */
+    edge_member_t *pat = edge_member_new(rooms, &c2);   /* the pattern "c1*" */
+    for (int i = 0; i < COLLIDING; i++) {
+        assert_int_equal(JOIN(all, names[i]), EDGE_ROOMS_ADDED);
+        if (i % 3 == 0)
+            assert_int_equal(JOIN(third, names[i]), EDGE_ROOMS_ADDED);
+        assert_int_equal(JOIN(all, names[i]), EDGE_ROOMS_ALREADY);
+    }
+    assert_int_equal(JOIN(pat, "c1*"), EDGE_ROOMS_ADDED);
+    assert_int_equal(edge_rooms_count(rooms), COLLIDING);
+    assert_int_equal(edge_rooms_entry_count(rooms), COLLIDING);
+    int covered = 0; /* rooms the pattern matches */
+    for (int i = 0; i < COLLIDING; i++) {
+        int *v = malloc(sizeof *v);
+        assert_non_null(v);
+        *v = i;
+        void **slot = edge_rooms_data(rooms, names[i], strlen(names[i]));
+        assert_non_null(slot);
+        assert_null(*slot);
+        *slot = v;
+        covered += names[i][1] == '1';
+    }
+    assert_true(covered > 0 && covered < COLLIDING);
+    for (int i = 0; i < COLLIDING; i++) {
+        int seen[3] = {0, 0, 0};
+        size_t n = edge_rooms_visit(rooms, names[i], strlen(names[i]), s_count, seen);
+        int want_third = i % 3 == 0, want_pat = names[i][1] == '1';
+        assert_int_equal(n, 1 + want_third + want_pat);
+        assert_int_equal(seen[0], 1);
+        assert_int_equal(seen[1], want_third);
+        assert_int_equal(seen[2], want_pat);
+        assert_int_equal(*(int *)*edge_rooms_data(rooms, names[i], strlen(names[i])), i);
+    }
+    int sum = 0;
+    edge_rooms_each(rooms, s_sum, &sum);
+    assert_int_equal(sum, COLLIDING * (COLLIDING - 1) / 2);
+    /* `all` leaves every room: those `third` is in stay, so do those the pattern covers (for
+     * their data); the others go, with their data. */
+    int stay = 0;
+    for (int i = 0; i < COLLIDING; i++) {
+        assert_int_equal(LEAVE(all, names[i]), EDGE_ROOMS_REMOVED);
+        stay += i % 3 == 0 || names[i][1] == '1';
+    }
+    assert_int_equal(edge_rooms_entry_count(rooms), stay);
+    assert_int_equal(f.count, COLLIDING - stay);
+    assert_int_equal(edge_rooms_count(rooms), (COLLIDING + 2) / 3);
+    /* The pattern leaves: the rooms it alone kept are swept. */
+    assert_int_equal(LEAVE(pat, "c1*"), EDGE_ROOMS_REMOVED);
+    assert_int_equal(edge_rooms_entry_count(rooms), (COLLIDING + 2) / 3);
+    assert_int_equal(f.count, COLLIDING - (COLLIDING + 2) / 3);
+    for (int i = 0; i < COLLIDING; i++) {
+        int seen[3] = {0, 0, 0};
+        assert_int_equal(edge_rooms_visit(rooms, names[i], strlen(names[i]), s_count, seen),
+                         i % 3 == 0 ? 1 : 0);
+        assert_int_equal(seen[1], i % 3 == 0);
+    }
+    edge_member_destroy(&third);
+    assert_int_equal(edge_rooms_entry_count(rooms), 0);
+    assert_int_equal(f.count, COLLIDING);
+    edge_member_destroy(&all);
+    edge_member_destroy(&pat);
+    edge_rooms_destroy(&rooms);
+}
+
 static void test_destroy_with_live_members(void **state)
 {
     /* The index may go first (server shutdown); members are then only freed. */
@@ -503,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_once_per_connection),
         cmocka_unit_test(test_close_removes_everything),
         cmocka_unit_test(test_many_rooms),
+        cmocka_unit_test(test_colliding_names),
         cmocka_unit_test(test_room_data),
         cmocka_unit_test(test_room_data_through_patterns),
         cmocka_unit_test(test_destroy_with_live_members),

@@ -28,6 +28,7 @@
 
 #include "base_clock.h"
 #include "rtr_test_util.h"
+#include "wire_hist.h"
 
 #define WAIT_MS 5000 /* every wait in this test is bounded by this */
 #define PUB_ID "agent-1"
@@ -640,14 +641,9 @@ static void s_close_sock(void *sock)
 static void s_hist_send(void *d, uint64_t id, const char *room, uint64_t epoch, uint64_t after,
                         uint32_t max)
 {
-    uint8_t idb[8], cur[20];
-    wire_put_u64(idb, id);
-    wire_put_u64(cur, epoch);
-    wire_put_u64(cur + 8, after);
-    cur[16] = (uint8_t)(max >> 24);
-    cur[17] = (uint8_t)(max >> 16);
-    cur[18] = (uint8_t)(max >> 8);
-    cur[19] = (uint8_t)max;
+    uint8_t idb[WIRE_HIST_ID_LEN], cur[WIRE_HIST_CURSOR_LEN];
+    wire_hist_put_id(idb, id);
+    wire_hist_put_cursor(cur, epoch, after, max);
     assert_int_equal(zmq_send(d, idb, 8, ZMQ_SNDMORE), 8);
     assert_int_equal(zmq_send(d, room, strlen(room), ZMQ_SNDMORE), (int)strlen(room));
     assert_int_equal(zmq_send(d, cur, 20, 0), 20);
@@ -676,15 +672,17 @@ static bool s_hist_recv(void *d, reply_t *r, long timeout_ms)
         return false;
     memset(r, 0, offsetof(reply_t, ev));
     uint8_t buf[32];
-    assert_int_equal(zmq_recv(d, buf, sizeof buf, 0), 8);
-    r->id = wire_get_u64(buf);
+    int n = zmq_recv(d, buf, sizeof buf, 0);
+    assert_int_equal(wire_hist_get_id(buf, (size_t)n, &r->id), 0);
     assert_true(s_more(d));
-    assert_int_equal(zmq_recv(d, buf, sizeof buf, 0), 26);
-    r->status = buf[0];
-    r->more = buf[1];
-    r->epoch = wire_get_u64(buf + 2);
-    r->head = wire_get_u64(buf + 10);
-    r->first = wire_get_u64(buf + 18);
+    n = zmq_recv(d, buf, sizeof buf, 0);
+    wire_hist_block_t b;
+    assert_int_equal(wire_hist_get_status(buf, (size_t)n, &b), 0);
+    r->status = (int)b.status;
+    r->more = b.more;
+    r->epoch = b.epoch;
+    r->head = b.head;
+    r->first = b.first;
     while (s_more(d)) {
         assert_true(r->n < REPLY_MAX_EVENTS);
         got_t *g = &r->ev[r->n++];
@@ -796,10 +794,10 @@ static void test_history(void **state)
     assert_int_equal(r->n, 0);
 
     /* Malformed requests: bad_request when the id is readable, silence when it is not. */
-    uint8_t cur[20] = {0};
-    wire_put_u64(cur, epoch);
-    uint8_t id8[8];
-    wire_put_u64(id8, 8);
+    uint8_t cur[WIRE_HIST_CURSOR_LEN];
+    wire_hist_put_cursor(cur, epoch, 0, 0);
+    uint8_t id8[WIRE_HIST_ID_LEN];
+    wire_hist_put_id(id8, 8);
     {
         const void *data[] = {id8, "project:1"};
         size_t len[] = {8, 9};
@@ -811,7 +809,7 @@ static void test_history(void **state)
         assert_int_equal(r->epoch, epoch);
     }
     {
-        wire_put_u64(id8, 9);
+        wire_hist_put_id(id8, 9);
         const void *data[] = {id8, "project:1", cur, cur};
         size_t len[] = {8, 9, 20, 20};
         s_hist_send_raw(d, 4, data, len); /* frames */
@@ -820,7 +818,7 @@ static void test_history(void **state)
         assert_int_equal(r->status, 3);
     }
     {
-        wire_put_u64(id8, 10);
+        wire_hist_put_id(id8, 10);
         const void *data[] = {id8, "project:1", cur};
         size_t len[] = {8, 9, 19};
         s_hist_send_raw(d, 3, data, len); /* cursor */
@@ -830,7 +828,7 @@ static void test_history(void **state)
         assert_int_equal(r->head, 10); /* the room was readable */
     }
     {
-        wire_put_u64(id8, 11);
+        wire_hist_put_id(id8, 11);
         const void *data[] = {id8, "bad room", cur};
         size_t len[] = {8, 8, 20};
         s_hist_send_raw(d, 3, data, len); /* room */
@@ -865,15 +863,15 @@ static void test_history(void **state)
     rtr_stats_t st;
     rtr_server_stats(f.server, &st);
     assert_int_equal(st.history_requests, 15);
-    assert_int_equal(st.history_replies[RTR_HSVC_OK], 6);
-    assert_int_equal(st.history_replies[RTR_HSVC_EPOCH_CHANGED], 2);
-    assert_int_equal(st.history_replies[RTR_HSVC_TOO_OLD], 0);
-    assert_int_equal(st.history_replies[RTR_HSVC_BAD_REQUEST], 5);
+    assert_int_equal(st.history_replies[WIRE_HIST_OK], 6);
+    assert_int_equal(st.history_replies[WIRE_HIST_EPOCH_CHANGED], 2);
+    assert_int_equal(st.history_replies[WIRE_HIST_TOO_OLD], 0);
+    assert_int_equal(st.history_replies[WIRE_HIST_BAD_REQUEST], 5);
     assert_int_equal(st.history_bad, 7);
-    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_FRAMES], 2);
-    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_CURSOR], 1);
-    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_ROOM], 2);
-    assert_int_equal(st.history_bad_by[RTR_HSVC_BAD_REQUEST_ID], 2);
+    assert_int_equal(st.history_bad_by[WIRE_HIST_BAD_FRAMES], 2);
+    assert_int_equal(st.history_bad_by[WIRE_HIST_BAD_CURSOR], 1);
+    assert_int_equal(st.history_bad_by[WIRE_HIST_BAD_ROOM], 2);
+    assert_int_equal(st.history_bad_by[WIRE_HIST_BAD_REQUEST_ID], 2);
     assert_int_equal(st.history_served, 10 + 4 + 3 + 1);
     assert_true(st.history_events >= 10); /* probes are in history too */
     assert_true(st.history_bytes > 0);
@@ -930,7 +928,7 @@ static void test_history_too_old(void **state)
     s_stop(&f);
     rtr_stats_t st;
     rtr_server_stats(f.server, &st);
-    assert_int_equal(st.history_replies[RTR_HSVC_TOO_OLD], 2);
+    assert_int_equal(st.history_replies[WIRE_HIST_TOO_OLD], 2);
     assert_true(st.history_evicted_count >= 2);
     free(sent);
     free(r);
@@ -1105,7 +1103,7 @@ static void test_history_storm(void **state)
     rtr_stats_t st;
     rtr_server_stats(f.server, &st);
     assert_int_equal(st.history_requests, STORM_REQUESTS + probes);
-    assert_int_equal(st.history_replies[RTR_HSVC_OK], STORM_REQUESTS + probes);
+    assert_int_equal(st.history_replies[WIRE_HIST_OK], STORM_REQUESTS + probes);
     assert_int_equal(st.history_served, events_served);
     free(answered);
     free(r);

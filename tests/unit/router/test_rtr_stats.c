@@ -25,11 +25,11 @@ static void test_format(void **state)
     s.duplicates = 1;
     char buf[2048];
     s.history_requests = 5;
-    s.history_replies[RTR_HSVC_OK] = 3;
-    s.history_replies[RTR_HSVC_BAD_REQUEST] = 1;
+    s.history_replies[WIRE_HIST_OK] = 3;
+    s.history_replies[WIRE_HIST_BAD_REQUEST] = 1;
     s.history_bad = 2;
-    s.history_bad_by[RTR_HSVC_BAD_ROOM] = 1;
-    s.history_bad_by[RTR_HSVC_BAD_REQUEST_ID] = 1;
+    s.history_bad_by[WIRE_HIST_BAD_ROOM] = 1;
+    s.history_bad_by[WIRE_HIST_BAD_REQUEST_ID] = 1;
     s.history_evicted_cap = 7;
     s.history_bytes = 4096;
     rtr_stats_format(&s, buf, sizeof buf);
