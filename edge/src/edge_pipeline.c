@@ -29,6 +29,7 @@ struct edge_pipeline {
     edge_stats_t *stats;           /* counters */
     base_log_t *log;               /* borrowed */
     edge_rooms_t *rooms;           /* who listens to what; room state in the data slots */
+    edge_classes_t *classes;       /* delivery classes */
     edge_batcher_t *batcher;       /* pending batches of every room */
     edge_syncs_t *syncs;           /* every resume under way */
     int64_t batch_at;              /* the deadline the batch timer is armed for */
@@ -522,10 +523,24 @@ edge_pipeline_t *edge_pipeline_new(const edge_pipeline_opts_t *opts)
     self->now = opts->now;
     self->stats = opts->stats;
     self->log = opts->log;
+    char why[400];
+    self->classes = edge_classes_parse(opts->classes, opts->max_batch, why, sizeof why);
+    if (!self->classes) {
+        base_log(self->log, WEFT_LOG_ERROR, "classes: %s", why);
+        free(self);
+        return NULL;
+    }
+    for (size_t i = 0; i < edge_classes_count(self->classes); i++) {
+        const edge_class_t *c = edge_classes_get(self->classes, i);
+        base_log(self->log, WEFT_LOG_INFO, "class %s: window %d ms, at most %zu events, %s%s%s",
+                 c->name, c->window_ms, c->max,
+                 c->key_len ? "coalesced by the envelope key or data field '" : "",
+                 c->key_len ? c->key : "not coalesced", c->key_len ? "'" : "");
+    }
     self->rooms = edge_rooms_new(s_on_topic, self);
     if (self->rooms)
         edge_rooms_set_free(self->rooms, s_room_free);
-    self->batcher = edge_batcher_new(opts->classes, opts->max_batch_bytes, &self->stats->batch);
+    self->batcher = edge_batcher_new(self->classes, opts->max_batch_bytes, &self->stats->batch);
     edge_syncs_opts_t sopts = {
         .writer = self->writer,
         .history = self->history,
@@ -537,6 +552,7 @@ edge_pipeline_t *edge_pipeline_new(const edge_pipeline_opts_t *opts)
     };
     self->syncs = edge_syncs_new(&sopts);
     if (!self->rooms || !self->batcher || !self->syncs) {
+        base_log(self->log, WEFT_LOG_ERROR, "out of memory");
         edge_pipeline_destroy(&self);
         return NULL;
     }
@@ -549,10 +565,11 @@ void edge_pipeline_destroy(edge_pipeline_t **self_p)
         return;
     edge_pipeline_t *self = *self_p;
     /* Syncs before the rooms (ending one looks its room up), rooms before the batcher (their
-     * batches reference it). */
+     * batches reference it), the batcher before the classes it reads. */
     edge_syncs_destroy(&self->syncs);
     edge_rooms_destroy(&self->rooms);
     edge_batcher_destroy(&self->batcher);
+    edge_classes_destroy(&self->classes);
     free(self);
     *self_p = NULL;
 }

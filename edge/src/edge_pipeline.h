@@ -46,7 +46,8 @@ typedef int(edge_pipeline_arm_fn)(void *arg, int64_t delay_us);
 typedef struct edge_pipeline_opts {
     edge_writer_t *writer;         /* the clients' writer (borrowed) */
     edge_history_t history;        /* history, for room streams and resumes */
-    const edge_classes_t *classes; /* delivery classes (borrowed; NULL: every event immediate) */
+    const char *classes;           /* delivery classes (edge_classes_parse(); "": none) */
+    size_t max_batch;              /* events in a batch of a class that names no max (>= 1) */
     size_t max_batch_bytes;        /* a batch's bound in bytes (>= 1) */
     size_t max_held;               /* live events a stream may hold while it repairs (>= 1) */
     edge_rooms_topic_fn *on_topic; /* the first listener of a topic came or the last left */
@@ -57,7 +58,8 @@ typedef struct edge_pipeline_opts {
     base_log_t *log;               /* borrowed; may be NULL */
 } edge_pipeline_opts_t;
 
-/* Creates the pipeline with an empty room index. NULL on OOM. */
+/* Creates the pipeline with an empty room index. NULL when the classes are invalid or on OOM
+ * (logged). */
 edge_pipeline_t *edge_pipeline_new(const edge_pipeline_opts_t *opts);
 
 /* Frees every room, resume and pending batch (emitting nothing), nulls *self_p. NULL-safe.

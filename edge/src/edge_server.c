@@ -54,7 +54,6 @@
 #include <uv.h>
 
 #include "edge_bucket.h"
-#include "edge_classes.h"
 #include "edge_frame.h"
 #include "edge_hist.h"
 #include "edge_pipeline.h"
@@ -103,7 +102,6 @@ struct edge_server {
     lws_retry_bo_t retry;                          /* idle ping / hang-up policy */
     edge_zmq_t *zmq;                               /* the router feed */
     edge_hist_t *hist;                             /* the router's history service */
-    edge_classes_t *classes;                       /* delivery classes (conf->classes) */
     edge_writer_t *writer;                         /* every connection's output */
     edge_pipeline_t *pipe;                         /* rooms, their streams, batches, resumes */
     lws_sorted_usec_list_t batch_sul;              /* fires at the earliest batch deadline */
@@ -639,19 +637,6 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         base_log(log, WEFT_LOG_ERROR, "out of memory");
         goto err;
     }
-    char why[400];
-    self->classes = edge_classes_parse(conf->classes, (size_t)conf->max_batch, why, sizeof why);
-    if (!self->classes) {
-        base_log(log, WEFT_LOG_ERROR, "classes: %s", why);
-        goto err;
-    }
-    for (size_t i = 0; i < edge_classes_count(self->classes); i++) {
-        const edge_class_t *c = edge_classes_get(self->classes, i);
-        base_log(log, WEFT_LOG_INFO, "class %s: window %d ms, at most %zu events, %s%s%s", c->name,
-                 c->window_ms, c->max,
-                 c->key_len ? "coalesced by the envelope key or data field '" : "",
-                 c->key_len ? c->key : "not coalesced", c->key_len ? "'" : "");
-    }
     edge_zmq_opts_t zopts = {
         .endpoint = conf->router,
         .rcvhwm = conf->sub_rcvhwm,
@@ -696,7 +681,8 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     edge_pipeline_opts_t popts = {
         .writer = self->writer,
         .history = {.get = edge_hist_get, .cancel = edge_hist_cancel, .hist = self->hist},
-        .classes = self->classes,
+        .classes = conf->classes,
+        .max_batch = (size_t)conf->max_batch,
         .max_batch_bytes = conf->max_batch_bytes,
         .max_held = (size_t)conf->max_pending_events,
         .on_topic = s_on_topic,
@@ -705,11 +691,13 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         .stats = &self->stats,
         .log = log,
     };
-    self->pipe = self->writer ? edge_pipeline_new(&popts) : NULL;
-    if (!self->pipe) {
+    if (!self->writer) {
         base_log(log, WEFT_LOG_ERROR, "out of memory");
         goto err;
     }
+    self->pipe = edge_pipeline_new(&popts);
+    if (!self->pipe)
+        goto err; /* logged */
 
     s_setup_tables(self);
     struct lws_context_creation_info info;
@@ -867,7 +855,6 @@ void edge_server_destroy(edge_server_t **self_p)
      * DEALER lives in the SUB's ZeroMQ context, which edge_zmq_destroy terminates). */
     edge_pipeline_destroy(&self->pipe);
     edge_writer_destroy(&self->writer);
-    edge_classes_destroy(&self->classes); /* after the pipeline: its batcher reads them */
     edge_hist_destroy(&self->hist);
     edge_zmq_destroy(&self->zmq);
     edge_frame_unref(&self->welcome);

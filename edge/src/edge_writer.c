@@ -237,9 +237,7 @@ static int s_write_frame(edge_writer_t *self, edge_wconn_t *wc, edge_frame_t *fr
     return 0;
 }
 
-/* Encodes the header of a final, unmasked text frame of len payload bytes at out; returns its
- * size (2, 4 or 10 bytes, RFC 6455 section 5.2). */
-static size_t s_header(unsigned char *out, size_t len)
+size_t edge_writer_header(unsigned char out[10], size_t len)
 {
     out[0] = 0x81; /* FIN, text */
     if (len < 126) {
@@ -287,7 +285,7 @@ static int s_flush_conn(edge_writer_t *self, edge_wconn_t *wc)
             edge_outq_pop(wc->outq);
             return 0;
         }
-        used += s_header(out + used, len);
+        used += edge_writer_header(out + used, len);
         memcpy(out + used, edge_frame_data(frame), len);
         used += len;
         self->stats->frames_out++;

@@ -158,6 +158,10 @@ void edge_writer_pass_end(edge_writer_t *self);
 /* Microseconds the router feed should wait before its next read (0: read now). */
 int64_t edge_writer_holdoff(const edge_writer_t *self);
 
+/* Encodes at out the header of a final, unmasked text frame of len payload bytes, as gathered
+ * writes do (RFC 6455 section 5.2). Returns its size: 2, 4 or 10 bytes. */
+size_t edge_writer_header(unsigned char out[10], size_t len);
+
 /* The edge is stopping: every connection's next writable callback closes it with 1001, and
  * rounds write nothing more. */
 void edge_writer_stop(edge_writer_t *self);
