@@ -160,6 +160,17 @@ static void s_tp_expire(void *conn, edge_expire_t how)
         lws_set_timeout(conn, PENDING_TIMEOUT_USER_OK, S_CLOSE_GRACE_S);
 }
 
+/* Schedules sul to run cb in delay_us (replacing a pending one). Returns 0, or -1 when there is
+ * no lws context (yet, or any more): nothing is scheduled. */
+static int s_arm_sul(edge_server_t *self, lws_sorted_usec_list_t *sul, sul_cb_t cb,
+                     int64_t delay_us)
+{
+    if (!self->ctx)
+        return -1;
+    lws_sul_schedule(self->ctx, 0, sul, cb, (lws_usec_t)delay_us);
+    return 0;
+}
+
 /* Timer: the pass that queued frames is over, or a pacing pause has passed. */
 static void s_flush_cb(lws_sorted_usec_list_t *sul)
 {
@@ -171,10 +182,7 @@ static void s_flush_cb(lws_sorted_usec_list_t *sul)
 static int s_tp_schedule(void *arg, int64_t delay_us)
 {
     edge_server_t *self = arg;
-    if (!self->ctx)
-        return -1;
-    lws_sul_schedule(self->ctx, 0, &self->flush_sul, s_flush_cb, (lws_usec_t)delay_us);
-    return 0;
+    return s_arm_sul(self, &self->flush_sul, s_flush_cb, delay_us);
 }
 
 /* Disarms the writer's round timer. */
@@ -538,10 +546,7 @@ static void s_batch_cb(lws_sorted_usec_list_t *sul)
 static int s_batch_arm(void *arg, int64_t delay_us)
 {
     edge_server_t *self = arg;
-    if (!self->ctx)
-        return -1;
-    lws_sul_schedule(self->ctx, 0, &self->batch_sul, s_batch_cb, (lws_usec_t)delay_us);
-    return 0;
+    return s_arm_sul(self, &self->batch_sul, s_batch_cb, delay_us);
 }
 
 /* The graceful stop took too long: end the loop; destroy closes what is left. */

@@ -292,14 +292,14 @@ size_t fake_hist_live(const fake_hist_t *h)
     return n;
 }
 
-edge_frame_t *fake_event(const char *room, uint64_t epoch, uint64_t seq, const char *type,
-                         uint8_t flags)
+void fake_header(wire_header_t *h, uint8_t kind, uint64_t epoch, uint64_t seq, const char *type,
+                 uint8_t flags)
 {
-    wire_header_t h = {
-        .kind = WIRE_KIND_EVENT,
+    *h = (wire_header_t){
+        .kind = kind,
         .flags = flags,
         .session = 1,
-        .pub_seq = seq,
+        .pub_seq = seq ? seq : 1,
         .ts_ns = 5,
         .epoch = epoch,
         .seq = seq,
@@ -308,6 +308,13 @@ edge_frame_t *fake_event(const char *room, uint64_t epoch, uint64_t seq, const c
         .type = type,
         .type_len = (uint8_t)strlen(type),
     };
+}
+
+edge_frame_t *fake_event(const char *room, uint64_t epoch, uint64_t seq, const char *type,
+                         uint8_t flags)
+{
+    wire_header_t h;
+    fake_header(&h, WIRE_KIND_EVENT, epoch, seq, type, flags);
     char data[32];
     int n = snprintf(data, sizeof data, "{\"n\":%llu}", (unsigned long long)seq);
     edge_frame_t *f = edge_frame_event(room, strlen(room), &h, data, (size_t)n);

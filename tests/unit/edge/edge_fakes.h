@@ -112,6 +112,11 @@ size_t fake_hist_live(const fake_hist_t *h);
 void fake_hist_reply(fake_hist_t *h, size_t i, edge_hstatus_t status, uint64_t epoch,
                      uint64_t head, uint64_t from_seq, uint64_t to_seq, bool more);
 
+/* Fills *h as a router stamps an event (kind WIRE_KIND_EVENT) or a head: publisher "p",
+ * session 1, pub_seq = seq (1 for seq 0), the type (a string literal or one that outlives h). */
+void fake_header(wire_header_t *h, uint8_t kind, uint64_t epoch, uint64_t seq, const char *type,
+                 uint8_t flags);
+
 /* An event frame of room at (epoch, seq) of type "t" with data {"n":seq}; flags as the wire. */
 edge_frame_t *fake_event(const char *room, uint64_t epoch, uint64_t seq, const char *type,
                          uint8_t flags);

@@ -127,19 +127,8 @@ static void s_route_kind(fix_t *f, uint8_t kind, const char *room, uint64_t epoc
 {
     char topic[WIRE_TOPIC_MAX + 1];
     size_t tlen = wire_topic_for_room(room, strlen(room), topic);
-    wire_header_t h = {
-        .kind = kind,
-        .flags = flags,
-        .session = 1,
-        .pub_seq = seq ? seq : 1,
-        .ts_ns = 5,
-        .epoch = epoch,
-        .seq = seq,
-        .pub_id = "p",
-        .pub_id_len = 1,
-        .type = type,
-        .type_len = (uint8_t)strlen(type),
-    };
+    wire_header_t h;
+    fake_header(&h, kind, epoch, seq, type, flags);
     unsigned char hdr[WIRE_HEADER_MAX];
     size_t hlen = wire_header_encode(&h, hdr, sizeof hdr);
     assert_true(hlen > 0);
