@@ -130,8 +130,7 @@ static void s_visit_one(void *arg, void *clientp, unsigned flags)
         return;
     edge_pipeline_t *self = v->pipe;
     bool unbatched = (flags & EDGE_ROOMS_F_UNBATCHED) != 0;
-    edge_sync_t *sync =
-        client->syncs ? edge_sync_find(client, v->room->room, v->room->len) : NULL;
+    edge_sync_t *sync = client->syncs ? edge_sync_find(client, v->room->room, v->room->len) : NULL;
     if (sync) {
         /* The client's own stream decides: it may hold, drop or announce instead. It saw every
          * event at delivery, one by one, so a flushed batch only lets it check whether it has
@@ -477,8 +476,8 @@ bool edge_pipeline_position(edge_pipeline_t *self, const char *room, size_t len,
     return false;
 }
 
-int edge_pipeline_resume(edge_pipeline_t *self, edge_client_t *client, const char *room,
-                         size_t len, void **id_p, uint64_t epoch, uint64_t seq)
+int edge_pipeline_resume(edge_pipeline_t *self, edge_client_t *client, const char *room, size_t len,
+                         void **id_p, uint64_t epoch, uint64_t seq)
 {
     edge_sync_t *old = edge_sync_find(client, room, len);
     if (old) /* a new cursor replaces a resume still under way */

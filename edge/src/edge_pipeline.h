@@ -93,8 +93,8 @@ bool edge_pipeline_position(edge_pipeline_t *self, const char *room, size_t len,
 
 /* Starts client's resume of room (already joined) after (epoch, seq), replacing one under way;
  * the resume sends the answer. Takes *id_p (see edge_sync_new()). Returns 0, or -1 on OOM. */
-int edge_pipeline_resume(edge_pipeline_t *self, edge_client_t *client, const char *room,
-                         size_t len, void **id_p, uint64_t epoch, uint64_t seq);
+int edge_pipeline_resume(edge_pipeline_t *self, edge_client_t *client, const char *room, size_t len,
+                         void **id_p, uint64_t epoch, uint64_t seq);
 
 /* Ends client's resume of room, if any (before it leaves the room). */
 void edge_pipeline_unresume(edge_pipeline_t *self, edge_client_t *client, const char *room,

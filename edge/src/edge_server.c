@@ -131,9 +131,10 @@ static edge_server_t *s_server_of(struct lws *wsi)
  * are; see edge_writer.c for why the edge encodes gathered frames itself) or a close frame. */
 static int s_tp_write(void *conn, unsigned char *data, size_t len, edge_write_kind_t kind)
 {
-    enum lws_write_protocol wp = kind == EDGE_WRITE_TEXT  ? LWS_WRITE_TEXT
-                                 : kind == EDGE_WRITE_RAW ? LWS_WRITE_RAW
-                                                          : (enum lws_write_protocol)S_LWS_WRITE_CLOSE;
+    enum lws_write_protocol wp = kind == EDGE_WRITE_TEXT ? LWS_WRITE_TEXT
+                                 : kind == EDGE_WRITE_RAW
+                                     ? LWS_WRITE_RAW
+                                     : (enum lws_write_protocol)S_LWS_WRITE_CLOSE;
     return lws_write(conn, data, len, wp);
 }
 

@@ -25,18 +25,18 @@ struct edge_syncs {
 
 /* A client's resume of one room: a member stream, kept until its position meets the room's. */
 struct edge_sync {
-    edge_sync_t *next;                     /* the client's other syncs */
-    edge_sync_t *all_prev, *all_next;      /* every sync of the set */
-    edge_syncs_t *set;                     /* the set */
-    edge_client_t *client;                 /* the client */
-    edge_stream_t *stream;                 /* the member stream */
-    edge_hist_wait_t *wait;                /* its outstanding history request, or NULL */
-    bool deferred;                         /* its request waits until the client's queue drained */
-    uint64_t def_epoch;                    /* the deferred request's epoch */
-    uint64_t def_after;                    /* and after_seq */
-    void *id;                              /* the subscribe's "id", echoed in the answer; owned */
-    size_t len;                            /* bytes in room */
-    char room[WIRE_ROOM_MAX + 1];          /* the room, NUL-terminated */
+    edge_sync_t *next;                /* the client's other syncs */
+    edge_sync_t *all_prev, *all_next; /* every sync of the set */
+    edge_syncs_t *set;                /* the set */
+    edge_client_t *client;            /* the client */
+    edge_stream_t *stream;            /* the member stream */
+    edge_hist_wait_t *wait;           /* its outstanding history request, or NULL */
+    bool deferred;                    /* its request waits until the client's queue drained */
+    uint64_t def_epoch;               /* the deferred request's epoch */
+    uint64_t def_after;               /* and after_seq */
+    void *id;                         /* the subscribe's "id", echoed in the answer; owned */
+    size_t len;                       /* bytes in room */
+    char room[WIRE_ROOM_MAX + 1];     /* the room, NUL-terminated */
 };
 
 /* ---- the member stream's operations ------------------------------------------------------- */
@@ -62,9 +62,8 @@ static void s_notify(void *arg, const edge_notice_t *n)
     else
         set->stats->notices++;
     base_log(set->log, WEFT_LOG_DEBUG, "resume of %s: %s recovered=%d epoch=%llu seq=%llu %s",
-             self->room, n->reply ? "answer" : "notice", n->recovered,
-             (unsigned long long)n->epoch, (unsigned long long)n->seq,
-             edge_reason_name(n->reason));
+             self->room, n->reply ? "answer" : "notice", n->recovered, (unsigned long long)n->epoch,
+             (unsigned long long)n->seq, edge_reason_name(n->reason));
     if (!frame) {
         edge_writer_close(set->writer, &self->client->out, EDGE_CLOSE_INTERNAL, "out of memory");
         return;

@@ -29,23 +29,23 @@
 #define S_GATHER_BYTES 65536 /* bytes of frames one write may carry */
 
 struct edge_writer {
-    const edge_writer_ops_t *ops;  /* the transport */
-    void *arg;                     /* for ops->schedule and ops->cancel */
-    size_t max_bytes;              /* a queue's bound in bytes */
-    size_t max_frames;             /* and in frames */
-    bool hold_reads;               /* paced: the router feed waits for the round */
-    int64_t (*now)(void);          /* the clock */
-    edge_stats_t *stats;           /* counters (borrowed) */
-    base_log_t *log;               /* borrowed */
+    const edge_writer_ops_t *ops;    /* the transport */
+    void *arg;                       /* for ops->schedule and ops->cancel */
+    size_t max_bytes;                /* a queue's bound in bytes */
+    size_t max_frames;               /* and in frames */
+    bool hold_reads;                 /* paced: the router feed waits for the round */
+    int64_t (*now)(void);            /* the clock */
+    edge_stats_t *stats;             /* counters (borrowed) */
+    base_log_t *log;                 /* borrowed */
     edge_writer_drained_fn *drained; /* the drained hook, or NULL */
-    void *drained_arg;             /* its argument */
-    edge_wconn_t *dirty;           /* connections to write in the next round */
-    bool armed;                    /* the round timer is scheduled */
-    bool urgent;                   /* a critical event waits: no pacing pause */
-    bool stopping;                 /* the edge is stopping */
-    edge_pace_t pace;              /* when the next round may run */
-    base_limit_t slow_limit;       /* logs about slow consumers */
-    unsigned char *gather;         /* headroom + S_GATHER_BYTES: one write, or a close frame */
+    void *drained_arg;               /* its argument */
+    edge_wconn_t *dirty;             /* connections to write in the next round */
+    bool armed;                      /* the round timer is scheduled */
+    bool urgent;                     /* a critical event waits: no pacing pause */
+    bool stopping;                   /* the edge is stopping */
+    edge_pace_t pace;                /* when the next round may run */
+    base_limit_t slow_limit;         /* logs about slow consumers */
+    unsigned char *gather;           /* headroom + S_GATHER_BYTES: one write, or a close frame */
 };
 
 /* The current monotonic time in microseconds. */
@@ -157,8 +157,7 @@ bool edge_writer_closed(edge_writer_t *self, edge_wconn_t *wc)
     return true;
 }
 
-void edge_writer_close(edge_writer_t *self, edge_wconn_t *wc, edge_close_t kind,
-                       const char *reason)
+void edge_writer_close(edge_writer_t *self, edge_wconn_t *wc, edge_close_t kind, const char *reason)
 {
     if (wc->closing)
         return;

@@ -39,18 +39,18 @@ typedef struct edge_writer edge_writer_t;
  * edge_writer_open(), torn down by edge_writer_closed(); the fields are private to the writer
  * (read them through the inline helpers below). */
 typedef struct edge_wconn {
-    void *transport;                /* the server's handle of the connection, for the ops */
-    edge_outq_t *outq;              /* frames not written yet */
-    struct edge_wconn *dirty_prev;  /* previous on the writer's list of connections to write */
-    struct edge_wconn *dirty_next;  /* next on that list */
-    const char *close_reason;       /* the close's reason text (static), when closing */
-    edge_close_t close_kind;        /* which close, when closing */
-    bool open;                      /* edge_writer_open() ran and edge_writer_closed() has not */
-    bool closing;                   /* a close is pending: write nothing else, deliver nothing */
-    bool close_sent;                /* the close frame went out (the peer's echo is awaited) */
-    bool direct;                    /* a writable callback ran: rounds may write without one */
-    bool dirty;                     /* on the writer's list of connections to write */
-    bool drain_wanted;              /* someone waits for the queue to drain below half */
+    void *transport;               /* the server's handle of the connection, for the ops */
+    edge_outq_t *outq;             /* frames not written yet */
+    struct edge_wconn *dirty_prev; /* previous on the writer's list of connections to write */
+    struct edge_wconn *dirty_next; /* next on that list */
+    const char *close_reason;      /* the close's reason text (static), when closing */
+    edge_close_t close_kind;       /* which close, when closing */
+    bool open;                     /* edge_writer_open() ran and edge_writer_closed() has not */
+    bool closing;                  /* a close is pending: write nothing else, deliver nothing */
+    bool close_sent;               /* the close frame went out (the peer's echo is awaited) */
+    bool direct;                   /* a writable callback ran: rounds may write without one */
+    bool dirty;                    /* on the writer's list of connections to write */
+    bool drain_wanted;             /* someone waits for the queue to drain below half */
 } edge_wconn_t;
 
 /* How the transport writes a buffer (see edge_writer_ops_t.write). */

@@ -56,7 +56,7 @@ static void s_decode(fake_conn_t *c, const unsigned char *data, size_t len)
     size_t off = 0;
     while (off < len) {
         assert_true(len - off >= 2);
-        assert_int_equal(data[off], 0x81); /* FIN, text */
+        assert_int_equal(data[off], 0x81);         /* FIN, text */
         assert_int_equal(data[off + 1] & 0x80, 0); /* a server never masks */
         size_t plen = data[off + 1] & 0x7f, hdr = 2;
         if (plen == 126) {
@@ -229,8 +229,8 @@ const char *fake_log(fake_conn_t *conn, size_t first)
             snprintf(tok, sizeof tok, "%s", op);
         }
         json_decref(j);
-        used += (size_t)snprintf(conn->log + used, sizeof conn->log - used, "%s%s",
-                                 used ? " " : "", tok);
+        used += (size_t)snprintf(conn->log + used, sizeof conn->log - used, "%s%s", used ? " " : "",
+                                 tok);
         assert_true(used < sizeof conn->log);
     }
     return conn->log;
@@ -322,8 +322,8 @@ edge_frame_t *fake_event(const char *room, uint64_t epoch, uint64_t seq, const c
     return f;
 }
 
-void fake_hist_reply(fake_hist_t *h, size_t i, edge_hstatus_t status, uint64_t epoch,
-                     uint64_t head, uint64_t from_seq, uint64_t to_seq, bool more)
+void fake_hist_reply(fake_hist_t *h, size_t i, edge_hstatus_t status, uint64_t epoch, uint64_t head,
+                     uint64_t from_seq, uint64_t to_seq, bool more)
 {
     assert_true(i < h->nasks);
     fake_ask_t *a = &h->asks[i];

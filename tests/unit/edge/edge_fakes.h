@@ -25,22 +25,22 @@
 
 /* One connection as the fake transport sees it (edge_wconn_t.transport points here). */
 typedef struct fake_conn {
-    unsigned char *wire;           /* every byte written, as on the wire */
-    size_t wire_len;               /* its length */
-    char *frames[FAKE_FRAMES];     /* text frames decoded from the wire, NUL-terminated */
-    size_t nframes;                /* their number */
-    unsigned writes[3];            /* writes by edge_write_kind_t */
+    unsigned char *wire;            /* every byte written, as on the wire */
+    size_t wire_len;                /* its length */
+    char *frames[FAKE_FRAMES];      /* text frames decoded from the wire, NUL-terminated */
+    size_t nframes;                 /* their number */
+    unsigned writes[3];             /* writes by edge_write_kind_t */
     const unsigned char *last_data; /* the last write's buffer */
-    size_t last_len;               /* and length */
-    edge_write_kind_t last_kind;   /* and kind */
-    unsigned want_writable;        /* writable requests not served yet */
-    bool partial;                  /* answer of ops->partial */
-    int fail_writes;               /* writes to fail (return -1) */
-    unsigned expires[3];           /* expire calls by edge_expire_t */
-    int close_code;                /* the close frame's code (0: none) */
-    char close_reason[128];        /* and reason */
-    size_t close_len;              /* payload bytes of the close frame */
-    char log[4096];                /* fake_log()'s text */
+    size_t last_len;                /* and length */
+    edge_write_kind_t last_kind;    /* and kind */
+    unsigned want_writable;         /* writable requests not served yet */
+    bool partial;                   /* answer of ops->partial */
+    int fail_writes;                /* writes to fail (return -1) */
+    unsigned expires[3];            /* expire calls by edge_expire_t */
+    int close_code;                 /* the close frame's code (0: none) */
+    char close_reason[128];         /* and reason */
+    size_t close_len;               /* payload bytes of the close frame */
+    char log[4096];                 /* fake_log()'s text */
 } fake_conn_t;
 
 /* The writer's loop: the round timer. */
@@ -109,8 +109,8 @@ size_t fake_hist_live(const fake_hist_t *h);
 
 /* Answers ask i: status, the room's epoch and head, and the events from_seq..to_seq of the
  * ask's epoch (none when from_seq > to_seq), with `more` set when more is true. */
-void fake_hist_reply(fake_hist_t *h, size_t i, edge_hstatus_t status, uint64_t epoch,
-                     uint64_t head, uint64_t from_seq, uint64_t to_seq, bool more);
+void fake_hist_reply(fake_hist_t *h, size_t i, edge_hstatus_t status, uint64_t epoch, uint64_t head,
+                     uint64_t from_seq, uint64_t to_seq, bool more);
 
 /* Fills *h as a router stamps an event (kind WIRE_KIND_EVENT) or a head: publisher "p",
  * session 1, pub_seq = seq (1 for seq 0), the type (a string literal or one that outlives h). */

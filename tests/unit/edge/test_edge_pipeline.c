@@ -355,8 +355,11 @@ static void test_bad_classes(void **state)
     edge_stats_t stats = {0};
     fake_hist_t hist = {0};
     fake_loop_t loop = {0};
-    edge_writer_opts_t wo = {.ops = &fake_transport, .arg = &loop, .max_queue_bytes = 100,
-                             .max_queue_frames = 10, .stats = &stats};
+    edge_writer_opts_t wo = {.ops = &fake_transport,
+                             .arg = &loop,
+                             .max_queue_bytes = 100,
+                             .max_queue_frames = 10,
+                             .stats = &stats};
     edge_writer_t *w = edge_writer_new(&wo);
     edge_pipeline_opts_t po = {
         .writer = w,

@@ -80,11 +80,22 @@ static void test_serve_and_stop(void **state)
     (void)state;
     fix_t f = {0};
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
-    char *argv[] = {"weft-edge", "--port", "0", "--bind", "127.0.0.1", "--router",
-                    "tcp://127.0.0.1:1", "--history", "tcp://127.0.0.1:1", "--www",
-                    WEFT_WWW_DIR, "--edge-id", "unit-edge", NULL};
-    assert_int_equal(
-        edge_config_from_args(&f.conf, 13, argv, "test", stdout, stderr), BASE_CONF_RUN);
+    char *argv[] = {"weft-edge",
+                    "--port",
+                    "0",
+                    "--bind",
+                    "127.0.0.1",
+                    "--router",
+                    "tcp://127.0.0.1:1",
+                    "--history",
+                    "tcp://127.0.0.1:1",
+                    "--www",
+                    WEFT_WWW_DIR,
+                    "--edge-id",
+                    "unit-edge",
+                    NULL};
+    assert_int_equal(edge_config_from_args(&f.conf, 13, argv, "test", stdout, stderr),
+                     BASE_CONF_RUN);
     f.log = base_log_new("test-edge", WEFT_LOG_WARN, NULL);
     assert_non_null(f.log);
     /* As main.c does: the stop signal is blocked before any thread exists, read by a signalfd. */

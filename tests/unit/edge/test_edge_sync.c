@@ -24,9 +24,9 @@ typedef struct fix {
     edge_syncs_t *set;
     fake_conn_t conn;
     edge_client_t client;
-    unsigned checks;       /* check hook calls */
-    edge_sync_t *checked;  /* the last sync it was called for */
-    bool end_on_check;     /* the hook destroys the sync */
+    unsigned checks;      /* check hook calls */
+    edge_sync_t *checked; /* the last sync it was called for */
+    bool end_on_check;    /* the hook destroys the sync */
 } fix_t;
 
 /* The owner's check hook: records, and ends the sync when asked to. */
@@ -259,8 +259,8 @@ static void test_probe_and_jump(void **state)
     assert_int_equal(f->hist.asks[2].after, 7);
     fake_hist_reply(&f->hist, 2, EDGE_HIST_OK, 1, 7, 1, 0, false);
     /* The room's stream moved to a new epoch: the client hears it once. */
-    edge_notice_t n = {.recovered = false, .epoch = 2, .seq = 0,
-                       .reason = EDGE_REASON_EPOCH_CHANGED};
+    edge_notice_t n = {
+        .recovered = false, .epoch = 2, .seq = 0, .reason = EDGE_REASON_EPOCH_CHANGED};
     edge_sync_jump(a, &n);
     edge_sync_jump(a, &n); /* not forward any more: nothing */
     fake_pump(f->w, &f->loop, &f->client.out);
@@ -275,12 +275,9 @@ static void test_probe_and_jump(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resume_from_history),
-        cmocka_unit_test(test_deferred_while_busy),
-        cmocka_unit_test(test_deferred_then_refused),
-        cmocka_unit_test(test_no_call_after_cancel),
-        cmocka_unit_test(test_overflow_closes),
-        cmocka_unit_test(test_probe_and_jump),
+        cmocka_unit_test(test_resume_from_history),   cmocka_unit_test(test_deferred_while_busy),
+        cmocka_unit_test(test_deferred_then_refused), cmocka_unit_test(test_no_call_after_cancel),
+        cmocka_unit_test(test_overflow_closes),       cmocka_unit_test(test_probe_and_jump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
