@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const size_t edge_frame_headroom = LWS_PRE;
+
 struct edge_frame {
     uint32_t refcnt;     /* owners: one per queue holding it plus the builder until it lets go */
     bool event;          /* built by edge_frame_event(): the event fields below are set */

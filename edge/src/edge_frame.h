@@ -27,6 +27,10 @@
 
 typedef struct edge_frame edge_frame_t;
 
+/* Bytes of writable headroom in front of every frame's body (lws's LWS_PRE), for modules that
+ * prepare buffers for the transport without including lws. */
+extern const size_t edge_frame_headroom;
+
 /* One event as the edge delivers it: its room position and its encoded frame. Whoever keeps an
  * edge_event_t beyond a call takes its own reference on frame. */
 typedef struct edge_event {
