@@ -59,6 +59,7 @@
 #include "edge_pipeline.h"
 #include "edge_proto.h"
 #include "edge_rooms.h"
+#include "edge_rxbuf.h"
 #include "edge_sync.h"
 #include "edge_writer.h"
 #include "edge_zloop.h"
@@ -84,9 +85,7 @@ typedef struct edge_conn {
     edge_client_t client;  /* its output and resumes; client.out.transport is the wsi */
     edge_member_t *member; /* its rooms and patterns */
     edge_bucket_t bucket;  /* rate limit of the client's messages */
-    unsigned char *rx;     /* reassembly buffer for fragmented messages */
-    size_t rx_len;         /* bytes of the current message in rx */
-    size_t rx_cap;         /* bytes allocated for rx */
+    edge_rxbuf_t rx;       /* the client message being reassembled */
 } edge_conn_t;
 
 struct edge_server {
@@ -291,7 +290,7 @@ done:
     edge_req_clear(&req);
 }
 
-/* LWS_CALLBACK_RECEIVE: reassembles a message from fragments, enforcing max_message. */
+/* LWS_CALLBACK_RECEIVE: one piece of a client message (edge_rxbuf.h), under max_message. */
 static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi, const void *in,
                         size_t len)
 {
@@ -301,46 +300,29 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
         s_close(self, conn, EDGE_CLOSE_UNSUPPORTED, "binary frames are not supported");
         return 0;
     }
-    bool first = lws_is_first_fragment(wsi);
     size_t remaining = lws_remaining_packet_payload(wsi);
-    bool final = lws_is_final_fragment(wsi) && remaining == 0;
-    if (first)
-        conn->rx_len = 0;
-    size_t max = self->conf->max_message;
-    /* Counting the rest of the current frame lets a huge frame be refused at its first bytes. */
-    if (len > max || conn->rx_len > max - len || remaining > max - conn->rx_len - len) {
+    edge_rxpiece_t piece = {
+        .data = in,
+        .len = len,
+        .first = lws_is_first_fragment(wsi),
+        .final = lws_is_final_fragment(wsi) && remaining == 0,
+        .remaining = remaining,
+    };
+    const char *msg;
+    size_t msg_len;
+    switch (edge_rxbuf_add(&conn->rx, &piece, self->conf->max_message, &msg, &msg_len)) {
+    case EDGE_RX_MORE:
+        break;
+    case EDGE_RX_MESSAGE:
+        s_on_message(self, conn, msg, msg_len);
+        edge_rxbuf_done(&conn->rx, S_RX_KEEP);
+        break;
+    case EDGE_RX_TOO_BIG:
         s_close(self, conn, EDGE_CLOSE_TOO_BIG, "message too big");
-        return 0;
-    }
-    if (first && final) { /* the common case: no copy */
-        s_on_message(self, conn, in, len);
-        return 0;
-    }
-    if (conn->rx_len + len > conn->rx_cap) {
-        size_t cap = conn->rx_cap ? conn->rx_cap : 4096;
-        while (cap < conn->rx_len + len)
-            cap *= 2;
-        if (cap > max)
-            cap = max;
-        unsigned char *rx = realloc(conn->rx, cap);
-        if (!rx) {
-            s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-            return 0;
-        }
-        conn->rx = rx;
-        conn->rx_cap = cap;
-    }
-    if (len)
-        memcpy(conn->rx + conn->rx_len, in, len);
-    conn->rx_len += len;
-    if (final) {
-        s_on_message(self, conn, (const char *)conn->rx, conn->rx_len);
-        conn->rx_len = 0;
-        if (conn->rx_cap > S_RX_KEEP) {
-            free(conn->rx);
-            conn->rx = NULL;
-            conn->rx_cap = 0;
-        }
+        break;
+    case EDGE_RX_NOMEM:
+        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        break;
     }
     return 0;
 }
@@ -408,9 +390,7 @@ static void s_on_closed(edge_server_t *self, edge_conn_t *conn)
         return; /* ESTABLISHED failed, or CLOSED came twice */
     edge_pipeline_forget(self->pipe, &conn->client);
     edge_member_destroy(&conn->member);
-    free(conn->rx);
-    conn->rx = NULL;
-    conn->rx_cap = conn->rx_len = 0;
+    edge_rxbuf_free(&conn->rx);
     self->stats.conns_current--;
     if (self->stopping && self->stats.conns_current == 0)
         self->stopped = true;
