@@ -3,8 +3,8 @@
  * and limits", configuration keys pace_above and pace_interval_ms).
  *
  * The edge writes in rounds: every connection with queued frames gets them all in one send().
- * A send() on loopback or a LAN costs several microseconds whatever it carries (7-9 us for 200
- * bytes on the 2-vCPU development VM, measured by a bare C loop), so at high event rates the
+ * A send() on loopback or a LAN costs several microseconds whatever it carries (figures in
+ * docs/performance.md, "The floor"), so at high event rates the
  * number of rounds, not the number of events, is the cost. Pacing spaces the rounds out when
  * the clients receive many frames a second: the connections written in a round received more
  * than `above` frames a second each since the round before -> the next round starts `interval`
