@@ -44,114 +44,6 @@ static int s_setopt(edge_zmq_t *self, int opt, int value, const char *name)
     return -1;
 }
 
-static int s_recv_one(void *arg);
-static int s_recv_monitor_one(void *arg);
-static void s_read_monitor(void *arg);
-static void s_pass_end(void *arg);
-static int64_t s_holdoff(void *arg);
-
-edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
-{
-    edge_zmq_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->on_msg = opts->on_msg;
-    self->on_connect = opts->on_connect;
-    self->on_pass_end = opts->on_pass_end;
-    self->holdoff = opts->holdoff;
-    self->arg = opts->arg;
-    snprintf(self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
-    self->log = opts->log;
-    self->ctx = zmq_ctx_new();
-    if (!self->ctx) {
-        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot create a context: %s",
-                 zmq_strerror(errno));
-        goto err;
-    }
-    self->sub = zmq_socket(self->ctx, ZMQ_SUB);
-    if (!self->sub) {
-        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot create a SUB socket: %s",
-                 zmq_strerror(errno));
-        goto err;
-    }
-    if (s_setopt(self, ZMQ_RCVHWM, opts->rcvhwm, "ZMQ_RCVHWM") < 0 ||
-        s_setopt(self, ZMQ_SNDHWM, opts->sndhwm, "ZMQ_SNDHWM") < 0 ||
-        s_setopt(self, ZMQ_RECONNECT_IVL, S_RECONNECT_IVL_MS, "ZMQ_RECONNECT_IVL") < 0 ||
-        s_setopt(self, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS, "ZMQ_RECONNECT_IVL_MAX") <
-            0 ||
-        s_setopt(self, ZMQ_LINGER, 0, "ZMQ_LINGER") < 0)
-        goto err;
-    /* The monitor must exist before the connect, or the first CONNECTED could be missed. The
-     * inproc name only has to be unique within this context. */
-    char mon_ep[64];
-    snprintf(mon_ep, sizeof mon_ep, "inproc://weft-edge-sub-monitor-%p", (void *)self);
-    if (zmq_socket_monitor(self->sub, mon_ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) < 0) {
-        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot monitor the SUB socket: %s",
-                 zmq_strerror(errno));
-        goto err;
-    }
-    self->mon = zmq_socket(self->ctx, ZMQ_PAIR);
-    int zero = 0;
-    if (!self->mon || zmq_setsockopt(self->mon, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
-        zmq_connect(self->mon, mon_ep) < 0) {
-        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot read the SUB monitor: %s",
-                 zmq_strerror(errno));
-        goto err;
-    }
-    if (zmq_connect(self->sub, opts->endpoint) < 0) {
-        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot connect to %s: %s", opts->endpoint,
-                 zmq_strerror(errno));
-        goto err;
-    }
-    /* Monitor events are read at the start of every pass over the SUB too, so a reconnection
-     * is known before the messages that follow it are handled. */
-    self->sub_loop = edge_zloop_new(&(edge_zloop_opts_t){
-        .zsock = self->sub,
-        .what = "zmq",
-        .budget = opts->budget,
-        .recv_one = s_recv_one,
-        .pass = s_read_monitor,
-        .done = s_pass_end,
-        .holdoff = s_holdoff,
-        .arg = self,
-        .log = self->log,
-    });
-    self->mon_loop = edge_zloop_new(&(edge_zloop_opts_t){
-        .zsock = self->mon,
-        .what = "zmq monitor",
-        .recv_one = s_recv_monitor_one,
-        .arg = self,
-        .log = self->log,
-    });
-    if (!self->sub_loop || !self->mon_loop) {
-        base_log(self->log, WEFT_LOG_ERROR, "zmq: out of memory");
-        goto err;
-    }
-    return self;
-err:
-    edge_zmq_destroy(&self);
-    return NULL;
-}
-
-void edge_zmq_destroy(edge_zmq_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    edge_zmq_t *self = *self_p;
-    edge_zloop_destroy(&self->sub_loop);
-    edge_zloop_destroy(&self->mon_loop);
-    if (self->sub)
-        zmq_socket_monitor(self->sub, NULL, 0);
-    if (self->mon)
-        zmq_close(self->mon);
-    if (self->sub)
-        zmq_close(self->sub);
-    if (self->ctx)
-        zmq_ctx_term(self->ctx);
-    free(self);
-    *self_p = NULL;
-}
-
 /* edge_zloop recv_one of the SUB: receives one whole message without blocking. Returns 1 when
  * one was handled, 0 when none was waiting, -1 on an error (logged). */
 static int s_recv_one(void *arg)
@@ -262,6 +154,109 @@ static int64_t s_holdoff(void *arg)
 {
     edge_zmq_t *self = arg;
     return self->holdoff ? self->holdoff(self->arg) : 0;
+}
+
+/* Creates the SUB socket and its monitor (see edge_zmq.h). */
+edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
+{
+    edge_zmq_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->on_msg = opts->on_msg;
+    self->on_connect = opts->on_connect;
+    self->on_pass_end = opts->on_pass_end;
+    self->holdoff = opts->holdoff;
+    self->arg = opts->arg;
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
+    self->log = opts->log;
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot create a context: %s",
+                 zmq_strerror(errno));
+        goto err;
+    }
+    self->sub = zmq_socket(self->ctx, ZMQ_SUB);
+    if (!self->sub) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot create a SUB socket: %s",
+                 zmq_strerror(errno));
+        goto err;
+    }
+    if (s_setopt(self, ZMQ_RCVHWM, opts->rcvhwm, "ZMQ_RCVHWM") < 0 ||
+        s_setopt(self, ZMQ_SNDHWM, opts->sndhwm, "ZMQ_SNDHWM") < 0 ||
+        s_setopt(self, ZMQ_RECONNECT_IVL, S_RECONNECT_IVL_MS, "ZMQ_RECONNECT_IVL") < 0 ||
+        s_setopt(self, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS, "ZMQ_RECONNECT_IVL_MAX") <
+            0 ||
+        s_setopt(self, ZMQ_LINGER, 0, "ZMQ_LINGER") < 0)
+        goto err;
+    /* The monitor must exist before the connect, or the first CONNECTED could be missed. The
+     * inproc name only has to be unique within this context. */
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://weft-edge-sub-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(self->sub, mon_ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) < 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot monitor the SUB socket: %s",
+                 zmq_strerror(errno));
+        goto err;
+    }
+    self->mon = zmq_socket(self->ctx, ZMQ_PAIR);
+    int zero = 0;
+    if (!self->mon || zmq_setsockopt(self->mon, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+        zmq_connect(self->mon, mon_ep) < 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot read the SUB monitor: %s",
+                 zmq_strerror(errno));
+        goto err;
+    }
+    if (zmq_connect(self->sub, opts->endpoint) < 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot connect to %s: %s", opts->endpoint,
+                 zmq_strerror(errno));
+        goto err;
+    }
+    /* Monitor events are read at the start of every pass over the SUB too, so a reconnection
+     * is known before the messages that follow it are handled. */
+    self->sub_loop = edge_zloop_new(&(edge_zloop_opts_t){
+        .zsock = self->sub,
+        .what = "zmq",
+        .budget = opts->budget,
+        .recv_one = s_recv_one,
+        .pass = s_read_monitor,
+        .done = s_pass_end,
+        .holdoff = s_holdoff,
+        .arg = self,
+        .log = self->log,
+    });
+    self->mon_loop = edge_zloop_new(&(edge_zloop_opts_t){
+        .zsock = self->mon,
+        .what = "zmq monitor",
+        .recv_one = s_recv_monitor_one,
+        .arg = self,
+        .log = self->log,
+    });
+    if (!self->sub_loop || !self->mon_loop) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: out of memory");
+        goto err;
+    }
+    return self;
+err:
+    edge_zmq_destroy(&self);
+    return NULL;
+}
+
+void edge_zmq_destroy(edge_zmq_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    edge_zmq_t *self = *self_p;
+    edge_zloop_destroy(&self->sub_loop);
+    edge_zloop_destroy(&self->mon_loop);
+    if (self->sub)
+        zmq_socket_monitor(self->sub, NULL, 0);
+    if (self->mon)
+        zmq_close(self->mon);
+    if (self->sub)
+        zmq_close(self->sub);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    free(self);
+    *self_p = NULL;
 }
 
 int edge_zmq_attach(edge_zmq_t *self, struct lws_vhost *vhost)
