@@ -501,9 +501,9 @@ static int s_jwk_load(json_t *jwk, s_key_t *k, char *why, size_t whylen)
     }
     EVP_PKEY *pkey = strcmp(kty, "RSA") == 0 ? s_jwk_rsa(jwk, why, whylen)
                                              : s_jwk_ec(jwk, why, whylen);
-    if (!pkey || s_key_from_pkey(k, pkey, why, whylen) < 0) {
-        if (!pkey)
-            return -1;
+    if (!pkey)
+        return -1;
+    if (s_key_from_pkey(k, pkey, why, whylen) < 0) {
         s_key_free(k);
         return -1;
     }
@@ -558,9 +558,9 @@ static int s_load_jwks(const char *path, s_keyset_t *ks, char *err, size_t errle
         const char *kid = ks->keys[ks->n].kid;
         for (size_t j = 0; kid && j < ks->n; j++)
             if (ks->keys[j].kid && strcmp(ks->keys[j].kid, kid) == 0) {
-                s_key_free(&ks->keys[ks->n]);
                 rc = s_fail(err, errlen, "jwks_file %s: key %zu: kid \"%s\" used twice", path,
                             i + 1, kid);
+                s_key_free(&ks->keys[ks->n]);
                 goto done;
             }
         ks->n++;
@@ -931,6 +931,12 @@ edge_jwt_err_t edge_jwt_verify(const edge_jwt_t *self, const char *token, size_t
     const s_key_t *key = NULL;
     if ((rc = s_pick_key(self, json_string_value(kid), alg, &key)) != EDGE_JWT_OK)
         goto done;
+    /* Claims that are not a JSON object are refused before the signature check: libjwt would
+     * fail on them whatever the signature. Nothing is read from them until it holds. */
+    if (!(claims = s_json_part(dot1 + 1, plen))) {
+        rc = EDGE_JWT_MALFORMED;
+        goto done;
+    }
     unsigned char sig[EDGE_JWT_TOKEN_MAX];
     long siglen = slen ? s_b64url_decode(dot2 + 1, slen, sig) : -1;
     if (siglen <= 0) {
@@ -941,8 +947,7 @@ edge_jwt_err_t edge_jwt_verify(const edge_jwt_t *self, const char *token, size_t
         rc = EDGE_JWT_BAD_SIGNATURE;
         goto done;
     }
-    claims = s_json_part(dot1 + 1, plen);
-    rc = claims ? s_check_claims(self, claims, now, out) : EDGE_JWT_MALFORMED;
+    rc = s_check_claims(self, claims, now, out);
 done:
     json_decref(claims);
     json_decref(header);

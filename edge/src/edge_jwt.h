@@ -12,7 +12,8 @@
  *   strict base64url (no padding, no other characters) and the header and claims JSON objects
  *   without duplicate keys.
  * - The signature is checked before any claim is read, so a forged token is reported as
- *   bad_signature whatever its claims say.
+ *   bad_signature whatever its claims say (claims that are not a JSON object at all are
+ *   refused as malformed first).
  * - exp (required by default) and nbf with a leeway, iss and aud when configured, and a sub that
  *   can form the room "user:<sub>".
  *
