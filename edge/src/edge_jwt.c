@@ -84,17 +84,17 @@ typedef struct s_keyset {
 } s_keyset_t;
 
 struct edge_jwt {
-    char *secret_file;   /* copies of the options (NULL when unset) */
-    char *secret_env;    /* ... */
-    char *pem_file;      /* ... */
-    char *jwks_file;     /* ... */
-    char *issuer;        /* ... */
-    char *audience;      /* ... */
-    char *rooms_claim;   /* the rooms claim's name ("rooms" by default) */
-    unsigned algs;       /* S_BIT() of every configured algorithm (all when unset) */
-    int64_t leeway_s;    /* clock skew allowed on exp and nbf */
-    bool exp_optional;   /* true: a token without exp is accepted */
-    s_keyset_t keyset;   /* the keys in use */
+    char *secret_file; /* copies of the options (NULL when unset) */
+    char *secret_env;  /* ... */
+    char *pem_file;    /* ... */
+    char *jwks_file;   /* ... */
+    char *issuer;      /* ... */
+    char *audience;    /* ... */
+    char *rooms_claim; /* the rooms claim's name ("rooms" by default) */
+    unsigned algs;     /* S_BIT() of every configured algorithm (all when unset) */
+    int64_t leeway_s;  /* clock skew allowed on exp and nbf */
+    bool exp_optional; /* true: a token without exp is accepted */
+    s_keyset_t keyset; /* the keys in use */
 };
 
 /* The names and sentences of the results, from the X-macro table. */
@@ -120,8 +120,8 @@ const char *edge_jwt_err_text(edge_jwt_err_t err)
 }
 
 /* Writes a load error into err (when there is room). Always returns -1. */
-__attribute__((format(printf, 3, 4))) static int s_fail(char *err, size_t errlen,
-                                                        const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int s_fail(char *err, size_t errlen, const char *fmt,
+                                                        ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -235,8 +235,8 @@ static int s_secret_key(const char *what, const char *where, const unsigned char
                         size_t len, s_keyset_t *ks, char *err, size_t errlen)
 {
     if (len < EDGE_JWT_SECRET_MIN)
-        return s_fail(err, errlen, "%s %s: the secret has %zu bytes, at least %d are needed",
-                      what, where, len, EDGE_JWT_SECRET_MIN);
+        return s_fail(err, errlen, "%s %s: the secret has %zu bytes, at least %d are needed", what,
+                      where, len, EDGE_JWT_SECRET_MIN);
     ks->keys = calloc(1, sizeof(s_key_t));
     unsigned char *copy = malloc(len + 1);
     if (!ks->keys || !copy) {
@@ -285,16 +285,16 @@ static unsigned s_pkey_algs(EVP_PKEY *pkey, char *why, size_t whylen)
 {
     if (EVP_PKEY_is_a(pkey, "RSA")) {
         if (EVP_PKEY_get_bits(pkey) < S_RSA_BITS_MIN) {
-            snprintf(why, whylen, "RSA key of %d bits, at least %d needed",
-                     EVP_PKEY_get_bits(pkey), S_RSA_BITS_MIN);
+            snprintf(why, whylen, "RSA key of %d bits, at least %d needed", EVP_PKEY_get_bits(pkey),
+                     S_RSA_BITS_MIN);
             return 0;
         }
         return S_FAMILY_RSA;
     }
     if (EVP_PKEY_is_a(pkey, "EC")) {
         char group[64] = "";
-        if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                            sizeof(group), NULL))
+        if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                            NULL))
             group[0] = '\0';
         if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
             return S_BIT(S_ES256);
@@ -427,8 +427,8 @@ static EVP_PKEY *s_jwk_ec(json_t *jwk, char *why, size_t whylen)
         const char *crv;  /* JWK name */
         const char *name; /* OpenSSL group */
         long size;        /* bytes of a coordinate */
-    } curves[] = {{"P-256", "prime256v1", 32}, {"P-384", "secp384r1", 48},
-                  {"P-521", "secp521r1", 66}};
+    } curves[] = {
+        {"P-256", "prime256v1", 32}, {"P-384", "secp384r1", 48}, {"P-521", "secp521r1", 66}};
     const char *crv = json_string_value(json_object_get(jwk, "crv"));
     int c = -1;
     for (int i = 0; crv && i < 3; i++)
@@ -483,8 +483,7 @@ static int s_jwk_load(json_t *jwk, s_key_t *k, char *why, size_t whylen)
         snprintf(why, whylen, "no kty");
         return -1;
     }
-    if ((use && strcmp(use, "sig") != 0) ||
-        (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
+    if ((use && strcmp(use, "sig") != 0) || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
         return 0;
     unsigned want = ~0u;
     if (jalg) {
@@ -499,8 +498,8 @@ static int s_jwk_load(json_t *jwk, s_key_t *k, char *why, size_t whylen)
         snprintf(why, whylen, "kid not a string of 1..%d bytes", S_KID_MAX);
         return -1;
     }
-    EVP_PKEY *pkey = strcmp(kty, "RSA") == 0 ? s_jwk_rsa(jwk, why, whylen)
-                                             : s_jwk_ec(jwk, why, whylen);
+    EVP_PKEY *pkey =
+        strcmp(kty, "RSA") == 0 ? s_jwk_rsa(jwk, why, whylen) : s_jwk_ec(jwk, why, whylen);
     if (!pkey)
         return -1;
     if (s_key_from_pkey(k, pkey, why, whylen) < 0) {
@@ -636,8 +635,9 @@ edge_jwt_t *edge_jwt_new(const edge_jwt_opts_t *opts, char *err, size_t errlen)
                   (opts->secret_env && *opts->secret_env) + (opts->pem_file && *opts->pem_file) +
                   (opts->jwks_file && *opts->jwks_file);
     if (sources != 1) {
-        s_fail(err, errlen, "exactly one of secret_file, secret_env, pem_file and jwks_file "
-                            "must be set (%d are)",
+        s_fail(err, errlen,
+               "exactly one of secret_file, secret_env, pem_file and jwks_file "
+               "must be set (%d are)",
                sources);
         return NULL;
     }
@@ -745,12 +745,12 @@ static bool s_pss_verify(const s_key_t *key, s_alg_t alg, const char *input, siz
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
-    bool ok = ctx &&
-              EVP_DigestVerifyInit_ex(ctx, &pctx, s_algs[alg].md, NULL, NULL, key->pkey, NULL) ==
-                  1 &&
-              EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-              EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)input, inlen) == 1;
+    bool ok =
+        ctx &&
+        EVP_DigestVerifyInit_ex(ctx, &pctx, s_algs[alg].md, NULL, NULL, key->pkey, NULL) == 1 &&
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+        EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)input, inlen) == 1;
     EVP_MD_CTX_free(ctx);
     return ok;
 }
@@ -832,8 +832,7 @@ static edge_jwt_err_t s_rooms(json_t *claim, edge_jwt_claims_t *out)
     size_t bytes = n * sizeof(char *);
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(claim, i);
-        if (!json_is_string(v) ||
-            !wire_pattern_valid(json_string_value(v), json_string_length(v)))
+        if (!json_is_string(v) || !wire_pattern_valid(json_string_value(v), json_string_length(v)))
             return EDGE_JWT_BAD_ROOMS;
         bytes += json_string_length(v) + 1;
     }

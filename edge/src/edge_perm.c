@@ -22,14 +22,14 @@
 #define S_SUB_VAR "{sub}"               /* filled in by auto-join templates */
 
 struct edge_perm {
-    char *sub;                        /* the subject; NULL for anonymous rules */
-    char user[WIRE_ROOM_MAX + 1];     /* "user:<sub>" ("" for anonymous rules) */
-    size_t user_len;                  /* its length (0 for anonymous rules) */
-    char **entries;                   /* the claim's (or allowlist's) names and patterns */
-    size_t *lens;                     /* their lengths */
-    size_t n;                         /* entries */
-    char alphabet[256];               /* every character a room name may hold */
-    size_t nalpha;                    /* characters in alphabet */
+    char *sub;                    /* the subject; NULL for anonymous rules */
+    char user[WIRE_ROOM_MAX + 1]; /* "user:<sub>" ("" for anonymous rules) */
+    size_t user_len;              /* its length (0 for anonymous rules) */
+    char **entries;               /* the claim's (or allowlist's) names and patterns */
+    size_t *lens;                 /* their lengths */
+    size_t n;                     /* entries */
+    char alphabet[256];           /* every character a room name may hold */
+    size_t nalpha;                /* characters in alphabet */
 };
 
 edge_perm_t *edge_perm_new(const char *sub, const char *const *rooms, size_t n)
@@ -49,8 +49,8 @@ edge_perm_t *edge_perm_new(const char *sub, const char *const *rooms, size_t n)
         memcpy(self->user, S_USER, S_USER_LEN);
         memcpy(self->user + S_USER_LEN, sub, strlen(sub) + 1);
     }
-    if (n && (!(self->entries = calloc(n, sizeof(char *))) ||
-              !(self->lens = calloc(n, sizeof(size_t)))))
+    if (n &&
+        (!(self->entries = calloc(n, sizeof(char *))) || !(self->lens = calloc(n, sizeof(size_t)))))
         goto err;
     for (; self->n < n; self->n++) {
         if (!(self->entries[self->n] = strdup(rooms[self->n])))
@@ -192,7 +192,8 @@ size_t edge_perm_autojoin(const edge_perm_t *self, const char *const *templates,
             continue;
         bool dup = false;
         for (size_t j = 0; j < i && !dup; j++)
-            dup = s_expand(templates[j], self->sub, earlier) == len && memcmp(earlier, room, len) == 0;
+            dup = s_expand(templates[j], self->sub, earlier) == len &&
+                  memcmp(earlier, room, len) == 0;
         if (dup)
             continue;
         fn(arg, room, len);

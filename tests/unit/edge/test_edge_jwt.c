@@ -32,12 +32,12 @@
 #define SECRET "0123456789abcdef0123456789abcdef"
 #define SECRET2 "fedcba9876543210fedcba9876543210"
 
-static char g_dir[64];         /* the temporary directory of the key files */
-static EVP_PKEY *g_rsa;        /* an RSA-2048 key pair */
-static EVP_PKEY *g_rsa2;       /* another one */
-static EVP_PKEY *g_ec;         /* a P-256 key pair */
-static char g_tok[20000];      /* the last token minted */
-static char g_claims[12000];   /* scratch for claims JSON */
+static char g_dir[64];       /* the temporary directory of the key files */
+static EVP_PKEY *g_rsa;      /* an RSA-2048 key pair */
+static EVP_PKEY *g_rsa2;     /* another one */
+static EVP_PKEY *g_ec;       /* a P-256 key pair */
+static char g_tok[20000];    /* the last token minted */
+static char g_claims[12000]; /* scratch for claims JSON */
 
 /* The path of a file in the temporary directory (a static buffer per call slot). */
 static const char *path(const char *name)
@@ -106,7 +106,8 @@ static void jwk_rsa(char *out, size_t cap, EVP_PKEY *pkey, const char *kid, cons
     char n[800], e[16];
     b64_param(pkey, OSSL_PKEY_PARAM_RSA_N, 0, n);
     b64_param(pkey, OSSL_PKEY_PARAM_RSA_E, 0, e);
-    snprintf(out, cap, "{\"kty\":\"RSA\",\"use\":\"sig\",\"kid\":\"%s\"%s%s%s,\"n\":\"%s\",\"e\":\"%s\"}",
+    snprintf(out, cap,
+             "{\"kty\":\"RSA\",\"use\":\"sig\",\"kid\":\"%s\"%s%s%s,\"n\":\"%s\",\"e\":\"%s\"}",
              kid, alg ? ",\"alg\":\"" : "", alg ? alg : "", alg ? "\"" : "", n, e);
 }
 
@@ -116,8 +117,9 @@ static void jwk_ec(char *out, size_t cap, EVP_PKEY *pkey, const char *kid)
     char x[64], y[64];
     b64_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32, x);
     b64_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32, y);
-    snprintf(out, cap, "{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}",
-             kid, x, y);
+    snprintf(out, cap,
+             "{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", kid, x,
+             y);
 }
 
 /* The digest of an algorithm name ("HS256" -> SHA-256). */
@@ -134,8 +136,8 @@ static const EVP_MD *md_of(const char *alg)
  * Mints header.payload.signature into g_tok: the header and claims JSON as given, signed for
  * alg ("HS*" with secret, "RS*"/"PS*"/"ES256" with pkey, anything else: no signature).
  */
-static const char *mint(const char *header, const char *claims, const char *alg,
-                        const char *secret, EVP_PKEY *pkey)
+static const char *mint(const char *header, const char *claims, const char *alg, const char *secret,
+                        EVP_PKEY *pkey)
 {
     char *p = g_tok;
     b64url((const unsigned char *)header, strlen(header), p);
@@ -162,8 +164,7 @@ static const char *mint(const char *header, const char *claims, const char *alg,
             assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), 1);
         }
         siglen = sizeof(sig);
-        assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)g_tok, input_len),
-                         1);
+        assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)g_tok, input_len), 1);
         EVP_MD_CTX_free(ctx);
         if (alg[0] == 'E') { /* DER to the JWS form: r || s, 32 bytes each */
             const unsigned char *der = sig;
@@ -262,7 +263,7 @@ static int group_teardown(void **state)
     EVP_PKEY_free(g_rsa);
     EVP_PKEY_free(g_rsa2);
     EVP_PKEY_free(g_ec);
-    const char *files[] = {"secret", "rsa.pem", "ec.pem", "jwks.json", "jwks2.json",
+    const char *files[] = {"secret",   "rsa.pem",     "ec.pem",   "jwks.json", "jwks2.json",
                            "priv.pem", "rsa1024.pem", "bad.json", "secret2"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         unlink(path(files[i]));
@@ -363,9 +364,9 @@ static void test_ec_pem(void **state)
 {
     (void)state;
     edge_jwt_t *v = verifier((edge_jwt_opts_t){.pem_file = path("ec.pem")});
-    assert_int_equal(check(v, mint("{\"alg\":\"ES256\",\"typ\":\"jwt\"}", claims_ok(), "ES256",
-                                   NULL, g_ec)),
-                     EDGE_JWT_OK);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"ES256\",\"typ\":\"jwt\"}", claims_ok(), "ES256", NULL, g_ec)),
+        EDGE_JWT_OK);
     /* A P-256 key checks ES256 only. */
     assert_int_equal(check(v, mint("{\"alg\":\"ES384\"}", claims_ok(), "ES256", NULL, g_ec)),
                      EDGE_JWT_ALG_MISMATCH);
@@ -375,11 +376,11 @@ static void test_ec_pem(void **state)
                      EDGE_JWT_ALG_MISMATCH);
     /* Tampered claims under the original signature. */
     char good[4096];
-    snprintf(good, sizeof(good), "%s", mint("{\"alg\":\"ES256\"}", claims_ok(), "ES256", NULL,
-                                           g_ec));
-    const char *forged = mint("{\"alg\":\"ES256\"}",
-                              claims_fmt("{\"sub\":\"1\",\"exp\":%lld}", NOW + 60), "ES256", NULL,
-                              g_ec);
+    snprintf(good, sizeof(good), "%s",
+             mint("{\"alg\":\"ES256\"}", claims_ok(), "ES256", NULL, g_ec));
+    const char *forged =
+        mint("{\"alg\":\"ES256\"}", claims_fmt("{\"sub\":\"1\",\"exp\":%lld}", NOW + 60), "ES256",
+             NULL, g_ec);
     char mixed[4096];
     const char *gsig = strrchr(good, '.');
     snprintf(mixed, sizeof(mixed), "%.*s%s", (int)(strrchr(forged, '.') - forged), forged, gsig);
@@ -392,26 +393,26 @@ static void test_jwks_kid(void **state)
     (void)state;
     edge_jwt_t *v = verifier((edge_jwt_opts_t){.jwks_file = path("jwks.json")});
     assert_int_equal(edge_jwt_key_count(v), 2); /* the "oct" key is skipped */
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\",\"kid\":\"r1\"}", claims_ok(), "RS256",
-                                   NULL, g_rsa)),
-                     EDGE_JWT_OK);
-    assert_int_equal(check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256",
-                                   NULL, g_ec)),
-                     EDGE_JWT_OK);
-    assert_int_equal(check(v, mint("{\"alg\":\"ES256\",\"kid\":\"zz\"}", claims_ok(), "ES256",
-                                   NULL, g_ec)),
-                     EDGE_JWT_UNKNOWN_KID);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"RS256\",\"kid\":\"r1\"}", claims_ok(), "RS256", NULL, g_rsa)),
+        EDGE_JWT_OK);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256", NULL, g_ec)),
+        EDGE_JWT_OK);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"zz\"}", claims_ok(), "ES256", NULL, g_ec)),
+        EDGE_JWT_UNKNOWN_KID);
     /* The kid names a key of another algorithm. */
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\",\"kid\":\"e1\"}", claims_ok(), "RS256",
-                                   NULL, g_rsa)),
-                     EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"RS256\",\"kid\":\"e1\"}", claims_ok(), "RS256", NULL, g_rsa)),
+        EDGE_JWT_ALG_MISMATCH);
     /* r1 is bound to RS256 by its "alg". */
-    assert_int_equal(check(v, mint("{\"alg\":\"PS256\",\"kid\":\"r1\"}", claims_ok(), "PS256",
-                                   NULL, g_rsa)),
-                     EDGE_JWT_ALG_MISMATCH);
-    assert_int_equal(check(v, mint("{\"alg\":\"HS256\",\"kid\":\"r1\"}", claims_ok(), "HS256",
-                                   SECRET, NULL)),
-                     EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"PS256\",\"kid\":\"r1\"}", claims_ok(), "PS256", NULL, g_rsa)),
+        EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"HS256\",\"kid\":\"r1\"}", claims_ok(), "HS256", SECRET, NULL)),
+        EDGE_JWT_ALG_MISMATCH);
     /* Without kid: the one key that fits the algorithm. */
     assert_int_equal(check(v, mint("{\"alg\":\"ES256\"}", claims_ok(), "ES256", NULL, g_ec)),
                      EDGE_JWT_OK);
@@ -425,12 +426,12 @@ static void test_jwks_kid(void **state)
     v = verifier((edge_jwt_opts_t){.jwks_file = path("jwks2.json")});
     assert_int_equal(check(v, mint("{\"alg\":\"RS256\"}", claims_ok(), "RS256", NULL, g_rsa)),
                      EDGE_JWT_NO_KEY);
-    assert_int_equal(check(v, mint("{\"alg\":\"PS256\",\"kid\":\"b\"}", claims_ok(), "PS256",
-                                   NULL, g_rsa2)),
-                     EDGE_JWT_OK);
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\",\"kid\":\"b\"}", claims_ok(), "RS256",
-                                   NULL, g_rsa)),
-                     EDGE_JWT_BAD_SIGNATURE);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"PS256\",\"kid\":\"b\"}", claims_ok(), "PS256", NULL, g_rsa2)),
+        EDGE_JWT_OK);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"RS256\",\"kid\":\"b\"}", claims_ok(), "RS256", NULL, g_rsa)),
+        EDGE_JWT_BAD_SIGNATURE);
     edge_jwt_destroy(&v);
 }
 
@@ -527,15 +528,15 @@ static void test_refused_alg_and_shape(void **state)
                      EDGE_JWT_MALFORMED);
     assert_int_equal(check(v, mint("{\"alg\":\"HS256\"", claims_ok(), "HS256", SECRET, NULL)),
                      EDGE_JWT_MALFORMED);
-    assert_int_equal(check(v, mint("{\"alg\":\"HS256\",\"typ\":\"JWE\"}", claims_ok(), "HS256",
-                                   SECRET, NULL)),
-                     EDGE_JWT_MALFORMED);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"HS256\",\"typ\":\"JWE\"}", claims_ok(), "HS256", SECRET, NULL)),
+        EDGE_JWT_MALFORMED);
     assert_int_equal(check(v, mint("{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
                                    claims_ok(), "HS256", SECRET, NULL)),
                      EDGE_JWT_MALFORMED);
-    assert_int_equal(check(v, mint("{\"alg\":\"HS256\",\"alg\":\"none\"}", claims_ok(), "HS256",
-                                   SECRET, NULL)),
-                     EDGE_JWT_MALFORMED); /* duplicate keys */
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"HS256\",\"alg\":\"none\"}", claims_ok(), "HS256", SECRET, NULL)),
+        EDGE_JWT_MALFORMED); /* duplicate keys */
     /* Signed, but the claims are not one JSON object without duplicates. */
     assert_int_equal(check(v, mint(HS256_HDR, "{\"sub\":\"42\",\"sub\":\"1\",\"exp\":1}", "HS256",
                                    SECRET, NULL)),
@@ -550,8 +551,8 @@ static void test_refused_alg_and_shape(void **state)
     big[EDGE_JWT_TOKEN_MAX] = '\0';
     assert_int_equal(check(v, big), EDGE_JWT_MALFORMED); /* at the limit: parsed */
     free(big);
-    char *p = g_claims + snprintf(g_claims, sizeof(g_claims), "{\"sub\":\"42\",\"exp\":%lld,\"x\":\"",
-                                  NOW + 60);
+    char *p = g_claims + snprintf(g_claims, sizeof(g_claims),
+                                  "{\"sub\":\"42\",\"exp\":%lld,\"x\":\"", NOW + 60);
     memset(p, 'x', 6200);
     strcpy(p + 6200, "\"}");
     const char *huge = mint(HS256_HDR, g_claims, "HS256", SECRET, NULL);
@@ -569,9 +570,8 @@ static edge_jwt_err_t hs(const edge_jwt_t *v, const char *claims)
 static void test_refused_claims(void **state)
 {
     (void)state;
-    edge_jwt_t *v = verifier((edge_jwt_opts_t){.secret_file = path("secret"),
-                                               .issuer = "https://id.example",
-                                               .audience = "weft"});
+    edge_jwt_t *v = verifier((edge_jwt_opts_t){
+        .secret_file = path("secret"), .issuer = "https://id.example", .audience = "weft"});
     const char *base = "{\"iss\":\"https://id.example\",\"aud\":\"weft\",\"sub\":\"42\",%s}";
     char c[512];
 #define CLAIMS(extra) (snprintf(c, sizeof(c), base, extra), c)
@@ -601,8 +601,8 @@ static void test_refused_claims(void **state)
     assert_int_equal(hs(v, c), EDGE_JWT_BAD_ISS);
     /* aud: a string or an array that names "weft" */
     const char *auds[] = {"\"other\"", "[\"a\",\"b\"]", "[]", "7", "[\"a\",\"weft\"]"};
-    edge_jwt_err_t want[] = {EDGE_JWT_BAD_AUD, EDGE_JWT_BAD_AUD, EDGE_JWT_BAD_AUD,
-                             EDGE_JWT_BAD_AUD, EDGE_JWT_OK};
+    edge_jwt_err_t want[] = {EDGE_JWT_BAD_AUD, EDGE_JWT_BAD_AUD, EDGE_JWT_BAD_AUD, EDGE_JWT_BAD_AUD,
+                             EDGE_JWT_OK};
     for (int i = 0; i < 5; i++) {
         snprintf(c, sizeof(c), "{\"iss\":\"https://id.example\",\"aud\":%s,\"sub\":\"42\",%s}",
                  auds[i], exp);
@@ -633,7 +633,7 @@ static void test_refused_claims(void **state)
     /* rooms: an array of room names and patterns, or absent */
     const char *rooms[] = {"\"news\"", "[\"a b\"]", "[1]", "[\"a*b\"]", "null", "[]"};
     edge_jwt_err_t wrooms[] = {EDGE_JWT_BAD_ROOMS, EDGE_JWT_BAD_ROOMS, EDGE_JWT_BAD_ROOMS,
-                               EDGE_JWT_BAD_ROOMS, EDGE_JWT_OK, EDGE_JWT_OK};
+                               EDGE_JWT_BAD_ROOMS, EDGE_JWT_OK,        EDGE_JWT_OK};
     for (int i = 0; i < 6; i++) {
         snprintf(c, sizeof(c),
                  "{\"iss\":\"https://id.example\",\"aud\":\"weft\",\"sub\":\"42\",%s,\"rooms\":%s}",
@@ -689,8 +689,7 @@ static void test_leeway_boundaries(void **state)
     /* No leeway: valid through its exp second, expired one second later. */
     v = verifier((edge_jwt_opts_t){.secret_file = path("secret")});
     assert_int_equal(hs(v, claims_fmt("{\"sub\":\"42\",\"exp\":%lld}", NOW)), EDGE_JWT_OK);
-    assert_int_equal(hs(v, claims_fmt("{\"sub\":\"42\",\"exp\":%lld}", NOW - 1)),
-                     EDGE_JWT_EXPIRED);
+    assert_int_equal(hs(v, claims_fmt("{\"sub\":\"42\",\"exp\":%lld}", NOW - 1)), EDGE_JWT_EXPIRED);
     edge_jwt_destroy(&v);
 }
 
@@ -733,9 +732,9 @@ static void test_reload_keeps_old_keys(void **state)
     assert_int_equal(edge_jwt_reload(v, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "bad.json: line 1:"));
     assert_int_equal(edge_jwt_key_count(v), 2);
-    assert_int_equal(check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256",
-                                   NULL, g_ec)),
-                     EDGE_JWT_OK);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256", NULL, g_ec)),
+        EDGE_JWT_OK);
     /* A JWKS now holding only the first key: e1 is gone after the reload. */
     char k1[2000];
     jwk_rsa(k1, sizeof(k1), g_rsa, "r1", "RS256");
@@ -743,9 +742,9 @@ static void test_reload_keeps_old_keys(void **state)
     write_file("bad.json", jwks);
     assert_int_equal(edge_jwt_reload(v, err, sizeof(err)), 0);
     assert_int_equal(edge_jwt_key_count(v), 1);
-    assert_int_equal(check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256",
-                                   NULL, g_ec)),
-                     EDGE_JWT_UNKNOWN_KID);
+    assert_int_equal(
+        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256", NULL, g_ec)),
+        EDGE_JWT_UNKNOWN_KID);
     edge_jwt_destroy(&v);
 }
 
@@ -755,15 +754,15 @@ static void test_load_errors(void **state)
     assert_string_equal(load_error((edge_jwt_opts_t){0}),
                         "exactly one of secret_file, secret_env, pem_file and jwks_file must be "
                         "set (0 are)");
-    assert_non_null(strstr(load_error((edge_jwt_opts_t){.secret_file = path("secret"),
-                                                        .pem_file = path("rsa.pem")}),
-                           "(2 are)"));
-    assert_non_null(strstr(load_error((edge_jwt_opts_t){.secret_file = path("secret"),
-                                                        .algs = "HS256,none"}),
-                           "algs: unknown or refused algorithm \"none\""));
-    assert_non_null(strstr(load_error((edge_jwt_opts_t){.pem_file = path("rsa.pem"),
-                                                        .algs = "HS256"}),
-                           "no configured key can check"));
+    assert_non_null(strstr(
+        load_error((edge_jwt_opts_t){.secret_file = path("secret"), .pem_file = path("rsa.pem")}),
+        "(2 are)"));
+    assert_non_null(
+        strstr(load_error((edge_jwt_opts_t){.secret_file = path("secret"), .algs = "HS256,none"}),
+               "algs: unknown or refused algorithm \"none\""));
+    assert_non_null(
+        strstr(load_error((edge_jwt_opts_t){.pem_file = path("rsa.pem"), .algs = "HS256"}),
+               "no configured key can check"));
     assert_non_null(
         strstr(load_error((edge_jwt_opts_t){.pem_file = path("secret")}), "not a PEM public key"));
     /* A private key where the public one belongs. */
@@ -798,11 +797,10 @@ static void test_load_errors(void **state)
     assert_non_null(strstr(load_error((edge_jwt_opts_t){.jwks_file = path("bad.json")}),
                            "no RSA or EC signature key"));
     write_file("bad.json", "{\"keys\":[]}");
-    assert_non_null(strstr(load_error((edge_jwt_opts_t){.jwks_file = path("bad.json")}),
-                           "no \"keys\" array"));
-    assert_non_null(strstr(load_error((edge_jwt_opts_t){.secret_file = path("secret"),
-                                                        .leeway_s = -1}),
-                           "leeway"));
+    assert_non_null(
+        strstr(load_error((edge_jwt_opts_t){.jwks_file = path("bad.json")}), "no \"keys\" array"));
+    assert_non_null(strstr(
+        load_error((edge_jwt_opts_t){.secret_file = path("secret"), .leeway_s = -1}), "leeway"));
 }
 
 static void test_err_names(void **state)

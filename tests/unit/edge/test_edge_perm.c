@@ -99,9 +99,9 @@ static void test_user_pattern_cases(void **state)
     assert_true(allows(p, "news"));
     assert_true(allows(p, "team:*"));
     assert_true(allows(p, "a*"));
-    assert_true(allows(p, "usa*"));    /* cannot reach "user:" */
-    assert_true(allows(p, "userx*"));  /* nor can this one */
-    assert_false(allows(p, "use*"));   /* reaches user:43 */
+    assert_true(allows(p, "usa*"));   /* cannot reach "user:" */
+    assert_true(allows(p, "userx*")); /* nor can this one */
+    assert_false(allows(p, "use*"));  /* reaches user:43 */
     assert_false(allows(p, "user*"));
     assert_false(allows(p, "user:*"));
     assert_false(allows(p, "*"));
@@ -192,8 +192,7 @@ static void s_collect(void *arg, const char *room, size_t len)
 static void test_autojoin_templates(void **state)
 {
     (void)state;
-    const char *tpls[] = {"user:{sub}", "global", "team:{sub}", "user:{sub}", "bad {sub}",
-                          "news"};
+    const char *tpls[] = {"user:{sub}", "global", "team:{sub}", "user:{sub}", "bad {sub}", "news"};
     const char *rooms[] = {"team:*"};
     edge_perm_t *p = edge_perm_new("42", rooms, 1);
     char out[512] = "";
