@@ -229,6 +229,12 @@ static edge_jwt_err_t check(const edge_jwt_t *v, const char *token)
     return rc;
 }
 
+/* The code of a token with the usual claims, header hdr, signed for alg with a key pair. */
+static edge_jwt_err_t pk(const edge_jwt_t *v, const char *hdr, const char *alg, EVP_PKEY *pkey)
+{
+    return check(v, mint(hdr, claims_ok(), alg, NULL, pkey));
+}
+
 #define HS256_HDR "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
 static int group_setup(void **state)
@@ -333,10 +339,8 @@ static void test_rsa_pem(void **state)
                          EDGE_JWT_BAD_SIGNATURE);
     }
     /* A PS token claiming to be RS (and the other way round) does not verify. */
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\"}", claims_ok(), "PS256", NULL, g_rsa)),
-                     EDGE_JWT_BAD_SIGNATURE);
-    assert_int_equal(check(v, mint("{\"alg\":\"PS256\"}", claims_ok(), "RS256", NULL, g_rsa)),
-                     EDGE_JWT_BAD_SIGNATURE);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\"}", "PS256", g_rsa), EDGE_JWT_BAD_SIGNATURE);
+    assert_int_equal(pk(v, "{\"alg\":\"PS256\"}", "RS256", g_rsa), EDGE_JWT_BAD_SIGNATURE);
     /* RS/HS confusion: an HS256 token whose secret is the public key's PEM text. */
     FILE *f = fopen(path("rsa.pem"), "r");
     char pem[4096] = "";
@@ -345,18 +349,14 @@ static void test_rsa_pem(void **state)
     pem[n] = '\0';
     assert_int_equal(check(v, mint(HS256_HDR, claims_ok(), "HS256", pem, NULL)),
                      EDGE_JWT_ALG_MISMATCH);
-    assert_int_equal(check(v, mint("{\"alg\":\"ES256\"}", claims_ok(), "ES256", NULL, g_ec)),
-                     EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(pk(v, "{\"alg\":\"ES256\"}", "ES256", g_ec), EDGE_JWT_ALG_MISMATCH);
     edge_jwt_destroy(&v);
 
     /* algs narrows what the key checks: RS512 is no longer accepted. */
     v = verifier((edge_jwt_opts_t){.pem_file = path("rsa.pem"), .algs = "RS256, PS256"});
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\"}", claims_ok(), "RS256", NULL, g_rsa)),
-                     EDGE_JWT_OK);
-    assert_int_equal(check(v, mint("{\"alg\":\"PS256\"}", claims_ok(), "PS256", NULL, g_rsa)),
-                     EDGE_JWT_OK);
-    assert_int_equal(check(v, mint("{\"alg\":\"RS512\"}", claims_ok(), "RS512", NULL, g_rsa)),
-                     EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\"}", "RS256", g_rsa), EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"PS256\"}", "PS256", g_rsa), EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"RS512\"}", "RS512", g_rsa), EDGE_JWT_ALG_MISMATCH);
     edge_jwt_destroy(&v);
 }
 
@@ -364,14 +364,10 @@ static void test_ec_pem(void **state)
 {
     (void)state;
     edge_jwt_t *v = verifier((edge_jwt_opts_t){.pem_file = path("ec.pem")});
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"ES256\",\"typ\":\"jwt\"}", claims_ok(), "ES256", NULL, g_ec)),
-        EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"ES256\",\"typ\":\"jwt\"}", "ES256", g_ec), EDGE_JWT_OK);
     /* A P-256 key checks ES256 only. */
-    assert_int_equal(check(v, mint("{\"alg\":\"ES384\"}", claims_ok(), "ES256", NULL, g_ec)),
-                     EDGE_JWT_ALG_MISMATCH);
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\"}", claims_ok(), "RS256", NULL, g_rsa)),
-                     EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(pk(v, "{\"alg\":\"ES384\"}", "ES256", g_ec), EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\"}", "RS256", g_rsa), EDGE_JWT_ALG_MISMATCH);
     assert_int_equal(check(v, mint(HS256_HDR, claims_ok(), "HS256", SECRET, NULL)),
                      EDGE_JWT_ALG_MISMATCH);
     /* Tampered claims under the original signature. */
@@ -393,45 +389,31 @@ static void test_jwks_kid(void **state)
     (void)state;
     edge_jwt_t *v = verifier((edge_jwt_opts_t){.jwks_file = path("jwks.json")});
     assert_int_equal(edge_jwt_key_count(v), 2); /* the "oct" key is skipped */
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"RS256\",\"kid\":\"r1\"}", claims_ok(), "RS256", NULL, g_rsa)),
-        EDGE_JWT_OK);
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256", NULL, g_ec)),
-        EDGE_JWT_OK);
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"zz\"}", claims_ok(), "ES256", NULL, g_ec)),
-        EDGE_JWT_UNKNOWN_KID);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", "RS256", g_rsa), EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", "ES256", g_ec), EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"ES256\",\"kid\":\"zz\"}", "ES256", g_ec),
+                     EDGE_JWT_UNKNOWN_KID);
     /* The kid names a key of another algorithm. */
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"RS256\",\"kid\":\"e1\"}", claims_ok(), "RS256", NULL, g_rsa)),
-        EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\",\"kid\":\"e1\"}", "RS256", g_rsa),
+                     EDGE_JWT_ALG_MISMATCH);
     /* r1 is bound to RS256 by its "alg". */
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"PS256\",\"kid\":\"r1\"}", claims_ok(), "PS256", NULL, g_rsa)),
-        EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(pk(v, "{\"alg\":\"PS256\",\"kid\":\"r1\"}", "PS256", g_rsa),
+                     EDGE_JWT_ALG_MISMATCH);
     assert_int_equal(
         check(v, mint("{\"alg\":\"HS256\",\"kid\":\"r1\"}", claims_ok(), "HS256", SECRET, NULL)),
         EDGE_JWT_ALG_MISMATCH);
     /* Without kid: the one key that fits the algorithm. */
-    assert_int_equal(check(v, mint("{\"alg\":\"ES256\"}", claims_ok(), "ES256", NULL, g_ec)),
-                     EDGE_JWT_OK);
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\"}", claims_ok(), "RS256", NULL, g_rsa)),
-                     EDGE_JWT_OK);
-    assert_int_equal(check(v, mint("{\"alg\":\"RS384\"}", claims_ok(), "RS384", NULL, g_rsa)),
-                     EDGE_JWT_ALG_MISMATCH);
+    assert_int_equal(pk(v, "{\"alg\":\"ES256\"}", "ES256", g_ec), EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\"}", "RS256", g_rsa), EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"RS384\"}", "RS384", g_rsa), EDGE_JWT_ALG_MISMATCH);
     edge_jwt_destroy(&v);
 
     /* Two RSA keys: without a kid the choice would be a guess. */
     v = verifier((edge_jwt_opts_t){.jwks_file = path("jwks2.json")});
-    assert_int_equal(check(v, mint("{\"alg\":\"RS256\"}", claims_ok(), "RS256", NULL, g_rsa)),
-                     EDGE_JWT_NO_KEY);
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"PS256\",\"kid\":\"b\"}", claims_ok(), "PS256", NULL, g_rsa2)),
-        EDGE_JWT_OK);
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"RS256\",\"kid\":\"b\"}", claims_ok(), "RS256", NULL, g_rsa)),
-        EDGE_JWT_BAD_SIGNATURE);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\"}", "RS256", g_rsa), EDGE_JWT_NO_KEY);
+    assert_int_equal(pk(v, "{\"alg\":\"PS256\",\"kid\":\"b\"}", "PS256", g_rsa2), EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"RS256\",\"kid\":\"b\"}", "RS256", g_rsa),
+                     EDGE_JWT_BAD_SIGNATURE);
     edge_jwt_destroy(&v);
 }
 
@@ -732,9 +714,7 @@ static void test_reload_keeps_old_keys(void **state)
     assert_int_equal(edge_jwt_reload(v, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "bad.json: line 1:"));
     assert_int_equal(edge_jwt_key_count(v), 2);
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256", NULL, g_ec)),
-        EDGE_JWT_OK);
+    assert_int_equal(pk(v, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", "ES256", g_ec), EDGE_JWT_OK);
     /* A JWKS now holding only the first key: e1 is gone after the reload. */
     char k1[2000];
     jwk_rsa(k1, sizeof(k1), g_rsa, "r1", "RS256");
@@ -742,9 +722,8 @@ static void test_reload_keeps_old_keys(void **state)
     write_file("bad.json", jwks);
     assert_int_equal(edge_jwt_reload(v, err, sizeof(err)), 0);
     assert_int_equal(edge_jwt_key_count(v), 1);
-    assert_int_equal(
-        check(v, mint("{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims_ok(), "ES256", NULL, g_ec)),
-        EDGE_JWT_UNKNOWN_KID);
+    assert_int_equal(pk(v, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", "ES256", g_ec),
+                     EDGE_JWT_UNKNOWN_KID);
     edge_jwt_destroy(&v);
 }
 
