@@ -43,7 +43,7 @@ missing=()
 for cmd in cc:build-essential make:build-essential cmake:cmake pkg-config:pkg-config haproxy:haproxy; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
 done
-for p in libzmq3-dev libczmq-dev libwebsockets-dev libuv1-dev libjansson-dev libssl-dev; do
+for p in libzmq3-dev libczmq-dev libwebsockets-dev libuv1-dev libjansson-dev libssl-dev libjwt-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -25,7 +25,7 @@ need_cmd haproxy haproxy
 need_cmd node nodejs
 need_cmd npm npm
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-for p in libzmq3-dev libczmq-dev libwebsockets-dev libuv1-dev libjansson-dev libcmocka-dev libssl-dev; do
+for p in libzmq3-dev libczmq-dev libwebsockets-dev libuv1-dev libjansson-dev libcmocka-dev libssl-dev libjwt-dev; do
     need_pkg "$p"
 done
 if ((${#missing[@]})); then
