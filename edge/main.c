@@ -1,7 +1,8 @@
 /*
  * main.c: the weft-edge program. It parses the configuration, sets up the logger (and routes
  * lws's own logs into it), turns SIGINT/SIGTERM (stop) and SIGHUP (reload the TLS certificate)
- * into a signalfd the server's loop reads, and runs the server. Everything else lives in weft_edge_core.
+ * into a signalfd the server's loop reads, and runs the server. Everything else lives in
+ * weft_edge_core.
  */
 #include <errno.h>
 #include <signal.h>

@@ -181,7 +181,8 @@ static int s_check_tls(const edge_config_t *conf, char *err, size_t errlen)
         return 0;
     }
     if (s_unset(conf->tls_cert) || s_unset(conf->tls_key)) {
-        snprintf(err, errlen, "%s: required with %s", s_unset(conf->tls_cert) ? "tls_cert" : "tls_key",
+        snprintf(err, errlen, "%s: required with %s",
+                 s_unset(conf->tls_cert) ? "tls_cert" : "tls_key",
                  s_unset(conf->tls_cert) ? "tls_key" : "tls_cert");
         return -1;
     }

@@ -70,8 +70,8 @@ base_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **a
                                          const char *version, FILE *out, FILE *errout);
 
 /* Checks what the table cannot (edge_id alphabet, non-empty router and www, the class list,
- * max_batch_bytes within max_queue_bytes, the origin list, the TLS files) and fills derived values (edge_id). Returns 0, or -1
- * with "key: what is wrong" in err. */
+ * max_batch_bytes within max_queue_bytes, the origin list, the TLS files) and fills derived values
+ * (edge_id). Returns 0, or -1 with "key: what is wrong" in err. */
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen);
 
 /* Frees the owned strings. Safe to call twice. */

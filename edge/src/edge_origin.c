@@ -14,10 +14,10 @@
 
 /* One parsed origin or entry. */
 typedef struct s_entry {
-    char scheme[16];                 /* lowercased, e.g. "https" */
-    char host[EDGE_ORIGIN_MAX];      /* lowercased; for a wildcard, the part after "*." */
-    int port;                        /* explicit non-default port, or -1 */
-    bool wildcard;                   /* host was "*.<host>" */
+    char scheme[16];            /* lowercased, e.g. "https" */
+    char host[EDGE_ORIGIN_MAX]; /* lowercased; for a wildcard, the part after "*." */
+    int port;                   /* explicit non-default port, or -1 */
+    bool wildcard;              /* host was "*.<host>" */
 } s_entry_t;
 
 struct edge_origin {

@@ -388,8 +388,8 @@ static int s_add_cors(edge_server_t *self, struct lws *wsi, void *in)
     struct lws_process_html_args *args = in;
     unsigned char **p = (unsigned char **)&args->p;
     unsigned char *end = (unsigned char *)args->p + args->max_len;
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"vary:",
-                                    (const unsigned char *)"Origin", 6, p, end))
+    if (lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"vary:", (const unsigned char *)"Origin", 6, p, end))
         return 1;
     char origin[EDGE_ORIGIN_MAX + 1];
     int n = s_origin_of(wsi, origin);

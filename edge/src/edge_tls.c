@@ -34,7 +34,7 @@ static FILE *s_open(const char *what, const char *path, char *err, size_t errlen
 }
 
 /* Reads every certificate of path into a new stack; NULL with the reason in err. */
-static STACK_OF(X509) *s_read_certs(const char *what, const char *path, char *err, size_t errlen)
+static STACK_OF(X509) * s_read_certs(const char *what, const char *path, char *err, size_t errlen)
 {
     FILE *f = s_open(what, path, err, errlen);
     if (!f)
@@ -54,7 +54,7 @@ static STACK_OF(X509) *s_read_certs(const char *what, const char *path, char *er
     ERR_clear_error();
     if (!certs || sk_X509_num(certs) == 0 || (e && !eof)) {
         snprintf(err, errlen, "%s: %s: %s", what, path,
-                 !certs ? "out of memory"
+                 !certs                    ? "out of memory"
                  : sk_X509_num(certs) == 0 ? "no PEM certificate in it"
                                            : "a certificate in it does not parse");
         sk_X509_pop_free(certs, X509_free);
@@ -63,8 +63,7 @@ static STACK_OF(X509) *s_read_certs(const char *what, const char *path, char *er
     return certs;
 }
 
-int edge_tls_check(const char *cert, const char *key, const char *chain, char *err,
-                   size_t errlen)
+int edge_tls_check(const char *cert, const char *key, const char *chain, char *err, size_t errlen)
 {
     int rc = -1;
     EVP_PKEY *pkey = NULL;

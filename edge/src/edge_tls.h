@@ -20,8 +20,7 @@
  * passphrase that matches the first of them, and chain (NULL or "" = none) a PEM file of one or
  * more certificates. Returns 0, or -1 with "tls_<key>: what is wrong" in err.
  */
-int edge_tls_check(const char *cert, const char *key, const char *chain, char *err,
-                   size_t errlen);
+int edge_tls_check(const char *cert, const char *key, const char *chain, char *err, size_t errlen);
 
 /*
  * Replaces the extra chain certificates of ssl_ctx (an OpenSSL SSL_CTX *, given as void * so

@@ -40,14 +40,14 @@
 
 /* Everything the test cases share. */
 typedef struct test_ctx {
-    it_fabric_t *fab;  /* the private fabric */
-    ts_wsc_t *wsc;     /* WebSocket client context */
-    weft_pub_t *pub;   /* the publisher */
-    ts_wsc_conn_t *a;  /* wss://, allowed origin, in ROOM from start to end */
-    int port;          /* the edge's port */
-    int next;          /* the next event number published into ROOM */
-    char dir[512];     /* scratch directory (certificates) */
-    int ready;         /* set up completed */
+    it_fabric_t *fab; /* the private fabric */
+    ts_wsc_t *wsc;    /* WebSocket client context */
+    weft_pub_t *pub;  /* the publisher */
+    ts_wsc_conn_t *a; /* wss://, allowed origin, in ROOM from start to end */
+    int port;         /* the edge's port */
+    int next;         /* the next event number published into ROOM */
+    char dir[512];    /* scratch directory (certificates) */
+    int ready;        /* set up completed */
 } test_ctx_t;
 
 /* dir/name into buf. */
@@ -122,8 +122,7 @@ static int s_tls_exchange(int port, const char *request, s_reply_t *r)
     }
     X509 *peer = SSL_get1_peer_certificate(ssl);
     if (peer) {
-        X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, r->cn,
-                                  sizeof r->cn);
+        X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, r->cn, sizeof r->cn);
         X509_free(peer);
     }
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
@@ -326,10 +325,17 @@ static void test_setup(void **state)
     s_path(ctx, "tls.crt", crt, sizeof crt);
     s_path(ctx, "tls.key", key, sizeof key);
     s_path(ctx, "chain.pem", chain, sizeof chain);
-    const char *extra[] = {"--tls_cert",      crt,     "--tls_key",
-                           key,               "--tls_chain", chain,
-                           "--allowed_origins", ORIGINS, "--allow_missing_origin",
-                           "false",           NULL};
+    const char *extra[] = {"--tls_cert",
+                           crt,
+                           "--tls_key",
+                           key,
+                           "--tls_chain",
+                           chain,
+                           "--allowed_origins",
+                           ORIGINS,
+                           "--allow_missing_origin",
+                           "false",
+                           NULL};
     assert_int_equal(it_fabric_start_router(ctx->fab, NULL), 0);
     assert_int_equal(it_fabric_start_edge(ctx->fab, "edge-tls", extra), 0);
     ctx->port = it_fabric_edge_port(ctx->fab, 0);
@@ -459,9 +465,8 @@ static void test_reload(void **state)
          "mv tls.key.new tls.key",
          ctx->dir);
     assert_int_equal(ts_proc_signal(edge, SIGHUP), 0);
-    assert_int_equal(ts_proc_wait_log(edge, "SIGHUP: reloaded the certificate: /CN=weft-test-b",
-                                      IT_WAIT_MS),
-                     0);
+    assert_int_equal(
+        ts_proc_wait_log(edge, "SIGHUP: reloaded the certificate: /CN=weft-test-b", IT_WAIT_MS), 0);
     s_reply_t r;
     if (s_wait_cn(ctx, "weft-test-b", &r) != 0)
         fail_msg("the edge still serves '%s' after SIGHUP", r.cn);
@@ -475,9 +480,8 @@ static void test_reload(void **state)
 
     s_sh("cd '%s' && echo broken > tls.key", ctx->dir);
     assert_int_equal(ts_proc_signal(edge, SIGHUP), 0);
-    assert_int_equal(ts_proc_wait_log(edge, "SIGHUP: keeping the certificate in use: tls_key: ",
-                                      IT_WAIT_MS),
-                     0);
+    assert_int_equal(
+        ts_proc_wait_log(edge, "SIGHUP: keeping the certificate in use: tls_key: ", IT_WAIT_MS), 0);
     assert_int_equal(s_tls_exchange(ctx->port, NULL, &r), 0);
     assert_string_equal(r.cn, "weft-test-b");
     s_check_delivery(ctx, ctx->a, 5);

@@ -36,10 +36,10 @@ static void test_exact_and_case(void **state)
     assert_true(s_ok(o, "https://app.example.com"));
     assert_true(s_ok(o, "HTTPS://App.Example.COM"));
     assert_true(s_ok(o, "http://localhost:8080"));
-    assert_false(s_ok(o, "http://app.example.com"));   /* scheme differs */
-    assert_false(s_ok(o, "https://example.com"));      /* parent domain */
+    assert_false(s_ok(o, "http://app.example.com"));    /* scheme differs */
+    assert_false(s_ok(o, "https://example.com"));       /* parent domain */
     assert_false(s_ok(o, "https://x.app.example.com")); /* subdomain of an exact entry */
-    assert_false(s_ok(o, "https://app.example.com/")); /* not an origin */
+    assert_false(s_ok(o, "https://app.example.com/"));  /* not an origin */
     assert_false(s_ok(o, "https://app.example.com.evil.net"));
     assert_false(s_ok(o, "app.example.com"));
     /* Only len bytes count: a longer buffer with the right prefix is not the origin. */
@@ -82,9 +82,9 @@ static void test_wildcard(void **state)
     assert_false(s_ok(o, "https://evilexample.com"));
     assert_false(s_ok(o, "https://app.example.com.evil.net"));
     assert_false(s_ok(o, "https://app.example.community"));
-    assert_false(s_ok(o, "http://app.example.com"));      /* scheme */
+    assert_false(s_ok(o, "http://app.example.com"));       /* scheme */
     assert_false(s_ok(o, "https://app.example.com:8443")); /* port */
-    assert_false(s_ok(o, "https://*.example.com"));       /* a candidate is never a pattern */
+    assert_false(s_ok(o, "https://*.example.com"));        /* a candidate is never a pattern */
     edge_origin_destroy(&o);
     o = s_list("https://*.example.com:8443");
     assert_true(s_ok(o, "https://x.example.com:8443"));
@@ -160,10 +160,8 @@ static void test_syntax_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_and_case),
-        cmocka_unit_test(test_ports),
-        cmocka_unit_test(test_wildcard),
-        cmocka_unit_test(test_null_missing_and_any),
+        cmocka_unit_test(test_exact_and_case), cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_wildcard),       cmocka_unit_test(test_null_missing_and_any),
         cmocka_unit_test(test_syntax_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
