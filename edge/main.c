@@ -1,7 +1,8 @@
 /*
  * main.c: the weft-edge program. It parses the configuration, sets up the logger (and routes
- * lws's own logs into it), turns SIGINT/SIGTERM into a signalfd the server's loop reads, and
- * runs the server. Everything else lives in weft_edge_core.
+ * lws's own logs into it), turns SIGINT/SIGTERM (stop) and SIGHUP (reload the TLS certificate)
+ * into a signalfd the server's loop reads, and runs the server. Everything else lives in
+ * weft_edge_core.
  */
 #include <errno.h>
 #include <signal.h>
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &stop, NULL) < 0) {
         base_log(s_log, WEFT_LOG_ERROR, "cannot block signals");
         goto done;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "edge_classes.h"
+#include "edge_origin.h"
+#include "edge_tls.h"
 #include "wire_envelope.h"
 
 #ifndef WEFT_WWW_DEFAULT
@@ -97,6 +99,19 @@ const base_conf_entry_t edge_config_table[] = {
      "poll (lws's built-in poll() over every descriptor)"},
     {"stats_interval", BASE_CONF_INT, F(stats_interval), "60", 0, 86400,
      "seconds between counter summaries at info level (0 = only at exit)"},
+    {"allowed_origins", BASE_CONF_STR, F(allowed_origins), "", 0, 4096,
+     "origins allowed to open WebSockets and read the HTTP files cross-origin: comma-separated "
+     "scheme://host[:port], wildcard subdomains as https://*.example.com, or * (\"\" = any; "
+     "set it in production)"},
+    {"allow_missing_origin", BASE_CONF_BOOL, F(allow_missing_origin), "true", 0, 0,
+     "accept WebSocket upgrades without an Origin header (non-browser clients)"},
+    {"tls_cert", BASE_CONF_STR, F(tls_cert), "", 0, 4096,
+     "PEM certificate (leaf first, may hold the chain): serve https/wss (\"\" = plain; TLS "
+     "terminated by a proxy)"},
+    {"tls_key", BASE_CONF_STR, F(tls_key), "", 0, 4096,
+     "PEM private key of tls_cert, without a passphrase"},
+    {"tls_chain", BASE_CONF_STR, F(tls_chain), "", 0, 4096,
+     "optional PEM file of intermediate certificates sent after tls_cert (reloaded on SIGHUP)"},
     {"log_level", BASE_CONF_LEVEL, F(log_level), "notice", 0, 0,
      "error, warn, notice, info or debug"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
@@ -147,6 +162,31 @@ static void s_sanitize_id(char *id)
     for (char *p = id; *p; p++)
         if (!wire_pubid_valid(p, 1))
             *p = '_';
+}
+
+/* True when s is NULL or "". */
+static bool s_unset(const char *s)
+{
+    return !s || s[0] == '\0';
+}
+
+/* TLS settings: both files or neither, a chain only with them, and files that load. */
+static int s_check_tls(const edge_config_t *conf, char *err, size_t errlen)
+{
+    if (s_unset(conf->tls_cert) && s_unset(conf->tls_key)) {
+        if (!s_unset(conf->tls_chain)) {
+            snprintf(err, errlen, "tls_chain: set without tls_cert and tls_key");
+            return -1;
+        }
+        return 0;
+    }
+    if (s_unset(conf->tls_cert) || s_unset(conf->tls_key)) {
+        snprintf(err, errlen, "%s: required with %s",
+                 s_unset(conf->tls_cert) ? "tls_cert" : "tls_key",
+                 s_unset(conf->tls_cert) ? "tls_key" : "tls_cert");
+        return -1;
+    }
+    return edge_tls_check(conf->tls_cert, conf->tls_key, conf->tls_chain, err, errlen);
 }
 
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
@@ -205,7 +245,13 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
         return -1;
     }
     edge_classes_destroy(&classes);
-    return 0;
+    edge_origin_t *origins = edge_origin_new(conf->allowed_origins, why, sizeof why);
+    if (!origins) {
+        snprintf(err, errlen, "allowed_origins: %s", why);
+        return -1;
+    }
+    edge_origin_destroy(&origins);
+    return s_check_tls(conf, err, errlen);
 }
 
 void edge_config_free(edge_config_t *conf)

@@ -46,6 +46,11 @@ typedef struct edge_config {
     int rate_limit_close_after; /* refused messages without a full refill before close 1008 */
     char *event_loop;           /* "uv" (libuv, epoll) or "poll" (lws's own poll() loop) */
     int stats_interval;         /* seconds between counter summaries at info level (0 = never) */
+    char *allowed_origins;      /* Origin allowlist (edge_origin.h); "" = any */
+    bool allow_missing_origin;  /* upgrades without an Origin header are accepted */
+    char *tls_cert;             /* PEM certificate file; "" = plain HTTP/WebSocket */
+    char *tls_key;              /* PEM private key file of tls_cert */
+    char *tls_chain;            /* PEM intermediate certificates sent after tls_cert; "" = none */
     int log_level;              /* weft_log_level_t threshold */
 } edge_config_t;
 
@@ -65,8 +70,8 @@ base_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **a
                                          const char *version, FILE *out, FILE *errout);
 
 /* Checks what the table cannot (edge_id alphabet, non-empty router and www, the class list,
- * max_batch_bytes within max_queue_bytes) and fills derived values (edge_id). Returns 0, or -1
- * with "key: what is wrong" in err. */
+ * max_batch_bytes within max_queue_bytes, the origin list, the TLS files) and fills derived values
+ * (edge_id). Returns 0, or -1 with "key: what is wrong" in err. */
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen);
 
 /* Frees the owned strings. Safe to call twice. */

@@ -19,7 +19,8 @@ typedef struct edge_server edge_server_t;
  * context listening
  * on conf->port, static files from conf->www. conf and log are borrowed and must outlive the
  * server. signal_fd is -1 or a signalfd the server adopts (and closes, even on failure): when
- * it reports a signal the server stops gracefully. The caller must block the signals it wants
+ * it reports SIGHUP the server reloads its TLS certificate files, any other signal stops it
+ * gracefully. The caller must block the signals it wants
  * read that way before this call, because ZeroMQ's I/O threads inherit the mask.
  * Returns NULL on failure (logged).
  */

@@ -62,6 +62,8 @@ void edge_stats_log(const edge_stats_t *s, base_log_t *log, weft_log_level_t lev
              s->events_unrouted, s->deliveries, s->frames_out, s->bytes_out, s->writes,
              s->write_rounds, s->paced_rounds, s->notices, s->slow_closes, s->peer_closes,
              s->subs_added, s->subs_removed, s->router_connects, s->router_disconnects);
+    base_log(log, level, "stats (%s): refused: origin=%" PRIu64 " origin_missing=%" PRIu64, when,
+             s->origin_refused, s->origin_missing);
     const edge_stream_stats_t *r = &s->rooms;
     base_log(log, level,
              "stats (%s): rooms: streams=%" PRIu64 " gaps=%" PRIu64 " gap_events=%" PRIu64

@@ -49,6 +49,8 @@ typedef struct edge_stats {
     uint64_t conns_current;               /* open WebSocket connections */
     uint64_t conns_total;                 /* WebSocket connections accepted since start */
     uint64_t conns_refused;               /* upgrades refused (cap reached, wrong path, stop) */
+    uint64_t origin_refused;              /* of those: Origin not in allowed_origins (403) */
+    uint64_t origin_missing;              /* of those: no Origin, allow_missing_origin off (403) */
     uint64_t msgs_in;                     /* complete client messages received */
     uint64_t errors[EDGE_ERR__COUNT];     /* error frames sent, by code */
     uint64_t closes[EDGE_CLOSE__COUNT];   /* closes the edge initiated, by code */

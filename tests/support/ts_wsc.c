@@ -100,6 +100,8 @@ struct ts_wsc_conn {
     size_t ntracks;               /* count of tracks */
     size_t tracks_cap;            /* capacity of tracks */
     size_t stray;                 /* resume: events of rooms never joined */
+    char *origin;                 /* Origin header to send (NULL: none) */
+    int tls;                      /* connect with TLS */
 };
 
 struct ts_wsc {
@@ -357,6 +359,9 @@ ts_wsc_t *ts_wsc_new(void)
     info.protocols = s_protocols;
     info.gid = -1;
     info.uid = -1;
+    /* wss:// (ts_wsc_connect_with), and the Origin header sent as given: without the raw
+     * option lws puts "http://" in front of it. */
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
     self->ctx = lws_create_context(&info);
     if (!self->ctx) {
         fprintf(stderr, "ts_wsc: lws_create_context failed\n");
@@ -393,6 +398,7 @@ static void s_conn_free(ts_wsc_conn_t *conn)
     free(conn->frames);
     free(conn->rx);
     free(conn->name);
+    free(conn->origin);
     free(conn);
 }
 
@@ -455,8 +461,10 @@ static int s_open(ts_wsc_conn_t *conn, int port)
     info.port = port;
     info.path = "/ws";
     info.host = "127.0.0.1";
-    info.origin = "127.0.0.1";
-    info.ssl_connection = 0;
+    info.origin = conn->origin;
+    info.ssl_connection = conn->tls ? LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
+                                          LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
+                                    : 0;
     info.local_protocol_name = s_protocols[0].name;
     info.opaque_user_data = conn;
     conn->connecting = 1;
@@ -478,12 +486,24 @@ static int s_open(ts_wsc_conn_t *conn, int port)
 /* Creates a connection object and starts its first attempt. */
 ts_wsc_conn_t *ts_wsc_connect(ts_wsc_t *self, int port, const char *name)
 {
+    return ts_wsc_connect_with(self, port, name, NULL);
+}
+
+/* Creates a connection object with dial's Origin and TLS and starts its first attempt. */
+ts_wsc_conn_t *ts_wsc_connect_with(ts_wsc_t *self, int port, const char *name,
+                                   const ts_wsc_dial_t *dial)
+{
     ts_wsc_conn_t *conn = calloc(1, sizeof *conn);
     if (!conn)
         return NULL;
     conn->owner = self;
     conn->name = strdup(name);
-    if (!conn->name) {
+    const char *origin = dial ? dial->origin : "http://127.0.0.1"; /* what lws always sent */
+    conn->origin = origin ? strdup(origin) : NULL;
+    conn->tls = dial ? dial->tls : 0;
+    if (!conn->name || (origin && !conn->origin)) {
+        free(conn->name);
+        free(conn->origin);
         free(conn);
         return NULL;
     }

@@ -46,6 +46,19 @@ void ts_wsc_service(ts_wsc_t *self, int ms);
  */
 ts_wsc_conn_t *ts_wsc_connect(ts_wsc_t *self, int port, const char *name);
 
+/* How ts_wsc_connect_with() connects. */
+typedef struct ts_wsc_dial {
+    const char *origin; /* the Origin header to send; NULL: none */
+    int tls;            /* nonzero: wss:// (any certificate accepted, self-signed included) */
+} ts_wsc_dial_t;
+
+/*
+ * As ts_wsc_connect(), with the Origin header and TLS of dial (copied; NULL = ts_wsc_connect's
+ * defaults: Origin "http://127.0.0.1", plain ws://). A refused upgrade ends as a failed connection.
+ */
+ts_wsc_conn_t *ts_wsc_connect_with(ts_wsc_t *self, int port, const char *name,
+                                   const ts_wsc_dial_t *dial);
+
 /* Waits until the handshake completed and the edge's welcome frame arrived. Returns 0, or -1 on
  * timeout, connection error or close. */
 int ts_wsc_wait_open(ts_wsc_conn_t *conn, int timeout_ms);
