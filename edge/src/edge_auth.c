@@ -10,7 +10,8 @@
 
 struct edge_auth {
     edge_jwt_t *jwt;         /* the verifier (auth = jwt with a key), else NULL */
-    edge_perm_t *anon;       /* anonymous_rules (anonymous mode), else NULL */
+    edge_perm_t *anon;       /* anonymous_rooms (anonymous mode), else NULL */
+    bool anon_all;           /* anonymous_rooms is "*": every room, no check */
     char **autojoin;         /* auto-join templates (edge_auth_split()) */
     size_t nautojoin;        /* entries in autojoin */
     int64_t timeout_us;      /* auth_timeout_ms */
@@ -26,6 +27,17 @@ const char *edge_auth_refusal_name(int reason)
     if (reason >= EDGE_JWT__COUNT && reason < EDGE_REFUSE__COUNT)
         return own[reason - EDGE_JWT__COUNT];
     return "unknown";
+}
+
+const char *edge_auth_refusal_text(int reason)
+{
+    static const char *const own[] = {"room not allowed", EDGE_AUTH_TIMEOUT_TEXT,
+                                      EDGE_AUTH_REQUIRED_TEXT, EDGE_AUTH_SUB_CHANGED_TEXT};
+    if (reason >= 0 && reason < EDGE_JWT__COUNT)
+        return edge_jwt_err_text((edge_jwt_err_t)reason);
+    if (reason >= EDGE_JWT__COUNT && reason < EDGE_REFUSE__COUNT)
+        return own[reason - EDGE_JWT__COUNT];
+    return "refused";
 }
 
 char **edge_auth_split(const char *list, size_t *n)
@@ -88,6 +100,7 @@ edge_auth_t *edge_auth_new(const edge_config_t *conf, char *err, size_t errlen)
     char **rooms = edge_auth_split(conf->anonymous_rooms, &n);
     if (!rooms)
         goto oom;
+    self->anon_all = n == 1 && strcmp(rooms[0], "*") == 0;
     self->anon = edge_perm_new(NULL, (const char *const *)rooms, n);
     free(rooms);
     if (!self->anon) {
@@ -198,7 +211,18 @@ edge_auth_rc_t edge_auth_conn_auth(const edge_auth_t *self, edge_auth_conn_t *st
 
 const edge_perm_t *edge_auth_conn_perm(const edge_auth_t *self, const edge_auth_conn_t *st)
 {
-    return st->state == EDGE_AUTH_ANON ? self->anon : st->perm;
+    if (st->state == EDGE_AUTH_ANON)
+        return self->anon_all ? NULL : self->anon;
+    return st->perm;
+}
+
+bool edge_auth_conn_allows(const edge_auth_t *self, const edge_auth_conn_t *st, const char *name,
+                           size_t len)
+{
+    if (st->state == EDGE_AUTH_ANON && self->anon_all)
+        return true;
+    const edge_perm_t *perm = edge_auth_conn_perm(self, st);
+    return perm && edge_perm_allows(perm, name, len);
 }
 
 edge_auth_due_t edge_auth_conn_due(const edge_auth_t *self, const edge_auth_conn_t *st,

@@ -6,7 +6,10 @@
  * the auto-join templates and the timeouts. Each connection embeds an edge_auth_conn_t, its state
  * machine:
  *
- *   ANON     anonymous mode: the shared anonymous rules, no timer, no token ever needed.
+ *   ANON     anonymous mode: the shared anonymous rules, no timer, no token ever needed. An
+ *            anonymous_rooms of "*" (the default) opens every room and pattern, user: rooms
+ *            included, as before the edge knew identities; any other list never opens a
+ *            user: room (edge_perm.h).
  *   PENDING  tokens required, none on the upgrade: only {"op":"auth"} is accepted, until the
  *            deadline now + auth_timeout_ms (then close 4001 "authentication timed out").
  *   OK       a verified identity (its own edge_perm_t), until exp + leeway (then close 4001
@@ -42,6 +45,11 @@ typedef enum edge_auth_refusal {
 /* Stable name of a refusal reason: edge_jwt_err_name() below EDGE_JWT__COUNT, then
  * "forbidden", "auth_timeout", "auth_required", "sub_changed"; "unknown" out of range. */
 const char *edge_auth_refusal_name(int reason);
+
+/* The sentence of a refusal reason for clients (HTTP 401 bodies, error messages, close
+ * reasons): edge_jwt_err_text() for the token's reasons, then "room not allowed",
+ * EDGE_AUTH_TIMEOUT_TEXT, EDGE_AUTH_REQUIRED_TEXT, EDGE_AUTH_SUB_CHANGED_TEXT. Static. */
+const char *edge_auth_refusal_text(int reason);
 
 /* Close reasons (WebSocket close 4001) of this module. */
 #define EDGE_AUTH_TIMEOUT_TEXT "authentication timed out"
@@ -130,9 +138,14 @@ static inline bool edge_auth_conn_gate(const edge_auth_conn_t *st, bool is_auth)
     return st->state != EDGE_AUTH_PENDING || is_auth;
 }
 
-/* The rules a subscribe is checked against: the identity's, or the anonymous ones (NULL while
- * PENDING, which the gate keeps from being asked). */
+/* The rules of the connection: the identity's, or the anonymous ones (NULL while PENDING, and
+ * in anonymous mode with anonymous_rooms "*", where everything is allowed). */
 const edge_perm_t *edge_auth_conn_perm(const edge_auth_t *self, const edge_auth_conn_t *st);
+
+/* True when the connection may subscribe to name (len bytes), a room or pattern: never while
+ * PENDING; always in anonymous mode with anonymous_rooms "*"; else edge_perm_allows(). */
+bool edge_auth_conn_allows(const edge_auth_t *self, const edge_auth_conn_t *st, const char *name,
+                           size_t len);
 
 /* The connection's timer fired at now_us: what is due, or the delay to re-arm (*delay_us). */
 edge_auth_due_t edge_auth_conn_due(const edge_auth_t *self, const edge_auth_conn_t *st,

@@ -105,6 +105,11 @@ static void test_split_and_names(void **state)
     assert_string_equal(edge_auth_refusal_name(EDGE_REFUSE_REQUIRED), "auth_required");
     assert_string_equal(edge_auth_refusal_name(EDGE_REFUSE_SUB_CHANGED), "sub_changed");
     assert_string_equal(edge_auth_refusal_name(EDGE_REFUSE__COUNT), "unknown");
+    assert_string_equal(edge_auth_refusal_text(EDGE_JWT_EXPIRED), "token expired");
+    assert_string_equal(edge_auth_refusal_text(EDGE_REFUSE_FORBIDDEN), "room not allowed");
+    assert_string_equal(edge_auth_refusal_text(EDGE_REFUSE_TIMEOUT), "authentication timed out");
+    assert_string_equal(edge_auth_refusal_text(EDGE_REFUSE_REQUIRED), "authentication required");
+    assert_string_equal(edge_auth_refusal_text(EDGE_REFUSE_SUB_CHANGED), "subject changed");
 }
 
 static void test_config_checks(void **state)
@@ -165,6 +170,9 @@ static void test_anonymous(void **state)
     assert_true(edge_perm_allows(perm, "news", 4));
     assert_false(edge_perm_allows(perm, "user:1", 6));
     assert_false(edge_perm_allows(perm, "global", 6));
+    assert_true(edge_auth_conn_allows(auth, &st, "public:*", 8));
+    assert_false(edge_auth_conn_allows(auth, &st, "user:1", 6));
+    assert_false(edge_auth_conn_allows(auth, &st, "*", 1));
     char tok[1024];
     edge_auth_id_t id;
     s_token(tok, sizeof tok, "42", NOW_S + 60, "[]");
@@ -179,6 +187,15 @@ static void test_anonymous(void **state)
     edge_auth_conn_clear(&st);
     edge_auth_destroy(&auth);
     assert_null(auth);
+    edge_config_free(&conf);
+    /* The default "*": everything, as before identities (user: rooms and "*" included). */
+    assert_int_equal(s_conf(&conf, err, sizeof err, "--auth", "none", NULL), BASE_CONF_RUN);
+    auth = edge_auth_new(&conf, err, sizeof err);
+    assert_non_null(auth);
+    edge_auth_conn_open(auth, &st, NULL, NOW_US);
+    assert_true(edge_auth_conn_allows(auth, &st, "*", 1));
+    assert_true(edge_auth_conn_allows(auth, &st, "user:1", 6));
+    edge_auth_destroy(&auth);
     edge_config_free(&conf);
 }
 
@@ -199,6 +216,7 @@ static void test_pending_first_refresh_expiry(void **state)
     assert_false(edge_auth_conn_gate(&st, false));
     assert_true(edge_auth_conn_gate(&st, true));
     assert_null(edge_auth_conn_perm(auth, &st));
+    assert_false(edge_auth_conn_allows(auth, &st, "global", 6));
     int64_t delay = 0;
     assert_int_equal(edge_auth_conn_due(auth, &st, NOW_US + 999999, &delay), EDGE_AUTH_DUE_NONE);
     assert_int_equal(delay, 1);
@@ -221,6 +239,8 @@ static void test_pending_first_refresh_expiry(void **state)
     assert_string_equal(edge_perm_sub(perm), "42");
     assert_true(edge_perm_allows(perm, "team:1", 6));
     assert_false(edge_perm_allows(perm, "user:43", 7));
+    assert_false(edge_auth_conn_allows(auth, &st, "user:*", 6));
+    assert_true(edge_auth_conn_allows(auth, &st, "team:*", 6));
     char joined[256] = "";
     assert_int_equal(edge_auth_autojoin(auth, &st, s_record, joined), 2);
     assert_string_equal(joined, "user:42,global");
