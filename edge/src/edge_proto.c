@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "weft/version.h"
@@ -25,6 +26,7 @@ static const char *const s_op_names[] = {
     [EDGE_OP_SUBSCRIBE] = "subscribe",
     [EDGE_OP_UNSUBSCRIBE] = "unsubscribe",
     [EDGE_OP_PING] = "ping",
+    [EDGE_OP_AUTH] = "auth",
 };
 
 const char *edge_err_name(edge_err_t err)
@@ -57,6 +59,9 @@ void edge_req_clear(edge_req_t *req)
     json_t *id = req->id;
     json_decref(id);
     req->id = NULL;
+    free(req->token);
+    req->token = NULL;
+    req->token_len = 0;
 }
 
 void *edge_req_take_id(edge_req_t *req)
@@ -131,6 +136,30 @@ static bool s_op_has_room(edge_op_t op)
     return op == EDGE_OP_SUBSCRIBE || op == EDGE_OP_UNSUBSCRIBE;
 }
 
+/* Copies "token" of an auth (a non-empty string; its length and content are the verifier's to
+ * judge). Returns 0, or -1 with the error set. */
+static int s_parse_token(json_t *root, edge_req_t *req)
+{
+    json_t *token = json_object_get(root, "token");
+    if (!token) {
+        edge_req_fail(req, EDGE_ERR_MISSING_FIELD, "missing field 'token'");
+        return -1;
+    }
+    if (!json_is_string(token) || json_string_length(token) == 0) {
+        edge_req_fail(req, EDGE_ERR_BAD_FIELD, "'token' must be a non-empty string");
+        return -1;
+    }
+    req->token_len = json_string_length(token);
+    req->token = malloc(req->token_len + 1);
+    if (!req->token) {
+        req->token_len = 0;
+        edge_req_fail(req, EDGE_ERR_BAD_FIELD, "'token': out of memory");
+        return -1;
+    }
+    memcpy(req->token, json_string_value(token), req->token_len + 1);
+    return 0;
+}
+
 int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
 {
     memset(req, 0, sizeof *req);
@@ -164,7 +193,7 @@ int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
         goto fail;
     }
     const char *name = json_string_value(op);
-    for (edge_op_t o = EDGE_OP_SUBSCRIBE; o <= EDGE_OP_PING; o++)
+    for (edge_op_t o = EDGE_OP_SUBSCRIBE; o <= EDGE_OP_AUTH; o++)
         if (strcmp(name, s_op_names[o]) == 0 && json_string_length(op) == strlen(name))
             req->op = o;
     if (req->op == EDGE_OP_NONE) {
@@ -172,6 +201,8 @@ int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
         goto fail;
     }
 
+    if (req->op == EDGE_OP_AUTH && s_parse_token(root, req) < 0)
+        goto fail;
     if (s_op_has_room(req->op)) {
         json_t *room = json_object_get(root, "room");
         if (!room) {
@@ -232,11 +263,36 @@ static int s_add_id(json_t *obj, const edge_req_t *req)
     return json_object_set(obj, "id", (json_t *)req->id);
 }
 
-edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message)
+edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message, const char *auth,
+                                 const char *sub, int64_t exp)
 {
-    json_t *obj = json_pack("{s:s, s:s, s:i, s:I}", "op", "welcome", "edge", edge_id, "protocol",
-                            WEFT_CLIENT_PROTOCOL, "max_message", (json_int_t)max_message);
+    json_t *obj = json_pack("{s:s, s:s, s:i, s:I, s:s}", "op", "welcome", "edge", edge_id,
+                            "protocol", WEFT_CLIENT_PROTOCOL, "max_message",
+                            (json_int_t)max_message, "auth", auth);
+    if (obj && sub &&
+        (json_object_set_new(obj, "sub", json_string(sub)) < 0 ||
+         json_object_set_new(obj, "exp", json_integer((json_int_t)exp)) < 0)) {
+        json_decref(obj);
+        return NULL;
+    }
     return s_frame_of(obj);
+}
+
+edge_frame_t *edge_proto_authenticated(const char *sub, int64_t exp, const void *id)
+{
+    json_t *obj = json_pack("{s:s, s:s, s:I}", "op", "authenticated", "sub", sub, "exp",
+                            (json_int_t)exp);
+    if (obj && id && json_object_set(obj, "id", (json_t *)id) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return s_frame_of(obj);
+}
+
+edge_frame_t *edge_proto_unsubscribed(const char *room, size_t room_len, const char *reason)
+{
+    return s_frame_of(json_pack("{s:s, s:o, s:s}", "op", "unsubscribed", "room",
+                                json_stringn_nocheck(room, room_len), "reason", reason));
 }
 
 edge_frame_t *edge_proto_reply(const edge_req_t *req)
@@ -269,6 +325,7 @@ edge_frame_t *edge_proto_reply_at(const edge_req_t *req, bool has_pos, uint64_t 
     case EDGE_OP_PING:
         obj = json_pack("{s:s}", "op", "pong");
         break;
+    case EDGE_OP_AUTH: /* answered with edge_proto_authenticated() */
     case EDGE_OP_NONE:
         return NULL;
     }

@@ -22,7 +22,8 @@ typedef enum edge_op {
     EDGE_OP_NONE = 0, /* not known (parse error before or at "op") */
     EDGE_OP_SUBSCRIBE,
     EDGE_OP_UNSUBSCRIBE,
-    EDGE_OP_PING
+    EDGE_OP_PING,
+    EDGE_OP_AUTH /* {"op":"auth","token":T}: authenticate or refresh (docs/protocol.md 3) */
 } edge_op_t;
 
 /* Error codes sent in error frames; X(enum suffix, wire name). One table makes the enum, the
@@ -37,7 +38,10 @@ typedef enum edge_op {
     X(NOT_SUBSCRIBED, "not_subscribed")                                                            \
     X(BAD_SINCE, "bad_since")                                                                      \
     X(RATE_LIMITED, "rate_limited")                                                                \
-    X(TOO_MANY_SUBSCRIPTIONS, "too_many_subscriptions")
+    X(TOO_MANY_SUBSCRIPTIONS, "too_many_subscriptions")                                            \
+    X(FORBIDDEN, "forbidden")                                                                      \
+    X(UNAUTHORIZED, "unauthorized")                                                                \
+    X(AUTH_REQUIRED, "auth_required")
 
 /* The X-macro expansion confuses clang-format. */
 /* clang-format off */
@@ -60,6 +64,8 @@ typedef struct edge_req {
     bool unbatched;               /* subscribe carried "batch": false */
     uint64_t since_epoch;         /* its epoch (0 .. 2^53) */
     uint64_t since_seq;           /* its seq (0 .. 2^53) */
+    char *token;                  /* auth: the token (NUL-terminated copy), owned; else NULL */
+    size_t token_len;             /* bytes in token */
     void *id;                     /* the client's "id" (a jansson value) or NULL; owned */
     edge_err_t err;               /* EDGE_ERR_NONE when the request is valid */
     char message[160];            /* human-readable reason when err is set */
@@ -83,7 +89,7 @@ int edge_proto_parse(const char *text, size_t len, edge_req_t *req);
 void edge_req_fail(edge_req_t *req, edge_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Releases what req owns (the id). Safe to call twice. */
+/* Releases what req owns (the id, the token). Safe to call twice. */
 void edge_req_clear(edge_req_t *req);
 
 /* Takes the request's id out of req (the caller owns it: edge_proto_id_free()); NULL if none. */
@@ -92,8 +98,18 @@ void *edge_req_take_id(edge_req_t *req);
 /* Frees an id taken with edge_req_take_id() and nulls *id_p. NULL-safe. */
 void edge_proto_id_free(void **id_p);
 
-/* {"op":"welcome","edge":ID,"protocol":WEFT_CLIENT_PROTOCOL,"max_message":N}. NULL on OOM. */
-edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message);
+/* {"op":"welcome","edge":ID,"protocol":WEFT_CLIENT_PROTOCOL,"max_message":N,"auth":A} and,
+ * when sub is not NULL, "sub":S,"exp":E (A is "none", "required" or "ok"). NULL on OOM. */
+edge_frame_t *edge_proto_welcome(const char *edge_id, size_t max_message, const char *auth,
+                                 const char *sub, int64_t exp);
+
+/* {"op":"authenticated","sub":S,"exp":E,"id"?:I}: the answer to an accepted auth (id: the
+ * request's, or NULL). NULL on OOM. */
+edge_frame_t *edge_proto_authenticated(const char *sub, int64_t exp, const void *id);
+
+/* {"op":"unsubscribed","room":R,"reason":W}: the edge left a room on its own (reason
+ * "forbidden": a refreshed token no longer allows it). NULL on OOM. */
+edge_frame_t *edge_proto_unsubscribed(const char *room, size_t room_len, const char *reason);
 
 /* The success reply to a valid request: subscribed/unsubscribed {room} or pong, with "id". */
 edge_frame_t *edge_proto_reply(const edge_req_t *req);

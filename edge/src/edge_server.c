@@ -38,6 +38,12 @@
  * Client limits: each connection has a token bucket (edge_bucket.h) checked before a message is
  * even parsed, a cap on its subscriptions, and the edge a cap on connections (HTTP 503).
  *
+ * Authentication (edge_auth.h): a token on the upgrade (Authorization: Bearer or ?token=) is
+ * verified once in s_confirm_upgrade() (HTTP 401 with the reason) and its identity handed to
+ * ESTABLISHED; without one the connection must send {"op":"auth"} first. Each connection has
+ * one lws timer (LWS_CALLBACK_TIMER) for its auth deadline or its token's expiry, so nothing is
+ * checked per event; a subscribe is checked against the identity's rules (edge_perm.h) once.
+ *
  * Origins and TLS: an upgrade's Origin is checked once, in s_confirm_upgrade(), against the
  * allowlist (edge_origin.h; HTTP 403), and the HTTP files get CORS headers for allowed origins
  * (s_add_cors()). With tls_cert set the vhost serves https/wss; SIGHUP reloads the certificate
@@ -58,6 +64,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "base_clock.h"
+#include "edge_auth.h"
 #include "edge_bucket.h"
 #include "edge_frame.h"
 #include "edge_hist.h"
@@ -93,6 +101,7 @@ typedef struct edge_conn {
     edge_member_t *member; /* its rooms and patterns */
     edge_bucket_t bucket;  /* rate limit of the client's messages */
     edge_rxbuf_t rx;       /* the client message being reassembled */
+    edge_auth_conn_t auth; /* who it is and until when */
 } edge_conn_t;
 
 struct edge_server {
@@ -112,7 +121,7 @@ struct edge_server {
     edge_pipeline_t *pipe;                         /* rooms, their streams, batches, resumes */
     lws_sorted_usec_list_t batch_sul;              /* fires at the earliest batch deadline */
     lws_sorted_usec_list_t flush_sul;              /* runs the writer's next round */
-    edge_frame_t *welcome;                         /* the welcome frame, shared by every client */
+    edge_frame_t *welcome; /* the welcome frame, shared by clients without an identity yet */
     edge_frame_t *rate_limited;                    /* the rate_limited error, shared likewise */
     edge_stats_t stats;                            /* counters */
     lws_sorted_usec_list_t stats_sul;              /* periodic summary */
@@ -126,6 +135,10 @@ struct edge_server {
     edge_origin_t *origins;                        /* allowed_origins, parsed */
     bool tls;                                      /* the vhost serves https/wss */
     void *ssl_ctx; /* lws's server SSL_CTX (from LOAD_EXTRA_SERVER_VERIFY_CERTS), for the chain */
+    edge_auth_t *auth;         /* keys, anonymous rules, auto-join templates */
+    base_limit_t auth_limit;   /* logs about refused tokens and rooms */
+    struct lws *pending_wsi;   /* the upgrade whose token was verified last ... */
+    edge_auth_id_t pending_id; /* ... and its identity, for its ESTABLISHED */
 };
 
 /* The server that owns a wsi (the context's user pointer). */
@@ -219,6 +232,178 @@ static void s_close(edge_server_t *self, edge_conn_t *conn, edge_close_t kind, c
     edge_writer_close(self->writer, &conn->client.out, kind, reason);
 }
 
+/* The wall clock in microseconds (token times are wall-clock seconds). */
+static int64_t s_now_us(void)
+{
+    return (int64_t)(base_clock_wall_ns() / 1000);
+}
+
+/* Counts and logs a refusal (edge_auth_refusal_t or edge_jwt_err_t); returns its sentence. */
+static const char *s_refuse(edge_server_t *self, int reason)
+{
+    self->stats.auth_refused[reason]++;
+    base_log_limited(self->log, &self->auth_limit, WEFT_LOG_INFO, "auth: refused (%s)",
+                     edge_auth_refusal_name(reason));
+    return edge_auth_refusal_text(reason);
+}
+
+/* Arms the connection's auth timer in delay_us; 0 arms nothing. Never cancels: lws 4.1 treats
+ * LWS_SET_TIMER_USEC_CANCEL on a wsi as a timer due at once (a busy loop); a timer left armed
+ * finds nothing due (edge_auth_conn_due()) and is not re-armed. */
+static void s_arm_auth(edge_conn_t *conn, int64_t delay_us)
+{
+    if (delay_us > 0)
+        lws_set_timer_usecs(conn->client.out.transport, (lws_usec_t)delay_us);
+}
+
+/* Sends the answer to req: its error, or its success reply (a subscribe's with the room's
+ * position at this edge). */
+static void s_answer(edge_server_t *self, edge_conn_t *conn, const edge_req_t *req)
+{
+    edge_frame_t *reply = NULL;
+    if (req->err != EDGE_ERR_NONE) {
+        self->stats.errors[req->err]++;
+        base_log(self->log, WEFT_LOG_DEBUG, "client error %s: %s", edge_err_name(req->err),
+                 req->message);
+        reply = edge_proto_error(req);
+    } else {
+        uint64_t epoch = 0, last = 0;
+        bool has_pos = req->op == EDGE_OP_SUBSCRIBE &&
+                       edge_pipeline_position(self->pipe, req->room, req->room_len, &epoch, &last);
+        reply = edge_proto_reply_at(req, has_pos, epoch, last);
+    }
+    if (reply)
+        edge_writer_send(self->writer, &conn->client.out, reply);
+    else
+        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+    edge_frame_unref(&reply);
+}
+
+/* A subscribe (with or without since): allowed for the identity, joined, resumed. Returns true
+ * when s_answer() answers it, false when it is answered otherwise (a resume's stream) or the
+ * connection is closing. */
+static bool s_subscribe(edge_server_t *self, edge_conn_t *conn, edge_req_t *req)
+{
+    if (!edge_auth_conn_allows(self->auth, &conn->auth, req->room, req->room_len)) {
+        s_refuse(self, EDGE_REFUSE_FORBIDDEN);
+        edge_req_fail(req, EDGE_ERR_FORBIDDEN, "not allowed to read '%s'", req->room);
+        return true;
+    }
+    edge_rooms_rc_t rc = edge_rooms_join_flags(conn->member, req->room, req->room_len,
+                                               req->unbatched ? EDGE_ROOMS_F_UNBATCHED : 0);
+    if (rc == EDGE_ROOMS_NOMEM) {
+        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        return false;
+    }
+    if (rc == EDGE_ROOMS_INVALID) /* parse already checked; keep the two in step */
+        edge_req_fail(req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
+    else if (rc == EDGE_ROOMS_LIMIT)
+        edge_req_fail(req, EDGE_ERR_TOO_MANY_SUBSCRIPTIONS,
+                      "at most %d rooms and patterns per connection",
+                      self->conf->max_subscriptions);
+    else if (req->has_since) {
+        /* Joined first, so the live subscription is on its way before history is asked; the
+         * resume's stream sends the answer. */
+        void *id = edge_req_take_id(req);
+        if (edge_pipeline_resume(self->pipe, &conn->client, req->room, req->room_len, &id,
+                                 req->since_epoch, req->since_seq) < 0) {
+            edge_proto_id_free(&id);
+            s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        }
+        return false;
+    }
+    return true;
+}
+
+/* The connection and server of an auth callback. */
+typedef struct s_auth_ctx {
+    edge_server_t *self;
+    edge_conn_t *conn;
+} s_auth_ctx_t;
+
+/* edge_perm_autojoin() callback: joins one room as an ordinary subscribe would. */
+static void s_autojoin_one(void *arg, const char *room, size_t len)
+{
+    s_auth_ctx_t *ctx = arg;
+    if (!edge_wconn_live(&ctx->conn->client.out))
+        return;
+    edge_req_t req;
+    memset(&req, 0, sizeof req);
+    req.op = EDGE_OP_SUBSCRIBE;
+    memcpy(req.room, room, len + 1);
+    req.room_len = len;
+    req.has_room = true;
+    if (s_subscribe(ctx->self, ctx->conn, &req))
+        s_answer(ctx->self, ctx->conn, &req);
+}
+
+/* edge_rooms_leave_if() callback after a refresh: leaves what the new token no longer allows,
+ * telling the client. */
+static bool s_drop_forbidden(void *arg, const char *name, size_t len)
+{
+    s_auth_ctx_t *ctx = arg;
+    if (edge_auth_conn_allows(ctx->self->auth, &ctx->conn->auth, name, len))
+        return false;
+    edge_pipeline_unresume(ctx->self->pipe, &ctx->conn->client, name, len);
+    edge_frame_t *frame = edge_proto_unsubscribed(name, len, "forbidden");
+    if (frame)
+        edge_writer_send(ctx->self->writer, &ctx->conn->client.out, frame);
+    edge_frame_unref(&frame);
+    return true;
+}
+
+/* Sends the answer of an accepted identity; on the first one joins the auto-join rooms, on a
+ * refresh leaves the rooms no longer allowed. */
+static void s_authenticated(edge_server_t *self, edge_conn_t *conn, edge_auth_rc_t rc,
+                            const void *id)
+{
+    edge_frame_t *frame = edge_proto_authenticated(
+        edge_perm_sub(edge_auth_conn_perm(self->auth, &conn->auth)), conn->auth.exp, id);
+    if (!frame) {
+        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    edge_writer_send(self->writer, &conn->client.out, frame);
+    edge_frame_unref(&frame);
+    s_auth_ctx_t ctx = {self, conn};
+    if (rc == EDGE_AUTH_FIRST) {
+        self->stats.auth_ok++;
+        edge_auth_autojoin(self->auth, &conn->auth, s_autojoin_one, &ctx);
+    } else {
+        self->stats.auth_refreshes++;
+        edge_rooms_leave_if(conn->member, s_drop_forbidden, &ctx);
+    }
+}
+
+/* {"op":"auth"}: verifies the token and authenticates or refreshes the connection; a refusal
+ * gets error unauthorized and close 4001 with the reason. */
+static void s_on_auth(edge_server_t *self, edge_conn_t *conn, edge_req_t *req)
+{
+    int64_t now = s_now_us();
+    edge_auth_id_t id;
+    int rc = edge_auth_verify(self->auth, req->token, req->token_len, now, &id);
+    if (rc < 0) {
+        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    const char *why;
+    if (rc == EDGE_JWT_OK) {
+        int64_t delay = 0;
+        edge_auth_rc_t arc = edge_auth_conn_auth(self->auth, &conn->auth, &id, now, &delay);
+        if (arc != EDGE_AUTH_SUB_CHANGED) {
+            s_arm_auth(conn, delay);
+            s_authenticated(self, conn, arc, req->id);
+            return;
+        }
+        why = s_refuse(self, EDGE_REFUSE_SUB_CHANGED);
+    } else {
+        why = s_refuse(self, rc);
+    }
+    edge_req_fail(req, EDGE_ERR_UNAUTHORIZED, "%s", why);
+    s_answer(self, conn, req);
+    edge_writer_close_after(self->writer, &conn->client.out, EDGE_CLOSE_AUTH, why);
+}
+
 /* Handles one complete client message. */
 static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *text, size_t len)
 {
@@ -237,66 +422,40 @@ static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *tex
         return;
     }
     edge_req_t req;
-    edge_frame_t *reply = NULL;
-    if (edge_proto_parse(text, len, &req) == 0) {
-        edge_rooms_rc_t rc;
+    bool answer = true;
+    if (edge_proto_parse(text, len, &req) == 0 &&
+        !edge_auth_conn_gate(&conn->auth, req.op == EDGE_OP_AUTH)) {
+        edge_req_fail(&req, EDGE_ERR_AUTH_REQUIRED, "%s",
+                      s_refuse(self, EDGE_REFUSE_REQUIRED));
+        s_answer(self, conn, &req);
+        edge_writer_close_after(self->writer, &conn->client.out, EDGE_CLOSE_AUTH,
+                                EDGE_AUTH_REQUIRED_TEXT);
+        answer = false;
+    } else if (req.err == EDGE_ERR_NONE) {
         switch (req.op) {
         case EDGE_OP_SUBSCRIBE:
-            rc = edge_rooms_join_flags(conn->member, req.room, req.room_len,
-                                       req.unbatched ? EDGE_ROOMS_F_UNBATCHED : 0);
-            if (rc == EDGE_ROOMS_NOMEM) {
-                s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-                goto done;
-            }
-            if (rc == EDGE_ROOMS_INVALID) /* parse already checked; keep the two in step */
-                edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
-            else if (rc == EDGE_ROOMS_LIMIT)
-                edge_req_fail(&req, EDGE_ERR_TOO_MANY_SUBSCRIPTIONS,
-                              "at most %d rooms and patterns per connection",
-                              self->conf->max_subscriptions);
-            else if (req.has_since) {
-                /* Joined first, so the live subscription is on its way before history is asked;
-                 * the resume's stream sends the answer. */
-                void *id = edge_req_take_id(&req);
-                if (edge_pipeline_resume(self->pipe, &conn->client, req.room, req.room_len, &id,
-                                         req.since_epoch, req.since_seq) < 0) {
-                    edge_proto_id_free(&id);
-                    s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-                }
-                goto done;
-            }
+            answer = s_subscribe(self, conn, &req);
             break;
         case EDGE_OP_UNSUBSCRIBE: {
             edge_pipeline_unresume(self->pipe, &conn->client, req.room, req.room_len);
-            rc = edge_rooms_leave(conn->member, req.room, req.room_len);
+            edge_rooms_rc_t rc = edge_rooms_leave(conn->member, req.room, req.room_len);
             if (rc == EDGE_ROOMS_NOT_MEMBER)
                 edge_req_fail(&req, EDGE_ERR_NOT_SUBSCRIBED, "not subscribed to '%s'", req.room);
             else if (rc == EDGE_ROOMS_INVALID)
                 edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
             break;
         }
+        case EDGE_OP_AUTH:
+            s_on_auth(self, conn, &req);
+            answer = false;
+            break;
         case EDGE_OP_PING:
         case EDGE_OP_NONE:
             break;
         }
     }
-    if (req.err != EDGE_ERR_NONE) {
-        self->stats.errors[req.err]++;
-        base_log(self->log, WEFT_LOG_DEBUG, "client error %s: %s", edge_err_name(req.err),
-                 req.message);
-        reply = edge_proto_error(&req);
-    } else {
-        uint64_t epoch = 0, last = 0;
-        bool has_pos = req.op == EDGE_OP_SUBSCRIBE &&
-                       edge_pipeline_position(self->pipe, req.room, req.room_len, &epoch, &last);
-        reply = edge_proto_reply_at(&req, has_pos, epoch, last);
-    }
-    if (reply)
-        edge_writer_send(self->writer, &conn->client.out, reply);
-    else
-        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-    edge_frame_unref(&reply);
-done:
+    if (answer)
+        s_answer(self, conn, &req);
     edge_req_clear(&req);
 }
 
@@ -402,10 +561,74 @@ static int s_add_cors(edge_server_t *self, struct lws *wsi, void *in)
     return 0;
 }
 
+/* An upgrade's token into buf (EDGE_JWT_TOKEN_MAX + 1 bytes): from "Authorization: Bearer",
+ * else from the "token" query parameter. Returns its length, 0 when there is none, or
+ * EDGE_JWT_TOKEN_MAX + 1 when it is longer than any token accepted (buf then empty). */
+static int s_upgrade_token(struct lws *wsi, char *buf)
+{
+    enum { TOO_BIG = EDGE_JWT_TOKEN_MAX + 1 };
+    char text[EDGE_JWT_TOKEN_MAX + 16]; /* "Bearer " or "token=" and the token */
+    buf[0] = '\0';
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 0) {
+        if (n >= (int)sizeof text || lws_hdr_copy(wsi, text, sizeof text,
+                                                   WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+            return TOO_BIG;
+        if (strncasecmp(text, "Bearer ", 7) == 0) {
+            const char *t = text + 7;
+            while (*t == ' ')
+                t++;
+            size_t len = strlen(t);
+            if (len > EDGE_JWT_TOKEN_MAX)
+                return TOO_BIG;
+            memcpy(buf, t, len + 1);
+            return (int)len;
+        }
+    }
+    for (int i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
+        if (n >= (int)sizeof text)
+            return TOO_BIG; /* no argument is that long but a token too big */
+        if (lws_hdr_copy_fragment(wsi, text, sizeof text, WSI_TOKEN_HTTP_URI_ARGS, i) < 0 ||
+            strncmp(text, "token=", 6) != 0)
+            continue;
+        size_t len = strlen(text + 6);
+        if (len > EDGE_JWT_TOKEN_MAX)
+            return TOO_BIG;
+        memcpy(buf, text + 6, len + 1);
+        return (int)len;
+    }
+    return 0;
+}
+
+/* Why an upgrade's token is refused (NULL: none, or a valid one, whose identity waits in the
+ * pending slot for this wsi's ESTABLISHED). Counts and logs each refusal. */
+static const char *s_vet_token(edge_server_t *self, struct lws *wsi)
+{
+    if (!edge_auth_tokens(self->auth))
+        return NULL;
+    char token[EDGE_JWT_TOKEN_MAX + 1];
+    int len = s_upgrade_token(wsi, token);
+    if (len == 0)
+        return NULL; /* the client sends {"op":"auth"} */
+    if (len > EDGE_JWT_TOKEN_MAX)
+        return s_refuse(self, EDGE_JWT_TOO_BIG);
+    int rc = edge_auth_verify(self->auth, token, (size_t)len, s_now_us(), &self->pending_id);
+    if (rc < 0)
+        return "out of memory";
+    if (rc != EDGE_JWT_OK)
+        return s_refuse(self, rc);
+    self->pending_wsi = wsi;
+    return NULL;
+}
+
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: only /ws upgrades, from allowed origins, and not beyond
- * max_connections. Returns 0 to allow, 1 after answering with an HTTP error, -1 to hang up. */
+ * max_connections, with a valid token when one is given. Returns 0 to allow, 1 after answering
+ * with an HTTP error, -1 to hang up. */
 static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *upgrade)
 {
+    /* Whatever the last upgrade left is not this one's: a wsi may reuse a freed one's address. */
+    self->pending_wsi = NULL;
+    edge_auth_id_clear(&self->pending_id);
     if (!upgrade || strcasecmp(upgrade, "websocket") != 0)
         return 0;
     char uri[64];
@@ -426,6 +649,8 @@ static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *u
         base_log_limited(self->log, &self->refuse_limit, WEFT_LOG_WARN,
                          "refusing a WebSocket: max_connections (%d) reached",
                          self->conf->max_connections);
+    } else if ((why = s_vet_token(self, wsi)) != NULL) {
+        code = HTTP_STATUS_UNAUTHORIZED;
     }
     if (!code)
         return 0;
@@ -454,8 +679,50 @@ static int s_on_open(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
                      self->conf->rate_limit_close_after, lws_now_usecs());
     self->stats.conns_current++;
     self->stats.conns_total++;
-    edge_writer_send(self->writer, &conn->client.out, self->welcome);
+    /* The identity verified at this wsi's upgrade, if any. */
+    edge_auth_id_t id = {0};
+    if (self->pending_wsi == wsi) {
+        id = self->pending_id;
+        self->pending_id.perm = NULL;
+        self->pending_wsi = NULL;
+    }
+    s_arm_auth(conn, edge_auth_conn_open(self->auth, &conn->auth, &id, s_now_us()));
+    if (conn->auth.state != EDGE_AUTH_OK) {
+        edge_writer_send(self->writer, &conn->client.out, self->welcome);
+        return 0;
+    }
+    edge_frame_t *welcome =
+        edge_proto_welcome(self->conf->edge_id, self->conf->max_message, "ok",
+                           edge_perm_sub(conn->auth.perm), conn->auth.exp);
+    if (!welcome) {
+        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        return 0;
+    }
+    edge_writer_send(self->writer, &conn->client.out, welcome);
+    edge_frame_unref(&welcome);
+    self->stats.auth_ok++;
+    s_auth_ctx_t ctx = {self, conn};
+    edge_auth_autojoin(self->auth, &conn->auth, s_autojoin_one, &ctx);
     return 0;
+}
+
+/* LWS_CALLBACK_TIMER: the connection's auth deadline or its token's expiry (edge_auth.h). */
+static void s_on_timer(edge_server_t *self, edge_conn_t *conn)
+{
+    if (!edge_wconn_live(&conn->client.out))
+        return;
+    int64_t delay = 0;
+    switch (edge_auth_conn_due(self->auth, &conn->auth, s_now_us(), &delay)) {
+    case EDGE_AUTH_DUE_NONE:
+        s_arm_auth(conn, delay);
+        break;
+    case EDGE_AUTH_DUE_TIMEOUT:
+        s_close(self, conn, EDGE_CLOSE_AUTH, s_refuse(self, EDGE_REFUSE_TIMEOUT));
+        break;
+    case EDGE_AUTH_DUE_EXPIRED:
+        s_close(self, conn, EDGE_CLOSE_AUTH, s_refuse(self, EDGE_JWT_EXPIRED));
+        break;
+    }
 }
 
 /* LWS_CALLBACK_CLOSED: frees what the connection holds; leaving its rooms may unsubscribe. */
@@ -466,6 +733,7 @@ static void s_on_closed(edge_server_t *self, edge_conn_t *conn)
     edge_pipeline_forget(self->pipe, &conn->client);
     edge_member_destroy(&conn->member);
     edge_rxbuf_free(&conn->rx);
+    edge_auth_conn_clear(&conn->auth);
     self->stats.conns_current--;
     if (self->stopping && self->stats.conns_current == 0)
         self->stopped = true;
@@ -486,6 +754,9 @@ static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return s_on_receive(self, conn, wsi, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return edge_writer_writeable(self->writer, &conn->client.out);
+    case LWS_CALLBACK_TIMER:
+        s_on_timer(self, conn);
+        return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         /* Also fires for the peer's echo of a close we sent: that one ends the connection, with
          * nothing to echo back; lws answers a client's own close. */
@@ -629,6 +900,11 @@ static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, 
         return -1;
     }
     if (si.ssi_signo == SIGHUP) {
+        char err[600];
+        if (edge_auth_reload(self->auth, err, sizeof err) < 0)
+            base_log(self->log, WEFT_LOG_ERROR, "SIGHUP: keeping the JWT keys in use: %s", err);
+        else if (edge_auth_tokens(self->auth))
+            base_log(self->log, WEFT_LOG_NOTICE, "SIGHUP: reloaded the JWT keys");
         s_reload_tls(self);
         return 0;
     }
@@ -744,7 +1020,15 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     self->conf = conf;
     self->log = log;
     self->signal_fd = signal_fd;
-    self->welcome = edge_proto_welcome(conf->edge_id, conf->max_message);
+    char why[400];
+    self->auth = edge_auth_new(conf, why, sizeof why);
+    if (!self->auth) {
+        base_log(log, WEFT_LOG_ERROR, "auth: %s", why);
+        goto err;
+    }
+    self->welcome = edge_proto_welcome(conf->edge_id, conf->max_message,
+                                       edge_auth_tokens(self->auth) ? "required" : "none", NULL,
+                                       0);
     edge_req_t limited;
     memset(&limited, 0, sizeof limited);
     edge_req_fail(&limited, EDGE_ERR_RATE_LIMITED,
@@ -816,7 +1100,6 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     self->pipe = edge_pipeline_new(&popts);
     if (!self->pipe)
         goto err; /* logged */
-    char why[400];
     self->origins = edge_origin_new(conf->allowed_origins, why, sizeof why);
     if (!self->origins) {
         base_log(log, WEFT_LOG_ERROR, "allowed_origins: %s", why);
@@ -834,6 +1117,11 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     info.vhost_name = "weft-edge";
     info.user = self;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* Room for a token of EDGE_JWT_TOKEN_MAX in a header or the query besides the other headers,
+     * so that a longer one is refused with its reason (401 too_big) rather than by lws. The
+     * header buffer is the handshake's only: lws lets it go once the WebSocket is up. */
+    if (edge_auth_tokens(self->auth))
+        info.max_http_header_data = EDGE_JWT_TOKEN_MAX + 8192;
     /* lws's own loop poll()s every descriptor at each wake-up: O(connections) per event. With
      * libuv (epoll) a wake-up costs what is ready. The loop is ours ("foreign" to lws) so that
      * edge_server_run() can end it between iterations. */
@@ -907,6 +1195,14 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         edge_tls_describe(conf->tls_cert, what, sizeof what);
         base_log(log, WEFT_LOG_NOTICE, "tls: serving https/wss with %s", what);
     }
+    if (!edge_auth_tokens(self->auth) && strcmp(conf->auth, "jwt") == 0)
+        base_log(log, WEFT_LOG_WARN,
+                 "DEV MODE: auth = jwt but no key is configured: serving ANONYMOUS clients the "
+                 "rooms '%s' (never run like this in production)",
+                 conf->anonymous_rooms);
+    else if (!edge_auth_tokens(self->auth))
+        base_log(log, WEFT_LOG_NOTICE, "auth = none: anonymous clients may read '%s'",
+                 conf->anonymous_rooms);
     if (edge_origin_empty(self->origins))
         base_log(log, WEFT_LOG_NOTICE,
                  "allowed_origins is empty: WebSockets from any web page are accepted (set it in "
@@ -1006,6 +1302,8 @@ void edge_server_destroy(edge_server_t **self_p)
     edge_frame_unref(&self->welcome);
     edge_frame_unref(&self->rate_limited);
     edge_origin_destroy(&self->origins);
+    edge_auth_id_clear(&self->pending_id);
+    edge_auth_destroy(&self->auth);
     if (self->signal_fd >= 0)
         close(self->signal_fd);
     free(self);

@@ -64,6 +64,12 @@ void edge_stats_log(const edge_stats_t *s, base_log_t *log, weft_log_level_t lev
              s->subs_added, s->subs_removed, s->router_connects, s->router_disconnects);
     base_log(log, level, "stats (%s): refused: origin=%" PRIu64 " origin_missing=%" PRIu64, when,
              s->origin_refused, s->origin_missing);
+    char auth[768] = "";
+    for (int r = 1; r < EDGE_REFUSE__COUNT; r++)
+        if (s->auth_refused[r])
+            s_append(auth, sizeof auth, edge_auth_refusal_name(r), s->auth_refused[r]);
+    base_log(log, level, "stats (%s): auth: ok=%" PRIu64 " refreshes=%" PRIu64 " refused:%s", when,
+             s->auth_ok, s->auth_refreshes, auth[0] ? auth : " none");
     const edge_stream_stats_t *r = &s->rooms;
     base_log(log, level,
              "stats (%s): rooms: streams=%" PRIu64 " gaps=%" PRIu64 " gap_events=%" PRIu64

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "edge_auth.h"
 #include "edge_batch.h"
 #include "edge_hist.h"
 #include "edge_proto.h"
@@ -24,7 +25,8 @@
     X(TOO_BIG, 1009, "1009_too_big")                                                               \
     X(POLICY, 1008, "1008_rate_limit")                                                             \
     X(INTERNAL, 1011, "1011_internal")                                                             \
-    X(SLOW, 4008, "4008_slow_consumer")
+    X(SLOW, 4008, "4008_slow_consumer")                                                            \
+    X(AUTH, 4001, "4001_auth")
 
 /* The X-macro expansion confuses clang-format. */
 /* clang-format off */
@@ -52,6 +54,9 @@ typedef struct edge_stats {
     uint64_t origin_refused;              /* of those: Origin not in allowed_origins (403) */
     uint64_t origin_missing;              /* of those: no Origin, allow_missing_origin off (403) */
     uint64_t msgs_in;                     /* complete client messages received */
+    uint64_t auth_ok;                     /* identities accepted (upgrade or first auth) */
+    uint64_t auth_refreshes;              /* tokens refreshed on live connections */
+    uint64_t auth_refused[EDGE_REFUSE__COUNT]; /* refusals by edge_auth_refusal_name() */
     uint64_t errors[EDGE_ERR__COUNT];     /* error frames sent, by code */
     uint64_t closes[EDGE_CLOSE__COUNT];   /* closes the edge initiated, by code */
     uint64_t peer_closes;                 /* closes the client initiated */

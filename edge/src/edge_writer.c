@@ -419,6 +419,18 @@ static int s_close_now(edge_writer_t *self, edge_wconn_t *wc)
     return 0;
 }
 
+void edge_writer_close_after(edge_writer_t *self, edge_wconn_t *wc, edge_close_t kind,
+                             const char *reason)
+{
+    if (wc->closing)
+        return;
+    s_unmark_dirty(self, wc); /* written here, not in the round */
+    while (edge_outq_frames(wc->outq) > 0 && !self->ops->partial(wc->transport))
+        if (s_flush_conn(self, wc) < 0)
+            break;
+    edge_writer_close(self, wc, kind, reason);
+}
+
 int edge_writer_writeable(edge_writer_t *self, edge_wconn_t *wc)
 {
     if (!wc->open)

@@ -132,6 +132,11 @@ void edge_writer_send(edge_writer_t *self, edge_wconn_t *wc, edge_frame_t *frame
 void edge_writer_close(edge_writer_t *self, edge_wconn_t *wc, edge_close_t kind,
                        const char *reason);
 
+/* As edge_writer_close(), but the frames already queued (the error that says why) are written
+ * first, at once; what the socket does not take then is dropped as by any close. */
+void edge_writer_close_after(edge_writer_t *self, edge_wconn_t *wc, edge_close_t kind,
+                             const char *reason);
+
 /* The transport's writable callback for wc: writes a pending close frame, or the queued frames.
  * Returns 0, or -1 when the connection is broken (the transport then hangs up). */
 int edge_writer_writeable(edge_writer_t *self, edge_wconn_t *wc);

@@ -102,6 +102,8 @@ struct ts_wsc_conn {
     size_t stray;                 /* resume: events of rooms never joined */
     char *origin;                 /* Origin header to send (NULL: none) */
     int tls;                      /* connect with TLS */
+    char *path;                   /* request path (NULL: "/ws") */
+    char *bearer;                 /* Authorization: Bearer token (NULL: none) */
 };
 
 struct ts_wsc {
@@ -297,6 +299,17 @@ static int s_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
         conn->wsi = wsi;
     }
     switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        if (conn->bearer) {
+            unsigned char **p = in, *end = *p + len;
+            char value[16384];
+            int n = snprintf(value, sizeof value, "Bearer %s", conn->bearer);
+            if (n >= (int)sizeof value ||
+                lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+                                             (unsigned char *)value, n, p, end))
+                return -1;
+        }
+        return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         conn->established = 1;
         if (conn->out_head || conn->want_close)
@@ -399,6 +412,8 @@ static void s_conn_free(ts_wsc_conn_t *conn)
     free(conn->rx);
     free(conn->name);
     free(conn->origin);
+    free(conn->path);
+    free(conn->bearer);
     free(conn);
 }
 
@@ -459,7 +474,7 @@ static int s_open(ts_wsc_conn_t *conn, int port)
     info.context = conn->owner->ctx;
     info.address = "127.0.0.1";
     info.port = port;
-    info.path = "/ws";
+    info.path = conn->path ? conn->path : "/ws";
     info.host = "127.0.0.1";
     info.origin = conn->origin;
     info.ssl_connection = conn->tls ? LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
@@ -501,9 +516,14 @@ ts_wsc_conn_t *ts_wsc_connect_with(ts_wsc_t *self, int port, const char *name,
     const char *origin = dial ? dial->origin : "http://127.0.0.1"; /* what lws always sent */
     conn->origin = origin ? strdup(origin) : NULL;
     conn->tls = dial ? dial->tls : 0;
-    if (!conn->name || (origin && !conn->origin)) {
+    conn->path = dial && dial->path ? strdup(dial->path) : NULL;
+    conn->bearer = dial && dial->bearer ? strdup(dial->bearer) : NULL;
+    if (!conn->name || (origin && !conn->origin) || (dial && dial->path && !conn->path) ||
+        (dial && dial->bearer && !conn->bearer)) {
         free(conn->name);
         free(conn->origin);
+        free(conn->path);
+        free(conn->bearer);
         free(conn);
         return NULL;
     }

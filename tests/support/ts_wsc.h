@@ -50,11 +50,14 @@ ts_wsc_conn_t *ts_wsc_connect(ts_wsc_t *self, int port, const char *name);
 typedef struct ts_wsc_dial {
     const char *origin; /* the Origin header to send; NULL: none */
     int tls;            /* nonzero: wss:// (any certificate accepted, self-signed included) */
+    const char *path;   /* the request path, e.g. "/ws?token=..."; NULL: "/ws" */
+    const char *bearer; /* a token sent as "Authorization: Bearer <token>"; NULL: none */
 } ts_wsc_dial_t;
 
 /*
- * As ts_wsc_connect(), with the Origin header and TLS of dial (copied; NULL = ts_wsc_connect's
- * defaults: Origin "http://127.0.0.1", plain ws://). A refused upgrade ends as a failed connection.
+ * As ts_wsc_connect(), with the Origin header, TLS, path and bearer token of dial (copied; NULL =
+ * ts_wsc_connect's defaults: Origin "http://127.0.0.1", plain ws:// on /ws, no token). A refused
+ * upgrade ends as a failed connection.
  */
 ts_wsc_conn_t *ts_wsc_connect_with(ts_wsc_t *self, int port, const char *name,
                                    const ts_wsc_dial_t *dial);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "edge_jwt.h"
+#include "ts_jwt.h"
 
 #define NOW 1700000000LL /* the injected clock */
 #define SECRET "0123456789abcdef0123456789abcdef"
@@ -67,27 +68,6 @@ static void write_pub_pem(const char *name, EVP_PKEY *pkey)
     fclose(f);
 }
 
-/* Unpadded base64url of n bytes into out. */
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = a[(v >> 18) & 63];
-        out[o++] = a[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = a[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = a[v & 63];
-    }
-    out[o] = '\0';
-}
-
 /* The base64url of a big number parameter of a key, padded to pad bytes (0: minimal). */
 static void b64_param(EVP_PKEY *pkey, const char *param, int pad, char *out)
 {
@@ -96,7 +76,7 @@ static void b64_param(EVP_PKEY *pkey, const char *param, int pad, char *out)
     unsigned char buf[600];
     int n = pad ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
     assert_true(n > 0);
-    b64url(buf, (size_t)n, out);
+    ts_jwt_b64url(buf, (size_t)n, out);
     BN_free(bn);
 }
 
@@ -140,10 +120,10 @@ static const char *mint(const char *header, const char *claims, const char *alg,
                         EVP_PKEY *pkey)
 {
     char *p = g_tok;
-    b64url((const unsigned char *)header, strlen(header), p);
+    ts_jwt_b64url((const unsigned char *)header, strlen(header), p);
     p += strlen(p);
     *p++ = '.';
-    b64url((const unsigned char *)claims, strlen(claims), p);
+    ts_jwt_b64url((const unsigned char *)claims, strlen(claims), p);
     p += strlen(p);
     size_t input_len = (size_t)(p - g_tok);
     *p++ = '.';
@@ -176,7 +156,7 @@ static const char *mint(const char *header, const char *claims, const char *alg,
             ECDSA_SIG_free(es);
         }
     }
-    b64url(sig, siglen, p);
+    ts_jwt_b64url(sig, siglen, p);
     return g_tok;
 }
 

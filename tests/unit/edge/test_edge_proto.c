@@ -275,8 +275,40 @@ static void test_not_subscribed(void **state)
 
 static void test_welcome(void **state)
 {
-    s_expect(edge_proto_welcome("edge-1", 65536),
-             "{\"op\":\"welcome\",\"edge\":\"edge-1\",\"protocol\":1,\"max_message\":65536}");
+    s_expect(edge_proto_welcome("edge-1", 65536, "none", NULL, 0),
+             "{\"op\":\"welcome\",\"edge\":\"edge-1\",\"protocol\":1,\"max_message\":65536,"
+             "\"auth\":\"none\"}");
+    s_expect(edge_proto_welcome("e", 1024, "ok", "42", 1790000000),
+             "{\"op\":\"welcome\",\"edge\":\"e\",\"protocol\":1,\"max_message\":1024,"
+             "\"auth\":\"ok\",\"sub\":\"42\",\"exp\":1790000000}");
+}
+
+static void test_auth(void **state)
+{
+    edge_req_t req = s_parse("{\"op\":\"auth\",\"token\":\"a.b.c\",\"id\":3}", 0);
+    assert_int_equal(req.op, EDGE_OP_AUTH);
+    assert_int_equal(req.token_len, 5);
+    assert_string_equal(req.token, "a.b.c");
+    s_expect(edge_proto_authenticated("42", 1790000000, req.id),
+             "{\"op\":\"authenticated\",\"sub\":\"42\",\"exp\":1790000000,\"id\":3}");
+    edge_req_fail(&req, EDGE_ERR_UNAUTHORIZED, "%s", "token expired");
+    s_expect(edge_proto_error(&req), "{\"op\":\"error\",\"code\":\"unauthorized\",\"message\":"
+                                     "\"token expired\",\"for\":\"auth\",\"id\":3}");
+    edge_req_clear(&req);
+    assert_null(req.token);
+    req = s_parse("{\"op\":\"auth\"}", -1);
+    assert_int_equal(req.err, EDGE_ERR_MISSING_FIELD);
+    edge_req_clear(&req);
+    req = s_parse("{\"op\":\"auth\",\"token\":\"\"}", -1);
+    assert_int_equal(req.err, EDGE_ERR_BAD_FIELD);
+    edge_req_clear(&req);
+    req = s_parse("{\"op\":\"auth\",\"token\":7}", -1);
+    assert_int_equal(req.err, EDGE_ERR_BAD_FIELD);
+    edge_req_clear(&req);
+    s_expect(edge_proto_unsubscribed("team:1", 6, "forbidden"),
+             "{\"op\":\"unsubscribed\",\"room\":\"team:1\",\"reason\":\"forbidden\"}");
+    assert_string_equal(edge_err_name(EDGE_ERR_FORBIDDEN), "forbidden");
+    assert_string_equal(edge_err_name(EDGE_ERR_AUTH_REQUIRED), "auth_required");
 }
 
 static void test_since(void **state)
@@ -360,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_not_object),     cmocka_unit_test(test_missing_and_bad_fields),
         cmocka_unit_test(test_unknown_op),     cmocka_unit_test(test_invalid_room),
         cmocka_unit_test(test_not_subscribed), cmocka_unit_test(test_welcome),
+        cmocka_unit_test(test_auth),
         cmocka_unit_test(test_since),          cmocka_unit_test(test_bad_since),
         cmocka_unit_test(test_batch_field),    cmocka_unit_test(test_limit_errors),
     };

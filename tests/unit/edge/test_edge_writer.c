@@ -284,6 +284,38 @@ static void test_close_reason_cut(void **state)
     s_free(f);
 }
 
+/* close_after: the queued frames (an error saying why) go out before the close frame; with a
+ * full socket they are dropped as by any close. */
+static void test_close_after(void **state)
+{
+    (void)state;
+    fix_t *f = s_fix(1 << 20, 100, 0, 0);
+    s_direct(f);
+    edge_frame_t *a = s_frame(3, 'a'), *b = s_frame(4, 'b');
+    edge_writer_send(f->w, &f->wc, a);
+    edge_writer_send(f->w, &f->wc, b);
+    edge_writer_close_after(f->w, &f->wc, EDGE_CLOSE_AUTH, "token expired");
+    assert_int_equal(f->conn.nframes, 2);
+    assert_string_equal(f->conn.frames[0], "aaa");
+    assert_string_equal(f->conn.frames[1], "bbbb");
+    assert_true(edge_wconn_closing(&f->wc));
+    assert_int_equal(fake_serve(f->w, &f->wc, 10), 1);
+    assert_int_equal(f->conn.close_code, 4001);
+    assert_string_equal(f->conn.close_reason, "token expired");
+    assert_int_equal(f->conn.nframes, 2);
+    s_free(f);
+    f = s_fix(1 << 20, 100, 0, 0);
+    s_direct(f);
+    f->conn.partial = true;
+    edge_writer_send(f->w, &f->wc, a);
+    edge_writer_close_after(f->w, &f->wc, EDGE_CLOSE_AUTH, "subject changed");
+    assert_int_equal(f->conn.nframes, 0);
+    assert_int_equal(edge_frame_refcnt(a), 1); /* dropped from the queue */
+    edge_frame_unref(&a);
+    edge_frame_unref(&b);
+    s_free(f);
+}
+
 static void test_peer_close(void **state)
 {
     (void)state;
@@ -439,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_slow_consumer),
         cmocka_unit_test(test_close_reason_cut),
         cmocka_unit_test(test_peer_close),
+        cmocka_unit_test(test_close_after),
         cmocka_unit_test(test_broken_and_partial),
         cmocka_unit_test(test_drained_report),
         cmocka_unit_test(test_pacing),
