@@ -139,6 +139,7 @@ export class WeftClient {
   /** Opens the connection (and keeps reopening it until close()). */
   connect() {
     this.wanted = true;
+    this.authRetried = false; // an explicit connect() (say, with a new token) starts afresh
     if (this.ws || this.timer || this.fetching) return;
     this.open();
   }
@@ -208,14 +209,15 @@ export class WeftClient {
     for (const room of this.rooms) this.send(this.subscribeMessage(room));
   }
 
-  /** Close 4001: an expired token is fetched again; a refused one gets one more try, then we stop. */
+  /** Close 4001: getToken is asked once more and the client reconnects; when that token is
+   *  refused too (before any "authenticated"), it stops: retrying a refused token forever would
+   *  only load the edge. */
   onAuthClose(ev) {
     const info = { code: ev.code, reason: ev.reason };
-    if (ev.reason === 'token expired' && this.getToken) {
-      this.attempt = 0; // not a failure of the edge: come back at once with a fresh token
-      this.scheduleReconnect(info);
-    } else if (this.getToken && !this.authRetried) {
+    if (this.getToken && !this.authRetried) {
       this.authRetried = true;
+      // An expiry is not a failure of the edge: come back at once with the fresh token.
+      if (ev.reason === 'token expired') this.attempt = 0;
       this.scheduleReconnect(info);
     } else {
       this.wanted = false;

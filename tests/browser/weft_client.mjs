@@ -152,6 +152,26 @@ assert.deepEqual(w.sent, [{ op: 'auth', token: 'tok-4', id: w.sent[0].id }]);
 w.push({ op: 'authenticated', sub: '42', exp: nowS() + 600 });
 assert.deepEqual(w.sent.slice(1).map((m) => m.room), ['project:1', 'agent:*']);
 
+// getToken giving an expired token again: one more attempt only, then the client gives up.
+const expiring = new WeftClient('ws://edge.test/ws', {
+  WebSocket: FakeSocket, minDelay: 1, maxDelay: 2, getToken: async () => 'old' });
+const ex = [];
+expiring.on('status', (x) => ex.push(x));
+expiring.connect();
+await settle();
+const first = FakeSocket.all.length;
+FakeSocket.all.at(-1).drop(4001, 'token expired');
+await settle();
+mock.timers.tick(10);
+await settle();
+assert.equal(FakeSocket.all.length, first + 1);
+FakeSocket.all.at(-1).drop(4001, 'token expired');
+await settle();
+mock.timers.tick(60_000);
+await settle();
+assert.equal(FakeSocket.all.length, first + 1, 'no loop on a token that stays expired');
+assert.equal(ex.at(-1).gaveUp, true);
+
 // Another 4001 reason: one more getToken and attempt, then the client gives up.
 w.push({ op: 'error', code: 'unauthorized', message: 'bad signature', for: 'auth' });
 assert.equal(seen.unauthorized.at(-1).message, 'bad signature');
