@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edge_auth.h"
 #include "edge_classes.h"
 #include "edge_origin.h"
 #include "edge_tls.h"
@@ -112,6 +113,35 @@ const base_conf_entry_t edge_config_table[] = {
      "PEM private key of tls_cert, without a passphrase"},
     {"tls_chain", BASE_CONF_STR, F(tls_chain), "", 0, 4096,
      "optional PEM file of intermediate certificates sent after tls_cert (reloaded on SIGHUP)"},
+    {"auth", BASE_CONF_STR, F(auth), "jwt", 0, 16,
+     "jwt (clients present tokens) or none (anonymous: rooms limited by anonymous_rooms)"},
+    {"jwt_secret_file", BASE_CONF_STR, F(jwt_secret_file), "", 0, 4096,
+     "file holding the HS256/384/512 shared secret (at least 32 bytes)"},
+    {"jwt_secret_env", BASE_CONF_STR, F(jwt_secret_env), "", 0, 255,
+     "name of an environment variable holding the HS* shared secret"},
+    {"jwt_public_key", BASE_CONF_STR, F(jwt_public_key), "", 0, 4096,
+     "PEM public key file (RSA or EC) for RS/PS/ES tokens"},
+    {"jwt_jwks", BASE_CONF_STR, F(jwt_jwks), "", 0, 4096,
+     "JWKS file, keys chosen by the token's kid (reloaded on SIGHUP)"},
+    {"jwt_algs", BASE_CONF_STR, F(jwt_algs), "", 0, 255,
+     "allowed algorithms, e.g. RS256,ES256 (\"\" = every algorithm of the key's family)"},
+    {"jwt_issuer", BASE_CONF_STR, F(jwt_issuer), "", 0, 1024, "required iss (\"\" = not checked)"},
+    {"jwt_audience", BASE_CONF_STR, F(jwt_audience), "", 0, 1024,
+     "required aud (\"\" = not checked)"},
+    {"jwt_leeway", BASE_CONF_INT, F(jwt_leeway), "30", 0, 3600,
+     "seconds of clock skew allowed on exp and nbf"},
+    {"jwt_require_exp", BASE_CONF_BOOL, F(jwt_require_exp), "true", 0, 0,
+     "refuse tokens without exp"},
+    {"jwt_rooms_claim", BASE_CONF_STR, F(jwt_rooms_claim), "rooms", 1, 255,
+     "claim listing the rooms and trailing-* patterns a token opens"},
+    {"auth_timeout_ms", BASE_CONF_INT, F(auth_timeout_ms), "5000", 10, 600000,
+     "milliseconds a connection without a token has to send {\"op\":\"auth\"} (then close 4001)"},
+    {"autojoin", BASE_CONF_STR, F(autojoin), "user:{sub},global", 0, 4096,
+     "rooms joined on authentication, comma-separated templates ({sub}: the token's subject)"},
+    {"anonymous_rooms", BASE_CONF_STR, F(anonymous_rooms), "*", 0, 4096,
+     "auth = none: comma-separated rooms and patterns anyone may read (never user: rooms)"},
+    {"dev", BASE_CONF_BOOL, F(dev), "false", 0, 0,
+     "development: auth = jwt without a key starts anyway in anonymous mode (anonymous_rooms)"},
     {"log_level", BASE_CONF_LEVEL, F(log_level), "notice", 0, 0,
      "error, warn, notice, info or debug"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
@@ -189,6 +219,67 @@ static int s_check_tls(const edge_config_t *conf, char *err, size_t errlen)
     return edge_tls_check(conf->tls_cert, conf->tls_key, conf->tls_chain, err, errlen);
 }
 
+/* Number of JWT key sources configured. */
+static int s_key_sources(const edge_config_t *conf)
+{
+    return !s_unset(conf->jwt_secret_file) + !s_unset(conf->jwt_secret_env) +
+           !s_unset(conf->jwt_public_key) + !s_unset(conf->jwt_jwks);
+}
+
+bool edge_config_tokens(const edge_config_t *conf)
+{
+    return conf->auth && strcmp(conf->auth, "jwt") == 0 && s_key_sources(conf) > 0;
+}
+
+/* Authentication settings: a known mode, one key source with auth = jwt (none only under dev),
+ * usable auto-join templates and anonymous rooms. The keys themselves load at start. */
+static int s_check_auth(const edge_config_t *conf, char *err, size_t errlen)
+{
+    bool jwt = conf->auth && strcmp(conf->auth, "jwt") == 0;
+    if (!jwt && (!conf->auth || strcmp(conf->auth, "none") != 0)) {
+        snprintf(err, errlen, "auth: '%s' is neither jwt nor none", conf->auth ? conf->auth : "");
+        return -1;
+    }
+    int keys = s_key_sources(conf);
+    if (jwt && keys == 0 && !conf->dev) {
+        snprintf(err, errlen, "%s", EDGE_CONFIG_NO_KEY);
+        return -1;
+    }
+    if (jwt && keys > 1) {
+        snprintf(err, errlen, "auth: set one of jwt_secret_file, jwt_secret_env, jwt_public_key "
+                              "and jwt_jwks, not %d",
+                 keys);
+        return -1;
+    }
+    size_t n;
+    char **items = edge_auth_split(conf->autojoin, &n);
+    if (!items) {
+        snprintf(err, errlen, "autojoin: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!edge_perm_template_valid(items[i])) {
+            snprintf(err, errlen, "autojoin: '%s' is not a room name template", items[i]);
+            free(items);
+            return -1;
+        }
+    }
+    free(items);
+    if (!(items = edge_auth_split(conf->anonymous_rooms, &n))) {
+        snprintf(err, errlen, "anonymous_rooms: out of memory");
+        return -1;
+    }
+    edge_perm_t *anon = edge_perm_new(NULL, (const char *const *)items, n);
+    free(items);
+    if (!anon) {
+        snprintf(err, errlen, "anonymous_rooms: '%s' is not a list of rooms and patterns",
+                 conf->anonymous_rooms);
+        return -1;
+    }
+    edge_perm_destroy(&anon);
+    return 0;
+}
+
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
 {
     if (!conf->edge_id || conf->edge_id[0] == '\0') {
@@ -251,6 +342,8 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
         return -1;
     }
     edge_origin_destroy(&origins);
+    if (s_check_auth(conf, err, errlen) < 0)
+        return -1;
     return s_check_tls(conf, err, errlen);
 }
 

@@ -51,6 +51,21 @@ typedef struct edge_config {
     char *tls_cert;             /* PEM certificate file; "" = plain HTTP/WebSocket */
     char *tls_key;              /* PEM private key file of tls_cert */
     char *tls_chain;            /* PEM intermediate certificates sent after tls_cert; "" = none */
+    char *auth;                 /* "jwt" (tokens required) or "none" (anonymous, anonymous_rooms) */
+    char *jwt_secret_file;      /* HS* shared secret in a file; "" = unset */
+    char *jwt_secret_env;       /* name of an environment variable holding the HS* secret */
+    char *jwt_public_key;       /* PEM public key file (RSA or EC) */
+    char *jwt_jwks;             /* JWKS file (kid selection), reloaded on SIGHUP */
+    char *jwt_algs;             /* allowed algorithms ("RS256,ES256"); "" = the key's family */
+    char *jwt_issuer;           /* required iss; "" = not checked */
+    char *jwt_audience;         /* required aud; "" = not checked */
+    int jwt_leeway;             /* seconds of clock skew allowed on exp and nbf */
+    bool jwt_require_exp;       /* refuse tokens without exp */
+    char *jwt_rooms_claim;      /* claim listing extra rooms and patterns */
+    int auth_timeout_ms;        /* time a connection without a token has to send auth */
+    char *autojoin;             /* rooms joined on authentication (templates, comma-separated) */
+    char *anonymous_rooms;      /* auth = none: rooms and patterns anyone may read */
+    bool dev;                   /* auth = jwt without a key: start anonymous, loudly */
     int log_level;              /* weft_log_level_t threshold */
 } edge_config_t;
 
@@ -70,9 +85,20 @@ base_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **a
                                          const char *version, FILE *out, FILE *errout);
 
 /* Checks what the table cannot (edge_id alphabet, non-empty router and www, the class list,
- * max_batch_bytes within max_queue_bytes, the origin list, the TLS files) and fills derived values
+ * max_batch_bytes within max_queue_bytes, the origin list, the TLS files, the auth settings: one
+ * key source with auth = jwt unless dev, the room lists and templates) and fills derived values
  * (edge_id). Returns 0, or -1 with "key: what is wrong" in err. */
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen);
+
+/* True when auth = jwt and a key source is configured: clients must present tokens. False in
+ * anonymous mode (auth = none, or auth = jwt without a key under dev). */
+bool edge_config_tokens(const edge_config_t *conf);
+
+/* The message of a refused start: auth = jwt, no key, no dev. */
+#define EDGE_CONFIG_NO_KEY                                                                         \
+    "auth = jwt but no key is configured (jwt_secret_file, jwt_secret_env, jwt_public_key or "     \
+    "jwt_jwks); use auth = none for anonymous access"
+
 
 /* Frees the owned strings. Safe to call twice. */
 void edge_config_free(edge_config_t *conf);

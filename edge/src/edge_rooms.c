@@ -409,6 +409,21 @@ void edge_rooms_leave_all(edge_member_t *member)
         s_unlink(member->rooms, member->links);
 }
 
+size_t edge_rooms_leave_if(edge_member_t *member, edge_rooms_drop_fn *drop, void *arg)
+{
+    if (!member || !member->rooms)
+        return 0;
+    size_t n = 0;
+    for (s_link_t *l = member->links, *next; l; l = next) {
+        next = l->m_next;
+        if (drop(arg, l->entry->name, l->entry->len)) {
+            s_unlink(member->rooms, l);
+            n++;
+        }
+    }
+    return n;
+}
+
 /* Most rooms are matched by one or two entries (the room, maybe a pattern); more are counted
  * in a second scan of the patterns. */
 #define S_MAX_HITS 8

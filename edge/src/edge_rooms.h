@@ -99,6 +99,14 @@ edge_rooms_rc_t edge_rooms_leave(edge_member_t *member, const char *name, size_t
 /* Leaves everything the member joined; the member stays usable. */
 void edge_rooms_leave_all(edge_member_t *member);
 
+/* Asked by edge_rooms_leave_if() about one membership (name: the room or pattern as joined,
+ * len bytes, valid during the call): true to leave it. Must not join or leave. */
+typedef bool(edge_rooms_drop_fn)(void *arg, const char *name, size_t len);
+
+/* Leaves each membership for which drop() returns true (asked before it is left; a permission
+ * change on a live connection). Returns the number left. */
+size_t edge_rooms_leave_if(edge_member_t *member, edge_rooms_drop_fn *drop, void *arg);
+
 /* Calls fn(arg, conn, flags) once for every member listening to room; returns how many. */
 size_t edge_rooms_visit(edge_rooms_t *self, const char *room, size_t len, edge_rooms_visit_fn *fn,
                         void *arg);

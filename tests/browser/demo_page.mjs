@@ -51,7 +51,7 @@ try {
   const edge = start('weft-edge', [bins.edge, '--port', String(http), '--bind', '127.0.0.1',
     '--router', `tcp://127.0.0.1:${fanout}`, '--history', `tcp://127.0.0.1:${history}`,
     '--www', www, '--edge-id', EDGE_ID,
-    '--log-level', 'info']);
+    '--log-level', 'info', '--auth', 'none']);
   await waitLog(edge, 'ready:');
   const sim = start('weft-sim', [bins.sim, '--endpoint', endpoint, '--agents', '4',
     '--projects', '2', '--rate', '5', '--seed', '11']);

@@ -42,7 +42,7 @@ try {
   for (const [id, port] of [['edge-1', e1], ['edge-2', e2]]) {
     edges[id] = h.start(id, [bins.edge, '--port', String(port), '--bind', '127.0.0.1',
       '--router', `tcp://127.0.0.1:${fanout}`, '--history', `tcp://127.0.0.1:${history}`,
-      '--www', www, '--edge-id', id, '--log-level', 'info']);
+      '--www', www, '--edge-id', id, '--log-level', 'info', '--auth', 'none']);
     await h.waitLog(edges[id], 'ready:');
   }
   const haproxy = h.start('haproxy', [bins.haproxy, '-db', '-f', haproxyCfg], {

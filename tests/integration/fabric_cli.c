@@ -233,7 +233,10 @@ static void test_check_config(void **state)
     const char *vars[] = {"WEFT_ROUTER_BIN", "WEFT_EDGE_BIN"};
     for (size_t i = 0; i < 2; i++) {
         char good[512], bad[512], want[600];
-        s_write(ctx, good, sizeof good, "good.conf", "# a comment\nlog_level = warn\n");
+        /* The edge needs a key with auth = jwt (the default): this one runs anonymous. */
+        s_write(ctx, good, sizeof good, "good.conf",
+                i == 0 ? "# a comment\nlog_level = warn\n"
+                       : "# a comment\nlog_level = warn\nauth = none\n");
         s_write(ctx, bad, sizeof bad, "bad.conf", "# a comment\nno_such_key = 1\n");
         char *argv[] = {(char *)it_env(vars[i]), "--config", good, "--check-config", NULL};
         char *out = NULL;

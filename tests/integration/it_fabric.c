@@ -244,6 +244,8 @@ static int s_run_edge(it_fabric_t *self, int idx, const char *edge_id, const cha
                            edge_id,
                            "--log-level",
                            "info",
+                           "--auth", /* anonymous; a test that needs tokens passes --auth jwt */
+                           "none",
                            NULL};
     char *argv[64];
     if (s_argv(argv, 64, fixed, extra) < 0)

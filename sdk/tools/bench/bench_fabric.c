@@ -256,6 +256,8 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, base_log_t *
         argv[n++] = self->history;
         argv[n++] = "--edge_id";
         argv[n++] = id;
+        argv[n++] = "--auth"; /* anonymous: the bench measures delivery, not tokens */
+        argv[n++] = "none";
         if (s_split(conf->edge_args, words, sizeof words, argv, &n) < 0)
             goto err;
         argv[n] = NULL;

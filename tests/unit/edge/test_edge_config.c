@@ -21,8 +21,9 @@
 static base_conf_action_t s_run(edge_config_t *conf, char *out, size_t outlen, char *err,
                                 size_t errlen, const char *flag, ...)
 {
-    char *argv[32] = {"weft-edge"};
-    int argc = 1;
+    /* Anonymous unless a test says otherwise (a later --auth wins): auth = jwt needs a key. */
+    char *argv[32] = {"weft-edge", "--auth", "none"};
+    int argc = 3;
     va_list ap;
     va_start(ap, flag);
     for (const char *a = flag; a && argc < 31; a = va_arg(ap, const char *))

@@ -94,6 +94,39 @@ static void test_first_last_callbacks(void **state)
     assert_null(rooms);
 }
 
+/* edge_rooms_leave_if(): drops names starting with 't' (asked with the name as joined). */
+static bool s_drop_t(void *arg, const char *name, size_t len)
+{
+    char *asked = arg;
+    strncat(asked, name, len);
+    strcat(asked, "|");
+    return name[0] == 't';
+}
+
+static void test_leave_if(void **state)
+{
+    (void)state;
+    topics_t t = {.calls = 0};
+    edge_rooms_t *rooms = edge_rooms_new(s_on_topic, &t);
+    int c = 1;
+    edge_member_t *m = edge_member_new(rooms, &c);
+    assert_int_equal(JOIN(m, "team:1"), EDGE_ROOMS_ADDED);
+    assert_int_equal(JOIN(m, "global"), EDGE_ROOMS_ADDED);
+    assert_int_equal(JOIN(m, "team:*"), EDGE_ROOMS_ADDED);
+    t.log[0] = '\0';
+    char asked[128] = "";
+    assert_int_equal(edge_rooms_leave_if(m, s_drop_t, asked), 2);
+    assert_non_null(strstr(asked, "team:1|"));
+    assert_non_null(strstr(asked, "global|"));
+    assert_non_null(strstr(asked, "team:*|"));
+    assert_int_equal(strlen(asked), strlen("team:1|global|team:*|"));
+    assert_int_equal(edge_member_count(m), 1);
+    assert_int_equal(LEAVE(m, "global"), EDGE_ROOMS_REMOVED);
+    assert_string_equal(t.log, "-team:|-team:1 |-global |"); /* newest membership first */
+    edge_member_destroy(&m);
+    edge_rooms_destroy(&rooms);
+}
+
 static void test_join_twice_and_leave_errors(void **state)
 {
     topics_t t = {.calls = 0};
@@ -610,6 +643,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_last_callbacks),
+        cmocka_unit_test(test_leave_if),
         cmocka_unit_test(test_join_twice_and_leave_errors),
         cmocka_unit_test(test_exact_room_boundaries),
         cmocka_unit_test(test_patterns),

@@ -93,8 +93,10 @@ static void test_serve_and_stop(void **state)
                     WEFT_WWW_DIR,
                     "--edge-id",
                     "unit-edge",
+                    "--auth",
+                    "none",
                     NULL};
-    assert_int_equal(edge_config_from_args(&f.conf, 13, argv, "test", stdout, stderr),
+    assert_int_equal(edge_config_from_args(&f.conf, 15, argv, "test", stdout, stderr),
                      BASE_CONF_RUN);
     f.log = base_log_new("test-edge", WEFT_LOG_WARN, NULL);
     assert_non_null(f.log);
@@ -171,8 +173,9 @@ static void test_bad_config(void **state)
 {
     (void)state;
     edge_config_t conf;
-    char *argv[] = {"weft-edge", "--port", "0", "--router", "tcp://127.0.0.1:1", NULL};
-    assert_int_equal(edge_config_from_args(&conf, 5, argv, "test", stdout, stderr), BASE_CONF_RUN);
+    char *argv[] = {"weft-edge", "--port", "0", "--router", "tcp://127.0.0.1:1", "--auth", "none",
+                    NULL};
+    assert_int_equal(edge_config_from_args(&conf, 7, argv, "test", stdout, stderr), BASE_CONF_RUN);
     base_log_t *log = base_log_new("test-edge", WEFT_LOG_ERROR, NULL);
     /* Not a class list: the server refuses to start, and frees what it made. */
     free(conf.classes);
