@@ -16,16 +16,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { Harness, check, freePort, loadChromium, need, sleep, STEP_MS } from './lib.mjs';
+import { Harness, check, freePort, loadChromium, need, needBins, sleep, STEP_MS } from './lib.mjs';
 
 const chromium = await loadChromium();
-const bins = {
-  router: need('WEFT_ROUTER_BIN'),
-  edge: need('WEFT_EDGE_BIN'),
-  sim: need('WEFT_SIM_BIN'),
-  pub: need('WEFT_PUB_BIN'),
-  token: need('WEFT_TOKEN_BIN'),
-};
+const bins = needBins('router', 'edge', 'sim', 'pub', 'token');
 const www = need('WEFT_WWW_DIR');
 const h = new Harness('browser-auth');
 
@@ -112,9 +106,5 @@ try {
 } catch (err) {
   failed = true;
   console.error(`FAIL: ${err.stack || err}`);
-} finally {
-  if (context) await context.close().catch(() => {});
-  h.finish(failed);
 }
-console.log(failed ? 'browser test: 0 passed, 1 failed' : 'browser test: 1 passed, 0 failed');
-process.exit(failed ? 1 : 0);
+await h.conclude(failed, context, 'browser auth test');
