@@ -5,6 +5,11 @@
 #   HAProxy on 127.0.0.1:8080, round robin over the edges (deploy/haproxy.cfg)
 #   weft-sim, simulated agents publishing at a modest rate
 # then prints the dashboard address and runs until Ctrl-C, when it stops everything.
+# The edges require a JWT (auth = jwt, docs/security.md): the demo makes a random HS256 secret in
+# its temporary directory, starts the edges with it, mints a one-hour development token with
+# weft-token (sub "demo", rooms project:* and agent:*, the rooms weft-sim publishes to; global
+# and user:demo come with every token) and prints it beside the dashboard address, in the
+# URL's #fragment, which browsers never send to a server.
 #
 # Usage: bash deploy/demo.sh [--duration SECONDS] [--no-build]
 #   --duration S  run S seconds, check everything is still up, stop and exit 0 (non-interactive)
@@ -23,7 +28,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=${2:?--duration needs seconds}; shift 2 ;;
     --duration=*) duration=${1#--duration=}; shift ;;
     --no-build) build=0; shift ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -64,7 +69,8 @@ fi
 bin_router=$root/build/router/weft-router
 bin_edge=$root/build/edge/weft-edge
 bin_sim=$root/build/sdk/weft-sim
-for b in "$bin_router" "$bin_edge" "$bin_sim"; do
+bin_token=$root/build/sdk/weft-token
+for b in "$bin_router" "$bin_edge" "$bin_sim" "$bin_token"; do
     [ -x "$b" ] || { echo "demo.sh: $b is missing; run without --no-build" >&2; exit 1; }
 done
 
@@ -121,13 +127,21 @@ wait_ready() {
     exit 1
 }
 
+# The edges' HS256 secret: 48 random bytes, readable by this user only, gone with the demo's
+# directory. A real deployment keeps it (or an RSA/EC key pair) where its login service can sign.
+secret=$logs/jwt.secret
+(umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$secret")
+token=$("$bin_token" --secret-file "$secret" --sub demo --rooms 'project:*,agent:*' --ttl 3600)
+
 start router "$bin_router" --intake "tcp://127.0.0.1:$intake_port" --fanout "tcp://127.0.0.1:$fanout_port" \
     --history "tcp://127.0.0.1:$history_port"
 wait_ready router ""
 start edge1 "$bin_edge" --port "$edge1_port" --bind 127.0.0.1 --router "tcp://127.0.0.1:$fanout_port" \
-    --history "tcp://127.0.0.1:$history_port" --www "$root/edge/www" --edge-id edge1
+    --history "tcp://127.0.0.1:$history_port" --www "$root/edge/www" --edge-id edge1 \
+    --jwt-secret-file "$secret"
 start edge2 "$bin_edge" --port "$edge2_port" --bind 127.0.0.1 --router "tcp://127.0.0.1:$fanout_port" \
-    --history "tcp://127.0.0.1:$history_port" --www "$root/edge/www" --edge-id edge2
+    --history "tcp://127.0.0.1:$history_port" --www "$root/edge/www" --edge-id edge2 \
+    --jwt-secret-file "$secret"
 wait_ready edge1 "$edge1_port"
 wait_ready edge2 "$edge2_port"
 export WEFT_HTTP_BIND="127.0.0.1:$http_port" WEFT_EDGE1="127.0.0.1:$edge1_port" WEFT_EDGE2="127.0.0.1:$edge2_port"
@@ -152,7 +166,10 @@ done
 page_ok || { echo "demo.sh: http://127.0.0.1:$http_port/ does not answer 200" >&2; exit 1; }
 
 echo
-echo "Dashboard: http://127.0.0.1:$http_port/"
+echo "Dashboard: http://127.0.0.1:$http_port/#token=$token"
+echo "  token    $token"
+echo "           (sub demo, rooms project:* agent:* + global user:demo, valid 1 h; another one:"
+echo "           build/sdk/weft-token --secret-file $secret --sub demo --rooms 'project:*,agent:*')"
 echo "  router   tcp://127.0.0.1:$intake_port (agents), tcp://127.0.0.1:$fanout_port and :$history_port (edges)"
 echo "  edges    127.0.0.1:$edge1_port, 127.0.0.1:$edge2_port behind HAProxy (round robin)"
 echo "  publish  build/sdk/weft-pub --endpoint tcp://127.0.0.1:$intake_port global demo.hello '{\"hi\":1}'"

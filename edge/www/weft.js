@@ -24,6 +24,23 @@
 // emitted as an 'event', in order, exactly as if it had come alone, and the cursor moves to the
 // batch's to_seq, past events the edge coalesced away (only the newest per key was kept). Ask
 // for one frame per event instead with subscribe(room, { batch: false }).
+//
+// Authentication (docs/security.md): give the client a token, or better a callback that fetches
+// one from the application's login service:
+//
+//   const weft = new WeftClient(undefined, { getToken: async () => (await fetch('/weft-token')).text() });
+//
+// The token travels in the first frame, {"op":"auth","token":…}, never in the URL (URLs reach
+// proxy and server logs). Subscriptions are sent only once the edge answered "authenticated"
+// (the edge also joins user:<sub> and global by itself and says so with "subscribed" frames).
+// getToken is called before every (re)connect, ahead of the token's expiry (30 s or a tenth of
+// its lifetime before "exp", whichever is shorter: the fresh token is sent on the live
+// connection, which keeps its rooms), and after the edge closed with 4001 "token expired". Any
+// other 4001 (a refused token) gets one more getToken and attempt, then the client gives up:
+// a 'status' event with state 'closed', gaveUp: true and the edge's reason. Events
+// 'authenticated' (the edge's frame: sub, exp) and 'unauthorized' (a refused token: code,
+// message) report the rest. Without token or getToken the client talks to anonymous edges
+// (auth = none) as before.
 
 /** The edge's WebSocket URL for a page location: ws(s)://<host>/ws. */
 export function defaultUrl(loc = globalThis.location) {
@@ -36,6 +53,15 @@ export function isPattern(room) {
   return room.endsWith('*');
 }
 
+const MAX_TIMER = 2 ** 31 - 1; // ms, the longest setTimeout delay
+
+/** Milliseconds from now until a token expiring at exp (unix seconds) should be refreshed:
+ *  30 s or a tenth of its remaining lifetime before exp, whichever is shorter; never negative. */
+export function refreshDelay(exp, now = Date.now()) {
+  const left = exp * 1000 - now;
+  return Math.max(0, Math.round(left - Math.min(30000, left / 10)));
+}
+
 /** Delay before reconnect attempt n (0-based): base * 2^n capped at max, times 0.5..1 jitter. */
 export function backoffDelay(n, base = 250, max = 30000, random = Math.random) {
   const ceiling = Math.min(max, base * 2 ** Math.min(n, 30));
@@ -45,7 +71,8 @@ export function backoffDelay(n, base = 250, max = 30000, random = Math.random) {
 export class WeftClient {
   /**
    * @param {string} [url] edge endpoint; defaults to defaultUrl()
-   * @param {object} [opts] { minDelay: ms (250), maxDelay: ms (30000), WebSocket: constructor }
+   * @param {object} [opts] { minDelay: ms (250), maxDelay: ms (30000), WebSocket: constructor,
+   *   token: a JWT string, getToken: async () => JWT (preferred: lets the client refresh) }
    */
   constructor(url = defaultUrl(), opts = {}) {
     this.url = url;
@@ -63,6 +90,19 @@ export class WeftClient {
     this.wanted = false; // connect() called and close() not since
     this.nextId = 1;
     this.welcome = null; // last welcome frame
+    this.token = opts.token ?? null;
+    this.getToken = opts.getToken ?? null;
+    this.ready = false; // the edge accepts subscriptions on this connection (authenticated or anonymous)
+    this.refreshTimer = null;
+    this.authRetried = false; // a refused token got its one more getToken
+    this.opening = 0; // generation of open(), so a close() during getToken cancels it
+    this.fetching = false; // open() is waiting for getToken
+    this.refreshedExp = 0; // exp a refresh is scheduled for on this connection
+  }
+
+  /** True when the client has a token or a way to get one. */
+  get usesAuth() {
+    return Boolean(this.token || this.getToken);
   }
 
   /** Registers fn for 'event', 'status', 'welcome', 'subscribed', 'position', 'unsubscribed', 'error',
@@ -99,13 +139,38 @@ export class WeftClient {
   /** Opens the connection (and keeps reopening it until close()). */
   connect() {
     this.wanted = true;
-    if (this.ws || this.timer) return;
+    this.authRetried = false; // an explicit connect() (say, with a new token) starts afresh
+    if (this.ws || this.timer || this.fetching) return;
     this.open();
   }
 
-  open() {
+  /** A token for the next connection or refresh: getToken's answer, else the static token. */
+  async fetchToken() {
+    if (!this.getToken) return this.token;
+    const token = await this.getToken();
+    if (typeof token !== 'string' || token === '') throw new Error('getToken returned no token');
+    this.token = token;
+    return token;
+  }
+
+  async open() {
+    const gen = ++this.opening;
     this.timer = null;
     this.setState('connecting', { attempt: this.attempt });
+    let token = null;
+    if (this.usesAuth) {
+      this.fetching = true;
+      try {
+        token = await this.fetchToken();
+      } catch (err) {
+        this.fetching = false;
+        if (gen !== this.opening || !this.wanted) return;
+        this.scheduleReconnect({ reason: `getToken failed: ${err && err.message ? err.message : err}` });
+        return;
+      }
+      this.fetching = false;
+      if (gen !== this.opening || !this.wanted) return; // close() while the token was fetched
+    }
     let ws;
     try {
       ws = new this.WebSocketImpl(this.url);
@@ -114,20 +179,89 @@ export class WeftClient {
       return;
     }
     this.ws = ws;
+    this.ready = false;
+    this.refreshedExp = 0;
     ws.onopen = () => {
       this.setState('open');
-      for (const room of this.rooms) this.send(this.subscribeMessage(room));
+      // The token goes first: the edge refuses every other op before it.
+      if (token) this.send({ op: 'auth', token }, true);
+      else this.becomeReady();
     };
     ws.onmessage = (msg) => this.onFrame(msg.data);
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.wanted) this.scheduleReconnect({ code: ev.code, reason: ev.reason });
+      this.ready = false;
+      this.clearRefresh();
+      if (this.wanted && ev.code === 4001) this.onAuthClose(ev);
+      else if (this.wanted) this.scheduleReconnect({ code: ev.code, reason: ev.reason });
       else this.setState('closed', { code: ev.code, reason: ev.reason });
     };
     ws.onerror = () => {
       // A close event always follows; reconnecting is decided there.
     };
+  }
+
+  /** The connection may carry subscriptions now: send every remembered room once. */
+  becomeReady() {
+    if (this.ready) return;
+    this.ready = true;
+    for (const room of this.rooms) this.send(this.subscribeMessage(room));
+  }
+
+  /** Close 4001: getToken is asked once more and the client reconnects; when that token is
+   *  refused too (before any "authenticated"), it stops: retrying a refused token forever would
+   *  only load the edge. */
+  onAuthClose(ev) {
+    const info = { code: ev.code, reason: ev.reason };
+    if (this.getToken && !this.authRetried) {
+      this.authRetried = true;
+      // An expiry is not a failure of the edge: come back at once with the fresh token.
+      if (ev.reason === 'token expired') this.attempt = 0;
+      this.scheduleReconnect(info);
+    } else {
+      this.wanted = false;
+      this.setState('closed', { ...info, gaveUp: true });
+    }
+  }
+
+  clearRefresh() {
+    if (this.refreshTimer) {
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = null;
+    }
+  }
+
+  /** Sends a fresh token ahead of exp (unix seconds), when the application can give one. */
+  scheduleRefresh(exp) {
+    // A refresh that brought no later exp (getToken gave the same token) is not repeated: the
+    // edge closes with 4001 "token expired" and the reconnect asks getToken again.
+    if (!this.getToken || !exp || exp <= this.refreshedExp) return;
+    this.clearRefresh();
+    this.refreshedExp = exp;
+    const ws = this.ws;
+    const delay = refreshDelay(exp);
+    if (delay > MAX_TIMER) {
+      // setTimeout fires at once beyond 2^31-1 ms (24.8 days): wait in steps.
+      this.refreshTimer = setTimeout(() => {
+        this.refreshedExp = 0;
+        this.scheduleRefresh(exp);
+      }, MAX_TIMER);
+      return;
+    }
+    this.refreshTimer = setTimeout(async () => {
+      this.refreshTimer = null;
+      let token;
+      try {
+        token = await this.fetchToken();
+      } catch (err) {
+        // The edge closes with 4001 "token expired" at exp; the reconnect asks again.
+        const message = String(err && err.message ? err.message : err);
+        this.emit('error', { op: 'error', code: 'token_refresh', message });
+        return;
+      }
+      if (this.ws === ws && this.ready) this.send({ op: 'auth', token }, true);
+    }, delay);
   }
 
   scheduleReconnect(info) {
@@ -150,6 +284,23 @@ export class WeftClient {
         this.attempt = 0; // a healthy connection resets the backoff
         this.welcome = msg;
         this.emit('welcome', msg);
+        // auth: "none" (anonymous edge), "ok" (the upgrade carried a valid token), "required"
+        // (our auth frame is on its way, or we have none: the edge will say unauthorized).
+        if (msg.auth === 'none') this.becomeReady();
+        else if (msg.auth === 'ok') {
+          this.becomeReady();
+          this.scheduleRefresh(msg.exp);
+        } else if (msg.auth === 'required' && !this.usesAuth)
+          this.emit('unauthorized', {
+            code: 'auth_required',
+            message: 'this edge requires a token (token or getToken option)',
+          });
+        break;
+      case 'authenticated':
+        this.authRetried = false;
+        this.emit('authenticated', msg);
+        this.becomeReady();
+        this.scheduleRefresh(msg.exp);
         break;
       case 'event':
         // Advance the cursor first, so that handlers (which may save it) see this event in it.
@@ -189,8 +340,17 @@ export class WeftClient {
         this.emit('position', msg);
         break;
       case 'unsubscribed':
-      case 'pong':
+        // A refreshed token that no longer allows the room: stop asking for it.
+        if (msg.reason === 'forbidden') this.forget(msg.room);
+        this.emit(msg.op, msg);
+        break;
       case 'error':
+        if (msg.code === 'unauthorized' || msg.code === 'auth_required') this.emit('unauthorized', msg);
+        // A room the token does not allow would be refused again after every reconnect.
+        else if (msg.code === 'forbidden' && msg.room) this.forget(msg.room);
+        this.emit(msg.op, msg);
+        break;
+      case 'pong':
         this.emit(msg.op, msg);
         break;
       default:
@@ -198,8 +358,9 @@ export class WeftClient {
     }
   }
 
-  send(obj) {
-    if (!this.ws || this.ws.readyState !== 1) return false;
+  /** Sends obj on the open connection; before it is ready only the auth frame (force) goes. */
+  send(obj, force = false) {
+    if (!this.ws || this.ws.readyState !== 1 || (!force && !this.ready)) return false;
     if (obj.id === undefined) obj.id = this.nextId++;
     this.ws.send(JSON.stringify(obj));
     return true;
@@ -230,10 +391,15 @@ export class WeftClient {
 
   /** Leaves a room or pattern (and forgets its cursor). */
   unsubscribe(room) {
+    this.forget(room);
+    this.send({ op: 'unsubscribe', room });
+  }
+
+  /** Drops a room from the remembered set (with its cursor and batch setting). */
+  forget(room) {
     this.rooms.delete(room);
     this.cursors.delete(room);
     this.unbatched.delete(room);
-    this.send({ op: 'unsubscribe', room });
   }
 
   /** The cursor of an exact room, { epoch, seq }, or undefined before its first event. */
@@ -250,6 +416,8 @@ export class WeftClient {
   /** Closes for good (no reconnect). */
   close() {
     this.wanted = false;
+    this.opening += 1; // cancels an open() waiting for getToken
+    this.clearRefresh();
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;

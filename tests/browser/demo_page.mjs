@@ -13,17 +13,12 @@
 
 import path from 'node:path';
 
-import { Harness, check, freePort, loadChromium, need, STEP_MS } from './lib.mjs';
+import { Harness, check, freePort, loadChromium, need, needBins, STEP_MS } from './lib.mjs';
 
 const EDGE_ID = 'edge-browser';
 
 const chromium = await loadChromium();
-const bins = {
-  router: need('WEFT_ROUTER_BIN'),
-  edge: need('WEFT_EDGE_BIN'),
-  sim: need('WEFT_SIM_BIN'),
-  pub: need('WEFT_PUB_BIN'),
-};
+const bins = needBins('router', 'edge', 'sim', 'pub');
 const www = need('WEFT_WWW_DIR');
 const h = new Harness('browser');
 const dir = h.dir;
@@ -127,10 +122,6 @@ try {
 } catch (err) {
   failed = true;
   console.error(`FAIL: ${err.stack || err}`);
-} finally {
-  if (context) await context.close().catch(() => {});
-  // Keeps the logs and the screenshot only when they are needed (or asked for).
-  h.finish(failed);
 }
-console.log(failed ? 'browser test: 0 passed, 1 failed' : 'browser test: 1 passed, 0 failed');
-process.exit(failed ? 1 : 0);
+// Keeps the logs and the screenshot only when they are needed (or asked for).
+await h.conclude(failed, context);

@@ -27,6 +27,11 @@ export function need(name) {
   return v;
 }
 
+/** The Weft binaries named (router, edge, sim, pub, token, haproxy) from WEFT_<NAME>_BIN. */
+export function needBins(...names) {
+  return Object.fromEntries(names.map((n) => [n, need(`WEFT_${n.toUpperCase()}_BIN`)]));
+}
+
 /** playwright-core's chromium, or exit 1 with a hint when npm ci was not run. */
 export async function loadChromium() {
   try {
@@ -160,6 +165,15 @@ export class Harness {
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1200, height: 800 },
     });
+  }
+
+  /** The end of a test: closes the browser context, finish(), prints the summary line and
+   *  exits 0, or 1 when failed. */
+  async conclude(failed, context, label = 'browser test') {
+    if (context) await context.close().catch(() => {});
+    this.finish(failed);
+    console.log(failed ? `${label}: 0 passed, 1 failed` : `${label}: 1 passed, 0 failed`);
+    process.exit(failed ? 1 : 0);
   }
 
   /** Kills what still runs; prints the logs when failed; removes the directory unless kept. */

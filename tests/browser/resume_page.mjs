@@ -11,18 +11,13 @@
 //
 // Run: cd tests/browser && npm ci && node resume_page.mjs   (normally through ctest -L browser)
 
-import { Harness, check, freePort, loadChromium, need, sleep, waitFor } from './lib.mjs';
+import { Harness, check, freePort, loadChromium, need, needBins, sleep, waitFor } from './lib.mjs';
 
 const ROOM = 'br:resume';
 const TOTAL = 400;
 const EVERY_MS = 20;
 
-const bins = {
-  router: need('WEFT_ROUTER_BIN'),
-  edge: need('WEFT_EDGE_BIN'),
-  pub: need('WEFT_PUB_BIN'),
-  haproxy: need('WEFT_HAPROXY_BIN'),
-};
+const bins = needBins('router', 'edge', 'pub', 'haproxy');
 const haproxyCfg = need('WEFT_HAPROXY_CFG');
 const www = need('WEFT_WWW_DIR');
 const chromium = await loadChromium();
@@ -136,9 +131,5 @@ try {
 } catch (err) {
   failed = true;
   console.error(`FAIL: ${err.stack || err}`);
-} finally {
-  if (context) await context.close().catch(() => {});
-  h.finish(failed);
 }
-console.log(failed ? 'browser resume test: 0 passed, 1 failed' : 'browser resume test: 1 passed, 0 failed');
-process.exit(failed ? 1 : 0);
+await h.conclude(failed, context, 'browser resume test');
