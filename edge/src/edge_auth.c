@@ -9,19 +9,18 @@
 #define S_US 1000000LL /* microseconds a second */
 
 struct edge_auth {
-    edge_jwt_t *jwt;         /* the verifier (auth = jwt with a key), else NULL */
-    edge_perm_t *anon;       /* anonymous_rooms (anonymous mode), else NULL */
-    bool anon_all;           /* anonymous_rooms is "*": every room, no check */
-    char **autojoin;         /* auto-join templates (edge_auth_split()) */
-    size_t nautojoin;        /* entries in autojoin */
-    int64_t timeout_us;      /* auth_timeout_ms */
-    int64_t leeway_us;       /* jwt_leeway */
+    edge_jwt_t *jwt;    /* the verifier (auth = jwt with a key), else NULL */
+    edge_perm_t *anon;  /* anonymous_rooms (anonymous mode), else NULL */
+    bool anon_all;      /* anonymous_rooms is "*": every room, no check */
+    char **autojoin;    /* auto-join templates (edge_auth_split()) */
+    size_t nautojoin;   /* entries in autojoin */
+    int64_t timeout_us; /* auth_timeout_ms */
+    int64_t leeway_us;  /* jwt_leeway */
 };
 
 const char *edge_auth_refusal_name(int reason)
 {
-    static const char *const own[] = {"forbidden", "auth_timeout", "auth_required",
-                                      "sub_changed"};
+    static const char *const own[] = {"forbidden", "auth_timeout", "auth_required", "sub_changed"};
     if (reason >= 0 && reason < EDGE_JWT__COUNT)
         return edge_jwt_err_name((edge_jwt_err_t)reason);
     if (reason >= EDGE_JWT__COUNT && reason < EDGE_REFUSE__COUNT)
@@ -246,8 +245,7 @@ size_t edge_auth_autojoin(const edge_auth_t *self, const edge_auth_conn_t *st,
     const edge_perm_t *perm = edge_auth_conn_perm(self, st);
     if (!perm)
         return 0;
-    return edge_perm_autojoin(perm, (const char *const *)self->autojoin, self->nautojoin, fn,
-                              arg);
+    return edge_perm_autojoin(perm, (const char *const *)self->autojoin, self->nautojoin, fn, arg);
 }
 
 void edge_auth_conn_clear(edge_auth_conn_t *st)

@@ -57,7 +57,11 @@ const char *edge_auth_refusal_text(int reason);
 #define EDGE_AUTH_SUB_CHANGED_TEXT "subject changed"
 
 /* A connection's state (see the banner). */
-typedef enum edge_auth_state { EDGE_AUTH_ANON = 0, EDGE_AUTH_PENDING, EDGE_AUTH_OK } edge_auth_state_t;
+typedef enum edge_auth_state {
+    EDGE_AUTH_ANON = 0,
+    EDGE_AUTH_PENDING,
+    EDGE_AUTH_OK
+} edge_auth_state_t;
 
 /* A verified identity: the rules of its sub and rooms claim, and its expiry. */
 typedef struct edge_auth_id {
@@ -82,9 +86,9 @@ typedef enum edge_auth_due {
 
 /* What an accepted auth did (edge_auth_conn_auth()). */
 typedef enum edge_auth_rc {
-    EDGE_AUTH_FIRST = 0,    /* first identity of the connection: auto-join next */
-    EDGE_AUTH_REFRESHED,    /* same sub, new token: re-check the subscriptions */
-    EDGE_AUTH_SUB_CHANGED   /* another sub: refused (the identity is freed) */
+    EDGE_AUTH_FIRST = 0,  /* first identity of the connection: auto-join next */
+    EDGE_AUTH_REFRESHED,  /* same sub, new token: re-check the subscriptions */
+    EDGE_AUTH_SUB_CHANGED /* another sub: refused (the identity is freed) */
 } edge_auth_rc_t;
 
 typedef struct edge_auth edge_auth_t;

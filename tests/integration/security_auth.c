@@ -89,8 +89,8 @@ static void s_make_bad(void)
     long long now = (long long)time(NULL);
     char claims[12000];
     int n = 0;
-#define BAD(label, reason, tok) (g_bad[n].name = label, g_bad[n].why = reason, \
-                                 g_bad[n++].token = strdup(tok))
+#define BAD(label, reason, tok)                                                                    \
+    (g_bad[n].name = label, g_bad[n].why = reason, g_bad[n++].token = strdup(tok))
     snprintf(claims, sizeof claims,
              "{\"sub\":\"9\",\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":%lld}", now - 60);
     BAD("expired", "token expired", s_mint_raw(HS256, claims, SECRET));
@@ -248,9 +248,18 @@ static void test_setup(void **state)
     assert_non_null(f);
     fputs(SECRET "\n", f);
     assert_int_equal(fclose(f), 0);
-    const char *extra[] = {"--auth",        "jwt",    "--jwt-secret-file", secret,
-                           "--jwt-issuer",  ISS,      "--jwt-audience",    AUD,
-                           "--jwt-leeway",  "0",      "--auth-timeout-ms", "1500",
+    const char *extra[] = {"--auth",
+                           "jwt",
+                           "--jwt-secret-file",
+                           secret,
+                           "--jwt-issuer",
+                           ISS,
+                           "--jwt-audience",
+                           AUD,
+                           "--jwt-leeway",
+                           "0",
+                           "--auth-timeout-ms",
+                           "1500",
                            NULL};
     assert_int_equal(it_fabric_start_router(ctx->fab, NULL), 0);
     assert_int_equal(it_fabric_start_edge(ctx->fab, "edge-auth", extra), 0);
@@ -318,8 +327,8 @@ static void test_upgrade_refusals(void **state)
     for (int i = 0; i < N_BAD; i++) {
         int status = s_raw_upgrade(ctx->port, "/ws", g_bad[i].token, out, sizeof out);
         if (status != 401 || !strstr(out, g_bad[i].why))
-            fail_msg("%s in the header: want 401 '%s', got %d: %.300s", g_bad[i].name,
-                     g_bad[i].why, status, out);
+            fail_msg("%s in the header: want 401 '%s', got %d: %.300s", g_bad[i].name, g_bad[i].why,
+                     status, out);
     }
     /* The query parameter is checked the same way. */
     char path[TOKEN_CAP + 16];
@@ -438,8 +447,7 @@ static void test_refresh(void **state)
     test_ctx_t *ctx = *state;
     if (!ctx->ready)
         skip();
-    ts_wsc_dial_t dial = {.origin = "http://127.0.0.1",
-                          .bearer = s_mint("5", 600, "[\"team:*\"]")};
+    ts_wsc_dial_t dial = {.origin = "http://127.0.0.1", .bearer = s_mint("5", 600, "[\"team:*\"]")};
     ts_wsc_conn_t *r = s_open(ctx, "R (sub 5)", &dial);
     assert_int_equal(ts_wsc_subscribe(r, "team:1", IT_WAIT_MS), 0);
     int nt = 0;
@@ -505,11 +513,22 @@ static void test_shutdown(void **state)
     weft_pub_destroy(&ctx->pub);
     assert_int_equal(it_fabric_stop_all(ctx->fab), 0);
     ts_proc_t *edge = it_fabric_edge(ctx->fab, 0);
-    const char *want[] = {
-        "auth: ok=6 refreshes=1 refused:", " expired=4", " not_yet_valid=2", " bad_signature=3",
-        " alg_none=2", " malformed=4", " too_big=2", " missing_sub=2", " bad_iss=2",
-        " bad_aud=2", " forbidden=4", " auth_timeout=1", " auth_required=1", " sub_changed=1",
-        "closes: ", " 4001_auth=14"};
+    const char *want[] = {"auth: ok=6 refreshes=1 refused:",
+                          " expired=4",
+                          " not_yet_valid=2",
+                          " bad_signature=3",
+                          " alg_none=2",
+                          " malformed=4",
+                          " too_big=2",
+                          " missing_sub=2",
+                          " bad_iss=2",
+                          " bad_aud=2",
+                          " forbidden=4",
+                          " auth_timeout=1",
+                          " auth_required=1",
+                          " sub_changed=1",
+                          "closes: ",
+                          " 4001_auth=14"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (ts_proc_log_count(edge, want[i]) < 1)
             fail_msg("the exit summary does not say '%s'", want[i]);

@@ -52,8 +52,8 @@ static const char *s_token(char *buf, size_t cap, const char *sub, long long exp
                  rooms);
     else
         snprintf(claims, sizeof claims, "{\"sub\":\"%s\",\"rooms\":%s}", sub, rooms);
-    assert_non_null(ts_jwt_hs(buf, cap, "HS256", SECRET, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
-                              claims));
+    assert_non_null(
+        ts_jwt_hs(buf, cap, "HS256", SECRET, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims));
     return buf;
 }
 
@@ -134,14 +134,14 @@ static void test_config_checks(void **state)
     assert_int_equal(s_conf(&conf, err, sizeof err, "--auth", "maybe", NULL), BASE_CONF_EXIT_ERR);
     assert_string_equal(err, "weft-edge: auth: 'maybe' is neither jwt nor none\n");
     edge_config_free(&conf);
-    assert_int_equal(s_conf(&conf, err, sizeof err, "--auth", "none", "--autojoin", "user:{x}",
-                            NULL),
-                     BASE_CONF_EXIT_ERR);
+    assert_int_equal(
+        s_conf(&conf, err, sizeof err, "--auth", "none", "--autojoin", "user:{x}", NULL),
+        BASE_CONF_EXIT_ERR);
     assert_string_equal(err, "weft-edge: autojoin: 'user:{x}' is not a room name template\n");
     edge_config_free(&conf);
-    assert_int_equal(s_conf(&conf, err, sizeof err, "--auth", "none", "--anonymous-rooms",
-                            "a,b c", NULL),
-                     BASE_CONF_EXIT_ERR);
+    assert_int_equal(
+        s_conf(&conf, err, sizeof err, "--auth", "none", "--anonymous-rooms", "a,b c", NULL),
+        BASE_CONF_EXIT_ERR);
     assert_non_null(strstr(err, "anonymous_rooms: 'a,b c'"));
     edge_config_free(&conf);
     assert_int_equal(s_conf(&conf, err, sizeof err, "--jwt-secret-file", g_secret_file, NULL),
@@ -247,8 +247,7 @@ static void test_pending_first_refresh_expiry(void **state)
 
     /* Refresh, same sub, the rooms claim shrank: team:1 is no longer allowed. */
     s_token(tok, sizeof tok, "42", NOW_S + 120, "[]");
-    assert_int_equal(edge_auth_verify(auth, tok, strlen(tok), NOW_US + 30000000, &id),
-                     EDGE_JWT_OK);
+    assert_int_equal(edge_auth_verify(auth, tok, strlen(tok), NOW_US + 30000000, &id), EDGE_JWT_OK);
     assert_int_equal(edge_auth_conn_auth(auth, &st, &id, NOW_US + 30000000, &delay),
                      EDGE_AUTH_REFRESHED);
     assert_int_equal(delay, 95 * 1000000LL);
@@ -322,8 +321,7 @@ static void test_no_exp_and_bad_key(void **state)
     edge_config_free(&conf);
     s_setup(NULL);
     /* A key file that does not exist: edge_auth_new fails with a reason. */
-    assert_int_equal(s_conf(&conf, err, sizeof err, "--jwt-secret-file", "/nonexistent/key",
-                            NULL),
+    assert_int_equal(s_conf(&conf, err, sizeof err, "--jwt-secret-file", "/nonexistent/key", NULL),
                      BASE_CONF_RUN);
     err[0] = '\0';
     assert_null(edge_auth_new(&conf, err, sizeof err));
