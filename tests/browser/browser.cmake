@@ -1,5 +1,5 @@
-# The browser tests: edge/www's live page (tests/browser/demo_page.mjs) and weft.js resuming
-# across a killed edge (resume_page.mjs), in Debian's headless Chromium via playwright-core.
+# The browser tests: edge/www's live page (tests/browser/demo_page.mjs), signed in with a token
+# (auth_page.mjs), and weft.js resuming across a killed edge (resume_page.mjs), in Debian's headless Chromium via playwright-core.
 # Included from tests/integration/CMakeLists.txt, which defines WEFT_IT_ENV and WEFT_HAPROXY.
 # Registered only when node and /usr/bin/chromium exist at configure time; tests/run.sh installs
 # both (and runs "npm ci" here) so CI always runs them.
@@ -19,6 +19,15 @@ if(WEFT_NODE AND EXISTS /usr/bin/chromium)
         LABELS browser
         TIMEOUT 180
         ENVIRONMENT "${WEFT_IT_ENV}")
+    # The live page signed in with a token from weft-token (label security as well): its user
+    # room and permitted rooms arrive, other users' rooms never do.
+    add_test(NAME browser_auth_page
+        COMMAND ${WEFT_NODE} ${CMAKE_CURRENT_LIST_DIR}/auth_page.mjs
+        WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+    set_tests_properties(browser_auth_page PROPERTIES
+        LABELS "browser;security"
+        TIMEOUT 180
+        ENVIRONMENT "${WEFT_IT_ENV};WEFT_TOKEN_BIN=$<TARGET_FILE:weft-token>")
     # weft.js resuming through HAProxy after its edge is SIGKILLed (label resume as well).
     if(WEFT_HAPROXY)
         add_test(NAME browser_resume_page
