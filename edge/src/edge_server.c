@@ -1,12 +1,14 @@
 /*
  * edge_server.c: the weft-edge server: the lws context and its protocols, static files over
- * HTTP, the vetting of WebSocket upgrades, the client protocol (op dispatch), the connection
- * lifecycle, signals, the lws timers of the modules below, and construction. It is the only
+ * HTTP, the vetting of WebSocket upgrades, the lws side of the connection lifecycle (the client
+ * protocol itself is edge_session.c), signals, the lws timers of the modules below, and
+ * construction. It is the only
  * module of the edge that calls lws for connections; the modules below report to it through
  * hooks and it implements the writer's transport with lws_write() and friends.
  *
  * The stack, top-down (each module calls only those below it):
- *   edge_server   this file: lws, op dispatch, lifecycle, timers, construction
+ *   edge_server   this file: lws, upgrades, lifecycle, timers, construction
+ *   edge_session  a connection's client protocol: welcome, op dispatch, auth timer (edge_session.h)
  *   edge_pipeline router message -> room stream -> batch -> listeners (edge_pipeline.h)
  *   edge_sync     a client's resume of one room: member stream, history, deferral (edge_sync.h)
  *   edge_writer   each connection's queue, write rounds, gathered writes, closes (edge_writer.h)
@@ -35,8 +37,8 @@
  * writer's next round, one for the earliest pending batch of the edge (the batcher keeps the
  * deadlines in a heap), plus the periodic summary and the deadline of a graceful stop.
  *
- * Client limits: each connection has a token bucket (edge_bucket.h) checked before a message is
- * even parsed, a cap on its subscriptions, and the edge a cap on connections (HTTP 503).
+ * Client limits: each connection has a token bucket and a cap on its subscriptions
+ * (edge_session.c), and the edge a cap on connections (HTTP 503).
  *
  * Authentication (edge_auth.h): a token on the upgrade (Authorization: Bearer or ?token=) is
  * verified once in s_confirm_upgrade() (HTTP 401 with the reason) and its identity handed to
@@ -74,6 +76,7 @@
 #include "edge_proto.h"
 #include "edge_rooms.h"
 #include "edge_rxbuf.h"
+#include "edge_session.h"
 #include "edge_sync.h"
 #include "edge_tls.h"
 #include "edge_writer.h"
@@ -94,16 +97,6 @@
 /* Indexes in the protocol list. */
 enum { S_PROTO_HTTP = 0, S_PROTO_WS, S_PROTO_ZLOOP, S_PROTO_SIGNAL, S_PROTO__COUNT };
 
-/* One WebSocket connection: the lws per-session data of the "weft" protocol, zeroed by lws.
- * Everything here is freed in LWS_CALLBACK_CLOSED. */
-typedef struct edge_conn {
-    edge_client_t client;  /* its output and resumes; client.out.transport is the wsi */
-    edge_member_t *member; /* its rooms and patterns */
-    edge_bucket_t bucket;  /* rate limit of the client's messages */
-    edge_rxbuf_t rx;       /* the client message being reassembled */
-    edge_auth_conn_t auth; /* who it is and until when */
-} edge_conn_t;
-
 struct edge_server {
     const edge_config_t *conf;                          /* borrowed */
     base_log_t *log;                                    /* borrowed */
@@ -121,8 +114,7 @@ struct edge_server {
     edge_pipeline_t *pipe;                         /* rooms, their streams, batches, resumes */
     lws_sorted_usec_list_t batch_sul;              /* fires at the earliest batch deadline */
     lws_sorted_usec_list_t flush_sul;              /* runs the writer's next round */
-    edge_frame_t *welcome; /* the welcome frame, shared by clients without an identity yet */
-    edge_frame_t *rate_limited;                    /* the rate_limited error, shared likewise */
+    edge_session_t *session;                       /* the client protocol of connections */
     edge_stats_t stats;                            /* counters */
     lws_sorted_usec_list_t stats_sul;              /* periodic summary */
     lws_sorted_usec_list_t stop_sul;               /* deadline of a graceful stop */
@@ -131,12 +123,10 @@ struct edge_server {
     bool stopping;                                 /* a graceful stop is under way */
     bool stopped;                                  /* the loop must end */
     base_limit_t refuse_limit;                     /* logs about refused upgrades */
-    base_limit_t client_limit;                     /* logs about misbehaving clients */
     edge_origin_t *origins;                        /* allowed_origins, parsed */
     bool tls;                                      /* the vhost serves https/wss */
     void *ssl_ctx; /* lws's server SSL_CTX (from LOAD_EXTRA_SERVER_VERIFY_CERTS), for the chain */
     edge_auth_t *auth;         /* keys, anonymous rules, auto-join templates */
-    base_limit_t auth_limit;   /* logs about refused tokens and rooms */
     struct lws *pending_wsi;   /* the upgrade whose token was verified last ... */
     edge_auth_id_t pending_id; /* ... and its identity, for its ESTABLISHED */
 };
@@ -224,239 +214,26 @@ static const edge_writer_ops_t s_transport = {
     .cancel = s_tp_cancel,
 };
 
-/* ---- inbound client messages -------------------------------------------------------------- */
+/* ---- inbound client messages (edge_session.h) ------------------------------------------------ */
 
-/* Closes conn with kind and reason (static): only the close frame goes out from now on. */
-static void s_close(edge_server_t *self, edge_conn_t *conn, edge_close_t kind, const char *reason)
+/* edge_session arm hook: the connection's lws timer (LWS_CALLBACK_TIMER) in delay_us. Never
+ * cancels: lws 4.1 treats LWS_SET_TIMER_USEC_CANCEL on a wsi as a timer due at once (a busy
+ * loop); a timer left armed finds nothing due (edge_auth_conn_due()) and is not re-armed. */
+static void s_arm_conn(void *transport, int64_t delay_us)
 {
-    edge_writer_close(self->writer, &conn->client.out, kind, reason);
+    lws_set_timer_usecs(transport, (lws_usec_t)delay_us);
+}
+
+/* Counts and logs a refusal of the upgrade vetting; returns its sentence (edge_session.h). */
+static const char *s_refuse(edge_server_t *self, int reason)
+{
+    return edge_session_refuse(self->session, reason);
 }
 
 /* The wall clock in microseconds (token times are wall-clock seconds). */
 static int64_t s_now_us(void)
 {
     return (int64_t)(base_clock_wall_ns() / 1000);
-}
-
-/* Counts and logs a refusal (edge_auth_refusal_t or edge_jwt_err_t); returns its sentence. */
-static const char *s_refuse(edge_server_t *self, int reason)
-{
-    self->stats.auth_refused[reason]++;
-    base_log_limited(self->log, &self->auth_limit, WEFT_LOG_INFO, "auth: refused (%s)",
-                     edge_auth_refusal_name(reason));
-    return edge_auth_refusal_text(reason);
-}
-
-/* Arms the connection's auth timer in delay_us; 0 arms nothing. Never cancels: lws 4.1 treats
- * LWS_SET_TIMER_USEC_CANCEL on a wsi as a timer due at once (a busy loop); a timer left armed
- * finds nothing due (edge_auth_conn_due()) and is not re-armed. */
-static void s_arm_auth(edge_conn_t *conn, int64_t delay_us)
-{
-    if (delay_us > 0)
-        lws_set_timer_usecs(conn->client.out.transport, (lws_usec_t)delay_us);
-}
-
-/* Sends the answer to req: its error, or its success reply (a subscribe's with the room's
- * position at this edge). */
-static void s_answer(edge_server_t *self, edge_conn_t *conn, const edge_req_t *req)
-{
-    edge_frame_t *reply = NULL;
-    if (req->err != EDGE_ERR_NONE) {
-        self->stats.errors[req->err]++;
-        base_log(self->log, WEFT_LOG_DEBUG, "client error %s: %s", edge_err_name(req->err),
-                 req->message);
-        reply = edge_proto_error(req);
-    } else {
-        uint64_t epoch = 0, last = 0;
-        bool has_pos = req->op == EDGE_OP_SUBSCRIBE &&
-                       edge_pipeline_position(self->pipe, req->room, req->room_len, &epoch, &last);
-        reply = edge_proto_reply_at(req, has_pos, epoch, last);
-    }
-    if (reply)
-        edge_writer_send(self->writer, &conn->client.out, reply);
-    else
-        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-    edge_frame_unref(&reply);
-}
-
-/* A subscribe (with or without since): allowed for the identity, joined, resumed. Returns true
- * when s_answer() answers it, false when it is answered otherwise (a resume's stream) or the
- * connection is closing. */
-static bool s_subscribe(edge_server_t *self, edge_conn_t *conn, edge_req_t *req)
-{
-    if (!edge_auth_conn_allows(self->auth, &conn->auth, req->room, req->room_len)) {
-        s_refuse(self, EDGE_REFUSE_FORBIDDEN);
-        edge_req_fail(req, EDGE_ERR_FORBIDDEN, "not allowed to read '%s'", req->room);
-        return true;
-    }
-    edge_rooms_rc_t rc = edge_rooms_join_flags(conn->member, req->room, req->room_len,
-                                               req->unbatched ? EDGE_ROOMS_F_UNBATCHED : 0);
-    if (rc == EDGE_ROOMS_NOMEM) {
-        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-        return false;
-    }
-    if (rc == EDGE_ROOMS_INVALID) /* parse already checked; keep the two in step */
-        edge_req_fail(req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
-    else if (rc == EDGE_ROOMS_LIMIT)
-        edge_req_fail(req, EDGE_ERR_TOO_MANY_SUBSCRIPTIONS,
-                      "at most %d rooms and patterns per connection",
-                      self->conf->max_subscriptions);
-    else if (req->has_since) {
-        /* Joined first, so the live subscription is on its way before history is asked; the
-         * resume's stream sends the answer. */
-        void *id = edge_req_take_id(req);
-        if (edge_pipeline_resume(self->pipe, &conn->client, req->room, req->room_len, &id,
-                                 req->since_epoch, req->since_seq) < 0) {
-            edge_proto_id_free(&id);
-            s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-        }
-        return false;
-    }
-    return true;
-}
-
-/* The connection and server of an auth callback. */
-typedef struct s_auth_ctx {
-    edge_server_t *self;
-    edge_conn_t *conn;
-} s_auth_ctx_t;
-
-/* edge_perm_autojoin() callback: joins one room as an ordinary subscribe would. */
-static void s_autojoin_one(void *arg, const char *room, size_t len)
-{
-    s_auth_ctx_t *ctx = arg;
-    if (!edge_wconn_live(&ctx->conn->client.out))
-        return;
-    edge_req_t req;
-    memset(&req, 0, sizeof req);
-    req.op = EDGE_OP_SUBSCRIBE;
-    memcpy(req.room, room, len + 1);
-    req.room_len = len;
-    req.has_room = true;
-    if (s_subscribe(ctx->self, ctx->conn, &req))
-        s_answer(ctx->self, ctx->conn, &req);
-}
-
-/* edge_rooms_leave_if() callback after a refresh: leaves what the new token no longer allows,
- * telling the client. */
-static bool s_drop_forbidden(void *arg, const char *name, size_t len)
-{
-    s_auth_ctx_t *ctx = arg;
-    if (edge_auth_conn_allows(ctx->self->auth, &ctx->conn->auth, name, len))
-        return false;
-    edge_pipeline_unresume(ctx->self->pipe, &ctx->conn->client, name, len);
-    edge_frame_t *frame = edge_proto_unsubscribed(name, len, "forbidden");
-    if (frame)
-        edge_writer_send(ctx->self->writer, &ctx->conn->client.out, frame);
-    edge_frame_unref(&frame);
-    return true;
-}
-
-/* Sends the answer of an accepted identity; on the first one joins the auto-join rooms, on a
- * refresh leaves the rooms no longer allowed. */
-static void s_authenticated(edge_server_t *self, edge_conn_t *conn, edge_auth_rc_t rc,
-                            const void *id)
-{
-    edge_frame_t *frame = edge_proto_authenticated(
-        edge_perm_sub(edge_auth_conn_perm(self->auth, &conn->auth)), conn->auth.exp, id);
-    if (!frame) {
-        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-        return;
-    }
-    edge_writer_send(self->writer, &conn->client.out, frame);
-    edge_frame_unref(&frame);
-    s_auth_ctx_t ctx = {self, conn};
-    if (rc == EDGE_AUTH_FIRST) {
-        self->stats.auth_ok++;
-        edge_auth_autojoin(self->auth, &conn->auth, s_autojoin_one, &ctx);
-    } else {
-        self->stats.auth_refreshes++;
-        edge_rooms_leave_if(conn->member, s_drop_forbidden, &ctx);
-    }
-}
-
-/* {"op":"auth"}: verifies the token and authenticates or refreshes the connection; a refusal
- * gets error unauthorized and close 4001 with the reason. */
-static void s_on_auth(edge_server_t *self, edge_conn_t *conn, edge_req_t *req)
-{
-    int64_t now = s_now_us();
-    edge_auth_id_t id;
-    int rc = edge_auth_verify(self->auth, req->token, req->token_len, now, &id);
-    if (rc < 0) {
-        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-        return;
-    }
-    const char *why;
-    if (rc == EDGE_JWT_OK) {
-        int64_t delay = 0;
-        edge_auth_rc_t arc = edge_auth_conn_auth(self->auth, &conn->auth, &id, now, &delay);
-        if (arc != EDGE_AUTH_SUB_CHANGED) {
-            s_arm_auth(conn, delay);
-            s_authenticated(self, conn, arc, req->id);
-            return;
-        }
-        why = s_refuse(self, EDGE_REFUSE_SUB_CHANGED);
-    } else {
-        why = s_refuse(self, rc);
-    }
-    edge_req_fail(req, EDGE_ERR_UNAUTHORIZED, "%s", why);
-    s_answer(self, conn, req);
-    edge_writer_close_after(self->writer, &conn->client.out, EDGE_CLOSE_AUTH, why);
-}
-
-/* Handles one complete client message. */
-static void s_on_message(edge_server_t *self, edge_conn_t *conn, const char *text, size_t len)
-{
-    self->stats.msgs_in++;
-    /* The limit comes first: a flood costs one bucket check per message, not a parse. */
-    edge_bucket_rc_t limit = edge_bucket_take(&conn->bucket, lws_now_usecs());
-    if (limit != EDGE_BUCKET_OK) {
-        self->stats.errors[EDGE_ERR_RATE_LIMITED]++;
-        if (limit == EDGE_BUCKET_ABUSE) {
-            base_log_limited(self->log, &self->client_limit, WEFT_LOG_INFO,
-                             "closing a client that kept sending over its rate limit");
-            s_close(self, conn, EDGE_CLOSE_POLICY, "rate limit exceeded");
-        } else {
-            edge_writer_send(self->writer, &conn->client.out, self->rate_limited);
-        }
-        return;
-    }
-    edge_req_t req;
-    bool answer = true;
-    if (edge_proto_parse(text, len, &req) == 0 &&
-        !edge_auth_conn_gate(&conn->auth, req.op == EDGE_OP_AUTH)) {
-        edge_req_fail(&req, EDGE_ERR_AUTH_REQUIRED, "%s",
-                      s_refuse(self, EDGE_REFUSE_REQUIRED));
-        s_answer(self, conn, &req);
-        edge_writer_close_after(self->writer, &conn->client.out, EDGE_CLOSE_AUTH,
-                                EDGE_AUTH_REQUIRED_TEXT);
-        answer = false;
-    } else if (req.err == EDGE_ERR_NONE) {
-        switch (req.op) {
-        case EDGE_OP_SUBSCRIBE:
-            answer = s_subscribe(self, conn, &req);
-            break;
-        case EDGE_OP_UNSUBSCRIBE: {
-            edge_pipeline_unresume(self->pipe, &conn->client, req.room, req.room_len);
-            edge_rooms_rc_t rc = edge_rooms_leave(conn->member, req.room, req.room_len);
-            if (rc == EDGE_ROOMS_NOT_MEMBER)
-                edge_req_fail(&req, EDGE_ERR_NOT_SUBSCRIBED, "not subscribed to '%s'", req.room);
-            else if (rc == EDGE_ROOMS_INVALID)
-                edge_req_fail(&req, EDGE_ERR_INVALID_ROOM, "not a room or pattern");
-            break;
-        }
-        case EDGE_OP_AUTH:
-            s_on_auth(self, conn, &req);
-            answer = false;
-            break;
-        case EDGE_OP_PING:
-        case EDGE_OP_NONE:
-            break;
-        }
-    }
-    if (answer)
-        s_answer(self, conn, &req);
-    edge_req_clear(&req);
 }
 
 /* LWS_CALLBACK_RECEIVE: one piece of a client message (edge_rxbuf.h), under max_message. */
@@ -466,7 +243,7 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
     if (!edge_wconn_live(&conn->client.out))
         return 0;
     if (lws_frame_is_binary(wsi)) {
-        s_close(self, conn, EDGE_CLOSE_UNSUPPORTED, "binary frames are not supported");
+        edge_session_close(self->session, conn, EDGE_CLOSE_UNSUPPORTED, "binary frames are not supported");
         return 0;
     }
     size_t remaining = lws_remaining_packet_payload(wsi);
@@ -483,14 +260,14 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
     case EDGE_RX_MORE:
         break;
     case EDGE_RX_MESSAGE:
-        s_on_message(self, conn, msg, msg_len);
+        edge_session_message(self->session, conn, msg, msg_len);
         edge_rxbuf_done(&conn->rx, S_RX_KEEP);
         break;
     case EDGE_RX_TOO_BIG:
-        s_close(self, conn, EDGE_CLOSE_TOO_BIG, "message too big");
+        edge_session_close(self->session, conn, EDGE_CLOSE_TOO_BIG, "message too big");
         break;
     case EDGE_RX_NOMEM:
-        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
+        edge_session_close(self->session, conn, EDGE_CLOSE_INTERNAL, "out of memory");
         break;
     }
     return 0;
@@ -660,81 +437,26 @@ static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *u
     return 1;
 }
 
-/* LWS_CALLBACK_ESTABLISHED: sets up the connection and queues the welcome. */
+/* LWS_CALLBACK_ESTABLISHED: sets up the connection with the identity verified at its upgrade,
+ * if any, and queues the welcome (edge_session_open()). */
 static int s_on_open(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
 {
-    memset(conn, 0, sizeof *conn);
-    if (edge_writer_open(self->writer, &conn->client.out, wsi) < 0) {
-        base_log(self->log, WEFT_LOG_ERROR, "ws: out of memory for a new connection");
-        return -1;
-    }
-    conn->member = edge_member_new(edge_pipeline_rooms(self->pipe), &conn->client);
-    if (!conn->member) {
-        base_log(self->log, WEFT_LOG_ERROR, "ws: out of memory for a new connection");
-        edge_writer_closed(self->writer, &conn->client.out);
-        return -1;
-    }
-    edge_member_set_max(conn->member, (size_t)self->conf->max_subscriptions);
-    edge_bucket_init(&conn->bucket, self->conf->rate_limit_per_min, self->conf->rate_limit_burst,
-                     self->conf->rate_limit_close_after, lws_now_usecs());
-    self->stats.conns_current++;
-    self->stats.conns_total++;
-    /* The identity verified at this wsi's upgrade, if any. */
     edge_auth_id_t id = {0};
     if (self->pending_wsi == wsi) {
         id = self->pending_id;
         self->pending_id.perm = NULL;
         self->pending_wsi = NULL;
     }
-    s_arm_auth(conn, edge_auth_conn_open(self->auth, &conn->auth, &id, s_now_us()));
-    if (conn->auth.state != EDGE_AUTH_OK) {
-        edge_writer_send(self->writer, &conn->client.out, self->welcome);
-        return 0;
-    }
-    edge_frame_t *welcome =
-        edge_proto_welcome(self->conf->edge_id, self->conf->max_message, "ok",
-                           edge_perm_sub(conn->auth.perm), conn->auth.exp);
-    if (!welcome) {
-        s_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
-        return 0;
-    }
-    edge_writer_send(self->writer, &conn->client.out, welcome);
-    edge_frame_unref(&welcome);
-    self->stats.auth_ok++;
-    s_auth_ctx_t ctx = {self, conn};
-    edge_auth_autojoin(self->auth, &conn->auth, s_autojoin_one, &ctx);
-    return 0;
+    int rc = edge_session_open(self->session, conn, wsi, &id);
+    edge_auth_id_clear(&id);
+    return rc;
 }
 
-/* LWS_CALLBACK_TIMER: the connection's auth deadline or its token's expiry (edge_auth.h). */
-static void s_on_timer(edge_server_t *self, edge_conn_t *conn)
-{
-    if (!edge_wconn_live(&conn->client.out))
-        return;
-    int64_t delay = 0;
-    switch (edge_auth_conn_due(self->auth, &conn->auth, s_now_us(), &delay)) {
-    case EDGE_AUTH_DUE_NONE:
-        s_arm_auth(conn, delay);
-        break;
-    case EDGE_AUTH_DUE_TIMEOUT:
-        s_close(self, conn, EDGE_CLOSE_AUTH, s_refuse(self, EDGE_REFUSE_TIMEOUT));
-        break;
-    case EDGE_AUTH_DUE_EXPIRED:
-        s_close(self, conn, EDGE_CLOSE_AUTH, s_refuse(self, EDGE_JWT_EXPIRED));
-        break;
-    }
-}
-
-/* LWS_CALLBACK_CLOSED: frees what the connection holds; leaving its rooms may unsubscribe. */
+/* LWS_CALLBACK_CLOSED: frees what the connection holds; the last one ends a graceful stop. */
 static void s_on_closed(edge_server_t *self, edge_conn_t *conn)
 {
-    if (!edge_writer_closed(self->writer, &conn->client.out))
+    if (!edge_session_closed(self->session, conn))
         return; /* ESTABLISHED failed, or CLOSED came twice */
-    edge_pipeline_forget(self->pipe, &conn->client);
-    edge_member_destroy(&conn->member);
-    edge_rxbuf_free(&conn->rx);
-    edge_auth_conn_clear(&conn->auth);
-    self->stats.conns_current--;
     if (self->stopping && self->stats.conns_current == 0)
         self->stopped = true;
 }
@@ -755,7 +477,7 @@ static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return edge_writer_writeable(self->writer, &conn->client.out);
     case LWS_CALLBACK_TIMER:
-        s_on_timer(self, conn);
+        edge_session_timer(self->session, conn);
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         /* Also fires for the peer's echo of a close we sent: that one ends the connection, with
@@ -1026,19 +748,6 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         base_log(log, WEFT_LOG_ERROR, "auth: %s", why);
         goto err;
     }
-    self->welcome = edge_proto_welcome(conf->edge_id, conf->max_message,
-                                       edge_auth_tokens(self->auth) ? "required" : "none", NULL,
-                                       0);
-    edge_req_t limited;
-    memset(&limited, 0, sizeof limited);
-    edge_req_fail(&limited, EDGE_ERR_RATE_LIMITED,
-                  "over %d messages a minute (burst %d): message ignored", conf->rate_limit_per_min,
-                  conf->rate_limit_burst);
-    self->rate_limited = edge_proto_error(&limited);
-    if (!self->welcome || !self->rate_limited) {
-        base_log(log, WEFT_LOG_ERROR, "out of memory");
-        goto err;
-    }
     edge_zmq_opts_t zopts = {
         .endpoint = conf->router,
         .rcvhwm = conf->sub_rcvhwm,
@@ -1100,6 +809,20 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     self->pipe = edge_pipeline_new(&popts);
     if (!self->pipe)
         goto err; /* logged */
+    edge_session_opts_t sopts = {
+        .conf = conf,
+        .log = log,
+        .writer = self->writer,
+        .pipe = self->pipe,
+        .auth = self->auth,
+        .stats = &self->stats,
+        .arm = s_arm_conn,
+    };
+    self->session = edge_session_new(&sopts);
+    if (!self->session) {
+        base_log(log, WEFT_LOG_ERROR, "out of memory");
+        goto err;
+    }
     self->origins = edge_origin_new(conf->allowed_origins, why, sizeof why);
     if (!self->origins) {
         base_log(log, WEFT_LOG_ERROR, "allowed_origins: %s", why);
@@ -1295,12 +1018,11 @@ void edge_server_destroy(edge_server_t **self_p)
     }
     /* The pipeline before history (its streams cancel requests), history before the SUB (its
      * DEALER lives in the SUB's ZeroMQ context, which edge_zmq_destroy terminates). */
+    edge_session_destroy(&self->session);
     edge_pipeline_destroy(&self->pipe);
     edge_writer_destroy(&self->writer);
     edge_hist_destroy(&self->hist);
     edge_zmq_destroy(&self->zmq);
-    edge_frame_unref(&self->welcome);
-    edge_frame_unref(&self->rate_limited);
     edge_origin_destroy(&self->origins);
     edge_auth_id_clear(&self->pending_id);
     edge_auth_destroy(&self->auth);
