@@ -243,7 +243,8 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
     if (!edge_wconn_live(&conn->client.out))
         return 0;
     if (lws_frame_is_binary(wsi)) {
-        edge_session_close(self->session, conn, EDGE_CLOSE_UNSUPPORTED, "binary frames are not supported");
+        edge_session_close(self->session, conn, EDGE_CLOSE_UNSUPPORTED,
+                           "binary frames are not supported");
         return 0;
     }
     size_t remaining = lws_remaining_packet_payload(wsi);
@@ -348,8 +349,8 @@ static int s_upgrade_token(struct lws *wsi, char *buf)
     buf[0] = '\0';
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 0) {
-        if (n >= (int)sizeof text || lws_hdr_copy(wsi, text, sizeof text,
-                                                   WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+        if (n >= (int)sizeof text ||
+            lws_hdr_copy(wsi, text, sizeof text, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
             return TOO_BIG;
         if (strncasecmp(text, "Bearer ", 7) == 0) {
             const char *t = text + 7;

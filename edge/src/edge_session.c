@@ -64,8 +64,7 @@ edge_session_t *edge_session_new(const edge_session_opts_t *opts)
     self->now = opts->now ? opts->now : s_mono_us;
     self->wall = opts->wall ? opts->wall : s_now_us;
     self->welcome = edge_proto_welcome(conf->edge_id, conf->max_message,
-                                       edge_auth_tokens(self->auth) ? "required" : "none", NULL,
-                                       0);
+                                       edge_auth_tokens(self->auth) ? "required" : "none", NULL, 0);
     edge_req_t limited;
     memset(&limited, 0, sizeof limited);
     edge_req_fail(&limited, EDGE_ERR_RATE_LIMITED,
@@ -312,8 +311,7 @@ void edge_session_message(edge_session_t *self, edge_conn_t *conn, const char *t
     edge_req_clear(&req);
 }
 
-int edge_session_open(edge_session_t *self, edge_conn_t *conn, void *transport,
-                      edge_auth_id_t *id)
+int edge_session_open(edge_session_t *self, edge_conn_t *conn, void *transport, edge_auth_id_t *id)
 {
     memset(conn, 0, sizeof *conn);
     if (edge_writer_open(self->writer, &conn->client.out, transport) < 0) {
@@ -338,9 +336,8 @@ int edge_session_open(edge_session_t *self, edge_conn_t *conn, void *transport,
         edge_writer_send(self->writer, &conn->client.out, self->welcome);
         return 0;
     }
-    edge_frame_t *welcome =
-        edge_proto_welcome(self->conf->edge_id, self->conf->max_message, "ok",
-                           edge_perm_sub(conn->auth.perm), conn->auth.exp);
+    edge_frame_t *welcome = edge_proto_welcome(self->conf->edge_id, self->conf->max_message, "ok",
+                                               edge_perm_sub(conn->auth.perm), conn->auth.exp);
     if (!welcome) {
         edge_session_close(self, conn, EDGE_CLOSE_INTERNAL, "out of memory");
         return 0;
@@ -367,7 +364,8 @@ void edge_session_timer(edge_session_t *self, edge_conn_t *conn)
                            edge_session_refuse(self, EDGE_REFUSE_TIMEOUT));
         break;
     case EDGE_AUTH_DUE_EXPIRED:
-        edge_session_close(self, conn, EDGE_CLOSE_AUTH, edge_session_refuse(self, EDGE_JWT_EXPIRED));
+        edge_session_close(self, conn, EDGE_CLOSE_AUTH,
+                           edge_session_refuse(self, EDGE_JWT_EXPIRED));
         break;
     }
 }

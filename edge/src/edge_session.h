@@ -41,15 +41,15 @@ typedef void(edge_session_arm_fn)(void *transport, int64_t delay_us);
 
 /* Settings for edge_session_new(); everything is borrowed. */
 typedef struct edge_session_opts {
-    const edge_config_t *conf;  /* limits, edge_id */
-    base_log_t *log;            /* may be NULL */
-    edge_writer_t *writer;      /* every connection's output */
-    edge_pipeline_t *pipe;      /* rooms and resumes */
-    edge_auth_t *auth;          /* keys and rules */
-    edge_stats_t *stats;        /* counters */
-    edge_session_arm_fn *arm;   /* the connection's timer (required) */
-    int64_t (*now)(void);       /* monotonic microseconds for rate limits; NULL = base_clock_us() */
-    int64_t (*wall)(void);      /* wall-clock microseconds for tokens; NULL = the system's */
+    const edge_config_t *conf; /* limits, edge_id */
+    base_log_t *log;           /* may be NULL */
+    edge_writer_t *writer;     /* every connection's output */
+    edge_pipeline_t *pipe;     /* rooms and resumes */
+    edge_auth_t *auth;         /* keys and rules */
+    edge_stats_t *stats;       /* counters */
+    edge_session_arm_fn *arm;  /* the connection's timer (required) */
+    int64_t (*now)(void);      /* monotonic microseconds for rate limits; NULL = base_clock_us() */
+    int64_t (*wall)(void);     /* wall-clock microseconds for tokens; NULL = the system's */
 } edge_session_opts_t;
 
 typedef struct edge_session edge_session_t;
@@ -64,8 +64,7 @@ void edge_session_destroy(edge_session_t **self_p);
 /* Sets up conn over transport (zeroing it first) with the identity verified at its upgrade, if
  * any (*id taken and emptied; NULL or empty: none), and queues its welcome (and auto-joins).
  * Returns 0, or -1 when out of memory (nothing held: the server refuses the connection). */
-int edge_session_open(edge_session_t *self, edge_conn_t *conn, void *transport,
-                      edge_auth_id_t *id);
+int edge_session_open(edge_session_t *self, edge_conn_t *conn, void *transport, edge_auth_id_t *id);
 
 /* Handles one complete client message of len bytes. */
 void edge_session_message(edge_session_t *self, edge_conn_t *conn, const char *text, size_t len);
