@@ -46,10 +46,10 @@
  * one lws timer (LWS_CALLBACK_TIMER) for its auth deadline or its token's expiry, so nothing is
  * checked per event; a subscribe is checked against the identity's rules (edge_perm.h) once.
  *
- * Origins and TLS: an upgrade's Origin is checked once, in s_confirm_upgrade(), against the
- * allowlist (edge_origin.h; HTTP 403), and the HTTP files get CORS headers for allowed origins
- * (s_add_cors()). With tls_cert set the vhost serves https/wss; SIGHUP reloads the certificate
- * files into the running vhost (s_reload_tls()) after edge_tls.h has checked them.
+ * Origins and TLS (edge_upgrade.h): an upgrade's Origin is checked once, in
+ * s_confirm_upgrade(), against the allowlist (HTTP 403), and the HTTP files get CORS headers
+ * for allowed origins. With tls_cert set the vhost serves https/wss; SIGHUP reloads the
+ * certificate files into the running vhost after edge_tls.h has checked them.
  */
 #include "edge_server.h"
 
@@ -71,7 +71,6 @@
 #include "edge_bucket.h"
 #include "edge_frame.h"
 #include "edge_hist.h"
-#include "edge_origin.h"
 #include "edge_pipeline.h"
 #include "edge_proto.h"
 #include "edge_rooms.h"
@@ -79,6 +78,7 @@
 #include "edge_session.h"
 #include "edge_sync.h"
 #include "edge_tls.h"
+#include "edge_upgrade.h"
 #include "edge_writer.h"
 #include "edge_zloop.h"
 #include "edge_zmq.h"
@@ -123,9 +123,7 @@ struct edge_server {
     bool stopping;                                 /* a graceful stop is under way */
     bool stopped;                                  /* the loop must end */
     base_limit_t refuse_limit;                     /* logs about refused upgrades */
-    edge_origin_t *origins;                        /* allowed_origins, parsed */
-    bool tls;                                      /* the vhost serves https/wss */
-    void *ssl_ctx; /* lws's server SSL_CTX (from LOAD_EXTRA_SERVER_VERIFY_CERTS), for the chain */
+    edge_upgrade_t *upgrade;                       /* origins, CORS, upgrade tokens, TLS */
     edge_auth_t *auth;         /* keys, anonymous rules, auto-join templates */
     struct lws *pending_wsi;   /* the upgrade whose token was verified last ... */
     edge_auth_id_t pending_id; /* ... and its identity, for its ESTABLISHED */
@@ -224,18 +222,6 @@ static void s_arm_conn(void *transport, int64_t delay_us)
     lws_set_timer_usecs(transport, (lws_usec_t)delay_us);
 }
 
-/* Counts and logs a refusal of the upgrade vetting; returns its sentence (edge_session.h). */
-static const char *s_refuse(edge_server_t *self, int reason)
-{
-    return edge_session_refuse(self->session, reason);
-}
-
-/* The wall clock in microseconds (token times are wall-clock seconds). */
-static int64_t s_now_us(void)
-{
-    return (int64_t)(base_clock_wall_ns() / 1000);
-}
-
 /* LWS_CALLBACK_RECEIVE: one piece of a client message (edge_rxbuf.h), under max_message. */
 static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi, const void *in,
                         size_t len)
@@ -276,108 +262,6 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
 
 /* ---- connection lifecycle ----------------------------------------------------------------- */
 
-/* The request's Origin header into buf (EDGE_ORIGIN_MAX + 1 bytes): its length, 0 when there
- * is none, -1 when it is longer than any origin we match. */
-static int s_origin_of(struct lws *wsi, char *buf)
-{
-    int len = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
-    if (len <= 0)
-        return 0;
-    if (len > EDGE_ORIGIN_MAX)
-        return -1;
-    int n = lws_hdr_copy(wsi, buf, EDGE_ORIGIN_MAX + 1, WSI_TOKEN_ORIGIN);
-    return n < 0 ? -1 : n;
-}
-
-/* Why an upgrade's Origin is refused (NULL: accepted); counts and logs each refusal. Browsers
- * always send Origin on a WebSocket upgrade, so only non-browser clients come without one. */
-static const char *s_vet_origin(edge_server_t *self, struct lws *wsi)
-{
-    char origin[EDGE_ORIGIN_MAX + 1];
-    int n = s_origin_of(wsi, origin);
-    if (n == 0) {
-        if (self->conf->allow_missing_origin)
-            return NULL;
-        self->stats.origin_missing++;
-        base_log_limited(self->log, &self->refuse_limit, WEFT_LOG_INFO,
-                         "refusing a WebSocket without Origin (allow_missing_origin = false)");
-        return "an Origin header is required";
-    }
-    if (n > 0 && edge_origin_allowed(self->origins, origin, (size_t)n))
-        return NULL;
-    if (n < 0 && edge_origin_any(self->origins))
-        return NULL;
-    self->stats.origin_refused++;
-    base_log_limited(self->log, &self->refuse_limit, WEFT_LOG_INFO,
-                     "refusing a WebSocket from origin '%.*s' (not in allowed_origins)",
-                     n > 0 ? (n < 100 ? n : 100) : 0, origin);
-    return "origin not allowed";
-}
-
-/* LWS_CALLBACK_ADD_HEADERS of an HTTP response: with an allowlist configured, "Vary: Origin"
- * (the answer depends on it, caches must know) and, for an allowed origin, the CORS header
- * naming it. "null" is never named: any page in a sandbox could claim it. Returns 0, or 1 when
- * the headers did not fit. */
-static int s_add_cors(edge_server_t *self, struct lws *wsi, void *in)
-{
-    if (!in || edge_origin_empty(self->origins))
-        return 0;
-    struct lws_process_html_args *args = in;
-    unsigned char **p = (unsigned char **)&args->p;
-    unsigned char *end = (unsigned char *)args->p + args->max_len;
-    if (lws_add_http_header_by_name(
-            wsi, (const unsigned char *)"vary:", (const unsigned char *)"Origin", 6, p, end))
-        return 1;
-    char origin[EDGE_ORIGIN_MAX + 1];
-    int n = s_origin_of(wsi, origin);
-    if (n <= 0 || (n == 4 && memcmp(origin, "null", 4) == 0) ||
-        !edge_origin_allowed(self->origins, origin, (size_t)n))
-        return 0;
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
-                                    (const unsigned char *)origin, n, p, end))
-        return 1;
-    return 0;
-}
-
-/* An upgrade's token into buf (EDGE_JWT_TOKEN_MAX + 1 bytes): from "Authorization: Bearer",
- * else from the "token" query parameter. Returns its length, 0 when there is none, or
- * EDGE_JWT_TOKEN_MAX + 1 when it is longer than any token accepted (buf then empty). */
-static int s_upgrade_token(struct lws *wsi, char *buf)
-{
-    enum { TOO_BIG = EDGE_JWT_TOKEN_MAX + 1 };
-    char text[EDGE_JWT_TOKEN_MAX + 16]; /* "Bearer " or "token=" and the token */
-    buf[0] = '\0';
-    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n > 0) {
-        if (n >= (int)sizeof text ||
-            lws_hdr_copy(wsi, text, sizeof text, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
-            return TOO_BIG;
-        if (strncasecmp(text, "Bearer ", 7) == 0) {
-            const char *t = text + 7;
-            while (*t == ' ')
-                t++;
-            size_t len = strlen(t);
-            if (len > EDGE_JWT_TOKEN_MAX)
-                return TOO_BIG;
-            memcpy(buf, t, len + 1);
-            return (int)len;
-        }
-    }
-    for (int i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
-        if (n >= (int)sizeof text)
-            return TOO_BIG; /* no argument is that long but a token too big */
-        if (lws_hdr_copy_fragment(wsi, text, sizeof text, WSI_TOKEN_HTTP_URI_ARGS, i) < 0 ||
-            strncmp(text, "token=", 6) != 0)
-            continue;
-        size_t len = strlen(text + 6);
-        if (len > EDGE_JWT_TOKEN_MAX)
-            return TOO_BIG;
-        memcpy(buf, text + 6, len + 1);
-        return (int)len;
-    }
-    return 0;
-}
-
 /* Why an upgrade's token is refused (NULL: none, or a valid one, whose identity waits in the
  * pending slot for this wsi's ESTABLISHED). Counts and logs each refusal. */
 static const char *s_vet_token(edge_server_t *self, struct lws *wsi)
@@ -385,16 +269,18 @@ static const char *s_vet_token(edge_server_t *self, struct lws *wsi)
     if (!edge_auth_tokens(self->auth))
         return NULL;
     char token[EDGE_JWT_TOKEN_MAX + 1];
-    int len = s_upgrade_token(wsi, token);
+    int len = edge_upgrade_token(wsi, token, sizeof token);
     if (len == 0)
         return NULL; /* the client sends {"op":"auth"} */
-    if (len > EDGE_JWT_TOKEN_MAX)
-        return s_refuse(self, EDGE_JWT_TOO_BIG);
-    int rc = edge_auth_verify(self->auth, token, (size_t)len, s_now_us(), &self->pending_id);
+    if (len < 0)
+        return edge_session_refuse(self->session, EDGE_JWT_TOO_BIG);
+    /* Token times are wall-clock seconds. */
+    int64_t now_us = (int64_t)(base_clock_wall_ns() / 1000);
+    int rc = edge_auth_verify(self->auth, token, (size_t)len, now_us, &self->pending_id);
     if (rc < 0)
         return "out of memory";
     if (rc != EDGE_JWT_OK)
-        return s_refuse(self, rc);
+        return edge_session_refuse(self->session, rc);
     self->pending_wsi = wsi;
     return NULL;
 }
@@ -419,7 +305,7 @@ static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *u
     } else if (self->stopping) {
         code = HTTP_STATUS_SERVICE_UNAVAILABLE;
         why = "edge shutting down";
-    } else if ((why = s_vet_origin(self, wsi)) != NULL) {
+    } else if ((why = edge_upgrade_vet_origin(self->upgrade, wsi)) != NULL) {
         code = HTTP_STATUS_FORBIDDEN;
     } else if (self->stats.conns_current >= (uint64_t)self->conf->max_connections) {
         code = HTTP_STATUS_SERVICE_UNAVAILABLE;
@@ -490,27 +376,11 @@ static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         s_on_closed(self, conn);
         return 0;
     case LWS_CALLBACK_ADD_HEADERS: /* a plain HTTP request bound to this protocol */
-        return s_add_cors(self, wsi, in);
+        return edge_upgrade_add_cors(self->upgrade, wsi, in);
     default:
         /* A plain HTTP connection may be bound to this protocol: keep lws's HTTP defaults. */
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
-}
-
-/* LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: lws made the vhost's SSL_CTX (and loads
- * tls_cert and tls_key into it next): keep it for reloads and add tls_chain. Returns 0, or 1 to
- * fail the vhost. */
-static int s_on_ssl_ctx(edge_server_t *self, void *ssl_ctx)
-{
-    if (!self->tls || !ssl_ctx)
-        return 0;
-    self->ssl_ctx = ssl_ctx;
-    char err[600];
-    if (edge_tls_set_chain(ssl_ctx, self->conf->tls_chain, err, sizeof err) < 0) {
-        base_log(self->log, WEFT_LOG_ERROR, "%s", err);
-        return 1;
-    }
-    return 0;
 }
 
 /* protocols[0]: plain HTTP (the mount serves files); vets WebSocket upgrades, adds CORS headers,
@@ -522,9 +392,9 @@ static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return s_confirm_upgrade(s_server_of(wsi), wsi, in);
     case LWS_CALLBACK_ADD_HEADERS:
-        return s_add_cors(s_server_of(wsi), wsi, in);
+        return edge_upgrade_add_cors(s_server_of(wsi)->upgrade, wsi, in);
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-        return s_on_ssl_ctx(s_server_of(wsi), user);
+        return edge_upgrade_ssl_ctx(s_server_of(wsi)->upgrade, user);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -581,31 +451,6 @@ static void s_on_topic(void *arg, bool subscribe, const char *topic, size_t len)
 
 /* ---- signals, timers ---------------------------------------------------------------------- */
 
-/* SIGHUP: loads the certificate files again into the running vhost, so a renewed certificate
- * is served to new connections without a restart (open ones keep their session). The files
- * are checked first: lws would log a bad one and leave the vhost without a usable key. */
-static void s_reload_tls(edge_server_t *self)
-{
-    const edge_config_t *conf = self->conf;
-    if (!self->tls) {
-        base_log(self->log, WEFT_LOG_NOTICE, "received SIGHUP: nothing to reload (no tls_cert)");
-        return;
-    }
-    char err[600];
-    if (edge_tls_check(conf->tls_cert, conf->tls_key, conf->tls_chain, err, sizeof err) < 0) {
-        base_log(self->log, WEFT_LOG_ERROR, "SIGHUP: keeping the certificate in use: %s", err);
-        return;
-    }
-    /* Reloads every vhost whose paths these are: ours. Its return value says nothing (lws
-     * 4.1 returns 0 whatever happened), hence the check above. */
-    lws_tls_cert_updated(self->ctx, conf->tls_cert, conf->tls_key, NULL, 0, NULL, 0);
-    if (self->ssl_ctx && edge_tls_set_chain(self->ssl_ctx, conf->tls_chain, err, sizeof err) < 0)
-        base_log(self->log, WEFT_LOG_ERROR, "SIGHUP: %s (serving without a chain)", err);
-    char what[512];
-    edge_tls_describe(conf->tls_cert, what, sizeof what);
-    base_log(self->log, WEFT_LOG_NOTICE, "SIGHUP: reloaded the certificate: %s", what);
-}
-
 /* Raw-file protocol for the signalfd. */
 static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                              void *in, size_t len)
@@ -628,7 +473,7 @@ static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, 
             base_log(self->log, WEFT_LOG_ERROR, "SIGHUP: keeping the JWT keys in use: %s", err);
         else if (edge_auth_tokens(self->auth))
             base_log(self->log, WEFT_LOG_NOTICE, "SIGHUP: reloaded the JWT keys");
-        s_reload_tls(self);
+        edge_upgrade_reload_tls(self->upgrade, self->ctx);
         return 0;
     }
     base_log(self->log, WEFT_LOG_NOTICE, "received %s: stopping", strsignal((int)si.ssi_signo));
@@ -824,8 +669,18 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         base_log(log, WEFT_LOG_ERROR, "out of memory");
         goto err;
     }
-    self->origins = edge_origin_new(conf->allowed_origins, why, sizeof why);
-    if (!self->origins) {
+    edge_upgrade_opts_t uopts = {
+        .allowed_origins = conf->allowed_origins,
+        .allow_missing_origin = conf->allow_missing_origin,
+        .tls_cert = conf->tls_cert,
+        .tls_key = conf->tls_key,
+        .tls_chain = conf->tls_chain,
+        .stats = &self->stats,
+        .limit = &self->refuse_limit,
+        .log = log,
+    };
+    self->upgrade = edge_upgrade_new(&uopts, why, sizeof why);
+    if (!self->upgrade) {
         base_log(log, WEFT_LOG_ERROR, "allowed_origins: %s", why);
         goto err;
     }
@@ -870,10 +725,9 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
             info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     }
     /* TLS: lws loads the certificate (with any chain in the same file) and the key, which
-     * edge_config_finish() has checked; tls_chain goes in through s_on_ssl_ctx(). Not
+     * edge_config_finish() has checked; tls_chain goes in through edge_upgrade_ssl_ctx(). Not
      * ssl_ca_filepath: for an lws server that is the trust store for client certificates. */
-    if (conf->tls_cert && conf->tls_cert[0]) {
-        self->tls = true;
+    if (edge_upgrade_tls(self->upgrade)) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = conf->tls_cert;
         info.ssl_private_key_filepath = conf->tls_key;
@@ -914,7 +768,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     if (conf->stats_interval > 0)
         lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
                          (lws_usec_t)conf->stats_interval * LWS_US_PER_SEC);
-    if (self->tls) {
+    if (edge_upgrade_tls(self->upgrade)) {
         char what[512];
         edge_tls_describe(conf->tls_cert, what, sizeof what);
         base_log(log, WEFT_LOG_NOTICE, "tls: serving https/wss with %s", what);
@@ -927,7 +781,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     else if (!edge_auth_tokens(self->auth))
         base_log(log, WEFT_LOG_NOTICE, "auth = none: anonymous clients may read '%s'",
                  conf->anonymous_rooms);
-    if (edge_origin_empty(self->origins))
+    if (edge_upgrade_origins_empty(self->upgrade))
         base_log(log, WEFT_LOG_NOTICE,
                  "allowed_origins is empty: WebSockets from any web page are accepted (set it in "
                  "production)");
@@ -1024,7 +878,7 @@ void edge_server_destroy(edge_server_t **self_p)
     edge_writer_destroy(&self->writer);
     edge_hist_destroy(&self->hist);
     edge_zmq_destroy(&self->zmq);
-    edge_origin_destroy(&self->origins);
+    edge_upgrade_destroy(&self->upgrade);
     edge_auth_id_clear(&self->pending_id);
     edge_auth_destroy(&self->auth);
     if (self->signal_fd >= 0)
