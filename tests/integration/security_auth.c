@@ -244,10 +244,7 @@ static void test_setup(void **state)
     test_ctx_t *ctx = *state;
     char secret[600];
     snprintf(secret, sizeof secret, "%s/jwt.secret", it_fabric_dir(ctx->fab));
-    FILE *f = fopen(secret, "w");
-    assert_non_null(f);
-    fputs(SECRET "\n", f);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(ts_jwt_secret_file(secret, SECRET), 0);
     const char *extra[] = {"--auth",
                            "jwt",
                            "--jwt-secret-file",

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 void ts_jwt_b64url(const void *in, size_t n, char *out)
@@ -56,4 +57,14 @@ char *ts_jwt_hs(char *out, size_t cap, const char *alg, const char *secret, cons
         return NULL;
     ts_jwt_b64url(sig, n, p);
     return out;
+}
+
+/* Writes the secret file an edge reads (jwt_secret_file). */
+int ts_jwt_secret_file(const char *path, const char *secret)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(secret, f) < 0 || fputc('\n', f) == EOF;
+    return fclose(f) != 0 || rc ? -1 : 0;
 }

@@ -18,4 +18,7 @@ void ts_jwt_b64url(const void *in, size_t n, char *out);
 char *ts_jwt_hs(char *out, size_t cap, const char *alg, const char *secret, const char *header,
                 const char *claims);
 
+/* Writes secret and a newline to path (as an edge's jwt_secret_file holds it). Returns 0 or -1. */
+int ts_jwt_secret_file(const char *path, const char *secret);
+
 #endif

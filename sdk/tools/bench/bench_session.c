@@ -22,6 +22,7 @@
 #include "bench_client.h"
 #include "bench_fabric.h"
 #include "bench_floor.h"
+#include "bench_locate.h"
 #include "bench_proc.h"
 #include "bench_pub.h"
 #include "bench_shared.h"
@@ -72,103 +73,6 @@ static void s_sleep_ns(int64_t ns)
     struct timespec ts = {(time_t)(ns / 1000000000ll), (long)(ns % 1000000000ll)};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
-}
-
-/* ---- Finding things ---------------------------------------------------------------------- */
-
-/* Copies the first executable among candidates into out. Returns 0 or -1. */
-static int s_first_exec(const char *const *cands, size_t n, char *out, size_t cap)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t len = cands[i] ? strlen(cands[i]) : 0;
-        if (len && len < cap && access(cands[i], X_OK) == 0) {
-            memcpy(out, cands[i], len + 1);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* Finds a daemon binary: the flag, next to weft-bench (installed), in the build tree
- * (<build>/sdk/tools/bench/weft-bench -> <build>/<subdir>/<name>), or on PATH. */
-static int s_find_bin(const char *given, const char *subdir, const char *name, char *out,
-                      size_t cap, base_log_t *log)
-{
-    if (given && given[0]) {
-        if (access(given, X_OK) == 0) {
-            snprintf(out, cap, "%s", given);
-            return 0;
-        }
-        base_log(log, WEFT_LOG_ERROR, "%s is not an executable", given);
-        return -1;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    char c1[PATH_MAX + 64] = "", c2[PATH_MAX + 64] = "";
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(c1, sizeof c1, "%s/%s", exe, name);
-        snprintf(c2, sizeof c2, "%s/../../../%s/%s", exe, subdir, name);
-    }
-    const char *cands[] = {c1, c2};
-    if (s_first_exec(cands, 2, out, cap) == 0)
-        return 0;
-    const char *path = getenv("PATH");
-    if (path) {
-        char buf[4096];
-        snprintf(buf, sizeof buf, "%s", path);
-        for (char *save = NULL, *dir = strtok_r(buf, ":", &save); dir;
-             dir = strtok_r(NULL, ":", &save)) {
-            char cand[PATH_MAX + 64];
-            snprintf(cand, sizeof cand, "%s/%s", dir, name);
-            const char *one[] = {cand};
-            if (s_first_exec(one, 1, out, cap) == 0)
-                return 0;
-        }
-    }
-    base_log(log, WEFT_LOG_ERROR, "cannot find %s (give --%s-bin)", name,
-             strcmp(subdir, "router") == 0 ? "router" : "edge");
-    return -1;
-}
-
-/* Parses "ws://host[:port][/path]" into e. Returns 0 or -1. */
-static int s_parse_edge(const char *url, bench_edge_addr_t *e, base_log_t *log)
-{
-    memset(e, 0, sizeof *e);
-    const char *p = url;
-    if (strncmp(p, "ws://", 5) == 0)
-        p += 5;
-    size_t hlen = strcspn(p, ":/");
-    if (hlen == 0 || hlen >= sizeof e->host) {
-        base_log(log, WEFT_LOG_ERROR, "--edge %s: no host", url);
-        return -1;
-    }
-    memcpy(e->host, p, hlen);
-    p += hlen;
-    e->port = 80;
-    if (*p == ':') {
-        char *end = NULL;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || port <= 0 || port > 65535) {
-            base_log(log, WEFT_LOG_ERROR, "--edge %s: bad port", url);
-            return -1;
-        }
-        e->port = (int)port;
-        p = end;
-    }
-    snprintf(e->path, sizeof e->path, "%s", *p == '/' ? p : "/ws");
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(e->host, NULL, &hints, &res) != 0 || !res) {
-        base_log(log, WEFT_LOG_ERROR, "--edge %s: cannot resolve %s (IPv4)", url, e->host);
-        return -1;
-    }
-    memcpy(&e->sa, res->ai_addr, sizeof e->sa);
-    e->sa.sin_port = htons((uint16_t)e->port);
-    freeaddrinfo(res);
-    return 0;
 }
 
 /* ---- Sampling processes ------------------------------------------------------------------ */
@@ -385,7 +289,7 @@ static int s_setup_fabric(bench_session_t *self)
             return -1;
         char url[64];
         snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", bench_floor_port(self->floor));
-        if (s_parse_edge(url, &self->edges[0], self->log) < 0)
+        if (bench_locate_edge(url, &self->edges[0], self->log) < 0)
             return -1;
         self->nedges = 1;
         self->edge_pid[0] = bench_floor_pid(self->floor);
@@ -394,9 +298,9 @@ static int s_setup_fabric(bench_session_t *self)
     if (o->spawn) {
         char router_bin[PATH_MAX], edge_bin[PATH_MAX] = "";
         int nedges = o->mode_id == BENCH_MODE_ROUTER ? 0 : o->edges;
-        if (s_find_bin(o->router_bin, "router", "weft-router", router_bin, sizeof router_bin,
+        if (bench_locate_bin(o->router_bin, "router", "weft-router", router_bin, sizeof router_bin,
                        self->log) < 0 ||
-            (nedges > 0 && s_find_bin(o->edge_bin, "edge", "weft-edge", edge_bin, sizeof edge_bin,
+            (nedges > 0 && bench_locate_bin(o->edge_bin, "edge", "weft-edge", edge_bin, sizeof edge_bin,
                                       self->log) < 0))
             return -1;
         bench_fabric_conf_t fc = {.router_bin = router_bin,
@@ -417,7 +321,7 @@ static int s_setup_fabric(bench_session_t *self)
             char url[64];
             snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws",
                      bench_fabric_edge_port(self->fabric, i));
-            if (s_parse_edge(url, &self->edges[i], self->log) < 0)
+            if (bench_locate_edge(url, &self->edges[i], self->log) < 0)
                 return -1;
             self->edge_pid[i] = bench_fabric_edge_pid(self->fabric, i);
         }
@@ -435,7 +339,7 @@ static int s_setup_fabric(bench_session_t *self)
                 base_log(self->log, WEFT_LOG_ERROR, "--edge: at most %d edges", BENCH_MAX_EDGES);
                 return -1;
             }
-            if (s_parse_edge(url, &self->edges[self->nedges], self->log) < 0)
+            if (bench_locate_edge(url, &self->edges[self->nedges], self->log) < 0)
                 return -1;
             self->nedges++;
         }

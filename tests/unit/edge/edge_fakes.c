@@ -349,3 +349,17 @@ void fake_hist_reply(fake_hist_t *h, size_t i, edge_hstatus_t status, uint64_t e
     for (size_t k = 0; k < count; k++)
         edge_frame_unref(&events[k].frame);
 }
+
+/* A writer over the fakes (edge_fakes.h). */
+edge_writer_t *fake_writer(fake_loop_t *loop, edge_stats_t *stats, size_t max_frames)
+{
+    edge_writer_opts_t wo = {
+        .ops = &fake_transport,
+        .arg = loop,
+        .max_queue_bytes = 1 << 20,
+        .max_queue_frames = max_frames,
+        .now = fake_clock,
+        .stats = stats,
+    };
+    return edge_writer_new(&wo);
+}

@@ -58,6 +58,10 @@ extern const edge_writer_ops_t fake_transport;
 extern int64_t fake_now;
 int64_t fake_clock(void);
 
+/* A writer over the recording transport and the injected clock: queues of 1 MiB and max_frames
+ * frames, no pacing. */
+edge_writer_t *fake_writer(fake_loop_t *loop, edge_stats_t *stats, size_t max_frames);
+
 /* Frees what conn recorded and zeroes it. */
 void fake_conn_reset(fake_conn_t *conn);
 

@@ -70,10 +70,7 @@ static int s_setup(void **state)
 {
     (void)state;
     snprintf(g_secret_file, sizeof g_secret_file, "/tmp/test_edge_auth.%d", (int)getpid());
-    FILE *f = fopen(g_secret_file, "w");
-    assert_non_null(f);
-    fputs(SECRET "\n", f);
-    fclose(f);
+    assert_int_equal(ts_jwt_secret_file(g_secret_file, SECRET), 0);
     return 0;
 }
 

@@ -63,15 +63,7 @@ static fix_t *s_fix(const char *classes)
     fix_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
     fake_now = 1000000;
-    edge_writer_opts_t wo = {
-        .ops = &fake_transport,
-        .arg = &f->loop,
-        .max_queue_bytes = 1 << 20,
-        .max_queue_frames = 1000,
-        .now = fake_clock,
-        .stats = &f->stats,
-    };
-    f->w = edge_writer_new(&wo);
+    f->w = fake_writer(&f->loop, &f->stats, 1000);
     assert_non_null(f->w);
     edge_pipeline_opts_t po = {
         .writer = f->w,

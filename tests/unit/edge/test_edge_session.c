@@ -77,15 +77,7 @@ static fix_t *s_fix(const char *first, ...)
     fclose(fe);
     f->auth = edge_auth_new(&f->conf, err, sizeof err);
     assert_non_null(f->auth);
-    edge_writer_opts_t wo = {
-        .ops = &fake_transport,
-        .arg = &f->loop,
-        .max_queue_bytes = 1 << 20,
-        .max_queue_frames = 1000,
-        .now = fake_clock,
-        .stats = &f->stats,
-    };
-    f->w = edge_writer_new(&wo);
+    f->w = fake_writer(&f->loop, &f->stats, 1000);
     assert_non_null(f->w);
     edge_pipeline_opts_t po = {
         .writer = f->w,
@@ -232,10 +224,7 @@ static int s_setup(void **state)
 {
     (void)state;
     snprintf(g_secret_file, sizeof g_secret_file, "/tmp/test_edge_session.%d", (int)getpid());
-    FILE *f = fopen(g_secret_file, "w");
-    assert_non_null(f);
-    fputs(SECRET "\n", f);
-    fclose(f);
+    assert_int_equal(ts_jwt_secret_file(g_secret_file, SECRET), 0);
     return 0;
 }
 

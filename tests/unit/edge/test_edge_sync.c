@@ -44,15 +44,7 @@ static fix_t *s_fix(size_t max_frames, size_t max_held)
 {
     fix_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    edge_writer_opts_t wo = {
-        .ops = &fake_transport,
-        .arg = &f->loop,
-        .max_queue_bytes = 1 << 20,
-        .max_queue_frames = max_frames,
-        .now = fake_clock,
-        .stats = &f->stats,
-    };
-    f->w = edge_writer_new(&wo);
+    f->w = fake_writer(&f->loop, &f->stats, max_frames);
     assert_non_null(f->w);
     edge_syncs_opts_t so = {
         .writer = f->w,
