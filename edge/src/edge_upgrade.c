@@ -92,12 +92,19 @@ int edge_upgrade_query_token(const char *arg, char *out, size_t cap)
 }
 
 /* Browsers always send Origin on a WebSocket upgrade, so only non-browser clients come without
- * one; an origin too long to match is allowed only by an any-list. */
-edge_upgrade_origin_t edge_upgrade_origin(const edge_upgrade_t *self, const char *origin, int len)
+ * one, and those can set headers: with tokens required they must bring theirs on the upgrade, so
+ * that a page's script cannot pass as one (a forged-Origin-less request from a browser context
+ * cannot carry an Authorization header). An origin too long to match is allowed only by an
+ * any-list. */
+edge_upgrade_origin_t edge_upgrade_origin(const edge_upgrade_t *self, const char *origin, int len,
+                                          bool has_token)
 {
-    if (len == 0)
-        return self->opts.allow_missing_origin ? EDGE_UPGRADE_ORIGIN_OK
-                                               : EDGE_UPGRADE_ORIGIN_MISSING;
+    if (len == 0) {
+        if (!self->opts.allow_missing_origin)
+            return EDGE_UPGRADE_ORIGIN_MISSING;
+        return self->opts.token_without_origin && !has_token ? EDGE_UPGRADE_ORIGIN_NO_TOKEN
+                                                             : EDGE_UPGRADE_ORIGIN_OK;
+    }
     if (len > 0 && edge_origin_allowed(self->origins, origin, (size_t)len))
         return EDGE_UPGRADE_ORIGIN_OK;
     if (len < 0 && edge_origin_any(self->origins))
@@ -124,9 +131,19 @@ const char *edge_upgrade_vet_origin(edge_upgrade_t *self, struct lws *wsi)
 {
     char origin[EDGE_ORIGIN_MAX + 1];
     int n = s_origin_of(wsi, origin);
-    switch (edge_upgrade_origin(self, origin, n)) {
+    bool has_token = false;
+    if (n == 0 && self->opts.token_without_origin) {
+        char token[EDGE_JWT_TOKEN_MAX + 1];
+        has_token = edge_upgrade_token(wsi, token, sizeof token) != 0;
+    }
+    switch (edge_upgrade_origin(self, origin, n, has_token)) {
     case EDGE_UPGRADE_ORIGIN_OK:
         return NULL;
+    case EDGE_UPGRADE_ORIGIN_NO_TOKEN:
+        self->opts.stats->origin_missing++;
+        base_log_limited(self->opts.log, self->opts.limit, WEFT_LOG_INFO,
+                         "refusing a WebSocket without Origin and without a token on the upgrade");
+        return "an Origin header or a token on the upgrade is required";
     case EDGE_UPGRADE_ORIGIN_MISSING:
         self->opts.stats->origin_missing++;
         base_log_limited(self->opts.log, self->opts.limit, WEFT_LOG_INFO,

@@ -34,6 +34,7 @@ typedef struct edge_upgrade edge_upgrade_t;
 typedef struct edge_upgrade_opts {
     const char *allowed_origins; /* the allowlist (edge_origin.h; NULL or "" = any origin) */
     bool allow_missing_origin;   /* accept upgrades without Origin (non-browser clients) */
+    bool token_without_origin;   /* ... only when they bring their token on the upgrade */
     const char *tls_cert;        /* borrowed paths; tls_cert NULL or "" = no TLS */
     const char *tls_key;
     const char *tls_chain; /* NULL or "" = no chain file */
@@ -47,6 +48,7 @@ typedef enum edge_upgrade_origin {
     EDGE_UPGRADE_ORIGIN_OK = 0,  /* allowed */
     EDGE_UPGRADE_ORIGIN_MISSING, /* no Origin, and allow_missing_origin is off */
     EDGE_UPGRADE_ORIGIN_REFUSED, /* not in allowed_origins */
+    EDGE_UPGRADE_ORIGIN_NO_TOKEN, /* no Origin and no token on the upgrade (token_without_origin) */
 } edge_upgrade_origin_t;
 
 /* Creates the vetting from opts (copied; the strings and pointers are borrowed). Returns NULL
@@ -75,8 +77,10 @@ int edge_upgrade_bearer(const char *authorization, char *out, size_t cap);
 int edge_upgrade_query_token(const char *arg, char *out, size_t cap);
 
 /* The decision about origin (len bytes, not NUL-terminated): len 0 means no Origin header,
- * len < 0 one longer than any origin matched (EDGE_ORIGIN_MAX). Counts and logs nothing. */
-edge_upgrade_origin_t edge_upgrade_origin(const edge_upgrade_t *self, const char *origin, int len);
+ * len < 0 one longer than any origin matched (EDGE_ORIGIN_MAX); has_token: the upgrade carries a
+ * token (header or query). Counts and logs nothing. */
+edge_upgrade_origin_t edge_upgrade_origin(const edge_upgrade_t *self, const char *origin, int len,
+                                          bool has_token);
 
 /* ---- lws adapters ---- */
 

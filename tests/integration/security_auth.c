@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "base_clock.h"
+#include "ts_http.h"
 #include "ts_jwt.h"
 
 #define SECRET "security-auth-test-secret-0123456789abcdef"
@@ -129,40 +130,10 @@ static void s_make_bad(void)
     assert_int_equal(n, N_BAD);
 }
 
-/* Sends a WebSocket upgrade for path with an optional bearer token over plain TCP; returns the
- * HTTP status, the whole answer (up to close or 2 s of silence) in out. */
+/* A raw upgrade from a page of http://127.0.0.1 (ts_http_upgrade). */
 static int s_raw_upgrade(int port, const char *path, const char *bearer, char *out, size_t cap)
 {
-    static char req[TOKEN_CAP + 1024];
-    snprintf(req, sizeof req,
-             "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n%s%s%s"
-             "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-             path, bearer ? "Authorization: Bearer " : "", bearer ? bearer : "",
-             bearer ? "\r\n" : "");
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    struct timeval tv = {.tv_sec = 2};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    size_t len = strlen(req);
-    assert_int_equal(send(fd, req, len, 0), (ssize_t)len);
-    size_t got = 0;
-    ssize_t n;
-    while (got + 1 < cap && (n = recv(fd, out + got, cap - 1 - got, 0)) > 0) {
-        got += (size_t)n;
-        out[got] = '\0';
-        if (strstr(out, "\r\n\r\n") && strstr(out, "</html>"))
-            break;
-    }
-    out[got] = '\0';
-    close(fd);
-    int status = 0;
-    if (sscanf(out, "HTTP/1.%*d %d", &status) != 1)
-        return -1;
-    return status;
+    return ts_http_upgrade(port, path, "http://127.0.0.1", bearer, out, cap);
 }
 
 /* Publishes n events into room with data.i from *counter on. */

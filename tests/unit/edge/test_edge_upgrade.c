@@ -35,7 +35,7 @@ static edge_upgrade_t *s_vetting(const char *list, bool allow_missing)
 /* edge_upgrade_origin() on a NUL-terminated origin. */
 static edge_upgrade_origin_t s_origin(const edge_upgrade_t *u, const char *origin)
 {
-    return edge_upgrade_origin(u, origin, (int)strlen(origin));
+    return edge_upgrade_origin(u, origin, (int)strlen(origin), false);
 }
 
 static void test_bearer(void **state)
@@ -110,21 +110,38 @@ static void test_origin(void **state)
     assert_int_equal(s_origin(u, "https://app.example.com"), EDGE_UPGRADE_ORIGIN_OK);
     assert_int_equal(s_origin(u, "https://evil.example.com"), EDGE_UPGRADE_ORIGIN_REFUSED);
     assert_int_equal(s_origin(u, "null"), EDGE_UPGRADE_ORIGIN_REFUSED);
-    assert_int_equal(edge_upgrade_origin(u, "", 0), EDGE_UPGRADE_ORIGIN_MISSING);
-    assert_int_equal(edge_upgrade_origin(u, "", -1), EDGE_UPGRADE_ORIGIN_REFUSED); /* too long */
+    assert_int_equal(edge_upgrade_origin(u, "", 0, false), EDGE_UPGRADE_ORIGIN_MISSING);
+    assert_int_equal(edge_upgrade_origin(u, "", -1, false), EDGE_UPGRADE_ORIGIN_REFUSED); /* too long */
     edge_upgrade_destroy(&u);
     assert_null(u);
 
     u = s_vetting("https://app.example.com", true);
-    assert_int_equal(edge_upgrade_origin(u, "", 0), EDGE_UPGRADE_ORIGIN_OK);
+    assert_int_equal(edge_upgrade_origin(u, "", 0, false), EDGE_UPGRADE_ORIGIN_OK);
     assert_int_equal(s_origin(u, "https://other.com"), EDGE_UPGRADE_ORIGIN_REFUSED);
+    edge_upgrade_destroy(&u);
+
+    /* With tokens required, a client without Origin must bring its token on the upgrade. */
+    static edge_stats_t stats;
+    edge_upgrade_opts_t opts = {.allowed_origins = "https://app.example.com",
+                                .allow_missing_origin = true,
+                                .token_without_origin = true,
+                                .stats = &stats};
+    char err[200] = "";
+    u = edge_upgrade_new(&opts, err, sizeof err);
+    assert_non_null(u);
+    assert_int_equal(edge_upgrade_origin(u, "", 0, false), EDGE_UPGRADE_ORIGIN_NO_TOKEN);
+    assert_int_equal(edge_upgrade_origin(u, "", 0, true), EDGE_UPGRADE_ORIGIN_OK);
+    assert_int_equal(edge_upgrade_origin(u, "https://app.example.com", 23, false),
+                     EDGE_UPGRADE_ORIGIN_OK); /* browsers send Origin; their token may follow */
+    assert_int_equal(edge_upgrade_origin(u, "https://evil.test", 17, true),
+                     EDGE_UPGRADE_ORIGIN_REFUSED);
     edge_upgrade_destroy(&u);
 
     u = s_vetting("", false); /* empty list: any origin, but Origin is still required */
     assert_true(edge_upgrade_origins_empty(u));
     assert_int_equal(s_origin(u, "https://anything.test"), EDGE_UPGRADE_ORIGIN_OK);
-    assert_int_equal(edge_upgrade_origin(u, "", -1), EDGE_UPGRADE_ORIGIN_OK);
-    assert_int_equal(edge_upgrade_origin(u, "", 0), EDGE_UPGRADE_ORIGIN_MISSING);
+    assert_int_equal(edge_upgrade_origin(u, "", -1, false), EDGE_UPGRADE_ORIGIN_OK);
+    assert_int_equal(edge_upgrade_origin(u, "", 0, false), EDGE_UPGRADE_ORIGIN_MISSING);
     edge_upgrade_destroy(&u);
     edge_upgrade_destroy(&u); /* NULL-safe */
 }
