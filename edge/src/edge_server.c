@@ -354,9 +354,8 @@ static int s_on_open(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
  * frees what the connection holds; the last one ends a graceful stop. */
 static void s_on_closed(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
 {
-    const unsigned char *why = lws_get_close_payload(wsi);
-    if (lws_get_close_length(wsi) >= 2 && edge_wconn_live(&conn->client.out))
-        edge_session_lws_closed(self->session, why[0] << 8 | why[1]);
+    edge_session_lws_closed(self->session, conn, lws_get_close_payload(wsi),
+                            (size_t)lws_get_close_length(wsi));
     edge_upgrade_uncount_peer(self->upgrade, &conn->ip);
     if (!edge_session_closed(self->session, conn))
         return; /* ESTABLISHED failed, or CLOSED came twice */
@@ -705,6 +704,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         .conns_per_ip_exempt = conf->conns_per_ip_exempt,
         .header_timeout = conf->header_timeout,
         .tokens = edge_auth_tokens(self->auth),
+        .ws_protocol = S_WS_PROTOCOL,
     };
     self->upgrade = edge_upgrade_new(&uopts, why, sizeof why);
     if (!self->upgrade) {

@@ -95,8 +95,12 @@ void edge_session_close(edge_session_t *self, edge_conn_t *conn, edge_close_t ki
     edge_writer_close(self->writer, &conn->client.out, kind, reason);
 }
 
-void edge_session_lws_closed(edge_session_t *self, int code)
+void edge_session_lws_closed(edge_session_t *self, edge_conn_t *conn, const unsigned char *reason,
+                             size_t len)
 {
+    if (len < 2 || !edge_wconn_live(&conn->client.out))
+        return;
+    int code = reason[0] << 8 | reason[1];
     if (code == 1002)
         self->stats->closes[EDGE_CLOSE_PROTOCOL]++;
     else if (code == 1007)

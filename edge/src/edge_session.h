@@ -85,9 +85,11 @@ void edge_session_close(edge_session_t *self, edge_conn_t *conn, edge_close_t ki
  * when it was open, false when open failed or this is the second call. */
 bool edge_session_closed(edge_session_t *self, edge_conn_t *conn);
 
-/* The connection ended after lws closed it itself with code (a malformed frame: 1002, invalid
- * UTF-8: 1007; read from lws's close reason): counts and logs it. */
-void edge_session_lws_closed(edge_session_t *self, int code);
+/* conn is ending; reason (len bytes) is lws's own close reason, the code first, which lws sets
+ * only when it closes a connection itself (a malformed frame: 1002, invalid UTF-8: 1007): counts
+ * and logs such a close (len < 2, or a connection the edge was closing already: nothing). */
+void edge_session_lws_closed(edge_session_t *self, edge_conn_t *conn, const unsigned char *reason,
+                             size_t len);
 
 /* Counts and logs a refusal (edge_auth_refusal_t or edge_jwt_err_t); returns its sentence. */
 const char *edge_session_refuse(edge_session_t *self, int reason);

@@ -306,13 +306,13 @@ void edge_upgrade_headers_done(edge_upgrade_t *self, struct lws *wsi)
     lws_set_opaque_user_data(wsi, self);
 }
 
-/* Only connections still on the "http" protocol: WebSockets moved to theirs, and the
- * descriptors the edge adopts (ZeroMQ, signalfd) have their own. */
+/* Accepted connections are bound to the "http" or (as the vhost's default) the WebSocket
+ * protocol from the start; the descriptors the edge adopts (ZeroMQ, signalfd) have their own. */
 void edge_upgrade_wsi_destroyed(edge_upgrade_t *self, struct lws *wsi)
 {
     const struct lws_protocols *proto = lws_get_protocol(wsi);
     if (lws_get_opaque_user_data(wsi) || !proto || !proto->name ||
-        strcmp(proto->name, "http") != 0)
+        (strcmp(proto->name, "http") != 0 && strcmp(proto->name, self->opts.ws_protocol) != 0))
         return;
     self->opts.stats->http_incomplete++;
     base_log_limited(self->opts.log, self->opts.limit, WEFT_LOG_INFO,

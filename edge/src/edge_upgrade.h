@@ -46,6 +46,7 @@ typedef struct edge_upgrade_opts {
     const char *conns_per_ip_exempt; /* addresses never capped (edge_ipcap.h) */
     int header_timeout;              /* seconds from accept to complete request headers */
     bool tokens;                     /* upgrades may carry tokens (room for them in headers) */
+    const char *ws_protocol;         /* the WebSocket protocol's name (static) */
 } edge_upgrade_opts_t;
 
 /* The decision about an upgrade's Origin. */
@@ -122,7 +123,7 @@ void edge_upgrade_headers_done(edge_upgrade_t *self, struct lws *wsi);
 
 /* LWS_CALLBACK_WSI_DESTROY: an HTTP connection whose headers never completed (lws dropped it
  * at header_timeout or over max_http_header_data, or the client left) is counted
- * (http_incomplete) and logged. */
+ * (http_incomplete) and logged. Other descriptors (ZeroMQ, signalfd) are not. */
 void edge_upgrade_wsi_destroyed(edge_upgrade_t *self, struct lws *wsi);
 
 /* LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: keeps lws's SSL_CTX for reloads and
