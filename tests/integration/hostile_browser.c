@@ -549,7 +549,7 @@ static void test_header_bomb(void **state)
     raw_send(r, bomb, n); /* the edge may hang up before it has everything */
     assert_true(s_wait_raw(ctx, r, s_answered, IT_WAIT_MS) >= 0);
     assert_true(r->ended);
-    assert_true(r->status != 101);
+    assert_int_equal(r->status, 0); /* no answer at all */
     raw_free(&r);
     r = s_client(ctx, NULL, 0);
     s_expect_pong(ctx, r);
