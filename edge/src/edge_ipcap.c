@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base_map.h"
+
 #define S_EXEMPT_MAX 16 /* addresses in an exempt list */
 
 struct edge_ipcap_entry {
@@ -18,10 +20,10 @@ struct edge_ipcap_entry {
 };
 
 struct edge_ipcap {
-    base_map_t *map;                      /* edge_ipcap_entry_t by address */
-    unsigned max;                         /* connections per address; 0 = unlimited */
-    edge_ipaddr_t exempt[S_EXEMPT_MAX];   /* addresses never capped */
-    int nexempt;                          /* how many */
+    base_map_t *map;                    /* edge_ipcap_entry_t by address */
+    unsigned max;                       /* connections per address; 0 = unlimited */
+    edge_ipaddr_t exempt[S_EXEMPT_MAX]; /* addresses never capped */
+    int nexempt;                        /* how many */
 };
 
 /* Maps a 4-byte IPv4 address into addr. */
@@ -69,8 +71,13 @@ static int s_parse_list(const char *list, edge_ipaddr_t *out, char *err, size_t 
             break;
         char item[64];
         edge_ipaddr_t addr;
-        if (len >= sizeof item || (memcpy(item, p, len), item[len] = '\0',
-                                   edge_ipaddr_parse(item, &addr) < 0)) {
+        bool ok = len < sizeof item;
+        if (ok) {
+            memcpy(item, p, len);
+            item[len] = '\0';
+            ok = edge_ipaddr_parse(item, &addr) == 0;
+        }
+        if (!ok) {
             snprintf(err, errlen, "'%.*s' is not an IP address", (int)(len < 64 ? len : 64), p);
             return -1;
         }

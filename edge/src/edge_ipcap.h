@@ -20,8 +20,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "base_map.h"
-
 /* A client address: IPv6, or IPv4 mapped into IPv6 (::ffff:a.b.c.d). */
 typedef struct edge_ipaddr {
     uint8_t b[16];

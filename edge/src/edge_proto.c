@@ -166,8 +166,7 @@ int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
     memset(req, 0, sizeof *req);
     /* Before jansson, which would recurse and allocate once per level. */
     if (edge_jdepth_over(text, len, EDGE_JDEPTH_MAX)) {
-        edge_req_fail(req, EDGE_ERR_TOO_DEEP, "JSON nested deeper than %d levels",
-                      EDGE_JDEPTH_MAX);
+        edge_req_fail(req, EDGE_ERR_TOO_DEEP, "JSON nested deeper than %d levels", EDGE_JDEPTH_MAX);
         return -1;
     }
     json_error_t jerr;

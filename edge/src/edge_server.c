@@ -93,7 +93,7 @@
 #define S_RX_KEEP 16384                      /* larger reassembly buffers are freed after use */
 #define S_RX_BUFFER 512                      /* lws's receive buffer per connection */
 #define S_TX_PACKET (65536 + 16)             /* lws's send() size: a whole gathered write */
-#define S_HTTP_TOO_MANY 429 /* lws names no constant for it */
+#define S_HTTP_TOO_MANY 429                  /* lws names no constant for it */
 #define S_LWS_WRITE_CLOSE 4 /* lws's LWS_WRITE_CLOSE, which lws-write.h leaves out of the enum */
 
 /* Indexes in the protocol list. */

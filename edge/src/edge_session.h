@@ -29,12 +29,12 @@
  * protocol, zeroed by lws; edge_session_open() sets it up and edge_session_closed() frees what
  * it holds. */
 typedef struct edge_conn {
-    edge_client_t client;  /* its output and resumes; client.out.transport is the transport */
-    edge_member_t *member; /* its rooms and patterns */
-    edge_bucket_t bucket;  /* rate limit of the client's messages */
-    edge_rxbuf_t rx;       /* the client message being reassembled (the server's) */
-    edge_auth_conn_t auth; /* who it is and until when */
-    int64_t idle_until;    /* anonymous: monotonic µs by which a valid op must come; 0 = none */
+    edge_client_t client;   /* its output and resumes; client.out.transport is the transport */
+    edge_member_t *member;  /* its rooms and patterns */
+    edge_bucket_t bucket;   /* rate limit of the client's messages */
+    edge_rxbuf_t rx;        /* the client message being reassembled (the server's) */
+    edge_auth_conn_t auth;  /* who it is and until when */
+    int64_t idle_until;     /* anonymous: monotonic µs by which a valid op must come; 0 = none */
     edge_ipcap_entry_t *ip; /* its count under max_conns_per_ip (the server's), or NULL */
 } edge_conn_t;
 

@@ -169,8 +169,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_message_no_copy), cmocka_unit_test(test_fragments_in_order),
-        cmocka_unit_test(test_first_piece_restarts),  cmocka_unit_test(test_max_message), cmocka_unit_test(test_fragment_cap),
-        cmocka_unit_test(test_large_buffer_released),
+        cmocka_unit_test(test_first_piece_restarts),  cmocka_unit_test(test_max_message),
+        cmocka_unit_test(test_fragment_cap),          cmocka_unit_test(test_large_buffer_released),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,7 +256,9 @@ static void test_too_deep(void **state)
     assert_string_equal(f->tp.frames[1], "{\"op\":\"error\",\"code\":\"too_deep\",\"message\":"
                                          "\"JSON nested deeper than 32 levels\"}");
     assert_int_equal(f->stats.errors[EDGE_ERR_TOO_DEEP], 1);
-    s_send(f, "{\"op\":\"ping\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}");
+    s_send(
+        f,
+        "{\"op\":\"ping\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}");
     assert_int_equal(f->tp.nframes, 3); /* 32 levels: a pong */
     assert_string_equal(f->tp.frames[2], "{\"op\":\"pong\"}");
     assert_int_equal(f->tp.close_code, 0);
