@@ -392,28 +392,28 @@ static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_ADD_HEADERS: /* a plain HTTP request bound to this protocol */
         return edge_upgrade_add_cors(self->upgrade, wsi, in);
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: /* its headers are complete (WSI_DESTROY) */
+        edge_upgrade_headers_done(self->upgrade, wsi);
+        return 0;
     default:
         /* A plain HTTP connection may be bound to this protocol: keep lws's HTTP defaults. */
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }
 
-/* protocols[0]: plain HTTP (the mount serves files); vets WebSocket upgrades, adds CORS headers,
- * and receives lws's TLS context set-up. */
+/* protocols[0]: plain HTTP (the mount serves files); vets upgrades and adds CORS headers as the
+ * ws protocol does, counts requests that never completed, receives lws's TLS context set-up. */
 static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                            size_t len)
 {
     switch (reason) {
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return s_confirm_upgrade(s_server_of(wsi), wsi, in);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* as on the ws protocol, the vhost's default */
     case LWS_CALLBACK_ADD_HEADERS:
-        return edge_upgrade_add_cors(s_server_of(wsi)->upgrade, wsi, in);
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+        return s_ws_callback(wsi, reason, user, in, len);
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
         return edge_upgrade_ssl_ctx(s_server_of(wsi)->upgrade, user);
-    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
-        edge_upgrade_headers_done(s_server_of(wsi)->upgrade, wsi);
-        return 0;
-    case LWS_CALLBACK_WSI_DESTROY:
+    case LWS_CALLBACK_WSI_DESTROY: /* counts HTTP connections whose headers never completed */
         if (!s_server_of(wsi)->stopped)
             edge_upgrade_wsi_destroyed(s_server_of(wsi)->upgrade, wsi);
         return 0;
