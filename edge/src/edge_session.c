@@ -36,6 +36,7 @@ struct edge_session {
     base_limit_t client_limit;  /* logs about misbehaving clients */
     base_limit_t auth_limit;    /* logs about refused tokens and rooms */
     base_limit_t error_limit;   /* logs about error frames sent */
+    base_limit_t close_limit;   /* logs about closes */
 };
 
 /* The monotonic clock in microseconds (lws_now_usecs() reads the same clock). */
@@ -92,6 +93,8 @@ void edge_session_destroy(edge_session_t **self_p)
 void edge_session_close(edge_session_t *self, edge_conn_t *conn, edge_close_t kind,
                         const char *reason)
 {
+    base_log_limited(self->log, &self->close_limit, WEFT_LOG_INFO, "closing a connection: %d %s",
+                     edge_close_code(kind), reason);
     edge_writer_close(self->writer, &conn->client.out, kind, reason);
 }
 
@@ -390,9 +393,6 @@ void edge_session_timer(edge_session_t *self, edge_conn_t *conn)
             return;
         }
         conn->idle_until = 0;
-        base_log_limited(self->log, &self->client_limit, WEFT_LOG_INFO,
-                         "closing a connection that sent no valid op in %d ms",
-                         self->conf->idle_timeout_ms);
         edge_session_close(self, conn, EDGE_CLOSE_IDLE, "idle");
         return;
     }

@@ -673,7 +673,9 @@ static void test_counters(void **state)
                           "lws closed a connection with 1002 (malformed frame)",
                           "lws closed a connection with 1007 (invalid UTF-8 in a text frame)",
                           "refusing a WebSocket: max_conns_per_ip (3) reached",
-                          "closing a connection that sent no valid op in 1500 ms",
+                          "closing a connection: 4002 idle",
+                          "closing a connection: 1008 too many fragments",
+                          "closing a connection: 1009 message too big",
                           "http: a connection ended before its headers were complete",
                           "client error too_deep: JSON nested deeper than 32 levels",
                           NULL};
