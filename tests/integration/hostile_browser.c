@@ -338,6 +338,7 @@ static void s_frame_closes(test_ctx_t *ctx, unsigned b0, const char *data, size_
 
 /* ---- the cases ---------------------------------------------------------------------------- */
 
+/* Starts the router and the edge with small limits; the steady client joins "steady". */
 static void test_setup(void **state)
 {
     test_ctx_t *ctx = *state;
