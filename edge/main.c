@@ -22,6 +22,10 @@
 /* lws's emit callback takes no user pointer, so the logger it writes to lives here. */
 static base_log_t *s_log;
 
+/* lws logs some hostile input itself (a header bomb: "Ran out of header data space", invalid
+ * UTF-8 with a hex dump): rate-limited, so that a flood of it cannot flood the log. */
+static base_limit_t s_lws_limit = {.burst = 20};
+
 /* lws log emitter: strips lws's own "[timestamp] X: " prefix and the newline, maps the level. */
 static void s_lws_emit(int level, const char *line)
 {
@@ -43,7 +47,7 @@ static void s_lws_emit(int level, const char *line)
     size_t len = strlen(line);
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
-    base_log(s_log, to, "lws: %.*s", (int)len, line);
+    base_log_limited(s_log, &s_lws_limit, to, "lws: %.*s", (int)len, line);
 }
 
 /* The lws log bits worth having at a given threshold of ours. */

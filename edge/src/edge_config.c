@@ -14,6 +14,7 @@
 
 #include "edge_auth.h"
 #include "edge_classes.h"
+#include "edge_ipcap.h"
 #include "edge_origin.h"
 #include "edge_tls.h"
 #include "wire_envelope.h"
@@ -82,6 +83,17 @@ const base_conf_entry_t edge_config_table[] = {
      "WebSocket connections served at once (more are refused with HTTP 503)"},
     {"max_subscriptions", BASE_CONF_INT, F(max_subscriptions), "256", 1, 1000000,
      "rooms and patterns one connection may join (more: error too_many_subscriptions)"},
+    {"max_conns_per_ip", BASE_CONF_INT, F(max_conns_per_ip), "256", 0, 10000000,
+     "WebSocket connections at once from one client address (more: HTTP 429; 0 = unlimited)"},
+    {"conns_per_ip_exempt", BASE_CONF_STR, F(conns_per_ip_exempt), "127.0.0.1,::1", 0, 4096,
+     "comma-separated addresses max_conns_per_ip does not apply to (a local proxy's)"},
+    {"max_fragments", BASE_CONF_INT, F(max_fragments), "64", 1, 1000000,
+     "frames (fragments) one client message may have (more: close 1008)"},
+    {"idle_timeout_ms", BASE_CONF_INT, F(idle_timeout_ms), "30000", 0, 3600000,
+     "auth = none: milliseconds a connection has to send its first valid op (then close 4002; "
+     "0 = never)"},
+    {"header_timeout", BASE_CONF_INT, F(header_timeout), "10", 1, 600,
+     "seconds an HTTP request or upgrade has to send its complete headers (then dropped)"},
     {"classes", BASE_CONF_STR, F(classes), EDGE_CONFIG_CLASSES_DEFAULT, 0, 4096,
      "delivery classes: name=type patterns:window_ms[:max[:coalesce field]]; ... (\"\" = none)"},
     {"max_batch", BASE_CONF_INT, F(max_batch), "100", 1, 10000,
@@ -342,6 +354,10 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
         return -1;
     }
     edge_origin_destroy(&origins);
+    if (edge_ipcap_check_list(conf->conns_per_ip_exempt, why, sizeof why) < 0) {
+        snprintf(err, errlen, "conns_per_ip_exempt: %s", why);
+        return -1;
+    }
     if (s_check_auth(conf, err, errlen) < 0)
         return -1;
     return s_check_tls(conf, err, errlen);

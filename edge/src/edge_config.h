@@ -38,6 +38,11 @@ typedef struct edge_config {
     int sub_sndhwm;         /* ZMQ_SNDHWM of the SUB socket (0 = unlimited, see the table) */
     int max_connections;    /* WebSocket connections accepted at once; more get HTTP 503 */
     int max_subscriptions;  /* rooms and patterns one connection may join */
+    int max_conns_per_ip;   /* WebSocket connections per client address (0 = unlimited) */
+    char *conns_per_ip_exempt; /* addresses max_conns_per_ip never applies to (edge_ipcap.h) */
+    int max_fragments;      /* frames (fragments) one client message may have; more: close 1008 */
+    int idle_timeout_ms;    /* auth = none: time to send a first valid op (0 = never closed) */
+    int header_timeout;     /* seconds an HTTP request's headers may take to arrive */
     char *classes;          /* delivery classes (edge_classes.h); "" = every event immediate */
     int max_batch;          /* events in one batch frame, for classes that name no max */
     size_t max_batch_bytes; /* bytes of events in one batch frame */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_jdepth.h"
 #include "weft/version.h"
 
 static const char *const s_err_names[EDGE_ERR__COUNT] = {[EDGE_ERR_NONE] = "none",
@@ -163,6 +164,11 @@ static int s_parse_token(json_t *root, edge_req_t *req)
 int edge_proto_parse(const char *text, size_t len, edge_req_t *req)
 {
     memset(req, 0, sizeof *req);
+    /* Before jansson, which would recurse and allocate once per level. */
+    if (edge_jdepth_over(text, len, EDGE_JDEPTH_MAX)) {
+        edge_req_fail(req, EDGE_ERR_TOO_DEEP, "JSON nested deeper than %d levels", EDGE_JDEPTH_MAX);
+        return -1;
+    }
     json_error_t jerr;
     /* DECODE_ANY so that a valid non-object ("42") is not_object rather than bad_json. */
     json_t *root = json_loadb(text, len, JSON_DECODE_ANY, &jerr);

@@ -41,7 +41,8 @@ typedef enum edge_op {
     X(TOO_MANY_SUBSCRIPTIONS, "too_many_subscriptions")                                            \
     X(FORBIDDEN, "forbidden")                                                                      \
     X(UNAUTHORIZED, "unauthorized")                                                                \
-    X(AUTH_REQUIRED, "auth_required")
+    X(AUTH_REQUIRED, "auth_required")                                                              \
+    X(TOO_DEEP, "too_deep")
 
 /* The X-macro expansion confuses clang-format. */
 /* clang-format off */

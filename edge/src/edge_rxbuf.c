@@ -10,13 +10,18 @@
 
 /* Adds a piece; see the header for the cases. */
 edge_rx_rc_t edge_rxbuf_add(edge_rxbuf_t *rx, const edge_rxpiece_t *piece, size_t max,
-                            const char **msg, size_t *msg_len)
+                            unsigned max_frames, const char **msg, size_t *msg_len)
 {
     size_t len = piece->len;
-    if (piece->first)
+    if (piece->first) {
         rx->len = 0;
+        rx->frames = 0;
+    }
     if (len > max || rx->len > max - len || piece->remaining > max - rx->len - len)
         return EDGE_RX_TOO_BIG;
+    /* A piece that ends its frame completes one more fragment of the message. */
+    if (piece->remaining == 0 && ++rx->frames > max_frames)
+        return EDGE_RX_TOO_MANY;
     if (piece->first && piece->final) { /* the common case: no copy */
         *msg = piece->data;
         *msg_len = len;
@@ -48,6 +53,7 @@ edge_rx_rc_t edge_rxbuf_add(edge_rxbuf_t *rx, const edge_rxpiece_t *piece, size_
 void edge_rxbuf_done(edge_rxbuf_t *rx, size_t keep)
 {
     rx->len = 0;
+    rx->frames = 0;
     if (rx->cap > keep)
         edge_rxbuf_free(rx);
 }
@@ -58,4 +64,5 @@ void edge_rxbuf_free(edge_rxbuf_t *rx)
     free(rx->buf);
     rx->buf = NULL;
     rx->cap = rx->len = 0;
+    rx->frames = 0;
 }

@@ -11,6 +11,9 @@
  * Why count the rest of the current frame: a client announcing a huge frame is refused at its
  * first bytes, not after the edge has buffered max_message of it.
  *
+ * Why count frames: a message of many tiny (or empty) fragments stays under max_message while
+ * costing a callback per fragment; a message of more than max_fragments frames is refused.
+ *
  * Plain data, no lws: the caller embeds an edge_rxbuf_t (zeroed) in its connection state.
  */
 #ifndef EDGE_RXBUF_H
@@ -24,6 +27,7 @@ typedef struct edge_rxbuf {
     unsigned char *buf; /* the message gathered so far, or NULL */
     size_t len;         /* bytes of the current message in buf */
     size_t cap;         /* bytes allocated for buf */
+    unsigned frames;    /* frames of the current message completed so far */
 } edge_rxbuf_t;
 
 /* One piece of a message, as the WebSocket layer reports it. */
@@ -40,14 +44,16 @@ typedef enum edge_rx_rc {
     EDGE_RX_MORE = 0, /* kept: the message goes on */
     EDGE_RX_MESSAGE,  /* the message is complete: handle it, then call edge_rxbuf_done() */
     EDGE_RX_TOO_BIG,  /* the message would exceed max: close with 1009 */
+    EDGE_RX_TOO_MANY, /* the message would have more than max_frames frames: close with 1008 */
     EDGE_RX_NOMEM     /* out of memory: close */
 } edge_rx_rc_t;
 
 /* Adds a piece to the message under way. On EDGE_RX_MESSAGE, *msg and *msg_len give the whole
  * message: the piece itself when it was the whole message (no copy), else the buffer, valid
- * until edge_rxbuf_done(). max: the largest message allowed, in bytes. */
+ * until edge_rxbuf_done(). max: the largest message allowed, in bytes; max_frames: the most
+ * frames (fragments) one message may have. */
 edge_rx_rc_t edge_rxbuf_add(edge_rxbuf_t *rx, const edge_rxpiece_t *piece, size_t max,
-                            const char **msg, size_t *msg_len);
+                            unsigned max_frames, const char **msg, size_t *msg_len);
 
 /* Ends a complete message: starts the next one empty, and frees a buffer larger than keep. */
 void edge_rxbuf_done(edge_rxbuf_t *rx, size_t keep);

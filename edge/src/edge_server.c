@@ -38,7 +38,8 @@
  * deadlines in a heap), plus the periodic summary and the deadline of a graceful stop.
  *
  * Client limits: each connection has a token bucket and a cap on its subscriptions
- * (edge_session.c), and the edge a cap on connections (HTTP 503).
+ * (edge_session.c), the edge a cap on connections (HTTP 503) and on connections per address
+ * (HTTP 429, edge_upgrade.c). The answer to each kind of hostile input: docs/security.md.
  *
  * Authentication (edge_auth.h): a token on the upgrade (Authorization: Bearer or ?token=) is
  * verified once in s_confirm_upgrade() (HTTP 401 with the reason) and its identity handed to
@@ -92,6 +93,7 @@
 #define S_RX_KEEP 16384                      /* larger reassembly buffers are freed after use */
 #define S_RX_BUFFER 512                      /* lws's receive buffer per connection */
 #define S_TX_PACKET (65536 + 16)             /* lws's send() size: a whole gathered write */
+#define S_HTTP_TOO_MANY 429                  /* lws names no constant for it */
 #define S_LWS_WRITE_CLOSE 4 /* lws's LWS_WRITE_CLOSE, which lws-write.h leaves out of the enum */
 
 /* Indexes in the protocol list. */
@@ -243,7 +245,8 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
     };
     const char *msg;
     size_t msg_len;
-    switch (edge_rxbuf_add(&conn->rx, &piece, self->conf->max_message, &msg, &msg_len)) {
+    switch (edge_rxbuf_add(&conn->rx, &piece, self->conf->max_message,
+                           (unsigned)self->conf->max_fragments, &msg, &msg_len)) {
     case EDGE_RX_MORE:
         break;
     case EDGE_RX_MESSAGE:
@@ -252,6 +255,9 @@ static int s_on_receive(edge_server_t *self, edge_conn_t *conn, struct lws *wsi,
         break;
     case EDGE_RX_TOO_BIG:
         edge_session_close(self->session, conn, EDGE_CLOSE_TOO_BIG, "message too big");
+        break;
+    case EDGE_RX_TOO_MANY:
+        edge_session_close(self->session, conn, EDGE_CLOSE_FRAGMENTS, "too many fragments");
         break;
     case EDGE_RX_NOMEM:
         edge_session_close(self->session, conn, EDGE_CLOSE_INTERNAL, "out of memory");
@@ -293,6 +299,7 @@ static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *u
     /* Whatever the last upgrade left is not this one's: a wsi may reuse a freed one's address. */
     self->pending_wsi = NULL;
     edge_auth_id_clear(&self->pending_id);
+    edge_upgrade_headers_done(self->upgrade, wsi);
     if (!upgrade || strcasecmp(upgrade, "websocket") != 0)
         return 0;
     char uri[64];
@@ -313,6 +320,8 @@ static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *u
         base_log_limited(self->log, &self->refuse_limit, WEFT_LOG_WARN,
                          "refusing a WebSocket: max_connections (%d) reached",
                          self->conf->max_connections);
+    } else if ((why = edge_upgrade_vet_peer(self->upgrade, wsi)) != NULL) {
+        code = S_HTTP_TOO_MANY;
     } else if ((why = s_vet_token(self, wsi)) != NULL) {
         code = HTTP_STATUS_UNAUTHORIZED;
     }
@@ -336,12 +345,18 @@ static int s_on_open(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
     }
     int rc = edge_session_open(self->session, conn, wsi, &id);
     edge_auth_id_clear(&id);
+    if (rc == 0)
+        conn->ip = edge_upgrade_count_peer(self->upgrade, wsi);
     return rc;
 }
 
-/* LWS_CALLBACK_CLOSED: frees what the connection holds; the last one ends a graceful stop. */
-static void s_on_closed(edge_server_t *self, edge_conn_t *conn)
+/* LWS_CALLBACK_CLOSED: counts a close lws made itself (its reason, which the edge never sets),
+ * frees what the connection holds; the last one ends a graceful stop. */
+static void s_on_closed(edge_server_t *self, edge_conn_t *conn, struct lws *wsi)
 {
+    edge_session_lws_closed(self->session, conn, lws_get_close_payload(wsi),
+                            (size_t)lws_get_close_length(wsi));
+    edge_upgrade_uncount_peer(self->upgrade, &conn->ip);
     if (!edge_session_closed(self->session, conn))
         return; /* ESTABLISHED failed, or CLOSED came twice */
     if (self->stopping && self->stats.conns_current == 0)
@@ -373,28 +388,35 @@ static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             return -1;
         return 0;
     case LWS_CALLBACK_CLOSED:
-        s_on_closed(self, conn);
+        s_on_closed(self, conn, wsi);
         return 0;
     case LWS_CALLBACK_ADD_HEADERS: /* a plain HTTP request bound to this protocol */
         return edge_upgrade_add_cors(self->upgrade, wsi, in);
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: /* its headers are complete (WSI_DESTROY) */
+        edge_upgrade_headers_done(self->upgrade, wsi);
+        return 0;
     default:
         /* A plain HTTP connection may be bound to this protocol: keep lws's HTTP defaults. */
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }
 
-/* protocols[0]: plain HTTP (the mount serves files); vets WebSocket upgrades, adds CORS headers,
- * and receives lws's TLS context set-up. */
+/* protocols[0]: plain HTTP (the mount serves files); vets upgrades and adds CORS headers as the
+ * ws protocol does, counts requests that never completed, receives lws's TLS context set-up. */
 static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                            size_t len)
 {
     switch (reason) {
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return s_confirm_upgrade(s_server_of(wsi), wsi, in);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* as on the ws protocol, the vhost's default */
     case LWS_CALLBACK_ADD_HEADERS:
-        return edge_upgrade_add_cors(s_server_of(wsi)->upgrade, wsi, in);
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+        return s_ws_callback(wsi, reason, user, in, len);
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
         return edge_upgrade_ssl_ctx(s_server_of(wsi)->upgrade, user);
+    case LWS_CALLBACK_WSI_DESTROY: /* counts HTTP connections whose headers never completed */
+        if (!s_server_of(wsi)->stopped)
+            edge_upgrade_wsi_destroyed(s_server_of(wsi)->upgrade, wsi);
+        return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -679,6 +701,11 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         .stats = &self->stats,
         .limit = &self->refuse_limit,
         .log = log,
+        .max_conns_per_ip = conf->max_conns_per_ip,
+        .conns_per_ip_exempt = conf->conns_per_ip_exempt,
+        .header_timeout = conf->header_timeout,
+        .tokens = edge_auth_tokens(self->auth),
+        .ws_protocol = S_WS_PROTOCOL,
     };
     self->upgrade = edge_upgrade_new(&uopts, why, sizeof why);
     if (!self->upgrade) {
@@ -696,12 +723,8 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     info.retry_and_idle_policy = &self->retry;
     info.vhost_name = "weft-edge";
     info.user = self;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
-    /* Room for a token of EDGE_JWT_TOKEN_MAX in a header or the query besides the other headers,
-     * so that a longer one is refused with its reason (401 too_big) rather than by lws. The
-     * header buffer is the handshake's only: lws lets it go once the WebSocket is up. */
-    if (edge_auth_tokens(self->auth))
-        info.max_http_header_data = EDGE_JWT_TOKEN_MAX + 8192;
+    /* UTF-8 validation, the header timeout and size, TLS (edge_upgrade.h). */
+    edge_upgrade_info(self->upgrade, &info);
     /* lws's own loop poll()s every descriptor at each wake-up: O(connections) per event. With
      * libuv (epoll) a wake-up costs what is ready. The loop is ours ("foreign" to lws) so that
      * edge_server_run() can end it between iterations. */
@@ -724,18 +747,6 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         info.iface = conf->bind;
         if (s_is_ipv4(conf->bind))
             info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    }
-    /* TLS: lws loads the certificate (with any chain in the same file) and the key, which
-     * edge_config_finish() has checked; tls_chain goes in through edge_upgrade_ssl_ctx(). Not
-     * ssl_ca_filepath: for an lws server that is the trust store for client certificates. */
-    if (edge_upgrade_tls(self->upgrade)) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = conf->tls_cert;
-        info.ssl_private_key_filepath = conf->tls_key;
-        /* HTTP/1.1 only: over HTTP/2 a WebSocket would be an h2 stream (RFC 8441), which the
-         * upgrade vetting above and the writer's gathered RAW writes (edge_writer.c) do not
-         * handle. Browsers then open wss:// over HTTP/1.1 as they do without TLS. */
-        info.alpn = "http/1.1";
     }
     self->ctx = lws_create_context(&info);
     if (!self->ctx) {

@@ -9,7 +9,8 @@
  * edge_session_open(); without one the connection must send {"op":"auth"} first. Each
  * connection has one timer (the arm hook) for its auth deadline or its token's expiry, so
  * nothing is checked per event; a subscribe is checked against the identity's rules
- * (edge_perm.h) once.
+ * (edge_perm.h) once. Anonymous connections (no token mode) use the same timer for their idle
+ * deadline instead: a first valid op within idle_timeout_ms, or close 4002.
  */
 #include "edge_session.h"
 
@@ -34,6 +35,8 @@ struct edge_session {
     edge_frame_t *rate_limited; /* the rate_limited error, shared likewise */
     base_limit_t client_limit;  /* logs about misbehaving clients */
     base_limit_t auth_limit;    /* logs about refused tokens and rooms */
+    base_limit_t error_limit;   /* logs about error frames sent */
+    base_limit_t close_limit;   /* logs about closes */
 };
 
 /* The monotonic clock in microseconds (lws_now_usecs() reads the same clock). */
@@ -90,7 +93,28 @@ void edge_session_destroy(edge_session_t **self_p)
 void edge_session_close(edge_session_t *self, edge_conn_t *conn, edge_close_t kind,
                         const char *reason)
 {
+    base_log_limited(self->log, &self->close_limit, WEFT_LOG_INFO, "closing a connection: %d %s",
+                     edge_close_code(kind), reason);
     edge_writer_close(self->writer, &conn->client.out, kind, reason);
+}
+
+void edge_session_lws_closed(edge_session_t *self, edge_conn_t *conn, const unsigned char *reason,
+                             size_t len)
+{
+    if (len < 2 || !edge_wconn_live(&conn->client.out))
+        return;
+    int code = reason[0] << 8 | reason[1];
+    if (code == 1002)
+        self->stats->closes[EDGE_CLOSE_PROTOCOL]++;
+    else if (code == 1007)
+        self->stats->closes[EDGE_CLOSE_BAD_UTF8]++;
+    else
+        self->stats->lws_closes_other++;
+    base_log_limited(self->log, &self->client_limit, WEFT_LOG_INFO,
+                     "lws closed a connection with %d (%s)", code,
+                     code == 1002   ? "malformed frame"
+                     : code == 1007 ? "invalid UTF-8 in a text frame"
+                                    : "other");
 }
 
 const char *edge_session_refuse(edge_session_t *self, int reason)
@@ -116,8 +140,8 @@ static void s_answer(edge_session_t *self, edge_conn_t *conn, const edge_req_t *
     edge_frame_t *reply = NULL;
     if (req->err != EDGE_ERR_NONE) {
         self->stats->errors[req->err]++;
-        base_log(self->log, WEFT_LOG_DEBUG, "client error %s: %s", edge_err_name(req->err),
-                 req->message);
+        base_log_limited(self->log, &self->error_limit, WEFT_LOG_INFO, "client error %s: %s",
+                         edge_err_name(req->err), req->message);
         reply = edge_proto_error(req);
     } else {
         uint64_t epoch = 0, last = 0;
@@ -306,6 +330,8 @@ void edge_session_message(edge_session_t *self, edge_conn_t *conn, const char *t
             break;
         }
     }
+    if (req.err == EDGE_ERR_NONE)
+        conn->idle_until = 0; /* a valid op: not idle */
     if (answer)
         s_answer(self, conn, &req);
     edge_req_clear(&req);
@@ -332,6 +358,12 @@ int edge_session_open(edge_session_t *self, edge_conn_t *conn, void *transport, 
     edge_auth_id_t none = {0};
     s_arm_auth(self, conn,
                edge_auth_conn_open(self->auth, &conn->auth, id ? id : &none, self->wall()));
+    /* With tokens the auth deadline covers a silent connection; anonymous ones get this. */
+    if (!edge_auth_tokens(self->auth) && self->conf->idle_timeout_ms > 0) {
+        int64_t idle = (int64_t)self->conf->idle_timeout_ms * 1000;
+        conn->idle_until = self->now() + idle;
+        s_arm_auth(self, conn, idle);
+    }
     if (conn->auth.state != EDGE_AUTH_OK) {
         edge_writer_send(self->writer, &conn->client.out, self->welcome);
         return 0;
@@ -354,6 +386,16 @@ void edge_session_timer(edge_session_t *self, edge_conn_t *conn)
 {
     if (!edge_wconn_live(&conn->client.out))
         return;
+    if (conn->idle_until && edge_member_count(conn->member) == 0) {
+        int64_t left = conn->idle_until - self->now();
+        if (left > 0) {
+            s_arm_auth(self, conn, left); /* fired early */
+            return;
+        }
+        conn->idle_until = 0;
+        edge_session_close(self, conn, EDGE_CLOSE_IDLE, "idle");
+        return;
+    }
     int64_t delay = 0;
     switch (edge_auth_conn_due(self->auth, &conn->auth, self->wall(), &delay)) {
     case EDGE_AUTH_DUE_NONE:

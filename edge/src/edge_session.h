@@ -18,6 +18,7 @@
 #include "edge_auth.h"
 #include "edge_bucket.h"
 #include "edge_config.h"
+#include "edge_ipcap.h"
 #include "edge_pipeline.h"
 #include "edge_rooms.h"
 #include "edge_rxbuf.h"
@@ -28,11 +29,13 @@
  * protocol, zeroed by lws; edge_session_open() sets it up and edge_session_closed() frees what
  * it holds. */
 typedef struct edge_conn {
-    edge_client_t client;  /* its output and resumes; client.out.transport is the transport */
-    edge_member_t *member; /* its rooms and patterns */
-    edge_bucket_t bucket;  /* rate limit of the client's messages */
-    edge_rxbuf_t rx;       /* the client message being reassembled (the server's) */
-    edge_auth_conn_t auth; /* who it is and until when */
+    edge_client_t client;   /* its output and resumes; client.out.transport is the transport */
+    edge_member_t *member;  /* its rooms and patterns */
+    edge_bucket_t bucket;   /* rate limit of the client's messages */
+    edge_rxbuf_t rx;        /* the client message being reassembled (the server's) */
+    edge_auth_conn_t auth;  /* who it is and until when */
+    int64_t idle_until;     /* anonymous: monotonic µs by which a valid op must come; 0 = none */
+    edge_ipcap_entry_t *ip; /* its count under max_conns_per_ip (the server's), or NULL */
 } edge_conn_t;
 
 /* Arms the connection's timer (transport: client.out.transport) to fire edge_session_timer()
@@ -69,7 +72,9 @@ int edge_session_open(edge_session_t *self, edge_conn_t *conn, void *transport, 
 /* Handles one complete client message of len bytes. */
 void edge_session_message(edge_session_t *self, edge_conn_t *conn, const char *text, size_t len);
 
-/* The connection's timer fired: its auth deadline or its token's expiry (edge_auth.h). */
+/* The connection's timer fired: its auth deadline or its token's expiry (edge_auth.h), or, in
+ * anonymous mode, its idle deadline (idle_timeout_ms without a valid op and without a room:
+ * close 4002). */
 void edge_session_timer(edge_session_t *self, edge_conn_t *conn);
 
 /* Closes conn with kind and reason (static): only the close frame goes out from now on. */
@@ -79,6 +84,12 @@ void edge_session_close(edge_session_t *self, edge_conn_t *conn, edge_close_t ki
 /* The connection ended: frees what it holds (leaving its rooms may unsubscribe). Returns true
  * when it was open, false when open failed or this is the second call. */
 bool edge_session_closed(edge_session_t *self, edge_conn_t *conn);
+
+/* conn is ending; reason (len bytes) is lws's own close reason, the code first, which lws sets
+ * only when it closes a connection itself (a malformed frame: 1002, invalid UTF-8: 1007): counts
+ * and logs such a close (len < 2, or a connection the edge was closing already: nothing). */
+void edge_session_lws_closed(edge_session_t *self, edge_conn_t *conn, const unsigned char *reason,
+                             size_t len);
 
 /* Counts and logs a refusal (edge_auth_refusal_t or edge_jwt_err_t); returns its sentence. */
 const char *edge_session_refuse(edge_session_t *self, int reason);

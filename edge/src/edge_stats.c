@@ -62,8 +62,11 @@ void edge_stats_log(const edge_stats_t *s, base_log_t *log, weft_log_level_t lev
              s->events_unrouted, s->deliveries, s->frames_out, s->bytes_out, s->writes,
              s->write_rounds, s->paced_rounds, s->notices, s->slow_closes, s->peer_closes,
              s->subs_added, s->subs_removed, s->router_connects, s->router_disconnects);
-    base_log(log, level, "stats (%s): refused: origin=%" PRIu64 " origin_missing=%" PRIu64, when,
-             s->origin_refused, s->origin_missing);
+    base_log(log, level,
+             "stats (%s): refused: origin=%" PRIu64 " origin_missing=%" PRIu64 " per_ip=%" PRIu64
+             " http_incomplete=%" PRIu64 " lws_closes_other=%" PRIu64,
+             when, s->origin_refused, s->origin_missing, s->ip_refused, s->http_incomplete,
+             s->lws_closes_other);
     char auth[768] = "";
     for (int r = 1; r < EDGE_REFUSE__COUNT; r++)
         if (s->auth_refused[r])

@@ -18,7 +18,9 @@
 #include "wire_envelope.h"
 #include "base_log.h"
 
-/* Closes the edge initiates, by WebSocket close code; X(enum suffix, code, label). */
+/* Closes the edge initiates, by WebSocket close code; X(enum suffix, code, label). PROTOCOL and
+ * BAD_UTF8 are lws's own (a malformed frame, invalid UTF-8 in a text frame), counted when the
+ * connection ends (edge_server.c). */
 #define EDGE_CLOSES(X)                                                                             \
     X(GOING_AWAY, 1001, "1001_shutdown")                                                           \
     X(UNSUPPORTED, 1003, "1003_binary")                                                            \
@@ -26,7 +28,11 @@
     X(POLICY, 1008, "1008_rate_limit")                                                             \
     X(INTERNAL, 1011, "1011_internal")                                                             \
     X(SLOW, 4008, "4008_slow_consumer")                                                            \
-    X(AUTH, 4001, "4001_auth")
+    X(AUTH, 4001, "4001_auth")                                                                     \
+    X(PROTOCOL, 1002, "1002_protocol")                                                             \
+    X(BAD_UTF8, 1007, "1007_bad_utf8")                                                             \
+    X(FRAGMENTS, 1008, "1008_fragments")                                                           \
+    X(IDLE, 4002, "4002_idle")
 
 /* The X-macro expansion confuses clang-format. */
 /* clang-format off */
@@ -53,6 +59,9 @@ typedef struct edge_stats {
     uint64_t conns_refused;               /* upgrades refused (cap reached, wrong path, stop) */
     uint64_t origin_refused;              /* of those: Origin not in allowed_origins (403) */
     uint64_t origin_missing;              /* of those: no Origin, allow_missing_origin off (403) */
+    uint64_t ip_refused;                  /* of those: max_conns_per_ip reached (429) */
+    uint64_t http_incomplete; /* HTTP connections that ended before their headers were complete */
+    uint64_t lws_closes_other; /* closes lws initiated with a code other than 1002 and 1007 */
     uint64_t msgs_in;                     /* complete client messages received */
     uint64_t auth_ok;                     /* identities accepted (upgrade or first auth) */
     uint64_t auth_refreshes;              /* tokens refreshed on live connections */

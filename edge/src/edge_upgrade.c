@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "edge_jwt.h"
 #include "edge_origin.h"
@@ -20,6 +21,7 @@ struct edge_upgrade {
     edge_origin_t *origins;   /* allowed_origins, parsed */
     bool tls;                 /* the vhost serves https/wss */
     void *ssl_ctx; /* lws's server SSL_CTX (from LOAD_EXTRA_SERVER_VERIFY_CERTS), for the chain */
+    edge_ipcap_t *ipcap; /* WebSocket connections per client address */
 };
 
 edge_upgrade_t *edge_upgrade_new(const edge_upgrade_opts_t *opts, char *err, size_t errlen)
@@ -31,8 +33,11 @@ edge_upgrade_t *edge_upgrade_new(const edge_upgrade_opts_t *opts, char *err, siz
     }
     self->opts = *opts;
     self->origins = edge_origin_new(opts->allowed_origins, err, errlen);
-    if (!self->origins) {
-        free(self);
+    if (self->origins)
+        self->ipcap =
+            edge_ipcap_new(opts->max_conns_per_ip, opts->conns_per_ip_exempt, err, errlen);
+    if (!self->ipcap) {
+        edge_upgrade_destroy(&self);
         return NULL;
     }
     self->tls = opts->tls_cert && opts->tls_cert[0];
@@ -44,6 +49,7 @@ void edge_upgrade_destroy(edge_upgrade_t **self_p)
     if (!self_p || !*self_p)
         return;
     edge_origin_destroy(&(*self_p)->origins);
+    edge_ipcap_destroy(&(*self_p)->ipcap);
     free(*self_p);
     *self_p = NULL;
 }
@@ -248,4 +254,85 @@ void edge_upgrade_reload_tls(edge_upgrade_t *self, struct lws_context *ctx)
     char what[512];
     edge_tls_describe(o->tls_cert, what, sizeof what);
     base_log(o->log, WEFT_LOG_NOTICE, "SIGHUP: reloaded the certificate: %s", what);
+}
+
+void edge_upgrade_info(const edge_upgrade_t *self, struct lws_context_creation_info *info)
+{
+    /* lws closes a text frame of invalid UTF-8 with 1007 (counted by the server in CLOSED). */
+    info->options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* From accept to complete headers: lws holds a header buffer for a connection that long at
+     * most, then drops it (a client sending its headers a byte at a time: slowloris). */
+    info->timeout_secs_ah_idle = (unsigned)self->opts.header_timeout;
+    /* Room for a token of EDGE_JWT_TOKEN_MAX in a header or the query besides the other headers,
+     * so that a longer one is refused with its reason (401 too_big) rather than by lws. The
+     * header buffer is the handshake's only: lws lets it go once the WebSocket is up. Larger
+     * headers (or more of them than lws has slots for) make lws drop the connection. */
+    if (self->opts.tokens)
+        info->max_http_header_data = EDGE_JWT_TOKEN_MAX + 8192;
+    if (!self->tls)
+        return;
+    /* TLS: lws loads the certificate (with any chain in the same file) and the key, which
+     * edge_config_finish() has checked; tls_chain goes in through edge_upgrade_ssl_ctx(). Not
+     * ssl_ca_filepath: for an lws server that is the trust store for client certificates. */
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = self->opts.tls_cert;
+    info->ssl_private_key_filepath = self->opts.tls_key;
+    /* HTTP/1.1 only: over HTTP/2 a WebSocket would be an h2 stream (RFC 8441), which the
+     * upgrade vetting and the writer's gathered RAW writes (edge_writer.c) do not handle.
+     * Browsers then open wss:// over HTTP/1.1 as they do without TLS. */
+    info->alpn = "http/1.1";
+}
+
+/* The client address of wsi's socket (getpeername()) into addr. Returns 0, or -1. */
+static int s_peer(struct lws *wsi, edge_ipaddr_t *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = lws_get_socket_fd(wsi);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    return edge_ipaddr_from_sockaddr((struct sockaddr *)&ss, len, addr);
+}
+
+const char *edge_upgrade_vet_peer(edge_upgrade_t *self, struct lws *wsi)
+{
+    edge_ipaddr_t peer;
+    if (s_peer(wsi, &peer) < 0 || !edge_ipcap_full(self->ipcap, &peer))
+        return NULL;
+    self->opts.stats->ip_refused++;
+    base_log_limited(self->opts.log, self->opts.limit, WEFT_LOG_WARN,
+                     "refusing a WebSocket: max_conns_per_ip (%d) reached",
+                     self->opts.max_conns_per_ip);
+    return "too many connections from this address";
+}
+
+edge_ipcap_entry_t *edge_upgrade_count_peer(edge_upgrade_t *self, struct lws *wsi)
+{
+    edge_ipaddr_t peer;
+    return s_peer(wsi, &peer) < 0 ? NULL : edge_ipcap_add(self->ipcap, &peer);
+}
+
+void edge_upgrade_uncount_peer(edge_upgrade_t *self, edge_ipcap_entry_t **entry_p)
+{
+    edge_ipcap_remove(self->ipcap, entry_p);
+}
+
+/* The mark is the wsi's opaque user pointer, which nothing else sets on HTTP connections. */
+void edge_upgrade_headers_done(edge_upgrade_t *self, struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, self);
+}
+
+/* Accepted connections are bound to the "http" or (as the vhost's default) the WebSocket
+ * protocol from the start; the descriptors the edge adopts (ZeroMQ, signalfd) have their own. */
+void edge_upgrade_wsi_destroyed(edge_upgrade_t *self, struct lws *wsi)
+{
+    const struct lws_protocols *proto = lws_get_protocol(wsi);
+    if (lws_get_opaque_user_data(wsi) || !proto || !proto->name ||
+        (strcmp(proto->name, "http") != 0 && strcmp(proto->name, self->opts.ws_protocol) != 0))
+        return;
+    self->opts.stats->http_incomplete++;
+    base_log_limited(self->opts.log, self->opts.limit, WEFT_LOG_INFO,
+                     "http: a connection ended before its headers were complete "
+                     "(header_timeout, header size, or the client left)");
 }

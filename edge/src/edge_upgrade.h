@@ -21,10 +21,12 @@
 
 #include "base_limit.h"
 #include "base_log.h"
+#include "edge_ipcap.h"
 #include "edge_stats.h"
 
 struct lws;
 struct lws_context;
+struct lws_context_creation_info;
 
 #define EDGE_UPGRADE_NONE (-1)    /* not this kind of token (another source may have one) */
 #define EDGE_UPGRADE_TOO_BIG (-2) /* a token longer than the buffer */
@@ -41,6 +43,11 @@ typedef struct edge_upgrade_opts {
     edge_stats_t *stats;   /* origin_refused, origin_missing are counted here */
     base_limit_t *limit;   /* rate of the logs about refused upgrades (shared) */
     base_log_t *log;
+    int max_conns_per_ip;            /* WebSocket connections per address (0 = unlimited) */
+    const char *conns_per_ip_exempt; /* addresses never capped (edge_ipcap.h) */
+    int header_timeout;              /* seconds from accept to complete request headers */
+    bool tokens;                     /* upgrades may carry tokens (room for them in headers) */
+    const char *ws_protocol;         /* the WebSocket protocol's name (static) */
 } edge_upgrade_opts_t;
 
 /* The decision about an upgrade's Origin. */
@@ -84,6 +91,10 @@ edge_upgrade_origin_t edge_upgrade_origin(const edge_upgrade_t *self, const char
 
 /* ---- lws adapters ---- */
 
+/* Fills the settings of info (the lws context's) that vet requests and serve TLS:
+ * LWS_SERVER_OPTION_VALIDATE_UTF8, the header timeout and buffer size, the certificate files. */
+void edge_upgrade_info(const edge_upgrade_t *self, struct lws_context_creation_info *info);
+
 /* Why wsi's upgrade is refused for its Origin (NULL: accepted); counts and logs a refusal. */
 const char *edge_upgrade_vet_origin(edge_upgrade_t *self, struct lws *wsi);
 
@@ -95,6 +106,29 @@ int edge_upgrade_add_cors(edge_upgrade_t *self, struct lws *wsi, void *in);
  * "token" query argument. Returns its length, 0 when there is none, or EDGE_UPGRADE_TOO_BIG
  * when it is longer than cap - 1 (buf then ""). */
 int edge_upgrade_token(struct lws *wsi, char *buf, size_t cap);
+
+/* Fills the settings of info (the lws context's) that vet requests and serve TLS:
+ * LWS_SERVER_OPTION_VALIDATE_UTF8, the header timeout and buffer size, the certificate files. */
+void edge_upgrade_info(const edge_upgrade_t *self, struct lws_context_creation_info *info);
+
+/* Why wsi's upgrade is refused under max_conns_per_ip (HTTP 429), or NULL. Counts (ip_refused)
+ * and logs a refusal. */
+const char *edge_upgrade_vet_peer(edge_upgrade_t *self, struct lws *wsi);
+
+/* ESTABLISHED: counts wsi's connection under its address; returns the entry for
+ * edge_upgrade_uncount_peer(), or NULL when the address is not counted. */
+edge_ipcap_entry_t *edge_upgrade_count_peer(edge_upgrade_t *self, struct lws *wsi);
+
+/* CLOSED: uncounts a connection counted by edge_upgrade_count_peer(); nulls *entry_p. */
+void edge_upgrade_uncount_peer(edge_upgrade_t *self, edge_ipcap_entry_t **entry_p);
+
+/* Marks wsi's request headers complete (FILTER_HTTP_CONNECTION, CONFIRM_UPGRADE). */
+void edge_upgrade_headers_done(edge_upgrade_t *self, struct lws *wsi);
+
+/* LWS_CALLBACK_WSI_DESTROY: an HTTP connection whose headers never completed (lws dropped it
+ * at header_timeout or over max_http_header_data, or the client left) is counted
+ * (http_incomplete) and logged. Other descriptors (ZeroMQ, signalfd) are not. */
+void edge_upgrade_wsi_destroyed(edge_upgrade_t *self, struct lws *wsi);
 
 /* LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: keeps lws's SSL_CTX for reloads and
  * adds tls_chain to it. Returns 0, or 1 to fail the vhost. */

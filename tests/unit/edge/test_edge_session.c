@@ -150,7 +150,7 @@ static void test_anonymous_welcome_subscribe(void **state)
     s_open(f, NULL);
     assert_int_equal(f->tp.nframes, 1);
     assert_string_equal(f->tp.frames[0], WELCOME("none"));
-    assert_int_equal(f->armed, 0); /* anonymous: no timer */
+    assert_int_equal(f->armed, 30000000); /* anonymous: the idle deadline (30 s default) */
     s_send(f, "{\"op\":\"subscribe\",\"room\":\"chat\",\"id\":1}");
     assert_int_equal(f->tp.nframes, 2);
     assert_string_equal(f->tp.frames[1], "{\"op\":\"subscribed\",\"room\":\"chat\",\"id\":1}");
@@ -202,6 +202,69 @@ static void test_rate_limit(void **state)
     s_free(f);
 }
 
+/* Anonymous: no valid op within idle_timeout_ms closes 4002 "idle"; an early timer re-arms for
+ * the rest; an invalid op does not count, a valid one (or a room) keeps the connection. */
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    fix_t *f = s_fix("--auth", "none", "--idle-timeout-ms", "500", NULL);
+    s_open(f, NULL);
+    assert_int_equal(f->armed, 500000);
+    s_send(f, "{\"op\":\"nope\"}"); /* unknown_op: not a valid op */
+    fake_now += 400000;
+    edge_session_timer(f->s, &f->conn);
+    assert_int_equal(f->armed, 100000);
+    assert_int_equal(f->tp.close_code, 0);
+    fake_now += 100000;
+    edge_session_timer(f->s, &f->conn);
+    fake_pump(f->w, &f->loop, &f->conn.client.out);
+    assert_int_equal(f->tp.close_code, 4002);
+    assert_string_equal(f->tp.close_reason, "idle");
+    assert_int_equal(f->stats.closes[EDGE_CLOSE_IDLE], 1);
+    assert_int_equal(f->stats.errors[EDGE_ERR_UNKNOWN_OP], 1);
+    s_free(f);
+
+    f = s_fix("--auth", "none", "--idle-timeout-ms", "500", NULL);
+    s_open(f, NULL);
+    s_send(f, "{\"op\":\"ping\"}");
+    fake_now += 600000;
+    f->armed = 0;
+    edge_session_timer(f->s, &f->conn);
+    assert_int_equal(f->armed, 0);
+    assert_int_equal(f->tp.close_code, 0);
+    assert_int_equal(f->stats.closes[EDGE_CLOSE_IDLE], 0);
+    s_free(f);
+}
+
+/* JSON nested deeper than EDGE_JDEPTH_MAX is answered too_deep without being parsed; the
+ * connection stays open. */
+static void test_too_deep(void **state)
+{
+    (void)state;
+    fix_t *f = s_fix("--auth", "none", NULL);
+    s_open(f, NULL);
+    char deep[200] = "{\"op\":\"ping\",\"x\":";
+    size_t n = strlen(deep);
+    for (int i = 0; i < 32; i++) /* the op object + 32 arrays = 33 levels */
+        deep[n++] = '[';
+    for (int i = 0; i < 32; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    deep[n] = '\0';
+    s_send(f, deep);
+    assert_int_equal(f->tp.nframes, 2);
+    assert_string_equal(f->tp.frames[1], "{\"op\":\"error\",\"code\":\"too_deep\",\"message\":"
+                                         "\"JSON nested deeper than 32 levels\"}");
+    assert_int_equal(f->stats.errors[EDGE_ERR_TOO_DEEP], 1);
+    s_send(
+        f,
+        "{\"op\":\"ping\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}");
+    assert_int_equal(f->tp.nframes, 3); /* 32 levels: a pong */
+    assert_string_equal(f->tp.frames[2], "{\"op\":\"pong\"}");
+    assert_int_equal(f->tp.close_code, 0);
+    s_free(f);
+}
+
 static void test_auth_required(void **state)
 {
     (void)state;
@@ -242,6 +305,8 @@ int main(void)
         cmocka_unit_test(test_forbidden_room),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_auth_required),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_too_deep),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
