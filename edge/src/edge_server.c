@@ -694,7 +694,6 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     edge_upgrade_opts_t uopts = {
         .allowed_origins = conf->allowed_origins,
         .allow_missing_origin = conf->allow_missing_origin,
-        .token_without_origin = edge_auth_tokens(self->auth),
         .tls_cert = conf->tls_cert,
         .tls_key = conf->tls_key,
         .tls_chain = conf->tls_chain,

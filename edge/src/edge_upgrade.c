@@ -108,7 +108,7 @@ edge_upgrade_origin_t edge_upgrade_origin(const edge_upgrade_t *self, const char
     if (len == 0) {
         if (!self->opts.allow_missing_origin)
             return EDGE_UPGRADE_ORIGIN_MISSING;
-        return self->opts.token_without_origin && !has_token ? EDGE_UPGRADE_ORIGIN_NO_TOKEN
+        return self->opts.tokens && !has_token ? EDGE_UPGRADE_ORIGIN_NO_TOKEN
                                                              : EDGE_UPGRADE_ORIGIN_OK;
     }
     if (len > 0 && edge_origin_allowed(self->origins, origin, (size_t)len))
@@ -138,7 +138,7 @@ const char *edge_upgrade_vet_origin(edge_upgrade_t *self, struct lws *wsi)
     char origin[EDGE_ORIGIN_MAX + 1];
     int n = s_origin_of(wsi, origin);
     bool has_token = false;
-    if (n == 0 && self->opts.token_without_origin) {
+    if (n == 0 && self->opts.tokens) {
         char token[EDGE_JWT_TOKEN_MAX + 1];
         has_token = edge_upgrade_token(wsi, token, sizeof token) != 0;
     }

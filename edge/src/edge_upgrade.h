@@ -36,7 +36,6 @@ typedef struct edge_upgrade edge_upgrade_t;
 typedef struct edge_upgrade_opts {
     const char *allowed_origins; /* the allowlist (edge_origin.h; NULL or "" = any origin) */
     bool allow_missing_origin;   /* accept upgrades without Origin (non-browser clients) */
-    bool token_without_origin;   /* ... only when they bring their token on the upgrade */
     const char *tls_cert;        /* borrowed paths; tls_cert NULL or "" = no TLS */
     const char *tls_key;
     const char *tls_chain; /* NULL or "" = no chain file */
@@ -46,7 +45,8 @@ typedef struct edge_upgrade_opts {
     int max_conns_per_ip;            /* WebSocket connections per address (0 = unlimited) */
     const char *conns_per_ip_exempt; /* addresses never capped (edge_ipcap.h) */
     int header_timeout;              /* seconds from accept to complete request headers */
-    bool tokens;                     /* upgrades may carry tokens (room for them in headers) */
+    bool tokens; /* auth = jwt: upgrades may carry tokens (room for them in headers), and one
+                  * without Origin must (allow_missing_origin or not) */
     const char *ws_protocol;         /* the WebSocket protocol's name (static) */
 } edge_upgrade_opts_t;
 
@@ -55,7 +55,7 @@ typedef enum edge_upgrade_origin {
     EDGE_UPGRADE_ORIGIN_OK = 0,  /* allowed */
     EDGE_UPGRADE_ORIGIN_MISSING, /* no Origin, and allow_missing_origin is off */
     EDGE_UPGRADE_ORIGIN_REFUSED, /* not in allowed_origins */
-    EDGE_UPGRADE_ORIGIN_NO_TOKEN, /* no Origin and no token on the upgrade (token_without_origin) */
+    EDGE_UPGRADE_ORIGIN_NO_TOKEN, /* no Origin and no token on the upgrade (tokens) */
 } edge_upgrade_origin_t;
 
 /* Creates the vetting from opts (copied; the strings and pointers are borrowed). Returns NULL

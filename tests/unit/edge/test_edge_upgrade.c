@@ -124,7 +124,7 @@ static void test_origin(void **state)
     static edge_stats_t stats;
     edge_upgrade_opts_t opts = {.allowed_origins = "https://app.example.com",
                                 .allow_missing_origin = true,
-                                .token_without_origin = true,
+                                .tokens = true,
                                 .stats = &stats};
     char err[200] = "";
     u = edge_upgrade_new(&opts, err, sizeof err);
