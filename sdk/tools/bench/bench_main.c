@@ -16,6 +16,7 @@
 #include "bench_opts.h"
 #include "bench_report.h"
 #include "bench_session.h"
+#include "bench_soak.h"
 #include "weft/version.h"
 #include "base_log.h"
 
@@ -177,7 +178,19 @@ int main(int argc, char **argv)
     json_object_set_new(doc, "tool", json_string("weft-bench"));
     json_object_set_new(doc, "version", json_string(WEFT_VERSION_STRING));
     json_object_set_new(doc, "config", s_config_json(&opts));
-    bench_session_t *session = bench_session_new(&opts, log, &s_stop);
+    bench_session_t *session = NULL;
+    if (opts.mode_id == BENCH_MODE_SOAK) { /* its own clients and fabric: no session */
+        json_t *sj = NULL;
+        bench_soak_t *soak = bench_soak_new(&opts, log, &s_stop);
+        int rc = soak ? bench_soak_run(soak, out, &sj) : -1;
+        if (sj)
+            json_object_set_new(doc, "soak", sj);
+        bench_soak_destroy(&soak, rc < 0);
+        failed = rc < 0;
+        exit_code = rc == 0 ? 0 : 1;
+        goto done;
+    }
+    session = bench_session_new(&opts, log, &s_stop);
     if (!session || bench_session_prepare(session) < 0)
         goto done;
 

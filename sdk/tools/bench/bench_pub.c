@@ -470,6 +470,21 @@ uint64_t bench_pub_published(const bench_pub_t *self)
     return atomic_load_explicit(&self->published, memory_order_relaxed);
 }
 
+uint64_t bench_pub_acked(bench_pub_t *self)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < self->npubs; i++) {
+        if (self->kind == BENCH_PUB_RAW) {
+            sum += self->raw[i].acked;
+            continue;
+        }
+        weft_pub_stats_t st;
+        if (weft_pub_stats(self->pubs[i], &st) == 0)
+            sum += st.acked;
+    }
+    return sum;
+}
+
 void bench_pub_counts(const bench_pub_t *self, bench_pub_counts_t *out)
 {
     out->published = atomic_load(&self->published);

@@ -92,6 +92,10 @@ uint64_t bench_pub_room_total(const bench_pub_t *self, size_t room);
 /* Events accepted so far, all rooms (readable while the pacing thread runs). */
 uint64_t bench_pub_published(const bench_pub_t *self);
 
+/* Events the router has acknowledged so far, all publishers together (libweft: their stats;
+ * raw: the acks its pacing thread and flush read, so call it once the thread is stopped). */
+uint64_t bench_pub_acked(bench_pub_t *self);
+
 /* Copies the counters. */
 void bench_pub_counts(const bench_pub_t *self, bench_pub_counts_t *out);
 
