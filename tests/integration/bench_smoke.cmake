@@ -71,6 +71,10 @@ endif()
 if(NOT mode_run STREQUAL mode_want)
     message(FATAL_ERROR "bench_smoke: config.mode is '${mode_run}', expected '${mode_want}'")
 endif()
+string(JSON auth_run ERROR_VARIABLE err GET "${doc}" config auth)
+if(MODE STREQUAL "auth" AND NOT auth_run)
+    message(FATAL_ERROR "bench_smoke: config.auth is '${auth_run}', expected true")
+endif()
 
 # Reads result.runs[0].<key> into var, failing when it is absent or null.
 function(bench_get var key)

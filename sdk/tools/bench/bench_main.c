@@ -2,7 +2,8 @@
  * bench_main.c: weft-bench, the benchmark of a Weft fabric (docs/performance.md).
  *
  * main() parses the settings, sets up a session (bench_session.h) and decides what to run: one
- * rate --repeat times, a search for the highest rate that holds, or an idle measurement. It
+ * rate --repeat times, a search for the highest rate that holds, or an idle measurement; or it
+ * hands the whole run to the soak (bench_soak.h), which has its own clients. It
  * prints a table for people on stdout (stderr when the JSON goes to stdout) and writes JSON for
  * machines with --json.
  */
@@ -74,6 +75,11 @@ static json_t *s_config_json(const bench_opts_t *o)
         json_object_set_new(j, "bench_cpu", json_integer(o->bench_cpu));
         json_object_set_new(j, "critical_every", json_integer(o->critical_every));
         json_object_set_new(j, "edge_arg", json_string(o->edge_arg));
+        json_object_set_new(j, "auth", json_boolean(o->auth_secret[0] != '\0'));
+        if (o->mode_id == BENCH_MODE_SOAK) {
+            json_object_set_new(j, "soak_sample", json_real(o->soak_sample));
+            json_object_set_new(j, "soak_kill_every", json_real(o->soak_kill_every));
+        }
     }
     return j;
 }

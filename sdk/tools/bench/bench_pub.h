@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "base_log.h"
+#include "bench_opts.h"
 
 typedef struct bench_pub bench_pub_t;
 
@@ -69,6 +70,11 @@ typedef struct bench_pub_conf {
 
 /* Creates the publishers. NULL on failure (logged). */
 bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log);
+
+/* Creates the publishers weft-bench's settings ask for (--publishers, --payload, --publisher,
+ * --start-timeout, --critical-every) on intake for rooms. NULL on failure (logged). */
+bench_pub_t *bench_pub_from_opts(const bench_opts_t *o, const char *intake, char *const *rooms,
+                                 size_t nrooms, base_log_t *log);
 
 /* Stops the pacing thread if it runs, destroys the publishers (waiting for acks up to their
  * linger) and nulls *self_p. NULL-safe. */

@@ -481,16 +481,7 @@ bench_session_t *bench_session_new(const bench_opts_t *o, base_log_t *log,
     if (s_start_workers(self) < 0)
         goto err;
     if (o->mode_id == BENCH_MODE_FABRIC || o->mode_id == BENCH_MODE_ROUTER) {
-        bench_pub_conf_t pc = {.intake = self->intake,
-                               .npubs = o->publishers,
-                               .rooms = self->rooms,
-                               .nrooms = self->nrooms,
-                               .payload = o->payload,
-                               .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
-                                                                        : BENCH_PUB_LIBWEFT,
-                               .connect_timeout_ms = (int)(o->start_timeout * 1000),
-                               .critical_every = (unsigned)o->critical_every};
-        self->pub = bench_pub_new(&pc, log);
+        self->pub = bench_pub_from_opts(o, self->intake, self->rooms, self->nrooms, log);
         if (!self->pub)
             goto err;
     }

@@ -551,17 +551,21 @@ static void s_sample(bench_soak_t *self, double t_s, FILE *out)
     fflush(out);
 }
 
+/* Reads where spawned edge i listens now into self->edges[i]. 0 or -1 (logged). */
+static int s_edge_addr(bench_soak_t *self, int i)
+{
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", bench_fabric_edge_port(self->fabric, i));
+    return bench_locate_edge(url, &self->edges[i], self->log);
+}
+
 /* Kills the next edge and starts it again; the clients on it reconnect elsewhere. 0 or -1. */
 static int s_kill(bench_soak_t *self)
 {
     int k = self->next_kill;
     /* Edge 0 lives through the run when there are others, so one edge's memory is whole. */
     self->next_kill = self->nedges > 1 ? 1 + (k % (self->nedges - 1)) : 0;
-    if (bench_fabric_restart_edge(self->fabric, k) < 0)
-        return -1;
-    char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", bench_fabric_edge_port(self->fabric, k));
-    if (bench_locate_edge(url, &self->edges[k], self->log) < 0)
+    if (bench_fabric_restart_edge(self->fabric, k) < 0 || s_edge_addr(self, k) < 0)
         return -1;
     self->t.kills++;
     base_log(self->log, WEFT_LOG_INFO, "soak: edge %d killed and restarted (port %d)", k,
@@ -649,23 +653,12 @@ bench_soak_t *bench_soak_new(const bench_opts_t *o, base_log_t *log, volatile si
     if (!(self->fabric = bench_fabric_start(&fc, log)))
         goto err;
     self->nedges = o->edges;
-    for (int i = 0; i < self->nedges; i++) {
-        char url[64];
-        snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", bench_fabric_edge_port(self->fabric, i));
-        if (bench_locate_edge(url, &self->edges[i], log) < 0)
+    for (int i = 0; i < self->nedges; i++)
+        if (s_edge_addr(self, i) < 0)
             goto err;
-    }
     self->next_kill = self->nedges > 1 ? 1 : 0;
-    bench_pub_conf_t pc = {.intake = bench_fabric_intake(self->fabric),
-                           .npubs = o->publishers,
-                           .rooms = self->rooms,
-                           .nrooms = self->nrooms,
-                           .payload = o->payload,
-                           .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
-                                                                    : BENCH_PUB_LIBWEFT,
-                           .connect_timeout_ms = (int)(o->start_timeout * 1000),
-                           .critical_every = (unsigned)o->critical_every};
-    if (!(self->pub = bench_pub_new(&pc, log)))
+    if (!(self->pub = bench_pub_from_opts(o, bench_fabric_intake(self->fabric), self->rooms,
+                                          self->nrooms, log)))
         goto err;
 
     /* Router, edges, the bench: the processes sampled. */
