@@ -57,7 +57,7 @@ typedef struct sconn {
     kind_t kind;                            /* what it does */
     cstate_t state;                         /* its connection */
     int fd;                                 /* socket, -1 when none */
-    int edge;                               /* edge it uses (the next one after each break) */
+    int edge;                               /* edge it uses (another one after each break) */
     int room;                               /* its room (subs: the current one) */
     uint64_t joined;                        /* rooms subscribed on this connection */
     int64_t due_ms;                         /* its next own action (INT64_MAX: none) */
@@ -191,7 +191,15 @@ static void s_close(sconn_t *c)
     bench_wsr_reset(&c->wsr);
 }
 
-/* c's connection broke or was refused: reconnect soon to the next edge (resuming). */
+/* Moves c to another edge, chosen at random so that the clients of a killed edge spread over
+ * the others instead of piling up on one (which would widen its descriptor range). */
+static void s_next_edge(bench_soak_t *self, sconn_t *c)
+{
+    if (self->nedges > 1)
+        c->edge = (int)((c->edge + s_rand(self, 1, self->nedges - 1)) % self->nedges);
+}
+
+/* c's connection broke or was refused: reconnect soon to another edge (resuming). */
 static void s_drop(bench_soak_t *self, sconn_t *c, bool failed)
 {
     if (c->state == C_OPEN) {
@@ -201,7 +209,7 @@ static void s_drop(bench_soak_t *self, sconn_t *c, bool failed)
     else if (failed)
         self->t.connect_failures++;
     s_close(c);
-    c->edge = (c->edge + 1) % self->nedges;
+    s_next_edge(self, c);
     c->due_ms = (int64_t)base_clock_ms() + s_rand(self, 50, 300);
 }
 
@@ -459,11 +467,11 @@ static void s_due(bench_soak_t *self, sconn_t *c, int64_t now)
         if (!c->fast) /* in the fast phase the poll loop reads it */
             s_read(self, c, SOAK_SLOW_READ);
         return;
-    case K_RESUME: /* leave; come back to the next edge and resume */
+    case K_RESUME: /* leave; come back to another edge and resume */
     case K_CHURN:  /* leave; come back afresh */
         self->t.leaves++;
         s_close(c);
-        c->edge = (c->edge + 1) % self->nedges;
+        s_next_edge(self, c);
         if (c->kind == K_CHURN)
             s_forget(self, c);
         c->due_ms = now + s_rand(self, 100, 1000);

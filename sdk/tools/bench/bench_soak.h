@@ -6,7 +6,7 @@
  * events per second round-robin over --rooms rooms (bench_pub.h) for --duration seconds, while
  * --clients WebSocket clients of five kinds run on one poll loop in the bench process:
  *   steady  stay subscribed to one room; when their connection breaks (an edge was killed) they
- *           reconnect to the next edge and resume from their cursor ("since");
+ *           reconnect to another edge (at random) and resume from their cursor ("since");
  *   resume  the same, but also leave every few seconds on their own and resume;
  *   churn   connect, subscribe, stay one to four seconds, disconnect, and start again afresh;
  *   subs    stay connected and every two to three seconds unsubscribe their room and subscribe
