@@ -19,27 +19,19 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <jwt.h>
 
+#include "token_mint.h"
+
 #define EXIT_USAGE 2
-#define TOKEN_SECRET_MIN 32        /* bytes; the edge refuses shorter secrets (edge_jwt.h) */
-#define TOKEN_KEY_MAX (64 * 1024)  /* a secret or PEM key file larger than this is a mistake */
-#define TOKEN_TTL_DEFAULT 3600     /* seconds */
+#define TOKEN_TTL_DEFAULT 3600 /* seconds */
 
 /* Command-line settings. */
 typedef struct token_args {
     const char *secret_file; /* HS*: the shared secret */
     const char *key_file;    /* RS and ES algorithms: a PEM private key */
     const char *alg;         /* algorithm name, or NULL for the key's default */
-    const char *sub;         /* subject; "" leaves the claim out */
-    const char *rooms;       /* comma-separated rooms/patterns, or NULL */
-    const char *rooms_claim; /* name of the rooms claim (the edge's jwt_rooms_claim) */
-    long long ttl;           /* exp = now + ttl (negative: already expired, for tests) */
-    bool no_exp;             /* leave exp out (tests of jwt_require_exp) */
-    const char *iss;         /* issuer or NULL */
-    const char *aud;         /* audience or NULL */
-    const char *kid;         /* header "kid" (JWKS key selection) or NULL */
+    token_mint_claims_t c;   /* the claims */
 } token_args_t;
 
 /* Prints usage to out. */
@@ -112,7 +104,7 @@ static int s_parse(int argc, char **argv, token_args_t *args)
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    *args = (token_args_t){.sub = "dev", .rooms_claim = "rooms", .ttl = TOKEN_TTL_DEFAULT};
+    *args = (token_args_t){.c = {.sub = "dev", .rooms_claim = "rooms", .ttl = TOKEN_TTL_DEFAULT}};
     int opt;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -120,18 +112,18 @@ static int s_parse(int argc, char **argv, token_args_t *args)
         case OPT_SECRET: args->secret_file = optarg; break;
         case OPT_KEY: args->key_file = optarg; break;
         case OPT_ALG: args->alg = optarg; break;
-        case OPT_SUB: args->sub = optarg; break;
-        case OPT_ROOMS: args->rooms = optarg; break;
-        case OPT_ROOMS_CLAIM: args->rooms_claim = optarg; break;
-        case OPT_NO_EXP: args->no_exp = true; break;
-        case OPT_ISS: args->iss = optarg; break;
-        case OPT_AUD: args->aud = optarg; break;
-        case OPT_KID: args->kid = optarg; break;
+        case OPT_SUB: args->c.sub = optarg; break;
+        case OPT_ROOMS: args->c.rooms = optarg; break;
+        case OPT_ROOMS_CLAIM: args->c.rooms_claim = optarg; break;
+        case OPT_NO_EXP: args->c.no_exp = true; break;
+        case OPT_ISS: args->c.iss = optarg; break;
+        case OPT_AUD: args->c.aud = optarg; break;
+        case OPT_KID: args->c.kid = optarg; break;
         case OPT_HELP: s_usage(stdout); return -1;
         case OPT_TTL: {
             char *end;
             errno = 0;
-            args->ttl = strtoll(optarg, &end, 10);
+            args->c.ttl = strtoll(optarg, &end, 10);
             if (errno || end == optarg || *end) {
                 fprintf(stderr, "weft-token: --ttl wants whole seconds, not '%s'\n", optarg);
                 return EXIT_USAGE;
@@ -166,109 +158,9 @@ static int s_parse(int argc, char **argv, token_args_t *args)
                 hmac ? "--secret-file" : "--key (a PEM private key)");
         return EXIT_USAGE;
     }
-    if (!*args->rooms_claim) {
+    if (!*args->c.rooms_claim) {
         fprintf(stderr, "weft-token: --rooms-claim must not be empty\n");
         return EXIT_USAGE;
-    }
-    return 0;
-}
-
-/* Reads a whole key file into a new buffer (*len bytes, NUL-terminated). NULL after printing why. */
-static unsigned char *s_read_key(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "weft-token: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    unsigned char *buf = malloc(TOKEN_KEY_MAX + 1);
-    if (!buf) {
-        fprintf(stderr, "weft-token: out of memory\n");
-        goto err;
-    }
-    size_t n = fread(buf, 1, TOKEN_KEY_MAX + 1, f);
-    if (ferror(f)) {
-        fprintf(stderr, "weft-token: %s: read error\n", path);
-        goto err;
-    }
-    if (n > TOKEN_KEY_MAX) {
-        fprintf(stderr, "weft-token: %s: larger than %d bytes, not a key\n", path, TOKEN_KEY_MAX);
-        goto err;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-err:
-    free(buf);
-    fclose(f);
-    return NULL;
-}
-
-/* The rooms list as a JSON object {"<claim>": [...]}, a new string; NULL after printing why. */
-static char *s_rooms_json(const char *claim, const char *list)
-{
-    json_t *rooms = json_array();
-    json_t *obj = json_object();
-    char *copy = strdup(list);
-    char *out = NULL;
-    if (!rooms || !obj || !copy) {
-        fprintf(stderr, "weft-token: out of memory\n");
-        goto done;
-    }
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        // Spaces around entries are a typing habit, never part of a room name.
-        while (*tok == ' ')
-            tok++;
-        size_t n = strlen(tok);
-        while (n && tok[n - 1] == ' ')
-            tok[--n] = '\0';
-        if (n && json_array_append_new(rooms, json_string(tok)) != 0) {
-            fprintf(stderr, "weft-token: --rooms: '%s' is not valid UTF-8\n", tok);
-            goto done;
-        }
-    }
-    if (json_object_set(obj, claim, rooms) != 0) {
-        fprintf(stderr, "weft-token: --rooms-claim: '%s' is not valid UTF-8\n", claim);
-        goto done;
-    }
-    out = json_dumps(obj, JSON_COMPACT);
-    if (!out)
-        fprintf(stderr, "weft-token: out of memory\n");
-done:
-    free(copy);
-    json_decref(rooms);
-    json_decref(obj);
-    return out;
-}
-
-/* Adds the claims of args to jwt, at time now. Returns 0, or 1 after printing why. */
-static int s_claims(jwt_t *jwt, const token_args_t *args, time_t now)
-{
-    int rc = 0;
-    if (*args->sub)
-        rc |= jwt_add_grant(jwt, "sub", args->sub);
-    if (args->iss)
-        rc |= jwt_add_grant(jwt, "iss", args->iss);
-    if (args->aud)
-        rc |= jwt_add_grant(jwt, "aud", args->aud);
-    rc |= jwt_add_grant_int(jwt, "iat", (long)now);
-    rc |= jwt_add_grant_int(jwt, "nbf", (long)now);
-    if (!args->no_exp)
-        rc |= jwt_add_grant_int(jwt, "exp", (long)(now + args->ttl));
-    if (args->kid)
-        rc |= jwt_add_header(jwt, "kid", args->kid);
-    if (args->rooms) {
-        char *json = s_rooms_json(args->rooms_claim, args->rooms);
-        if (!json)
-            return 1;
-        rc |= jwt_add_grants_json(jwt, json);
-        free(json);
-    }
-    if (rc) {
-        fprintf(stderr, "weft-token: could not add the claims\n");
-        return 1;
     }
     return 0;
 }
@@ -281,22 +173,13 @@ int main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
 
     size_t keylen = 0;
-    unsigned char *key = s_read_key(args.secret_file ? args.secret_file : args.key_file, &keylen);
+    unsigned char *key =
+        token_mint_read_key("weft-token", args.secret_file ? args.secret_file : args.key_file,
+                            args.secret_file != NULL, &keylen);
     if (!key)
         return EXIT_USAGE;
     jwt_t *jwt = NULL;
     char *token = NULL;
-    rc = EXIT_USAGE;
-    if (args.secret_file) {
-        // The edge drops one trailing newline (echo > file); sign with the bytes it verifies with.
-        if (keylen && key[keylen - 1] == '\n')
-            key[--keylen] = '\0';
-        if (keylen < TOKEN_SECRET_MIN) {
-            fprintf(stderr, "weft-token: %s: secret is %zu bytes, the edge wants at least %d\n",
-                    args.secret_file, keylen, TOKEN_SECRET_MIN);
-            goto done;
-        }
-    }
     rc = 1;
     if (jwt_new(&jwt) != 0) {
         fprintf(stderr, "weft-token: out of memory\n");
@@ -307,7 +190,7 @@ int main(int argc, char **argv)
                 args.secret_file ? args.secret_file : args.key_file, args.alg);
         goto done;
     }
-    if (s_claims(jwt, &args, time(NULL)) != 0)
+    if (token_mint_claims("weft-token", jwt, &args.c, time(NULL)) != 0)
         goto done;
     token = jwt_encode_str(jwt);
     if (!token) {
@@ -324,8 +207,6 @@ int main(int argc, char **argv)
 done:
     free(token);
     jwt_free(jwt);
-    // The key is secret: do not leave it in freed memory.
-    explicit_bzero(key, keylen);
-    free(key);
+    token_mint_free_key(key, keylen);
     return rc;
 }

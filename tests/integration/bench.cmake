@@ -30,6 +30,28 @@ if(TARGET weft-bench AND TARGET weft-router AND TARGET weft-edge)
             -DOUT=${PROJECT_BINARY_DIR}/bench_paced_smoke.json
             -P ${PROJECT_SOURCE_DIR}/tests/integration/bench_smoke.cmake)
     set_tests_properties(bench_paced_smoke PROPERTIES LABELS bench TIMEOUT 300 PROCESSORS 2)
+    # The same with authenticated clients (--auth-secret): the edge on --auth jwt, each client
+    # sends a token in an Authorization header; a wrong secret must refuse every client.
+    add_test(NAME bench_auth_smoke
+        COMMAND ${CMAKE_COMMAND}
+            -DWEFT_BENCH=$<TARGET_FILE:weft-bench>
+            -DWEFT_ROUTER_BIN=$<TARGET_FILE:weft-router>
+            -DWEFT_EDGE_BIN=$<TARGET_FILE:weft-edge>
+            -DMODE=auth
+            -DOUT=${PROJECT_BINARY_DIR}/bench_auth_smoke.json
+            -P ${PROJECT_SOURCE_DIR}/tests/integration/bench_smoke.cmake)
+    set_tests_properties(bench_auth_smoke PROPERTIES LABELS "bench;security" TIMEOUT 300
+                         PROCESSORS 2)
+    # --mode soak for 20 s (bench_soak_smoke.cmake): churn, resumes, subscription changes, slow
+    # clients and edge kills; nothing lost, at least one kill, the summary line present.
+    add_test(NAME bench_soak_smoke
+        COMMAND ${CMAKE_COMMAND}
+            -DWEFT_BENCH=$<TARGET_FILE:weft-bench>
+            -DWEFT_ROUTER_BIN=$<TARGET_FILE:weft-router>
+            -DWEFT_EDGE_BIN=$<TARGET_FILE:weft-edge>
+            -DOUT=${PROJECT_BINARY_DIR}/bench_soak_smoke.json
+            -P ${PROJECT_SOURCE_DIR}/tests/integration/bench_soak_smoke.cmake)
+    set_tests_properties(bench_soak_smoke PROPERTIES LABELS bench TIMEOUT 300 PROCESSORS 2)
 else()
     message(WARNING "bench_smoke not registered: weft-bench, weft-router or weft-edge missing")
 endif()

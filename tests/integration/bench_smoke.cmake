@@ -1,6 +1,7 @@
 # bench_smoke: run with cmake -P (see bench.cmake). Inputs: WEFT_BENCH, WEFT_ROUTER_BIN,
 # WEFT_EDGE_BIN, OUT (where weft-bench writes its JSON), and MODE: "fabric" (the default: a
-# private router and edge), "paced" (the same with the edge's write pacing always on) or "floor"
+# private router and edge), "paced" (the same with the edge's write pacing always on), "auth" (the
+# same with the edge on --auth jwt and every client presenting a token, --auth-secret) or "floor"
 # (weft-bench's own floor server, no daemon needed; then WEFT_ROUTER_BIN and WEFT_EDGE_BIN are
 # not needed either).
 #
@@ -16,10 +17,17 @@ if(NOT DEFINED MODE)
     set(MODE fabric)
 endif()
 set(required WEFT_BENCH OUT)
-if(MODE STREQUAL "fabric" OR MODE STREQUAL "paced")
+if(MODE STREQUAL "fabric" OR MODE STREQUAL "paced" OR MODE STREQUAL "auth")
     list(APPEND required WEFT_ROUTER_BIN WEFT_EDGE_BIN)
     set(target --spawn --router-bin ${WEFT_ROUTER_BIN} --edge-bin ${WEFT_EDGE_BIN}
                --critical-every 10)
+    if(MODE STREQUAL "auth")
+        # The edge refuses every upgrade without a valid token (auth = jwt): 200 subscribed
+        # clients below means 200 tokens accepted. The secret is a test's, never a real one.
+        set(secret ${OUT}.secret)
+        file(WRITE ${secret} "bench-smoke-secret-0123456789abcdefghij\n")
+        list(APPEND target --auth-secret ${secret})
+    endif()
     if(MODE STREQUAL "paced")
         # Pacing from 1 frame/s per connection: every write round after the first is paced and
         # the edge reads the router feed only at round time (pace_hold_reads), critical events
@@ -31,7 +39,7 @@ elseif(MODE STREQUAL "floor")
     # send(), which also covers the one-per-send path for the last, partial pack of a run.
     set(target --mode floor --floor-pack 2)
 else()
-    message(FATAL_ERROR "bench_smoke: MODE must be fabric, paced or floor, not '${MODE}'")
+    message(FATAL_ERROR "bench_smoke: MODE must be fabric, paced, auth or floor, not '${MODE}'")
 endif()
 foreach(var ${required})
     if(NOT DEFINED ${var})
@@ -57,11 +65,15 @@ endif()
 file(READ ${OUT} doc)
 string(JSON mode_run ERROR_VARIABLE err GET "${doc}" config mode)
 set(mode_want ${MODE})
-if(MODE STREQUAL "paced")
+if(MODE STREQUAL "paced" OR MODE STREQUAL "auth")
     set(mode_want fabric)
 endif()
 if(NOT mode_run STREQUAL mode_want)
     message(FATAL_ERROR "bench_smoke: config.mode is '${mode_run}', expected '${mode_want}'")
+endif()
+string(JSON auth_run ERROR_VARIABLE err GET "${doc}" config auth)
+if(MODE STREQUAL "auth" AND NOT auth_run)
+    message(FATAL_ERROR "bench_smoke: config.auth is '${auth_run}', expected true")
 endif()
 
 # Reads result.runs[0].<key> into var, failing when it is absent or null.
@@ -95,13 +107,32 @@ if(published LESS 1000 OR delivered LESS least)
     list(APPEND failures "published ${published} events, delivered ${delivered} (want >= ${least})")
 endif()
 
-# Critical events (fabric and paced): published, and received flagged as critical.
-if(MODE STREQUAL "fabric" OR MODE STREQUAL "paced")
+# Critical events (fabric, paced, auth): published, and received flagged as critical.
+if(NOT MODE STREQUAL "floor")
     bench_get(crit_published critical_published)
     bench_get(crit_events critical_events)
     if(crit_published LESS 1 OR crit_events LESS 1 OR crit_events GREATER delivered)
         list(APPEND failures "critical events: ${crit_published} published, ${crit_events} "
                              "delivered (want > 0 and <= ${delivered})")
+    endif()
+endif()
+
+# auth: the tokens are really checked. With the edges verifying against another secret (a later
+# --jwt_secret_file wins), every upgrade is refused and the run fails without a client.
+if(MODE STREQUAL "auth")
+    set(other ${OUT}.other-secret)
+    file(WRITE ${other} "another-secret-0123456789abcdefghijklmnop\n")
+    execute_process(
+        COMMAND ${WEFT_BENCH} ${target} --edge-arg "--jwt_secret_file ${other}"
+                --clients 20 --rooms 2 --rate 100 --duration 1 --warmup 0 --connect-timeout 5
+        RESULT_VARIABLE wrong_rc
+        OUTPUT_VARIABLE wrong_out
+        ERROR_VARIABLE wrong_out
+        TIMEOUT 120)
+    if(NOT wrong_rc STREQUAL "1" OR NOT wrong_out MATCHES "handshake refused"
+       OR NOT wrong_out MATCHES "20 of 20 clients could not connect")
+        list(APPEND failures "a token signed with another secret was not refused (exit "
+                             "${wrong_rc}):\n${wrong_out}")
     endif()
 endif()
 

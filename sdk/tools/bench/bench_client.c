@@ -267,9 +267,10 @@ static void s_connected(bench_client_t *self, size_t i)
         return;
     }
     const bench_edge_addr_t *edge = s_edge(self, i);
-    char key[BENCH_WS_KEY_LEN + 1], req[512];
+    char key[BENCH_WS_KEY_LEN + 1], req[4096]; /* room for a token of a few KiB */
     s_key(self, i, key);
-    int n = bench_ws_request(req, sizeof req, edge->host, edge->port, edge->path, key);
+    int n = bench_ws_request(req, sizeof req, edge->host, edge->port, edge->path, key,
+                             self->conf.token);
     c->state = CONN_HANDSHAKE;
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
     if (n < 0 || epoll_ctl(self->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0 ||

@@ -58,6 +58,7 @@ typedef struct bench_client_conf {
     int coalesce_us;                /* pause after a busy wake-up (0: none), see below */
     uint64_t nonce;                 /* makes the handshake keys of this run */
     int worker;                     /* slot in the control block */
+    const char *token;              /* JWT sent as "Authorization: Bearer" (NULL: anonymous) */
 } bench_client_conf_t;
 
 typedef struct bench_client bench_client_t;

@@ -39,6 +39,11 @@ struct bench_fabric {
     daemon_proc_t edges[MAX_EDGES]; /* the edges */
     int nedges;                     /* how many were started */
     int edge_port[MAX_EDGES];       /* their WebSocket ports */
+    int restarts[MAX_EDGES];        /* times each edge was killed and started again */
+    bench_fabric_conf_t conf;       /* how to start an edge again (strings copied below) */
+    char edge_bin[512];             /* conf.edge_bin */
+    char edge_args[4096];           /* conf.edge_args */
+    char auth_secret[512];          /* conf.auth_secret */
     char intake[128];               /* router endpoints, from its ready line */
     char fanout[128];
     char history[128];
@@ -192,6 +197,54 @@ static int s_wait_ready(daemon_proc_t *d, int timeout_ms, char *line, size_t cap
     return rc;
 }
 
+/* Starts edge i (its slot in self->edges) with self->conf and waits until it is ready. Returns 0
+ * or -1 (logged). */
+static int s_start_edge(bench_fabric_t *self, int i)
+{
+    char *argv[MAX_ARGS];
+    char words[4096], line[1024], id[32];
+    snprintf(id, sizeof id, "bench-%d", i);
+    int n = 0;
+    argv[n++] = self->edge_bin;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--router";
+    argv[n++] = self->fanout;
+    argv[n++] = "--history";
+    argv[n++] = self->history;
+    argv[n++] = "--edge_id";
+    argv[n++] = id;
+    argv[n++] = "--auth";
+    if (self->auth_secret[0]) { /* --auth-secret: the clients present tokens signed with it */
+        argv[n++] = "jwt";
+        argv[n++] = "--jwt_secret_file";
+        argv[n++] = self->auth_secret;
+    } else { /* anonymous: the bench measures delivery, not tokens */
+        argv[n++] = "none";
+    }
+    if (s_split(self->edge_args, words, sizeof words, argv, &n) < 0)
+        return -1;
+    argv[n] = NULL;
+    daemon_proc_t *d = &self->edges[i];
+    snprintf(d->name, sizeof d->name, "weft-edge %d", i);
+    if (self->restarts[i])
+        snprintf(d->log, sizeof d->log, "%s/edge-%d.%d.log", self->dir, i, self->restarts[i]);
+    else
+        snprintf(d->log, sizeof d->log, "%s/edge-%d.log", self->dir, i);
+    char port[16];
+    if (s_spawn(d, argv, self->log) < 0 ||
+        s_wait_ready(d, self->conf.start_timeout_ms, line, sizeof line, self->log) < 0)
+        return -1;
+    if (s_field(line, "port=", port, sizeof port) < 0 || atoi(port) <= 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "cannot read edge %d's port from: %s", i, line);
+        return -1;
+    }
+    self->edge_port[i] = atoi(port);
+    return 0;
+}
+
 bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, base_log_t *log)
 {
     if (conf->nedges < 0 || conf->nedges > MAX_EDGES)
@@ -200,6 +253,11 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, base_log_t *
     if (!self)
         return NULL;
     self->log = log;
+    self->conf = *conf;
+    snprintf(self->edge_bin, sizeof self->edge_bin, "%s", conf->edge_bin ? conf->edge_bin : "");
+    snprintf(self->edge_args, sizeof self->edge_args, "%s", conf->edge_args ? conf->edge_args : "");
+    snprintf(self->auth_secret, sizeof self->auth_secret, "%s",
+             conf->auth_secret ? conf->auth_secret : "");
     if (conf->log_dir && conf->log_dir[0]) {
         snprintf(self->dir, sizeof self->dir, "%s", conf->log_dir);
         if (mkdir(self->dir, 0755) != 0 && errno != EEXIST) {
@@ -242,39 +300,9 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, base_log_t *
         goto err;
     }
     for (int i = 0; i < conf->nedges; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "bench-%d", i);
-        n = 0;
-        argv[n++] = (char *)conf->edge_bin;
-        argv[n++] = "--port";
-        argv[n++] = "0";
-        argv[n++] = "--bind";
-        argv[n++] = "127.0.0.1";
-        argv[n++] = "--router";
-        argv[n++] = self->fanout;
-        argv[n++] = "--history";
-        argv[n++] = self->history;
-        argv[n++] = "--edge_id";
-        argv[n++] = id;
-        argv[n++] = "--auth"; /* anonymous: the bench measures delivery, not tokens */
-        argv[n++] = "none";
-        if (s_split(conf->edge_args, words, sizeof words, argv, &n) < 0)
-            goto err;
-        argv[n] = NULL;
-        daemon_proc_t *d = &self->edges[i];
-        snprintf(d->name, sizeof d->name, "weft-edge %d", i);
-        snprintf(d->log, sizeof d->log, "%s/edge-%d.log", self->dir, i);
-        if (s_spawn(d, argv, log) < 0)
-            goto err;
         self->nedges = i + 1;
-        char port[16];
-        if (s_wait_ready(d, conf->start_timeout_ms, line, sizeof line, log) < 0)
+        if (s_start_edge(self, i) < 0)
             goto err;
-        if (s_field(line, "port=", port, sizeof port) < 0 || atoi(port) <= 0) {
-            base_log(log, WEFT_LOG_ERROR, "cannot read edge %d's port from: %s", i, line);
-            goto err;
-        }
-        self->edge_port[i] = atoi(port);
     }
     base_log(log, WEFT_LOG_INFO, "fabric up: router intake %s fanout %s, %d edge(s), logs in %s",
              self->intake, self->fanout, self->nedges, self->dir);
@@ -345,6 +373,20 @@ void bench_fabric_stop(bench_fabric_t **self_p, bool keep_logs)
         base_log(self->log, WEFT_LOG_NOTICE, "daemon logs kept in %s", self->dir);
     free(self);
     *self_p = NULL;
+}
+
+int bench_fabric_restart_edge(bench_fabric_t *self, int i)
+{
+    if (i < 0 || i >= self->nedges)
+        return -1;
+    daemon_proc_t *d = &self->edges[i];
+    if (s_running(d)) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &d->status, 0);
+        d->reaped = true;
+    }
+    self->restarts[i]++;
+    return s_start_edge(self, i);
 }
 
 const char *bench_fabric_intake(const bench_fabric_t *self)

@@ -26,6 +26,7 @@ typedef struct bench_fabric_conf {
     const char *edge_args;   /* extra edge flags, whitespace-separated (may be NULL) */
     const char *log_dir;     /* directory for the logs; NULL: a fresh one under $TMPDIR */
     int start_timeout_ms;    /* how long each daemon may take to log "ready:" */
+    const char *auth_secret; /* HS256 secret file: edges run --auth jwt with it (NULL: none) */
 } bench_fabric_conf_t;
 
 /* Starts the router and the edges and waits until all are ready. NULL on failure (logged, with
@@ -51,6 +52,11 @@ int bench_fabric_edge_port(const bench_fabric_t *self, int i);
 
 /* The log directory. */
 const char *bench_fabric_log_dir(const bench_fabric_t *self);
+
+/* Soak mode: SIGKILLs edge i, reaps it, and starts a new edge in its slot (a fresh port and log
+ * file edge-<i>.<n>.log), waiting until it is ready. Returns 0, or -1 when the new edge did not
+ * start (logged). */
+int bench_fabric_restart_edge(bench_fabric_t *self, int i);
 
 /* Returns 0 while every daemon runs; -1 (and logs which one ended, with its log's tail) once
  * one has exited. */

@@ -2,7 +2,8 @@
  * bench_main.c: weft-bench, the benchmark of a Weft fabric (docs/performance.md).
  *
  * main() parses the settings, sets up a session (bench_session.h) and decides what to run: one
- * rate --repeat times, a search for the highest rate that holds, or an idle measurement. It
+ * rate --repeat times, a search for the highest rate that holds, or an idle measurement; or it
+ * hands the whole run to the soak (bench_soak.h), which has its own clients. It
  * prints a table for people on stdout (stderr when the JSON goes to stdout) and writes JSON for
  * machines with --json.
  */
@@ -16,6 +17,7 @@
 #include "bench_opts.h"
 #include "bench_report.h"
 #include "bench_session.h"
+#include "bench_soak.h"
 #include "weft/version.h"
 #include "base_log.h"
 
@@ -73,6 +75,11 @@ static json_t *s_config_json(const bench_opts_t *o)
         json_object_set_new(j, "bench_cpu", json_integer(o->bench_cpu));
         json_object_set_new(j, "critical_every", json_integer(o->critical_every));
         json_object_set_new(j, "edge_arg", json_string(o->edge_arg));
+        json_object_set_new(j, "auth", json_boolean(o->auth_secret[0] != '\0'));
+        if (o->mode_id == BENCH_MODE_SOAK) {
+            json_object_set_new(j, "soak_sample", json_real(o->soak_sample));
+            json_object_set_new(j, "soak_kill_every", json_real(o->soak_kill_every));
+        }
     }
     return j;
 }
@@ -177,7 +184,19 @@ int main(int argc, char **argv)
     json_object_set_new(doc, "tool", json_string("weft-bench"));
     json_object_set_new(doc, "version", json_string(WEFT_VERSION_STRING));
     json_object_set_new(doc, "config", s_config_json(&opts));
-    bench_session_t *session = bench_session_new(&opts, log, &s_stop);
+    bench_session_t *session = NULL;
+    if (opts.mode_id == BENCH_MODE_SOAK) { /* its own clients and fabric: no session */
+        json_t *sj = NULL;
+        bench_soak_t *soak = bench_soak_new(&opts, log, &s_stop);
+        int rc = soak ? bench_soak_run(soak, out, &sj) : -1;
+        if (sj)
+            json_object_set_new(doc, "soak", sj);
+        bench_soak_destroy(&soak, rc < 0);
+        failed = rc < 0;
+        exit_code = rc == 0 ? 0 : 1;
+        goto done;
+    }
+    session = bench_session_new(&opts, log, &s_stop);
     if (!session || bench_session_prepare(session) < 0)
         goto done;
 

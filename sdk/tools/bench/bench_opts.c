@@ -13,9 +13,11 @@
 static const base_conf_entry_t s_table[] = {
     {"mode", BASE_CONF_STR, O(mode), "fabric", 0, 16,
      "fabric (agents -> router -> edges -> WebSocket clients), router (router only, counted on a "
-     "raw ZeroMQ SUB), idle (connections only: edge memory per connection) or floor (no fabric: "
+     "raw ZeroMQ SUB), idle (connections only: edge memory per connection), floor (no fabric: "
      "a bare single-thread epoll server forked by the bench writes one pre-framed buffer per "
-     "event to every client; its CPU shows in the edge rows)"},
+     "event to every client; its CPU shows in the edge rows) or soak (--duration seconds of "
+     "churn, resumes, subscription changes, slow clients and edge kills, RSS and descriptors "
+     "of every process sampled; needs --spawn)"},
     {"spawn", BASE_CONF_BOOL, O(spawn), "false", 0, 0,
      "start a private weft-router and --edges weft-edges on free 127.0.0.1 ports"},
     {"router_bin", BASE_CONF_STR, O(router_bin), NULL, 0, 0,
@@ -94,6 +96,14 @@ static const base_conf_entry_t s_table[] = {
      "keep the spawned daemons' logs (they are always kept after a failure)"},
     {"log_level", BASE_CONF_LEVEL, O(log_level), "notice", 0, 0,
      "weft-bench's own messages: error, warn, notice, info or debug"},
+    {"soak_sample", BASE_CONF_DOUBLE, O(soak_sample), "10", 0.2, 3600,
+     "--mode soak: seconds between samples of every process's RSS and open descriptors"},
+    {"soak_kill_every", BASE_CONF_DOUBLE, O(soak_kill_every), "30", 0, 86400,
+     "--mode soak: SIGKILL one spawned edge (not edge 0 when there are more) and restart it "
+     "every this many seconds (0: never)"},
+    {"auth_secret", BASE_CONF_STR, O(auth_secret), NULL, 0, 0,
+     "HS256 secret file (>= 32 bytes): spawned edges run --auth jwt with it and every client "
+     "sends a token minted with it (Authorization: Bearer; rooms claim: the bench's rooms)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -110,6 +120,9 @@ static const char s_summary[] =
     "  weft-bench --spawn --mode router --publisher raw --router-cpu 1 --bench-cpu 0 \\\n"
     "             --rooms 100 --search --rate 50000\n"
     "  weft-bench --mode floor --clients 1000 --rate 100 --repeat 3\n"
+    "  weft-bench --spawn --mode soak --edges 3 --clients 200 --rooms 8 --rate 200 \\\n"
+    "             --duration 600 --soak-sample 10\n"
+    "  weft-bench --spawn --auth-secret jwt.secret --clients 1000 --rate 1000\n"
     "  weft-bench --router-intake tcp://10.0.0.5:5555 --edge ws://10.0.0.6:8080/ws \\\n"
     "             --clients 5000 --rate 200 --json result.json\n"
     "\n"
@@ -167,8 +180,20 @@ static int s_check(bench_opts_t *o, FILE *err)
         o->mode_id = BENCH_MODE_IDLE;
     else if (strcmp(o->mode, "floor") == 0)
         o->mode_id = BENCH_MODE_FLOOR;
+    else if (strcmp(o->mode, "soak") == 0)
+        o->mode_id = BENCH_MODE_SOAK;
     else {
-        fprintf(err, "weft-bench: --mode: must be fabric, router, idle or floor\n");
+        fprintf(err, "weft-bench: --mode: must be fabric, router, idle, floor or soak\n");
+        return -1;
+    }
+    if (o->auth_secret[0] && (o->mode_id == BENCH_MODE_FLOOR || o->mode_id == BENCH_MODE_ROUTER)) {
+        fprintf(err, "weft-bench: --auth-secret: --mode %s has no edge to authenticate to\n",
+                o->mode);
+        return -1;
+    }
+    if (o->mode_id == BENCH_MODE_SOAK && (!o->spawn || o->search || o->rooms > 64)) {
+        fprintf(err, "weft-bench: --mode soak needs --spawn (it kills and restarts edges), at "
+                     "most 64 rooms, and no --search\n");
         return -1;
     }
     if (strcmp(o->publisher, "libweft") != 0 && strcmp(o->publisher, "raw") != 0) {

@@ -21,6 +21,7 @@ typedef enum bench_mode {
     BENCH_MODE_ROUTER,     /* publish to the router and count on a raw ZeroMQ SUB; no edge */
     BENCH_MODE_IDLE,       /* open connections, publish nothing, measure the edge's memory */
     BENCH_MODE_FLOOR,      /* no fabric: the bench's own bare epoll server (bench_floor.h) */
+    BENCH_MODE_SOAK,       /* a realistic mix for a long time, memory sampled (bench_soak.h) */
 } bench_mode_t;
 
 typedef struct bench_opts {
@@ -64,6 +65,9 @@ typedef struct bench_opts {
     char *log_dir;          /* spawned daemons' logs ("" = a temporary directory) */
     bool keep_logs;         /* keep the daemons' logs */
     int log_level;          /* bench's own log level */
+    double soak_sample;     /* soak: seconds between samples of every process */
+    double soak_kill_every; /* soak: seconds between edge kills (0: none) */
+    char *auth_secret;      /* HS256 secret file: edges run --auth jwt, clients send a JWT */
     bench_mode_t mode_id;   /* parsed mode (derived, not in the table) */
 } bench_opts_t;
 

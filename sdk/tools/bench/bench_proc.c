@@ -100,6 +100,22 @@ int bench_proc_rss_kib(pid_t pid, uint64_t *kib)
     return bench_proc_parse_rss(buf, kib);
 }
 
+int bench_proc_fd_count(pid_t pid, int *fds)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", pid > 0 ? (int)pid : (int)getpid());
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    *fds = n;
+    return 0;
+}
+
 int bench_proc_pin(pid_t pid, int cpu, int *threads)
 {
     *threads = 0;

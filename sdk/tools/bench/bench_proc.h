@@ -27,6 +27,10 @@ int bench_proc_cpu_ns(pid_t pid, uint64_t *ns);
 /* The resident set size of pid in KiB. 0 or -1. */
 int bench_proc_rss_kib(pid_t pid, uint64_t *kib);
 
+/* The number of open descriptors of pid (entries of /proc/<pid>/fd; pid 0 is this process,
+ * whose count includes the one used to list them). 0 or -1. */
+int bench_proc_fd_count(pid_t pid, int *fds);
+
 /* Pins every thread of pid (each entry of /proc/<pid>/task) to CPU cpu with sched_setaffinity;
  * threads it starts later inherit the mask. pid 0 is this process. Sets *threads to the number of
  * threads pinned. Returns 0, or -1 with errno set (EINVAL: no such CPU). */

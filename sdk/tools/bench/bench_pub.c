@@ -309,6 +309,21 @@ bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log)
     return self;
 }
 
+bench_pub_t *bench_pub_from_opts(const bench_opts_t *o, const char *intake, char *const *rooms,
+                                 size_t nrooms, base_log_t *log)
+{
+    bench_pub_conf_t pc = {.intake = intake,
+                           .npubs = o->publishers,
+                           .rooms = rooms,
+                           .nrooms = nrooms,
+                           .payload = o->payload,
+                           .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
+                                                                    : BENCH_PUB_LIBWEFT,
+                           .connect_timeout_ms = (int)(o->start_timeout * 1000),
+                           .critical_every = (unsigned)o->critical_every};
+    return bench_pub_new(&pc, log);
+}
+
 void bench_pub_destroy(bench_pub_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -468,6 +483,21 @@ uint64_t bench_pub_room_total(const bench_pub_t *self, size_t room)
 uint64_t bench_pub_published(const bench_pub_t *self)
 {
     return atomic_load_explicit(&self->published, memory_order_relaxed);
+}
+
+uint64_t bench_pub_acked(bench_pub_t *self)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < self->npubs; i++) {
+        if (self->kind == BENCH_PUB_RAW) {
+            sum += self->raw[i].acked;
+            continue;
+        }
+        weft_pub_stats_t st;
+        if (weft_pub_stats(self->pubs[i], &st) == 0)
+            sum += st.acked;
+    }
+    return sum;
 }
 
 void bench_pub_counts(const bench_pub_t *self, bench_pub_counts_t *out)

@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "base_log.h"
+#include "bench_opts.h"
 
 typedef struct bench_pub bench_pub_t;
 
@@ -70,6 +71,11 @@ typedef struct bench_pub_conf {
 /* Creates the publishers. NULL on failure (logged). */
 bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log);
 
+/* Creates the publishers weft-bench's settings ask for (--publishers, --payload, --publisher,
+ * --start-timeout, --critical-every) on intake for rooms. NULL on failure (logged). */
+bench_pub_t *bench_pub_from_opts(const bench_opts_t *o, const char *intake, char *const *rooms,
+                                 size_t nrooms, base_log_t *log);
+
 /* Stops the pacing thread if it runs, destroys the publishers (waiting for acks up to their
  * linger) and nulls *self_p. NULL-safe. */
 void bench_pub_destroy(bench_pub_t **self_p);
@@ -91,6 +97,10 @@ uint64_t bench_pub_room_total(const bench_pub_t *self, size_t room);
 
 /* Events accepted so far, all rooms (readable while the pacing thread runs). */
 uint64_t bench_pub_published(const bench_pub_t *self);
+
+/* Events the router has acknowledged so far, all publishers together (libweft: their stats;
+ * raw: the acks its pacing thread and flush read, so call it once the thread is stopped). */
+uint64_t bench_pub_acked(bench_pub_t *self);
 
 /* Copies the counters. */
 void bench_pub_counts(const bench_pub_t *self, bench_pub_counts_t *out);

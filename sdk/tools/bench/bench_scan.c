@@ -134,6 +134,8 @@ static bench_op_t s_op(const char *s, size_t n)
         return BENCH_OP_PONG;
     if (IS(s, n, "error"))
         return BENCH_OP_ERROR;
+    if (IS(s, n, "position"))
+        return BENCH_OP_POSITION;
     return BENCH_OP_OTHER;
 }
 

@@ -32,6 +32,7 @@ typedef enum bench_op {
     BENCH_OP_WELCOME,      /* "welcome" */
     BENCH_OP_PONG,         /* "pong" */
     BENCH_OP_ERROR,        /* "error" */
+    BENCH_OP_POSITION,     /* "position": a room's position when it was new to the edge */
 } bench_op_t;
 
 /* The fields of one frame that the bench uses. */

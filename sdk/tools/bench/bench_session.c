@@ -3,6 +3,7 @@
  * bench_session.h).
  */
 #include "bench_session.h"
+#include "bench_token.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -63,6 +64,7 @@ struct bench_session {
     double client_kib_conn;                   /* workers' RSS growth per connection, KiB */
     uint64_t expected;                        /* streams the workers should have subscribed */
     bool warned_batch;                        /* the "unexpected batch frames" warning was given */
+    char *token;                              /* --auth-secret: the clients' JWT, or NULL */
 };
 
 /* Sleeps ns nanoseconds. */
@@ -148,7 +150,8 @@ __attribute__((noreturn)) static void s_worker_main(bench_session_t *self, size_
                                   .inflight = self->o->inflight,
                                   .coalesce_us = self->o->coalesce_us,
                                   .nonce = ((uint64_t)getpid() << 32) ^ base_clock_wall_ns(),
-                                  .worker = (int)w};
+                                  .worker = (int)w,
+                                  .token = self->token};
         bench_client_t *client = bench_client_new(&cc, self->ctl, log);
         if (!client) {
             snprintf(self->ctl->workers[w].error, sizeof self->ctl->workers[w].error,
@@ -309,7 +312,8 @@ static int s_setup_fabric(bench_session_t *self)
                                   .router_args = o->router_arg,
                                   .edge_args = o->edge_arg,
                                   .log_dir = o->log_dir,
-                                  .start_timeout_ms = (int)(o->start_timeout * 1000)};
+                                  .start_timeout_ms = (int)(o->start_timeout * 1000),
+                                  .auth_secret = o->auth_secret[0] ? o->auth_secret : NULL};
         self->fabric = bench_fabric_start(&fc, self->log);
         if (!self->fabric)
             return -1;
@@ -424,6 +428,9 @@ bench_session_t *bench_session_new(const bench_opts_t *o, base_log_t *log,
     /* Rooms first: the floor server is forked with their names. */
     if (s_make_rooms(self) < 0 || s_setup_fabric(self) < 0 || s_pin(self) < 0)
         goto err;
+    if (o->auth_secret[0] && !(self->token = bench_token_mint(o->auth_secret, self->prefix,
+                                                              (long long)86400 * 7, log)))
+        goto err;
 
     size_t clients = (size_t)o->clients;
     if (o->mode_id == BENCH_MODE_ROUTER) {
@@ -474,16 +481,7 @@ bench_session_t *bench_session_new(const bench_opts_t *o, base_log_t *log,
     if (s_start_workers(self) < 0)
         goto err;
     if (o->mode_id == BENCH_MODE_FABRIC || o->mode_id == BENCH_MODE_ROUTER) {
-        bench_pub_conf_t pc = {.intake = self->intake,
-                               .npubs = o->publishers,
-                               .rooms = self->rooms,
-                               .nrooms = self->nrooms,
-                               .payload = o->payload,
-                               .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
-                                                                        : BENCH_PUB_LIBWEFT,
-                               .connect_timeout_ms = (int)(o->start_timeout * 1000),
-                               .critical_every = (unsigned)o->critical_every};
-        self->pub = bench_pub_new(&pc, log);
+        self->pub = bench_pub_from_opts(o, self->intake, self->rooms, self->nrooms, log);
         if (!self->pub)
             goto err;
     }
@@ -976,6 +974,7 @@ void bench_session_destroy(bench_session_t **self_p, bool failed)
         for (size_t r = 0; r < self->nrooms; r++)
             free(self->rooms[r]);
     free(self->rooms);
+    free(self->token);
     free(self);
     *self_p = NULL;
 }

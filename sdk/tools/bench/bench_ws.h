@@ -46,10 +46,11 @@ void bench_ws_key(uint64_t a, uint64_t b, char *key);
  * bytes). Returns 0, or -1 when OpenSSL fails. */
 int bench_ws_accept(const char *key, char *accept);
 
-/* Writes the opening GET request for host:port/path with key into buf. Returns its length, or -1
+/* Writes the opening GET request for host:port/path with key into buf, with an
+ * "Authorization: Bearer" header when token is set (NULL or "": none). Returns its length, or -1
  * when cap is too small. */
 int bench_ws_request(char *buf, size_t cap, const char *host, int port, const char *path,
-                     const char *key);
+                     const char *key, const char *token);
 
 /*
  * Checks the server's answer to the opening request, buf holding the first len bytes received.

@@ -166,6 +166,12 @@ static void test_scan_subscribed_and_others(void **state)
     const char *e = "{\"op\":\"whatever\",\"x\":null}";
     assert_int_equal(bench_scan(e, strlen(e), &m), 0);
     assert_int_equal(m.op, BENCH_OP_OTHER);
+    const char *f = "{\"op\":\"position\",\"room\":\"r2\",\"epoch\":7,\"seq\":41}";
+    assert_int_equal(bench_scan(f, strlen(f), &m), 0);
+    assert_int_equal(m.op, BENCH_OP_POSITION);
+    assert_int_equal(m.room_len, 2);
+    assert_int_equal(m.epoch, 7);
+    assert_int_equal(m.seq, 41);
 }
 
 static void test_scan_rejects_malformed(void **state)
@@ -449,6 +455,42 @@ static void test_opts_critical_every(void **state)
     bench_opts_free(&o);
 }
 
+static void test_opts_soak_and_auth(void **state)
+{
+    (void)state;
+    bench_opts_t o;
+    char *soak[] = {"weft-bench", "--spawn", "--mode", "soak", "--soak-sample", "2",
+                    "--soak-kill-every", "5", "--edges", "3"};
+    assert_int_equal(s_parse(&o, 10, soak), BASE_CONF_RUN);
+    assert_int_equal(o.mode_id, BENCH_MODE_SOAK);
+    assert_true(o.soak_sample == 2.0);
+    assert_true(o.soak_kill_every == 5.0);
+    assert_string_equal(o.auth_secret, "");
+    bench_opts_free(&o);
+    /* The soak kills the edges it started: it needs --spawn, and rooms fit a 64-bit mask. */
+    char *nospawn[] = {"weft-bench", "--mode", "soak", "--edge", "ws://127.0.0.1:1/ws",
+                       "--router-intake", "tcp://127.0.0.1:2"};
+    assert_int_equal(s_parse(&o, 7, nospawn), BASE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *rooms[] = {"weft-bench", "--spawn", "--mode", "soak", "--rooms", "65"};
+    assert_int_equal(s_parse(&o, 6, rooms), BASE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *fast[] = {"weft-bench", "--spawn", "--mode", "soak", "--soak-sample", "0.1"};
+    assert_int_equal(s_parse(&o, 6, fast), BASE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    /* --auth-secret: wherever clients meet an edge; not where there is none. */
+    char *auth[] = {"weft-bench", "--spawn", "--auth-secret", "/tmp/s"};
+    assert_int_equal(s_parse(&o, 4, auth), BASE_CONF_RUN);
+    assert_string_equal(o.auth_secret, "/tmp/s");
+    bench_opts_free(&o);
+    char *floor[] = {"weft-bench", "--mode", "floor", "--auth-secret", "/tmp/s"};
+    assert_int_equal(s_parse(&o, 5, floor), BASE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+    char *router[] = {"weft-bench", "--spawn", "--mode", "router", "--auth-secret", "/tmp/s"};
+    assert_int_equal(s_parse(&o, 6, router), BASE_CONF_EXIT_ERR);
+    bench_opts_free(&o);
+}
+
 /* ---- Accounting -------------------------------------------------------------------------- */
 
 static void test_acct_critical_histogram(void **state)
@@ -577,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_proc_pin),
         cmocka_unit_test(test_opts_floor_raw_pinning),
         cmocka_unit_test(test_opts_critical_every),
+        cmocka_unit_test(test_opts_soak_and_auth),
         cmocka_unit_test(test_acct_critical_histogram),
         cmocka_unit_test(test_report_medians_and_json),
         cmocka_unit_test(test_locate_edge),

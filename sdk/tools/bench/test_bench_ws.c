@@ -56,14 +56,22 @@ static void test_ws_request(void **state)
 {
     (void)state;
     char buf[512];
-    int n = bench_ws_request(buf, sizeof buf, "127.0.0.1", 8080, "/ws", "KEY");
+    int n = bench_ws_request(buf, sizeof buf, "127.0.0.1", 8080, "/ws", "KEY", NULL);
     assert_true(n > 0);
+    assert_null(strstr(buf, "Authorization"));
     assert_non_null(strstr(buf, "GET /ws HTTP/1.1\r\n"));
     assert_non_null(strstr(buf, "Host: 127.0.0.1:8080\r\n"));
     assert_non_null(strstr(buf, "Sec-WebSocket-Key: KEY\r\n"));
     assert_non_null(strstr(buf, "Sec-WebSocket-Version: 13\r\n"));
     assert_memory_equal(buf + n - 4, "\r\n\r\n", 4);
-    assert_int_equal(bench_ws_request(buf, 20, "h", 1, "/", "K"), -1);
+    assert_int_equal(bench_ws_request(buf, 20, "h", 1, "/", "K", NULL), -1);
+    /* With a token: one Bearer header, still ending the header block. */
+    n = bench_ws_request(buf, sizeof buf, "h", 1, "/ws", "K", "a.b.c");
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "\r\nAuthorization: Bearer a.b.c\r\n\r\n"));
+    assert_memory_equal(buf + n - 4, "\r\n\r\n", 4);
+    assert_int_equal(bench_ws_request(buf, sizeof buf, "h", 1, "/ws", "K", ""),
+                     bench_ws_request(buf, sizeof buf, "h", 1, "/ws", "K", NULL));
 }
 
 static void test_ws_response(void **state)
