@@ -23,6 +23,9 @@ struct rtr_pub {
     json_t *heartbeat;           /* last heartbeat payload (owned), NULL when none */
     uint64_t events;             /* events recorded, duplicates included */
     uint64_t duplicates;         /* events at or below highest_seq */
+    uint64_t tokens;             /* rate cap: thousandths of an event left in the bucket */
+    uint64_t refill_ms;          /* rate cap: when tokens were last refilled */
+    uint64_t blocked_seq;        /* rate cap: first throttled seq still to come back, or 0 */
     uint8_t id_len;              /* bytes in id */
     char id[WIRE_PUBID_MAX + 1]; /* publisher id, NUL-terminated */
 };
@@ -34,6 +37,8 @@ struct rtr_pubs {
     rtr_pub_t *dirty_tail; /* last on the dirty list */
     size_t ndirty;         /* entries on the dirty list */
     uint64_t ttl_ms;       /* forget a session after this long without traffic */
+    uint64_t rate;         /* rate cap: events per second per session, 0 = none */
+    uint64_t burst_milli;  /* rate cap: bucket size, thousandths of an event */
 };
 
 /* The session a recency-list node belongs to (NULL for NULL). */
@@ -55,6 +60,13 @@ rtr_pubs_t *rtr_pubs_new(uint64_t ttl_ms)
     }
     self->ttl_ms = ttl_ms;
     return self;
+}
+
+/* Sets the rate cap. */
+void rtr_pubs_set_rate(rtr_pubs_t *self, uint64_t rate, uint64_t burst)
+{
+    self->rate = rate;
+    self->burst_milli = (burst ? burst : 1) * 1000;
 }
 
 /* Frees one entry and what it owns. */
@@ -153,6 +165,8 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
         pub->id_len = (uint8_t)id_len;
         pub->session = session;
         pub->node.hash = hash;
+        pub->tokens = self->burst_milli; /* a new session starts with a full bucket */
+        pub->refill_ms = now_ms;
         /* A failed growth still inserts the node (longer chains), so it is not an error here. */
         (void)base_map_insert(self->map, &pub->node);
         rtr_lru_push_newest(&self->lru, &pub->lru);
@@ -163,10 +177,29 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
     return pub;
 }
 
-/* Dedups one event and schedules its ack. */
-rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
-                                 uint64_t pub_seq, uint64_t now_ms)
+/* Takes one token from pub's bucket after refilling it for the time since the last refill.
+ * Integer arithmetic in thousandths of an event: no float on the per-event path. */
+static bool s_take_token(const rtr_pubs_t *self, rtr_pub_t *pub, uint64_t now_ms)
 {
+    if (now_ms > pub->refill_ms) {
+        uint64_t add = (now_ms - pub->refill_ms) * self->rate; /* ms * ev/s = milli-events */
+        pub->tokens = add >= self->burst_milli || pub->tokens + add >= self->burst_milli
+                          ? self->burst_milli
+                          : pub->tokens + add;
+        pub->refill_ms = now_ms;
+    }
+    if (pub->tokens < 1000)
+        return false;
+    pub->tokens -= 1000;
+    return true;
+}
+
+/* Dedups one event, under the rate cap when capped, and schedules its ack. */
+static rtr_pub_verdict_t s_event(rtr_pubs_t *self, const char *id, size_t id_len,
+                                 uint64_t session, uint64_t pub_seq, uint64_t now_ms, bool capped,
+                                 uint64_t *report_seq)
+{
+    *report_seq = 0;
     rtr_pub_t *pub = s_touch(self, id, id_len, session, now_ms);
     if (!pub)
         return RTR_PUB_UNTRACKED;
@@ -176,8 +209,38 @@ rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len
         pub->duplicates++;
         return RTR_PUB_DUPLICATE;
     }
+    if (!capped) {
+        pub->highest_seq = pub_seq;
+        return RTR_PUB_NEW;
+    }
+    /* Blocked at N: everything after N waits for N (the publisher resends from N). */
+    if (pub->blocked_seq && pub_seq > pub->blocked_seq)
+        return RTR_PUB_THROTTLED;
+    if (!s_take_token(self, pub, now_ms)) {
+        if (!pub->blocked_seq || pub_seq == pub->blocked_seq)
+            *report_seq = pub_seq;
+        pub->blocked_seq = pub_seq;
+        return RTR_PUB_THROTTLED;
+    }
+    pub->blocked_seq = 0;
     pub->highest_seq = pub_seq;
     return RTR_PUB_NEW;
+}
+
+/* Dedups one event and schedules its ack (no rate cap). */
+rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                                 uint64_t pub_seq, uint64_t now_ms)
+{
+    uint64_t report;
+    return s_event(self, id, id_len, session, pub_seq, now_ms, false, &report);
+}
+
+/* Dedups one event under the rate cap set with rtr_pubs_set_rate(). */
+rtr_pub_verdict_t rtr_pubs_event_capped(rtr_pubs_t *self, const char *id, size_t id_len,
+                                        uint64_t session, uint64_t pub_seq, uint64_t now_ms,
+                                        uint64_t *report_seq)
+{
+    return s_event(self, id, id_len, session, pub_seq, now_ms, self->rate != 0, report_seq);
 }
 
 /* Stores a heartbeat payload and refreshes liveness. */
@@ -309,6 +372,12 @@ const json_t *rtr_pub_heartbeat(const rtr_pub_t *pub)
 uint64_t rtr_pub_events(const rtr_pub_t *pub)
 {
     return pub->events;
+}
+
+/* The seq the rate cap blocks the session at, 0 when not blocked. */
+uint64_t rtr_pub_blocked_seq(const rtr_pub_t *pub)
+{
+    return pub->blocked_seq;
 }
 
 /* Duplicate events recorded. */
