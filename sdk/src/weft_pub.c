@@ -54,6 +54,10 @@
 #define S_RETRY_MS 2                         /* retry interval after EAGAIN (see s_send_pending) */
 #define S_HEARTBEAT_MIN_MS 10                /* smallest heartbeat_ms accepted */
 #define S_PAYLOAD_LIMIT (256u * 1024 * 1024) /* largest max_payload accepted */
+#define S_THROTTLE_MS 20                     /* pause after a rate_limited refusal */
+#define S_WINDOW_START 64                    /* send window after the first rate_limited */
+#define S_WINDOW_MIN 16                      /* smallest send window */
+#define S_WINDOW_MAX 65536                   /* a window grown past this is lifted */
 
 /* The sizes of the weft.h 0.1.0 (v0) structs: the offset of the first field added since. */
 #define S_OPTS_V0_SIZE offsetof(weft_pub_opts_t, on_ack)
@@ -109,6 +113,7 @@ struct weft_pub {
     char hb_payload[384];               /* its JSON counters */
     uint64_t retry_at_ms;             /* after EAGAIN: when to try sending again (0: not blocked) */
     uint64_t next_hb_ms;              /* when the next heartbeat is due */
+    size_t window;                    /* rate cap: most events sent and unacked; 0 = no limit */
     base_limit_t bad_input_limit; /* rate limit for logs about malformed upstream messages */
     base_limit_t hwm_limit;       /* rate limit for "send queue full" debug lines */
 };
@@ -318,6 +323,14 @@ static void s_notify_ack(weft_pub_t *self, uint64_t first_seq, uint64_t last_seq
     s_in_callback = NULL;
 }
 
+/* Calls the application's on_refused callback, marking this thread as inside it. Mutex not held. */
+static void s_notify_refused(weft_pub_t *self, uint64_t seq, int reason)
+{
+    s_in_callback = self;
+    self->opts.on_refused(self, seq, reason, weft_strerror(reason), self->opts.callback_arg);
+    s_in_callback = NULL;
+}
+
 /* Applies the router's subscription arriving or leaving. */
 static void s_on_subscription(weft_pub_t *self, bool present)
 {
@@ -381,10 +394,73 @@ static void s_on_ack(weft_pub_t *self, const void *data, size_t len)
         self->stats.acked += freed;
         self->stats.acked_seq = last;
         pthread_cond_broadcast(&self->changed);
+        /* Acks while rate-limited: the router keeps up with the window, so open it (TCP-like
+         * slow start) until it is lifted. */
+        if (self->window)
+            self->window = self->window * 2 > S_WINDOW_MAX ? 0 : self->window * 2;
     }
     pthread_mutex_unlock(&self->mutex);
     if (freed && self->opts.on_ack)
         s_notify_ack(self, first, last);
+}
+
+/*
+ * The router hit its rate cap for this publisher at seq (docs/protocol.md "Refusals"): it
+ * dropped seq and everything after it without acknowledging them. Push back instead of losing
+ * them: pause S_THROTTLE_MS, then resend from the oldest unacknowledged event with the send
+ * window halved (so a throttled publisher does not resend its whole buffer every pause), while
+ * publishers fill the buffer and get WEFT_EFULL or wait block_ms.
+ */
+static void s_on_throttled(weft_pub_t *self, uint64_t seq)
+{
+    pthread_mutex_lock(&self->mutex);
+    uint64_t oldest = sdk_outq_oldest_seq(self->queue);
+    bool ours = oldest != 0 && seq >= oldest && seq <= self->last_seq;
+    if (ours) {
+        self->stats.throttled_by_router++;
+        self->window = self->window ? (self->window / 2 < S_WINDOW_MIN ? S_WINDOW_MIN
+                                                                       : self->window / 2)
+                                    : S_WINDOW_START;
+    }
+    pthread_mutex_unlock(&self->mutex);
+    if (!ours)
+        return; /* already acked or never ours: a stale report */
+    self->rewind_pending = true;
+    uint64_t until = base_clock_ms() + S_THROTTLE_MS;
+    if (self->retry_at_ms < until)
+        self->retry_at_ms = until;
+}
+
+/* Applies one refusal frame: calls on_refused for our final refusals, pauses on rate_limited. */
+static void s_on_refusal(weft_pub_t *self, const void *data, size_t len)
+{
+    size_t off = 0;
+    bool malformed = false;
+    wire_refusal_entry_t e;
+    while (wire_refusal_next(data, len, &off, &e, &malformed)) {
+        if (e.at.session != self->session || e.at.pub_id_len != self->id_len ||
+            memcmp(e.at.pub_id, self->id, self->id_len) != 0)
+            continue;
+        if (e.reason == WIRE_REFUSE_RATE) {
+            s_on_throttled(self, e.at.pub_seq);
+            continue;
+        }
+        int reason = e.reason == WIRE_REFUSE_ROOM   ? WEFT_EDENIEDROOM
+                     : e.reason == WIRE_REFUSE_TYPE ? WEFT_EDENIEDTYPE
+                                                    : WEFT_EREFUSED;
+        sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
+                        "weft_pub %s: the router refused event %" PRIu64 ": %s", self->id,
+                        e.at.pub_seq, weft_strerror(reason));
+        pthread_mutex_lock(&self->mutex);
+        self->stats.refused_by_router++;
+        pthread_mutex_unlock(&self->mutex);
+        if (self->opts.on_refused)
+            s_notify_refused(self, e.at.pub_seq, reason);
+    }
+    if (malformed)
+        sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
+                        "weft_pub %s: malformed refusal frame (%zu bytes) ignored after offset %zu",
+                        self->id, len, off);
 }
 
 /* Reads every message the XPUB has for us: subscriptions and acks. */
@@ -414,6 +490,8 @@ static void s_read_upstream(weft_pub_t *self)
             s_on_subscription(self, false);
         } else if (len >= 1 && data[0] == WIRE_ACK_MAGIC) {
             s_on_ack(self, data, len);
+        } else if (len >= 1 && data[0] == WIRE_REFUSAL_MAGIC) {
+            s_on_refusal(self, data, len);
         } else {
             sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
                               "weft_pub %s: unexpected upstream message (%zu bytes) ignored",
@@ -504,6 +582,10 @@ static void s_send_pending(weft_pub_t *self, uint64_t now)
             self->more_to_send = true;
             break;
         }
+        /* Rate-limited: at most `window` events out and unacknowledged; acks reopen it. */
+        if (self->window &&
+            sdk_outq_count(self->queue) - sdk_outq_unsent(self->queue) >= self->window)
+            break;
         pthread_mutex_unlock(&self->mutex);
         int rc = s_send_frames(self);
         pthread_mutex_lock(&self->mutex);
