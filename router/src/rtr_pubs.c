@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtr_bucket.h"
 #include "rtr_lru.h"
 #include "base_map.h"
 #include "wire_envelope.h"
@@ -23,8 +24,7 @@ struct rtr_pub {
     json_t *heartbeat;           /* last heartbeat payload (owned), NULL when none */
     uint64_t events;             /* events recorded, duplicates included */
     uint64_t duplicates;         /* events at or below highest_seq */
-    uint64_t tokens;             /* rate cap: thousandths of an event left in the bucket */
-    uint64_t refill_ms;          /* rate cap: when tokens were last refilled */
+    rtr_bucket_t bucket;         /* rate cap: this session's tokens */
     uint64_t blocked_seq;        /* rate cap: first throttled seq still to come back, or 0 */
     uint8_t id_len;              /* bytes in id */
     char id[WIRE_PUBID_MAX + 1]; /* publisher id, NUL-terminated */
@@ -38,7 +38,7 @@ struct rtr_pubs {
     size_t ndirty;         /* entries on the dirty list */
     uint64_t ttl_ms;       /* forget a session after this long without traffic */
     uint64_t rate;         /* rate cap: events per second per session, 0 = none */
-    uint64_t burst_milli;  /* rate cap: bucket size, thousandths of an event */
+    uint64_t burst;        /* rate cap: bucket size, events */
 };
 
 /* The session a recency-list node belongs to (NULL for NULL). */
@@ -66,7 +66,7 @@ rtr_pubs_t *rtr_pubs_new(uint64_t ttl_ms)
 void rtr_pubs_set_rate(rtr_pubs_t *self, uint64_t rate, uint64_t burst)
 {
     self->rate = rate;
-    self->burst_milli = (burst ? burst : 1) * 1000;
+    self->burst = burst ? burst : 1;
 }
 
 /* Frees one entry and what it owns. */
@@ -165,8 +165,7 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
         pub->id_len = (uint8_t)id_len;
         pub->session = session;
         pub->node.hash = hash;
-        pub->tokens = self->burst_milli; /* a new session starts with a full bucket */
-        pub->refill_ms = now_ms;
+        rtr_bucket_init(&pub->bucket, self->burst, now_ms); /* a new session starts full */
         /* A failed growth still inserts the node (longer chains), so it is not an error here. */
         (void)base_map_insert(self->map, &pub->node);
         rtr_lru_push_newest(&self->lru, &pub->lru);
@@ -175,23 +174,6 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
     }
     pub->last_seen_ms = now_ms;
     return pub;
-}
-
-/* Takes one token from pub's bucket after refilling it for the time since the last refill.
- * Integer arithmetic in thousandths of an event: no float on the per-event path. */
-static bool s_take_token(const rtr_pubs_t *self, rtr_pub_t *pub, uint64_t now_ms)
-{
-    if (now_ms > pub->refill_ms) {
-        uint64_t add = (now_ms - pub->refill_ms) * self->rate; /* ms * ev/s = milli-events */
-        pub->tokens = add >= self->burst_milli || pub->tokens + add >= self->burst_milli
-                          ? self->burst_milli
-                          : pub->tokens + add;
-        pub->refill_ms = now_ms;
-    }
-    if (pub->tokens < 1000)
-        return false;
-    pub->tokens -= 1000;
-    return true;
 }
 
 /* Dedups one event, under the rate cap when capped, and schedules its ack. */
@@ -216,7 +198,7 @@ static rtr_pub_verdict_t s_event(rtr_pubs_t *self, const char *id, size_t id_len
     /* Blocked at N: everything after N waits for N (the publisher resends from N). */
     if (pub->blocked_seq && pub_seq > pub->blocked_seq)
         return RTR_PUB_THROTTLED;
-    if (!s_take_token(self, pub, now_ms)) {
+    if (!rtr_bucket_take(&pub->bucket, self->rate, self->burst, now_ms)) {
         if (!pub->blocked_seq || pub_seq == pub->blocked_seq)
             *report_seq = pub_seq;
         pub->blocked_seq = pub_seq;
