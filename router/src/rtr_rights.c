@@ -17,7 +17,7 @@
 #include "base_map.h"
 #include "wire_envelope.h"
 
-#define RTR_RIGHTS_ID_MAX 64    /* identities: a publisher id or a 40-character z85 key */
+#define RTR_RIGHTS_ID_MAX 64     /* identities: a publisher id or a 40-character z85 key */
 #define RTR_RIGHTS_LINE_MAX 8192 /* longest line of a rights file */
 
 typedef struct s_entry {
@@ -36,8 +36,8 @@ struct rtr_rights {
 };
 
 /* Formats an error message into err. */
-__attribute__((format(printf, 3, 4))) static void s_err(char *err, size_t errlen,
-                                                        const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void s_err(char *err, size_t errlen, const char *fmt,
+                                                        ...)
 {
     if (!err || errlen == 0)
         return;

@@ -44,15 +44,15 @@ typedef struct refusals {
 
 /* Everything the cases share. */
 typedef struct test_ctx {
-    it_fabric_t *fab;        /* the private fabric */
-    ts_wsc_t *wsc;           /* WebSocket client context */
-    weft_pub_t *good;        /* well-behaved publisher "good" */
-    ts_wsc_conn_t *healthy;  /* subscribed to "healthy" */
-    ts_wsc_conn_t *victim;   /* subscribed to the rooms hostile input aims at: gets nothing */
-    int healthy_sent;        /* events "good" published to "healthy" */
-    char rights_path[512];   /* the rights file */
-    refusals_t refused;      /* on_refused of the publishers made by s_pub() */
-    int ready;               /* set up completed */
+    it_fabric_t *fab;       /* the private fabric */
+    ts_wsc_t *wsc;          /* WebSocket client context */
+    weft_pub_t *good;       /* well-behaved publisher "good" */
+    ts_wsc_conn_t *healthy; /* subscribed to "healthy" */
+    ts_wsc_conn_t *victim;  /* subscribed to the rooms hostile input aims at: gets nothing */
+    int healthy_sent;       /* events "good" published to "healthy" */
+    char rights_path[512];  /* the rights file */
+    refusals_t refused;     /* on_refused of the publishers made by s_pub() */
+    int ready;              /* set up completed */
 } test_ctx_t;
 
 #define NEED_READY(ctx)                                                                            \
@@ -188,8 +188,7 @@ static void *s_raw_agent(void *zctx, test_ctx_t *ctx)
 static void s_send_frames(void *sock, size_t n, const void *const data[], const size_t len[])
 {
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(zmq_send(sock, data[i], len[i], i + 1 < n ? ZMQ_SNDMORE : 0),
-                         (int)len[i]);
+        assert_int_equal(zmq_send(sock, data[i], len[i], i + 1 < n ? ZMQ_SNDMORE : 0), (int)len[i]);
 }
 
 /* Sends an event from raw publisher "raw" (session 7) to room with header bytes as given. */
@@ -206,8 +205,13 @@ static void s_send_event(void *sock, const char *room, const void *hdr, size_t h
 /* Encodes a header of publisher "raw", session 7. */
 static size_t s_header(uint8_t *buf, uint64_t seq, const char *type)
 {
-    wire_header_t h = {.kind = WIRE_KIND_EVENT, .session = 7, .pub_seq = seq, .ts_ns = 1,
-                       .pub_id = "raw", .pub_id_len = 3, .type = type,
+    wire_header_t h = {.kind = WIRE_KIND_EVENT,
+                       .session = 7,
+                       .pub_seq = seq,
+                       .ts_ns = 1,
+                       .pub_id = "raw",
+                       .pub_id_len = 3,
+                       .type = type,
                        .type_len = (uint8_t)strlen(type)};
     return wire_header_encode(&h, buf, WIRE_HEADER_MAX);
 }
@@ -229,8 +233,8 @@ static int s_wait_refusal(void *sock, uint64_t seq)
         bool bad = false;
         wire_refusal_entry_t e;
         while (wire_refusal_next(buf, (size_t)n, &off, &e, &bad))
-            if (e.at.pub_id_len == 3 && memcmp(e.at.pub_id, "raw", 3) == 0 &&
-                e.at.session == 7 && e.at.pub_seq == seq)
+            if (e.at.pub_id_len == 3 && memcmp(e.at.pub_id, "raw", 3) == 0 && e.at.session == 7 &&
+                e.at.pub_seq == seq)
                 return e.reason;
         assert_false(bad);
     }
@@ -254,9 +258,19 @@ static void test_setup(void **state)
     snprintf(burst, sizeof burst, "%d", BURST);
     snprintf(hrate, sizeof hrate, "%d", HIST_RATE);
     snprintf(hburst, sizeof hburst, "%d", HIST_BURST);
-    const char *router_args[] = {"--rights-file", ctx->rights_path, "--stats-interval", "1",
-                                 "--max-publish-rate", rate, "--publish-burst", burst,
-                                 "--history-rate", hrate, "--history-burst", hburst, NULL};
+    const char *router_args[] = {"--rights-file",
+                                 ctx->rights_path,
+                                 "--stats-interval",
+                                 "1",
+                                 "--max-publish-rate",
+                                 rate,
+                                 "--publish-burst",
+                                 burst,
+                                 "--history-rate",
+                                 hrate,
+                                 "--history-burst",
+                                 hburst,
+                                 NULL};
     assert_int_equal(it_fabric_start_router(ctx->fab, router_args), 0);
     assert_int_equal(it_fabric_start_edge(ctx->fab, "edge-hostile", NULL), 0);
     ctx->wsc = ts_wsc_new();
@@ -350,15 +364,13 @@ static void test_rights_refuse(void **state)
     test_ctx_t *ctx = *state;
     NEED_READY(ctx);
     uint64_t room_seq = 0, type_seq = 0, stranger_seq = 0;
-    assert_int_equal(weft_publish_buf(ctx->good, "forbidden", "test.x", NULL, "{}", 2, 0,
-                                      &room_seq),
-                     0);
-    assert_int_equal(weft_publish_buf(ctx->good, "healthy", "other.x", NULL, "{}", 2, 0,
-                                      &type_seq),
+    assert_int_equal(
+        weft_publish_buf(ctx->good, "forbidden", "test.x", NULL, "{}", 2, 0, &room_seq), 0);
+    assert_int_equal(weft_publish_buf(ctx->good, "healthy", "other.x", NULL, "{}", 2, 0, &type_seq),
                      0);
     weft_pub_t *stranger = s_pub(ctx, "stranger", 100, 0);
-    assert_int_equal(weft_publish_buf(stranger, "healthy", "test.healthy", NULL, "{\"n\":-1}", 8,
-                                      0, &stranger_seq),
+    assert_int_equal(weft_publish_buf(stranger, "healthy", "test.healthy", NULL, "{\"n\":-1}", 8, 0,
+                                      &stranger_seq),
                      0);
     /* Refused events are acknowledged: flush completes. */
     assert_int_equal(weft_pub_flush(ctx->good, IT_WAIT_MS), 0);
@@ -613,8 +625,8 @@ static void test_history_hostile(void **state)
              ",\"seq\":1}}",
              it_event_u64(ev, "epoch"));
     assert_int_equal(ts_wsc_send_text(resumer, sub), 0);
-    if (ts_wsc_wait_count(resumer, "event", "healthy", (size_t)ctx->healthy_sent - 1,
-                          IT_WAIT_MS) != 0)
+    if (ts_wsc_wait_count(resumer, "event", "healthy", (size_t)ctx->healthy_sent - 1, IT_WAIT_MS) !=
+        0)
         fail_msg("resume through the edge's history got %zu of %d events: %s",
                  ts_wsc_count_op(resumer, "event", "healthy"), ctx->healthy_sent - 1,
                  ts_wsc_describe(resumer));

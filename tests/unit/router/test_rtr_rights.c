@@ -21,8 +21,7 @@
 static rtr_rights_verdict_t s_check(const rtr_rights_t *r, const char *id, const char *room,
                                     const char *type)
 {
-    return rtr_rights_check(r, id, strlen(id), NULL, NULL, room, strlen(room), type,
-                            strlen(type));
+    return rtr_rights_check(r, id, strlen(id), NULL, NULL, room, strlen(room), type, strlen(type));
 }
 
 /* Writes text to a fresh temporary file; returns its path (static buffer per slot). */

@@ -82,8 +82,11 @@ static void test_acks(void **state)
     (void)state;
     uint8_t buf[256];
     size_t len = wire_ack_begin(buf, sizeof buf);
-    const wire_ack_entry_t e[] = {{"me", 2, 42, 5}, {"me", 2, 43, 99}, {"mee", 3, 42, 99},
-                                  {"me", 2, 42, 9}, {"me", 2, 42, 7}};
+    const wire_ack_entry_t e[] = {{"me", 2, 42, 5},
+                                  {"me", 2, 43, 99},
+                                  {"mee", 3, 42, 99},
+                                  {"me", 2, 42, 9},
+                                  {"me", 2, 42, 7}};
     for (size_t i = 0; i < 5; i++)
         len = wire_ack_append(buf, sizeof buf, len, &e[i]);
     seen_t s = {0};

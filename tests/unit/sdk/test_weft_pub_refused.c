@@ -220,8 +220,8 @@ static void test_rate_limited_push_back(void **state)
     assert_int_equal(s_recv_events(&r, 500, seqs, 400), 300);
     /* The router took 1..10 and was over the cap from 11 on. */
     s_ack(&r, 10);
-    const wire_refusal_entry_t rate[] = {{{PUB_ID, (uint8_t)strlen(PUB_ID), 0, 11},
-                                          WIRE_REFUSE_RATE}};
+    const wire_refusal_entry_t rate[] = {
+        {{PUB_ID, (uint8_t)strlen(PUB_ID), 0, 11}, WIRE_REFUSE_RATE}};
     uint64_t t0 = base_clock_ms();
     s_refuse(&r, rate, 1);
     /* Resent from 11 after the pause, and only a window of 64. */
@@ -242,8 +242,8 @@ static void test_rate_limited_push_back(void **state)
     assert_int_equal(seqs[0], 75);
     assert_int_equal(seqs[127], 202);
     /* A stale report (seq already acked) is ignored. */
-    const wire_refusal_entry_t stale[] = {{{PUB_ID, (uint8_t)strlen(PUB_ID), 0, 5},
-                                           WIRE_REFUSE_RATE}};
+    const wire_refusal_entry_t stale[] = {
+        {{PUB_ID, (uint8_t)strlen(PUB_ID), 0, 5}, WIRE_REFUSE_RATE}};
     s_refuse(&r, stale, 1);
     s_ack(&r, 202);
     n = s_recv_events(&r, 400, seqs, 400);
