@@ -41,6 +41,7 @@
 #define RTR_BATCH 1024               /* intake messages per wake-up before serving the rest */
 #define RTR_BURST 256                /* accepted events handed to fan-out together */
 #define RTR_ACK_FRAME_MAX 65536      /* largest ack frame (docs/protocol.md) */
+#define RTR_REFUSALS_MAX 256         /* final refusals reported per ack round (see s_refuse) */
 #define RTR_LINGER_MS 200            /* how long close waits for queued messages */
 #define RTR_SWEEP_MS 1000            /* publisher and history expiry sweep period */
 #define RTR_ENDPOINT_MAX 256         /* resolved endpoint text */
@@ -71,6 +72,7 @@ struct rtr_server {
     uint8_t *refuse_buf;                /* RTR_ACK_FRAME_MAX bytes: refusal frame being built */
     size_t refuse_len;                  /* bytes in refuse_buf (0: frame not begun) */
     size_t refuse_entries;              /* entries in refuse_buf */
+    size_t refuse_round;                /* final refusals queued in this ack round */
     base_limit_t refuse_limit[WIRE_REFUSE__COUNT]; /* one log limiter per refusal reason */
     rtr_rights_t *rights;               /* loaded rights file, NULL when none configured */
     char *rights_path;                  /* conf rights_file, NULL when none */
@@ -451,6 +453,14 @@ static void s_flush_refusals(rtr_server_t *self)
 static void s_refuse(rtr_server_t *self, const wire_header_t *h, uint64_t seq,
                      wire_refusal_t reason)
 {
+    /* Refusal frames go to every agent (XSUB sends upstream to all), so a flood of refused
+     * events must not become a flood to everyone: at most RTR_REFUSALS_MAX final refusals a
+     * round are reported (the rest are still acked and counted). rate_limited always goes: the
+     * publisher resends only when told, and there is one per block. */
+    if (reason != WIRE_REFUSE_RATE && self->refuse_round++ >= RTR_REFUSALS_MAX) {
+        self->stats.refusals_unreported++;
+        return;
+    }
     wire_refusal_entry_t e = {
         {.pub_id = h->pub_id, .pub_id_len = h->pub_id_len, .session = h->session, .pub_seq = seq},
         (uint8_t)reason};
@@ -738,6 +748,7 @@ static void s_send_acks(rtr_server_t *self, uint64_t now)
     /* After the acks of the same round, so an agent told "rate_limited from N" has already
      * freed what came before N and resends from N. */
     s_flush_refusals(self);
+    self->refuse_round = 0;
     self->last_ack_ms = now;
 }
 

@@ -48,6 +48,7 @@ typedef struct rtr_stats {
     uint64_t refused;                          /* events refused by rights or rate (sum of _by) */
     uint64_t refused_by[WIRE_REFUSE__COUNT];   /* by wire_refusal_t (room, type, rate_limited) */
     uint64_t refusals_sent;                    /* refusal entries sent upstream to publishers */
+    uint64_t refusals_unreported;              /* final refusals over the per-round report cap */
     uint64_t rights_reloads;                   /* rights file loads that succeeded (start, SIGHUP) */
     uint64_t rights_reload_errors;             /* loads that failed (the old rights stay) */
     uint64_t history_throttled;                /* history requests answered busy (rate cap) */
