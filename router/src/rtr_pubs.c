@@ -225,6 +225,16 @@ rtr_pub_verdict_t rtr_pubs_event_capped(rtr_pubs_t *self, const char *id, size_t
     return s_event(self, id, id_len, session, pub_seq, now_ms, self->rate != 0, report_seq);
 }
 
+/* A token for a non-event message. */
+bool rtr_pubs_take(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                   uint64_t now_ms)
+{
+    if (self->rate == 0)
+        return true;
+    rtr_pub_t *pub = s_touch(self, id, id_len, session, now_ms);
+    return pub && rtr_bucket_take(&pub->bucket, self->rate, self->burst, now_ms);
+}
+
 /* Stores a heartbeat payload and refreshes liveness. */
 int rtr_pubs_heartbeat(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
                        json_t **payload_p, uint64_t now_ms)

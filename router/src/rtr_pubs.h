@@ -67,6 +67,12 @@ rtr_pub_verdict_t rtr_pubs_event_capped(rtr_pubs_t *self, const char *id, size_t
                                         uint64_t session, uint64_t pub_seq, uint64_t now_ms,
                                         uint64_t *report_seq);
 
+/* Takes one token of the session's rate cap for a message that is not an event (a heartbeat):
+ * true when there is no cap or a token was left. Creates the session like any traffic; false
+ * when out of memory too (the message is not needed). */
+bool rtr_pubs_take(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                   uint64_t now_ms);
+
 /* The seq a session is blocked at by the rate cap, 0 when it is not blocked. A heartbeat of a
  * blocked session reports it again, which repairs a lost refusal frame. */
 uint64_t rtr_pub_blocked_seq(const rtr_pub_t *pub);

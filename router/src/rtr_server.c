@@ -576,6 +576,13 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
         }
     }
 
+    /* A heartbeat flood is capped like events (before its parse); a dropped heartbeat costs
+     * nothing, the next one carries fresher counters. */
+    if (env.heartbeat &&
+        !rtr_pubs_take(self->pubs, h->pub_id, h->pub_id_len, h->session, now)) {
+        s_refused(self, &env, h->pub_seq, WIRE_REFUSE_RATE, false);
+        return false;
+    }
     json_t *payload = NULL;
     /* Heartbeat payloads are kept, so they are parsed outside the arena. */
     err = rtr_validate_payload(data[2], len[2], self->max_payload, self->jarena,

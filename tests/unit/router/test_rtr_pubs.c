@@ -301,10 +301,15 @@ static void test_rate_cap(void **state)
     assert_int_equal(s_decode(buf, len, acks, 4), 2);
     assert_string_equal(acks[0].id, "a");
     assert_int_equal(acks[0].seq, 7);
+    /* Heartbeats take tokens from the same bucket. */
+    assert_false(rtr_pubs_take(p, "a", 1, 7, 100000));
+    assert_true(rtr_pubs_take(p, "a", 1, 7, 100001));
+    assert_true(rtr_pubs_take(p, "c", 1, 7, 100001)); /* a new session starts full */
     /* Without a cap (rate 0) nothing is throttled. */
     rtr_pubs_set_rate(p, 0, 0);
     for (uint64_t s = 8; s <= 100; s++)
         assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, s, 100000, &rep), RTR_PUB_NEW);
+    assert_true(rtr_pubs_take(p, "a", 1, 7, 100000));
     rtr_pubs_destroy(&p);
 }
 
