@@ -1,6 +1,7 @@
 /*
- * main.c: weft-router's entry point. Parses the configuration, blocks SIGTERM/SIGINT into a
- * signalfd, and hands over to the server core (router/src), which holds all the logic.
+ * main.c: weft-router's entry point. Parses the configuration, blocks SIGTERM/SIGINT (stop) and
+ * SIGHUP (reload rights) into a signalfd, and hands over to the server core (router/src), which
+ * holds all the logic.
  */
 #include <errno.h>
 #include <sched.h>
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP); /* reloads the rights file (rtr_server.c) */
     if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
         (sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
         base_log(log, WEFT_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));

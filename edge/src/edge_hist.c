@@ -348,6 +348,15 @@ static int s_use_reply(edge_hist_t *self, s_req_t *r, size_t n)
                          "history: dropping a reply with a bad status block");
         return -1;
     }
+    if (block.status == WIRE_HIST_BUSY) {
+        /* The router's per-edge rate cap: not an answer. The request keeps waiting and is
+         * sent again when this attempt times out, which is the back-off. */
+        self->stats->busy++;
+        base_log_limited(self->log, &self->limit, WEFT_LOG_INFO,
+                         "history: router busy for room %.*s; retrying after %d ms",
+                         (int)r->room_len, r->room, (int)(self->timeout_us / 1000));
+        return 0;
+    }
     size_t nev = 0;
     if (wire_hist_reply_events(n, &block, &nev) < 0) {
         base_log_limited(self->log, &self->limit, WEFT_LOG_WARN,

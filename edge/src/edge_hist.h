@@ -85,6 +85,7 @@ typedef struct edge_hist_stats {
     uint64_t replies[EDGE_HIST__COUNT]; /* replies used, by status */
     uint64_t replies_unknown;           /* replies with an unknown or expired id, dropped */
     uint64_t replies_bad;               /* malformed replies, dropped */
+    uint64_t busy;                      /* busy replies (router's rate cap): retried on timeout */
     uint64_t events;                    /* history events received in used replies */
 } edge_hist_stats_t;
 

@@ -60,6 +60,22 @@ static const base_conf_entry_t s_table[] = {
      60000, "period of room-head messages that let edges detect lost tail events (0 = off)"},
     {"head_linger", BASE_CONF_INT, offsetof(rtr_config_t, head_linger), "10", 1, 3600,
      "seconds after its last event that a room keeps getting head messages"},
+    {"rights_file", BASE_CONF_STR, offsetof(rtr_config_t, rights_file), "", 0, 4096,
+     "publisher rights file (docs/security.md, \"Publisher rights\"); reloaded on SIGHUP; "
+     "empty = every publisher may publish anywhere"},
+    {"rights_default", BASE_CONF_STR, offsetof(rtr_config_t, rights_default), "deny", 0, 8,
+     "with a rights file: allow or deny publishers it does not list"},
+    {"max_publish_rate", BASE_CONF_INT, offsetof(rtr_config_t, max_publish_rate), "20000", 0,
+     10000000,
+     "events/s one publisher session may publish; over it events are refused as rate_limited "
+     "and libweft resends them later (0 = no cap)"},
+    {"publish_burst", BASE_CONF_INT, offsetof(rtr_config_t, publish_burst), "20000", 1, 10000000,
+     "events a publisher session may send at once above max_publish_rate"},
+    {"history_rate", BASE_CONF_INT, offsetof(rtr_config_t, history_rate), "5000", 0, 10000000,
+     "history requests/s one edge may make; over it requests are answered busy and the edge "
+     "retries later (0 = no cap)"},
+    {"history_burst", BASE_CONF_INT, offsetof(rtr_config_t, history_burst), "20000", 1, 10000000,
+     "history requests an edge may send at once above history_rate"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

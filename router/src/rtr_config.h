@@ -36,6 +36,12 @@ typedef struct rtr_config {
     int history_hwm;          /* history reply send high-water mark, messages */
     int head_interval_ms;     /* period of room-head messages to edges; 0 = off */
     int head_linger;          /* seconds a room keeps getting heads after its last event */
+    char *rights_file;        /* publisher rights file (rtr_rights.h); "" = no rights check */
+    char *rights_default;     /* "deny" or "allow": publishers the rights file does not list */
+    int max_publish_rate;     /* events/s per publisher session; 0 = no cap */
+    int publish_burst;        /* events a publisher session may send at once over the rate */
+    int history_rate;         /* history requests/s per edge; 0 = no cap */
+    int history_burst;        /* history requests an edge may send at once over the rate */
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "rtr_ratemap.h"
 #include "rtr_stats.h"
 #include "wire_hist.h"
 
@@ -20,6 +21,7 @@
 /* No request frame is longer than a room name; anything far larger is a broken or hostile
  * peer, and ZeroMQ drops its connection instead of buffering it. */
 #define RTR_HSVC_MAXMSGSIZE 4096
+#define RTR_HSVC_RATE_IDLE_MS 60000 /* an edge's request bucket is forgotten after this idle */
 
 struct rtr_hsvc {
     base_log_t *log;                /* borrowed logger (NULL: silent) */
@@ -31,6 +33,8 @@ struct rtr_hsvc {
     size_t page_max;                /* conf history_page_max: events per reply at most */
     size_t batch;                   /* conf history_batch: requests per rtr_hsvc_serve() */
     rtr_history_event_t *page;      /* page_max slots for one reply's events */
+    rtr_ratemap_t *rates;           /* per-edge request rate cap (history_rate) */
+    base_limit_t busy_limit;        /* log limiter for requests over the rate cap */
     base_limit_t bad_limit;     /* log limiter for malformed requests */
     base_limit_t io_limit;      /* log limiter for socket errors */
     char ep[RTR_HSVC_ENDPOINT_MAX]; /* resolved endpoint */
@@ -63,7 +67,9 @@ rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
     self->page_max = (size_t)conf->history_page_max;
     self->batch = (size_t)conf->history_batch;
     self->page = calloc(self->page_max, sizeof *self->page);
-    if (!self->page) {
+    self->rates = rtr_ratemap_new((uint64_t)conf->history_rate, (uint64_t)conf->history_burst,
+                                  RTR_HSVC_RATE_IDLE_MS);
+    if (!self->page || !self->rates) {
         base_log(log, WEFT_LOG_ERROR, "out of memory creating the history service");
         goto err;
     }
@@ -107,6 +113,7 @@ void rtr_hsvc_destroy(rtr_hsvc_t **self_p)
     if (self->sock)
         zmq_close(self->sock);
     free(self->page);
+    rtr_ratemap_destroy(&self->rates);
     free(self);
     *self_p = NULL;
 }
@@ -187,6 +194,21 @@ static void s_bad(rtr_hsvc_t *self, zmq_msg_t *identity, const wire_hist_request
     s_reply(self, identity, req, WIRE_HIST_BAD_REQUEST, &page, 0);
 }
 
+/* Answers a request over the edge's rate cap with busy (the edge retries after a back-off),
+ * or drops it when it has no request id to answer with. Counted and logged rate-limited. */
+static void s_busy(rtr_hsvc_t *self, zmq_msg_t *identity, const wire_hist_request_t *req,
+                   uint64_t now_ms)
+{
+    self->stats->history_throttled++;
+    base_log_limited(self->log, &self->busy_limit, WEFT_LOG_WARN,
+                     "history requests over history_rate from one edge: answered busy");
+    if (!req->has_id)
+        return;
+    rtr_history_page_t page;
+    rtr_history_position(self->history, NULL, now_ms, &page);
+    s_reply(self, identity, req, WIRE_HIST_BUSY, &page, 0);
+}
+
 /* Answers one well-formed request. */
 static void s_answer(rtr_hsvc_t *self, zmq_msg_t *identity, const wire_hist_request_t *req,
                      uint64_t now_ms)
@@ -239,6 +261,7 @@ static size_t s_recv_request(rtr_hsvc_t *self, zmq_msg_t *identity,
 size_t rtr_hsvc_serve(rtr_hsvc_t *self, uint64_t now_ms)
 {
     size_t handled = 0;
+    rtr_ratemap_expire(self->rates, now_ms);
     for (; handled < self->batch; handled++) {
         zmq_msg_t identity;
         zmq_msg_t f[RTR_HSVC_KEEP_FRAMES];
@@ -263,7 +286,11 @@ size_t rtr_hsvc_serve(rtr_hsvc_t *self, uint64_t now_ms)
         }
         wire_hist_request_t req;
         wire_hist_bad_t bad = wire_hist_parse_request(n, data, len, &req);
-        if (bad != WIRE_HIST_BAD_NONE)
+        /* The cap counts malformed requests too: a flood of them costs as much to read. */
+        if (!rtr_ratemap_take(self->rates, zmq_msg_data(&identity), zmq_msg_size(&identity),
+                              now_ms))
+            s_busy(self, &identity, &req, now_ms);
+        else if (bad != WIRE_HIST_BAD_NONE)
             s_bad(self, &identity, &req, bad, n, len, now_ms);
         else
             s_answer(self, &identity, &req, now_ms);

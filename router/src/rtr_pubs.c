@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtr_bucket.h"
 #include "rtr_lru.h"
 #include "base_map.h"
 #include "wire_envelope.h"
@@ -23,6 +24,8 @@ struct rtr_pub {
     json_t *heartbeat;           /* last heartbeat payload (owned), NULL when none */
     uint64_t events;             /* events recorded, duplicates included */
     uint64_t duplicates;         /* events at or below highest_seq */
+    rtr_bucket_t bucket;         /* rate cap: this session's tokens */
+    uint64_t blocked_seq;        /* rate cap: first throttled seq still to come back, or 0 */
     uint8_t id_len;              /* bytes in id */
     char id[WIRE_PUBID_MAX + 1]; /* publisher id, NUL-terminated */
 };
@@ -34,6 +37,8 @@ struct rtr_pubs {
     rtr_pub_t *dirty_tail; /* last on the dirty list */
     size_t ndirty;         /* entries on the dirty list */
     uint64_t ttl_ms;       /* forget a session after this long without traffic */
+    uint64_t rate;         /* rate cap: events per second per session, 0 = none */
+    uint64_t burst;        /* rate cap: bucket size, events */
 };
 
 /* The session a recency-list node belongs to (NULL for NULL). */
@@ -55,6 +60,13 @@ rtr_pubs_t *rtr_pubs_new(uint64_t ttl_ms)
     }
     self->ttl_ms = ttl_ms;
     return self;
+}
+
+/* Sets the rate cap. */
+void rtr_pubs_set_rate(rtr_pubs_t *self, uint64_t rate, uint64_t burst)
+{
+    self->rate = rate;
+    self->burst = burst ? burst : 1;
 }
 
 /* Frees one entry and what it owns. */
@@ -153,6 +165,7 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
         pub->id_len = (uint8_t)id_len;
         pub->session = session;
         pub->node.hash = hash;
+        rtr_bucket_init(&pub->bucket, self->burst, now_ms); /* a new session starts full */
         /* A failed growth still inserts the node (longer chains), so it is not an error here. */
         (void)base_map_insert(self->map, &pub->node);
         rtr_lru_push_newest(&self->lru, &pub->lru);
@@ -163,10 +176,12 @@ static rtr_pub_t *s_touch(rtr_pubs_t *self, const char *id, size_t id_len, uint6
     return pub;
 }
 
-/* Dedups one event and schedules its ack. */
-rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
-                                 uint64_t pub_seq, uint64_t now_ms)
+/* Dedups one event, under the rate cap when capped, and schedules its ack. */
+static rtr_pub_verdict_t s_event(rtr_pubs_t *self, const char *id, size_t id_len,
+                                 uint64_t session, uint64_t pub_seq, uint64_t now_ms, bool capped,
+                                 uint64_t *report_seq)
 {
+    *report_seq = 0;
     rtr_pub_t *pub = s_touch(self, id, id_len, session, now_ms);
     if (!pub)
         return RTR_PUB_UNTRACKED;
@@ -176,8 +191,48 @@ rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len
         pub->duplicates++;
         return RTR_PUB_DUPLICATE;
     }
+    if (!capped) {
+        pub->highest_seq = pub_seq;
+        return RTR_PUB_NEW;
+    }
+    /* Blocked at N: everything after N waits for N (the publisher resends from N). */
+    if (pub->blocked_seq && pub_seq > pub->blocked_seq)
+        return RTR_PUB_THROTTLED;
+    if (!rtr_bucket_take(&pub->bucket, self->rate, self->burst, now_ms)) {
+        if (!pub->blocked_seq || pub_seq == pub->blocked_seq)
+            *report_seq = pub_seq;
+        pub->blocked_seq = pub_seq;
+        return RTR_PUB_THROTTLED;
+    }
+    pub->blocked_seq = 0;
     pub->highest_seq = pub_seq;
     return RTR_PUB_NEW;
+}
+
+/* Dedups one event and schedules its ack (no rate cap). */
+rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                                 uint64_t pub_seq, uint64_t now_ms)
+{
+    uint64_t report;
+    return s_event(self, id, id_len, session, pub_seq, now_ms, false, &report);
+}
+
+/* Dedups one event under the rate cap set with rtr_pubs_set_rate(). */
+rtr_pub_verdict_t rtr_pubs_event_capped(rtr_pubs_t *self, const char *id, size_t id_len,
+                                        uint64_t session, uint64_t pub_seq, uint64_t now_ms,
+                                        uint64_t *report_seq)
+{
+    return s_event(self, id, id_len, session, pub_seq, now_ms, self->rate != 0, report_seq);
+}
+
+/* A token for a non-event message. */
+bool rtr_pubs_take(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                   uint64_t now_ms)
+{
+    if (self->rate == 0)
+        return true;
+    rtr_pub_t *pub = s_touch(self, id, id_len, session, now_ms);
+    return pub && rtr_bucket_take(&pub->bucket, self->rate, self->burst, now_ms);
 }
 
 /* Stores a heartbeat payload and refreshes liveness. */
@@ -309,6 +364,12 @@ const json_t *rtr_pub_heartbeat(const rtr_pub_t *pub)
 uint64_t rtr_pub_events(const rtr_pub_t *pub)
 {
     return pub->events;
+}
+
+/* The seq the rate cap blocks the session at, 0 when not blocked. */
+uint64_t rtr_pub_blocked_seq(const rtr_pub_t *pub)
+{
+    return pub->blocked_seq;
 }
 
 /* Duplicate events recorded. */

@@ -31,11 +31,21 @@ typedef struct rtr_pub rtr_pub_t;
 typedef enum rtr_pub_verdict {
     RTR_PUB_NEW = 0,   /* seq above the highest: publish it */
     RTR_PUB_DUPLICATE, /* seq at or below the highest: drop it (it is acked anyway) */
-    RTR_PUB_UNTRACKED  /* out of memory for a new session: publish without dedup, no ack */
+    RTR_PUB_UNTRACKED, /* out of memory for a new session: publish without dedup, no ack */
+    RTR_PUB_THROTTLED  /* over the session's rate cap: not recorded, not acked; resent later */
 } rtr_pub_verdict_t;
 
 /* Creates an empty table whose sessions expire after ttl_ms without traffic. NULL on OOM. */
 rtr_pubs_t *rtr_pubs_new(uint64_t ttl_ms);
+
+/*
+ * Sets the per-session rate cap: a token bucket of burst events refilled at rate events per
+ * second (rate 0: no cap, the default). Why per session and a block: acks are cumulative, so
+ * once event N of a session is throttled, every later event of that session is throttled too
+ * until N itself comes back and finds a token; the session is "blocked at N". Only the event
+ * that starts a block, and N each time it is throttled again, are to be reported (report_seq).
+ */
+void rtr_pubs_set_rate(rtr_pubs_t *self, uint64_t rate, uint64_t burst);
 
 /* Frees every entry (and its heartbeat payload) and the table; nulls *self_p. NULL-safe. */
 void rtr_pubs_destroy(rtr_pubs_t **self_p);
@@ -47,6 +57,25 @@ void rtr_pubs_destroy(rtr_pubs_t **self_p);
  */
 rtr_pub_verdict_t rtr_pubs_event(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
                                  uint64_t pub_seq, uint64_t now_ms);
+
+/*
+ * As rtr_pubs_event() under the rate cap (rtr_pubs_set_rate): may also return RTR_PUB_THROTTLED.
+ * *report_seq gets the seq to report as rate-limited to the publisher, or 0 for nothing to
+ * report (see rtr_pubs_set_rate).
+ */
+rtr_pub_verdict_t rtr_pubs_event_capped(rtr_pubs_t *self, const char *id, size_t id_len,
+                                        uint64_t session, uint64_t pub_seq, uint64_t now_ms,
+                                        uint64_t *report_seq);
+
+/* Takes one token of the session's rate cap for a message that is not an event (a heartbeat):
+ * true when there is no cap or a token was left. Creates the session like any traffic; false
+ * when out of memory too (the message is not needed). */
+bool rtr_pubs_take(rtr_pubs_t *self, const char *id, size_t id_len, uint64_t session,
+                   uint64_t now_ms);
+
+/* The seq a session is blocked at by the rate cap, 0 when it is not blocked. A heartbeat of a
+ * blocked session reports it again, which repairs a lost refusal frame. */
+uint64_t rtr_pub_blocked_seq(const rtr_pub_t *pub);
 
 /*
  * Records a valid heartbeat at now_ms and takes ownership of *payload_p (may point to NULL),

@@ -34,12 +34,14 @@
 #include "rtr_history.h"
 #include "rtr_hsvc.h"
 #include "rtr_jarena.h"
+#include "rtr_rights.h"
 #include "rtr_validate.h"
 #include "weft/version.h"
 
 #define RTR_BATCH 1024               /* intake messages per wake-up before serving the rest */
 #define RTR_BURST 256                /* accepted events handed to fan-out together */
 #define RTR_ACK_FRAME_MAX 65536      /* largest ack frame (docs/protocol.md) */
+#define RTR_REFUSALS_MAX 256         /* final refusals reported per ack round (see s_refuse) */
 #define RTR_LINGER_MS 200            /* how long close waits for queued messages */
 #define RTR_SWEEP_MS 1000            /* publisher and history expiry sweep period */
 #define RTR_ENDPOINT_MAX 256         /* resolved endpoint text */
@@ -67,6 +69,15 @@ struct rtr_server {
     base_limit_t reject_limit[WIRE_ERR__COUNT]; /* one log limiter per rejection reason */
     base_limit_t io_limit;                      /* limiter for socket errors */
     uint8_t *ack_buf;                               /* RTR_ACK_FRAME_MAX bytes for building acks */
+    uint8_t *refuse_buf;                /* RTR_ACK_FRAME_MAX bytes: refusal frame being built */
+    size_t refuse_len;                  /* bytes in refuse_buf (0: frame not begun) */
+    size_t refuse_entries;              /* entries in refuse_buf */
+    size_t refuse_round;                /* final refusals queued in this ack round */
+    base_limit_t refuse_limit[WIRE_REFUSE__COUNT]; /* one log limiter per refusal reason */
+    rtr_rights_t *rights;               /* loaded rights file, NULL when none configured */
+    char *rights_path;                  /* conf rights_file, NULL when none */
+    bool rights_default_allow;          /* conf rights_default == "allow" */
+    bool check_identity;                /* read each event's User-Id (CURVE) and metadata */
     uint64_t last_ack_ms;                           /* when the last ack round ran */
     uint64_t next_sweep_ms;                         /* next publisher expiry sweep */
     uint64_t next_stats_ms;                         /* next periodic summary */
@@ -234,6 +245,49 @@ static void s_nice_io_threads(rtr_server_t *self, int io_nice, int io_threads)
                  found);
 }
 
+/* (Re)loads the rights file. On failure the rights in force stay (none at start: fatal). */
+static int s_rights_load(rtr_server_t *self)
+{
+    char err[512];
+    rtr_rights_t *next = rtr_rights_load(self->rights_path, self->rights_default_allow, err,
+                                         sizeof err);
+    if (!next) {
+        self->stats.rights_reload_errors++;
+        base_log(self->log, WEFT_LOG_ERROR, "cannot load rights: %s%s", err,
+                 self->rights ? " (the previous rights stay in force)" : "");
+        return -1;
+    }
+    rtr_rights_destroy(&self->rights);
+    self->rights = next;
+    self->stats.rights_reloads++;
+    base_log(self->log, WEFT_LOG_NOTICE, "rights: %zu publisher(s) from %s, others %s",
+             rtr_rights_size(next), self->rights_path,
+             self->rights_default_allow ? "allowed" : "denied");
+    return 0;
+}
+
+/* Reads the rights settings and, when a rights file is configured, loads it. */
+static int s_rights_open(rtr_server_t *self, const rtr_config_t *conf)
+{
+    const char *def = conf->rights_default ? conf->rights_default : "deny";
+    if (strcmp(def, "allow") != 0 && strcmp(def, "deny") != 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "rights_default: '%s' is not allow or deny", def);
+        return -1;
+    }
+    self->rights_default_allow = strcmp(def, "allow") == 0;
+    if (!conf->rights_file || !*conf->rights_file)
+        return 0;
+    self->rights_path = strdup(conf->rights_file);
+    if (!self->rights_path) {
+        base_log(self->log, WEFT_LOG_ERROR, "out of memory reading rights_file");
+        return -1;
+    }
+    /* Why only then: User-Id and certificate properties exist only under CURVE; reading them
+     * costs a metadata lookup per event. (CURVE: also set when the intake is a CURVE server.) */
+    self->check_identity = true;
+    return s_rights_load(self);
+}
+
 /* Builds the server; see rtr_server.h. */
 rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log)
 {
@@ -256,15 +310,19 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log)
                                    .max_bytes = conf->history_max_bytes};
     self->history = rtr_history_new(&limits);
     self->ack_buf = malloc(RTR_ACK_FRAME_MAX);
+    self->refuse_buf = malloc(RTR_ACK_FRAME_MAX);
+    rtr_pubs_set_rate(self->pubs, (uint64_t)conf->max_publish_rate, (uint64_t)conf->publish_burst);
     /* Process-wide, and harmless to anything else using jansson (see rtr_jarena.h). */
     rtr_jarena_install();
     self->jarena = rtr_jarena_new(RTR_JARENA_BYTES);
     self->held = calloc(RTR_BURST, sizeof *self->held);
     if (!self->rooms || !self->pubs || !self->history || !self->ack_buf || !self->jarena ||
-        !self->held) {
+        !self->held || !self->refuse_buf) {
         base_log(log, WEFT_LOG_ERROR, "out of memory creating the router tables");
         goto err;
     }
+    if (s_rights_open(self, conf) < 0)
+        goto err;
     self->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->stop_fd < 0) {
         base_log(log, WEFT_LOG_ERROR, "cannot create eventfd: %s", strerror(errno));
@@ -326,8 +384,11 @@ void rtr_server_destroy(rtr_server_t **self_p)
     rtr_rooms_destroy(&self->rooms);
     rtr_pubs_destroy(&self->pubs);
     rtr_jarena_destroy(&self->jarena);
+    rtr_rights_destroy(&self->rights);
+    free(self->rights_path);
     free(self->held);
     free(self->ack_buf);
+    free(self->refuse_buf);
     free(self);
     *self_p = NULL;
 }
@@ -370,6 +431,81 @@ static void s_reject(rtr_server_t *self, wire_err_t err, const rtr_envelope_t *e
                          "dropped invalid message (%s%s)", wire_err_name(err), detail);
 }
 
+/* Sends the refusal frame built so far upstream (with the acks: XSUB passes it to every agent,
+ * each picks its own entries). A lost frame is repaired for rate_limited by the publisher's next
+ * heartbeat; a lost rights refusal is only a missed callback, the ack still frees the event. */
+static void s_flush_refusals(rtr_server_t *self)
+{
+    if (self->refuse_entries == 0)
+        return;
+    if (zmq_send(self->intake, self->refuse_buf, self->refuse_len, ZMQ_DONTWAIT) < 0) {
+        self->stats.send_errors++;
+        base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR, "refusal send failed: %s",
+                         zmq_strerror(errno));
+    } else {
+        self->stats.refusals_sent += self->refuse_entries;
+    }
+    self->refuse_len = 0;
+    self->refuse_entries = 0;
+}
+
+/* Queues a refusal entry for (h's publisher, session, seq) for the next ack round. */
+static void s_refuse(rtr_server_t *self, const wire_header_t *h, uint64_t seq,
+                     wire_refusal_t reason)
+{
+    /* Refusal frames go to every agent (XSUB sends upstream to all), so a flood of refused
+     * events must not become a flood to everyone: at most RTR_REFUSALS_MAX final refusals a
+     * round are reported (the rest are still acked and counted). rate_limited always goes: the
+     * publisher resends only when told, and there is one per block. */
+    if (reason != WIRE_REFUSE_RATE && self->refuse_round++ >= RTR_REFUSALS_MAX) {
+        self->stats.refusals_unreported++;
+        return;
+    }
+    wire_refusal_entry_t e = {
+        {.pub_id = h->pub_id, .pub_id_len = h->pub_id_len, .session = h->session, .pub_seq = seq},
+        (uint8_t)reason};
+    if (self->refuse_len == 0)
+        self->refuse_len = wire_refusal_begin(self->refuse_buf, RTR_ACK_FRAME_MAX);
+    size_t next = wire_refusal_append(self->refuse_buf, RTR_ACK_FRAME_MAX, self->refuse_len, &e);
+    if (next == 0) { /* frame full: send it now, start the next one */
+        s_flush_refusals(self);
+        self->refuse_len = wire_refusal_begin(self->refuse_buf, RTR_ACK_FRAME_MAX);
+        next = wire_refusal_append(self->refuse_buf, RTR_ACK_FRAME_MAX, self->refuse_len, &e);
+    }
+    self->refuse_len = next;
+    self->refuse_entries++;
+}
+
+/* Counts, logs (rate-limited per reason) and reports one refused event. */
+static void s_refused(rtr_server_t *self, const rtr_envelope_t *env, uint64_t seq,
+                      wire_refusal_t reason, bool report)
+{
+    const wire_header_t *h = &env->hdr;
+    self->stats.refused++;
+    self->stats.refused_by[reason]++;
+    if (report)
+        s_refuse(self, h, seq, reason);
+    base_log_limited(self->log, &self->refuse_limit[reason], WEFT_LOG_WARN,
+                     "refused event (%s) from publisher %.*s session %016" PRIx64 " seq %" PRIu64
+                     ": room %.*s type %.*s",
+                     wire_refusal_name(reason), (int)h->pub_id_len, h->pub_id, h->session, seq,
+                     (int)env->room_len, env->room ? env->room : "", (int)h->type_len, h->type);
+}
+
+/* The rights verdict for an event: the publisher is known by its CURVE key (User-Id) when it has
+ * one, else by the publisher id it claims (unauthenticated: for trusted networks only). */
+static wire_refusal_t s_rights(rtr_server_t *self, zmq_msg_t *f, const rtr_envelope_t *env)
+{
+    const char *uid = zmq_msg_gets(&f[0], "User-Id");
+    const char *meta_rooms = uid ? zmq_msg_gets(&f[0], "rooms") : NULL;
+    const char *meta_types = uid ? zmq_msg_gets(&f[0], "types") : NULL;
+    const wire_header_t *h = &env->hdr;
+    rtr_rights_verdict_t v = rtr_rights_check(
+        self->rights, uid ? uid : h->pub_id, uid ? strlen(uid) : h->pub_id_len, meta_rooms,
+        meta_types, env->room, env->room_len, h->type, h->type_len);
+    return v == RTR_RIGHTS_ROOM ? WIRE_REFUSE_ROOM : v == RTR_RIGHTS_TYPE ? WIRE_REFUSE_TYPE : 0;
+}
+
 /* Sends the three frames on fan-out; they become empty messages as ZeroMQ takes them. */
 static void s_forward(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES])
 {
@@ -402,7 +538,16 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
     /* Any decodable event is recorded and acked, valid or not, so the agent frees it. */
     rtr_pub_verdict_t verdict = RTR_PUB_NEW;
     if (env.header_ok && h->kind == WIRE_KIND_EVENT) {
-        verdict = rtr_pubs_event(self->pubs, h->pub_id, h->pub_id_len, h->session, h->pub_seq, now);
+        uint64_t report_seq = 0;
+        verdict = rtr_pubs_event_capped(self->pubs, h->pub_id, h->pub_id_len, h->session,
+                                        h->pub_seq, now, &report_seq);
+        if (verdict == RTR_PUB_THROTTLED) {
+            /* Not recorded, not acked: the publisher keeps it and resends from report_seq. */
+            s_refused(self, &env, h->pub_seq, WIRE_REFUSE_RATE, false);
+            if (report_seq)
+                s_refuse(self, h, report_seq, WIRE_REFUSE_RATE);
+            return false;
+        }
         if (verdict == RTR_PUB_UNTRACKED) {
             self->stats.untracked++;
             base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
@@ -413,19 +558,39 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
     }
     if (err != WIRE_OK) {
         s_reject(self, err, &env, nframes, 0);
+        if (env.header_ok && h->kind == WIRE_KIND_EVENT && verdict != RTR_PUB_DUPLICATE)
+            s_refuse(self, h, h->pub_seq, WIRE_REFUSE_INVALID);
         return false;
     }
     if (verdict == RTR_PUB_DUPLICATE) {
         self->stats.duplicates++;
         return false;
     }
+    /* Rights before the payload parse: a refused flood costs no JSON work. Acked (recorded
+     * above), so the agent frees the event, and reported so it knows why. */
+    if (self->check_identity && !env.heartbeat) {
+        wire_refusal_t why = s_rights(self, f, &env);
+        if (why) {
+            s_refused(self, &env, h->pub_seq, why, true);
+            return false;
+        }
+    }
 
+    /* A heartbeat flood is capped like events (before its parse); a dropped heartbeat costs
+     * nothing, the next one carries fresher counters. */
+    if (env.heartbeat &&
+        !rtr_pubs_take(self->pubs, h->pub_id, h->pub_id_len, h->session, now)) {
+        s_refused(self, &env, h->pub_seq, WIRE_REFUSE_RATE, false);
+        return false;
+    }
     json_t *payload = NULL;
     /* Heartbeat payloads are kept, so they are parsed outside the arena. */
     err = rtr_validate_payload(data[2], len[2], self->max_payload, self->jarena,
                                env.heartbeat ? &payload : NULL);
     if (err != WIRE_OK) {
         s_reject(self, err, &env, nframes, len[2]);
+        if (!env.heartbeat)
+            s_refuse(self, h, h->pub_seq, WIRE_REFUSE_INVALID);
         return false;
     }
     if (env.heartbeat) {
@@ -434,6 +599,10 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
             base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
                              "out of memory tracking publisher %.*s", (int)h->pub_id_len,
                              h->pub_id);
+        /* A blocked session is told again, in case the refusal frame was lost. */
+        const rtr_pub_t *pub = rtr_pubs_find(self->pubs, h->pub_id, h->pub_id_len, h->session);
+        if (pub && rtr_pub_blocked_seq(pub))
+            s_refuse(self, h, rtr_pub_blocked_seq(pub), WIRE_REFUSE_RATE);
         return false;
     }
 
@@ -583,6 +752,10 @@ static void s_send_acks(rtr_server_t *self, uint64_t now)
         self->stats.acks_sent++;
         self->stats.ack_entries += entries;
     }
+    /* After the acks of the same round, so an agent told "rate_limited from N" has already
+     * freed what came before N and resends from N. */
+    s_flush_refusals(self);
+    self->refuse_round = 0;
     self->last_ack_ms = now;
 }
 
@@ -651,7 +824,8 @@ static void s_send_heads(rtr_server_t *self, uint64_t now)
 /* Runs whatever periodic work is due: acks, publisher expiry, the stats summary. */
 static void s_timers(rtr_server_t *self, uint64_t now)
 {
-    if (rtr_pubs_dirty_count(self->pubs) && now >= self->last_ack_ms + self->ack_interval_ms)
+    if ((rtr_pubs_dirty_count(self->pubs) || self->refuse_entries) &&
+        now >= self->last_ack_ms + self->ack_interval_ms)
         s_send_acks(self, now);
     if (now >= self->next_sweep_ms) {
         size_t expired = rtr_pubs_expire(self->pubs, now);
@@ -680,21 +854,31 @@ static long s_timeout(const rtr_server_t *self, uint64_t now)
         next = self->next_stats_ms;
     if (self->head_interval_ms && self->next_head_ms < next)
         next = self->next_head_ms;
-    if (rtr_pubs_dirty_count(self->pubs) && self->last_ack_ms + self->ack_interval_ms < next)
+    if ((rtr_pubs_dirty_count(self->pubs) || self->refuse_entries) &&
+        self->last_ack_ms + self->ack_interval_ms < next)
         next = self->last_ack_ms + self->ack_interval_ms;
     return next <= now ? 0 : (long)(next - now);
 }
 
-/* Reads the signalfd and says which signal asked us to stop. */
-static void s_read_signal(rtr_server_t *self, int signal_fd)
+/* Reads the signalfd: SIGHUP reloads the rights file (returns false), any other signal is
+ * logged as the reason to stop (returns true). */
+static bool s_read_signal(rtr_server_t *self, int signal_fd)
 {
     struct signalfd_siginfo si;
     ssize_t n = read(signal_fd, &si, sizeof si);
+    if (n == (ssize_t)sizeof si && si.ssi_signo == SIGHUP) {
+        if (self->rights_path)
+            (void)s_rights_load(self); /* logged either way; a failure keeps the old rights */
+        else
+            base_log(self->log, WEFT_LOG_NOTICE, "received SIGHUP: no rights_file to reload");
+        return false;
+    }
     if (n == (ssize_t)sizeof si) {
         const char *name = sigabbrev_np((int)si.ssi_signo);
         base_log(self->log, WEFT_LOG_NOTICE, "received SIG%s, shutting down", name ? name : "?");
     } else
         base_log(self->log, WEFT_LOG_NOTICE, "signal received, shutting down");
+    return true;
 }
 
 /* The loop; see rtr_server.h. */
@@ -734,10 +918,8 @@ int rtr_server_run(rtr_server_t *self, int signal_fd)
             base_log(self->log, WEFT_LOG_NOTICE, "stop requested, shutting down");
             break;
         }
-        if (nitems == 5 && (items[4].revents & ZMQ_POLLIN)) {
-            s_read_signal(self, signal_fd);
+        if (nitems == 5 && (items[4].revents & ZMQ_POLLIN) && s_read_signal(self, signal_fd))
             break;
-        }
     }
     /* Whatever arrived before the stop is acknowledged, so agents do not resend it. */
     s_send_acks(self, base_clock_ms());

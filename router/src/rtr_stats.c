@@ -58,5 +58,15 @@ char *rtr_stats_format(const rtr_stats_t *s, char *buf, size_t len)
         if (s->history_bad_by[b])
             s_append(buf, len, &off, " history_bad_%s=%" PRIu64,
                      wire_hist_bad_name((wire_hist_bad_t)b), s->history_bad_by[b]);
+    s_append(buf, len, &off,
+             " refused=%" PRIu64 " refusals_sent=%" PRIu64 " refusals_unreported=%" PRIu64
+             " rights_reloads=%" PRIu64 " rights_reload_errors=%" PRIu64
+             " history_throttled=%" PRIu64,
+             s->refused, s->refusals_sent, s->refusals_unreported, s->rights_reloads,
+             s->rights_reload_errors, s->history_throttled);
+    for (int r = 1; r < WIRE_REFUSE__COUNT; r++)
+        if (s->refused_by[r])
+            s_append(buf, len, &off, " refused_%s=%" PRIu64, wire_refusal_name((unsigned)r),
+                     s->refused_by[r]);
     return buf;
 }

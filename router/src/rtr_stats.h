@@ -44,6 +44,14 @@ typedef struct rtr_stats {
     uint64_t history_events;                          /* gauge: events held */
     uint64_t history_bytes;                           /* gauge: accounted bytes held */
     uint64_t history_rooms;                           /* gauge: rooms holding history */
+    /* Publisher rights and rate cap (docs/security.md). */
+    uint64_t refused;                          /* events refused by rights or rate (sum of _by) */
+    uint64_t refused_by[WIRE_REFUSE__COUNT];   /* by wire_refusal_t (room, type, rate_limited) */
+    uint64_t refusals_sent;                    /* refusal entries sent upstream to publishers */
+    uint64_t refusals_unreported;              /* final refusals over the per-round report cap */
+    uint64_t rights_reloads;                   /* rights file loads that succeeded (start, SIGHUP) */
+    uint64_t rights_reload_errors;             /* loads that failed (the old rights stay) */
+    uint64_t history_throttled;                /* history requests answered busy (rate cap) */
 } rtr_stats_t;
 
 /* Writes a one-line "key=value ..." summary into buf (always NUL-terminated when len > 0).

@@ -18,7 +18,7 @@
  * weft_version_number() are thread-safe. weft_log_set() may be called at any time; the log
  * callback may be invoked from the publisher's I/O thread.
  *
- * Callbacks (on_ack, on_state in weft_pub_opts_t) run on the publisher's I/O thread, one at a
+ * Callbacks (on_ack, on_state, on_refused in weft_pub_opts_t) run on the publisher's I/O thread, one at a
  * time, never with a lock of the publisher held. They may call weft_publish*(), weft_pub_stats()
  * and weft_pub_id(), but should return quickly: while one runs, no event is sent and no ack is
  * read (a publish that has to wait for buffer space waits block_ms for nothing). Called from a
@@ -65,7 +65,11 @@ extern "C" {
     X(ETIMEDOUT, -9, "timed out")                                                                  \
     X(ECLOSED, -10, "publisher is shutting down")                                                  \
     X(EENDPOINT, -11, "invalid or unusable endpoint")                                              \
-    X(EINTERNAL, -12, "internal error (see the log callback)")
+    X(EINTERNAL, -12, "internal error (see the log callback)")                                     \
+    X(EDENIEDROOM, -13, "refused by the router: this publisher may not publish to this room")      \
+    X(EDENIEDTYPE, -14, "refused by the router: this publisher may not publish this event type")   \
+    X(ERATE, -15, "over the router's rate cap for this publisher: the event is resent later")      \
+    X(EREFUSED, -16, "refused by the router as invalid")
 
 enum weft_err {
     WEFT_OK = 0,
@@ -103,6 +107,18 @@ typedef void weft_ack_fn(weft_pub_t *pub, uint64_t first_seq, uint64_t last_seq,
 typedef void weft_state_fn(weft_pub_t *pub, int connected, void *arg);
 
 /*
+ * Called on the publisher's I/O thread when the router refused an event it received: seq is the
+ * event's seq (as weft_publish_buf() returned it), reason one of WEFT_EDENIEDROOM (publisher
+ * rights: the room), WEFT_EDENIEDTYPE (rights: the event type) or WEFT_EREFUSED (the router found
+ * it invalid, or a reason this library does not know), text weft_strerror(reason). The router
+ * acknowledges a refused event too, so it is freed like any other (on_ack covers it); it never
+ * reached any client. Not called for the router's rate cap (WEFT_ERATE): such events are kept,
+ * and resent after a back-off (counted in stats.throttled_by_router).
+ */
+typedef void weft_refused_fn(weft_pub_t *pub, uint64_t seq, int reason, const char *text,
+                             void *arg);
+
+/*
  * Publisher options. Initialise with weft_pub_opts_init(), then change what you need.
  *
  * The struct can grow: fields are only ever added at the end. weft_pub_opts_init() and
@@ -121,7 +137,8 @@ typedef struct weft_pub_opts {
     /* Added after weft.h 0.1.0 (v0). */
     weft_ack_fn *on_ack;     /* acknowledged events, on the I/O thread (default NULL) */
     weft_state_fn *on_state; /* connection changes, on the I/O thread (default NULL) */
-    void *callback_arg;      /* passed to on_ack and on_state (default NULL) */
+    void *callback_arg;      /* passed to on_ack, on_state and on_refused (default NULL) */
+    weft_refused_fn *on_refused; /* events the router refused, on the I/O thread (default NULL) */
 } weft_pub_opts_t;
 
 /*
@@ -141,6 +158,8 @@ typedef struct weft_pub_stats {
     /* Added after weft.h 0.1.0 (v0). */
     uint64_t last_seq;  /* seq of the newest accepted event (0 before the first) */
     uint64_t acked_seq; /* every event with a seq up to this one is acknowledged (0: none) */
+    uint64_t refused_by_router;   /* events the router refused (on_refused calls), acked too */
+    uint64_t throttled_by_router; /* rate-cap refusals: each made the publisher pause and resend */
 } weft_pub_stats_t;
 
 /*

@@ -45,6 +45,7 @@
 #include "base_clock.h"
 #include "sdk_log.h"
 #include "sdk_outq.h"
+#include "sdk_upstream.h"
 #include "wire_envelope.h"
 
 #define S_SNDHWM 10000                       /* messages ZeroMQ may queue towards the router */
@@ -54,6 +55,10 @@
 #define S_RETRY_MS 2                         /* retry interval after EAGAIN (see s_send_pending) */
 #define S_HEARTBEAT_MIN_MS 10                /* smallest heartbeat_ms accepted */
 #define S_PAYLOAD_LIMIT (256u * 1024 * 1024) /* largest max_payload accepted */
+#define S_THROTTLE_MS 20                     /* pause after a rate_limited refusal */
+#define S_WINDOW_START 64                    /* send window after the first rate_limited */
+#define S_WINDOW_MIN 16                      /* smallest send window */
+#define S_WINDOW_MAX 65536                   /* a window grown past this is lifted */
 
 /* The sizes of the weft.h 0.1.0 (v0) structs: the offset of the first field added since. */
 #define S_OPTS_V0_SIZE offsetof(weft_pub_opts_t, on_ack)
@@ -109,6 +114,7 @@ struct weft_pub {
     char hb_payload[384];               /* its JSON counters */
     uint64_t retry_at_ms;             /* after EAGAIN: when to try sending again (0: not blocked) */
     uint64_t next_hb_ms;              /* when the next heartbeat is due */
+    size_t window;                    /* rate cap: most events sent and unacked; 0 = no limit */
     base_limit_t bad_input_limit; /* rate limit for logs about malformed upstream messages */
     base_limit_t hwm_limit;       /* rate limit for "send queue full" debug lines */
 };
@@ -318,9 +324,10 @@ static void s_notify_ack(weft_pub_t *self, uint64_t first_seq, uint64_t last_seq
     s_in_callback = NULL;
 }
 
-/* Applies the router's subscription arriving or leaving. */
-static void s_on_subscription(weft_pub_t *self, bool present)
+/* Applies the router's subscription arriving or leaving (sdk_upstream hook). */
+static void s_on_subscription(void *arg, bool present)
 {
+    weft_pub_t *self = arg;
     bool changed = present != self->connected;
     if (present) {
         /* Every unacknowledged event goes again, oldest first; the router drops the ones it
@@ -348,23 +355,10 @@ static void s_on_subscription(weft_pub_t *self, bool present)
         s_notify_state(self, present);
 }
 
-/* Applies one ack frame. Entries for other publishers are the normal case (the router sends every
- * ack to every publisher) and are skipped. */
-static void s_on_ack(weft_pub_t *self, const void *data, size_t len)
+/* Applies the router's cumulative ack of every event up to highest (sdk_upstream hook). */
+static void s_on_ack(void *arg, uint64_t highest)
 {
-    size_t off = 0;
-    bool malformed = false;
-    wire_ack_entry_t e;
-    uint64_t highest = 0;
-    while (wire_ack_next(data, len, &off, &e, &malformed)) {
-        if (e.session == self->session && e.pub_id_len == self->id_len &&
-            memcmp(e.pub_id, self->id, self->id_len) == 0 && e.pub_seq > highest)
-            highest = e.pub_seq;
-    }
-    if (malformed)
-        sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
-                          "weft_pub %s: malformed ack frame (%zu bytes) ignored after offset %zu",
-                          self->id, len, off);
+    weft_pub_t *self = arg;
     /* Never free the event whose frames are half out (self->frames points into it): keep it
      * and what follows. The router acknowledges it again once it has the whole message. */
     if (self->part > 0 && !self->current_is_hb && highest >= self->frames.seq)
@@ -381,10 +375,55 @@ static void s_on_ack(weft_pub_t *self, const void *data, size_t len)
         self->stats.acked += freed;
         self->stats.acked_seq = last;
         pthread_cond_broadcast(&self->changed);
+        /* Acks while rate-limited: the router keeps up with the window, so open it (TCP-like
+         * slow start) until it is lifted. */
+        if (self->window)
+            self->window = self->window * 2 > S_WINDOW_MAX ? 0 : self->window * 2;
     }
     pthread_mutex_unlock(&self->mutex);
     if (freed && self->opts.on_ack)
         s_notify_ack(self, first, last);
+}
+
+/* The router's rate cap took nothing from seq on (protocol.md "Refusals"). Push back, never drop:
+ * pause S_THROTTLE_MS, resend from the oldest unacked event with the send window halved (not the
+ * whole buffer each pause); meanwhile the buffer fills and publishes get WEFT_EFULL or wait. */
+static void s_on_throttled(void *arg, uint64_t seq)
+{
+    weft_pub_t *self = arg;
+    pthread_mutex_lock(&self->mutex);
+    uint64_t oldest = sdk_outq_oldest_seq(self->queue);
+    bool ours = oldest != 0 && seq >= oldest && seq <= self->last_seq;
+    if (ours) {
+        self->stats.throttled_by_router++;
+        size_t w = self->window ? self->window / 2 : S_WINDOW_START;
+        self->window = w < S_WINDOW_MIN ? S_WINDOW_MIN : w;
+    }
+    pthread_mutex_unlock(&self->mutex);
+    if (!ours)
+        return; /* already acked or never ours: a stale report */
+    self->rewind_pending = true;
+    uint64_t until = base_clock_ms() + S_THROTTLE_MS;
+    if (self->retry_at_ms < until)
+        self->retry_at_ms = until;
+}
+
+/* Reports an event the router refused for good (sdk_upstream hook): counted, logged, and passed
+ * to on_refused. Its ack frees it. */
+static void s_on_refused(void *arg, uint64_t seq, int reason)
+{
+    weft_pub_t *self = arg;
+    sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
+                    "weft_pub %s: the router refused event %" PRIu64 ": %s", self->id, seq,
+                    weft_strerror(reason));
+    pthread_mutex_lock(&self->mutex);
+    self->stats.refused_by_router++;
+    pthread_mutex_unlock(&self->mutex);
+    if (!self->opts.on_refused)
+        return;
+    s_in_callback = self; /* as in s_notify_ack() */
+    self->opts.on_refused(self, seq, reason, weft_strerror(reason), self->opts.callback_arg);
+    s_in_callback = NULL;
 }
 
 /* Reads every message the XPUB has for us: subscriptions and acks. */
@@ -401,24 +440,16 @@ static void s_read_upstream(weft_pub_t *self)
                                   "weft_pub %s: zmq_msg_recv: %s", self->id, zmq_strerror(err));
             return;
         }
-        const unsigned char *data = zmq_msg_data(&msg);
+        static const sdk_upstream_hooks_t hooks = {s_on_subscription, s_on_ack, s_on_refused,
+                                                   s_on_throttled};
+        const sdk_upstream_who_t who = {self->id, self->id_len, self->session};
         size_t len = zmq_msg_size(&msg);
         bool more = zmq_msg_more(&msg);
-        if (more) {
+        const char *why = "unexpected multipart message";
+        if (more || sdk_upstream_read(zmq_msg_data(&msg), len, &who, &hooks, self, &why) < 0)
             sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
-                              "weft_pub %s: unexpected multipart message from upstream ignored",
-                              self->id);
-        } else if (len >= 1 && data[0] == 1) {
-            s_on_subscription(self, true);
-        } else if (len >= 1 && data[0] == 0) {
-            s_on_subscription(self, false);
-        } else if (len >= 1 && data[0] == WIRE_ACK_MAGIC) {
-            s_on_ack(self, data, len);
-        } else {
-            sdk_log_limited(&self->bad_input_limit, WEFT_LOG_WARN,
-                              "weft_pub %s: unexpected upstream message (%zu bytes) ignored",
-                              self->id, len);
-        }
+                            "weft_pub %s: %s (%zu bytes) from upstream ignored", self->id, why,
+                            len);
         zmq_msg_close(&msg);
         /* Drop the remaining parts of a multipart message: they are not ours to interpret. */
         while (more) {
@@ -504,6 +535,10 @@ static void s_send_pending(weft_pub_t *self, uint64_t now)
             self->more_to_send = true;
             break;
         }
+        /* Rate-limited: at most `window` events out and unacknowledged; acks reopen it. */
+        if (self->window &&
+            sdk_outq_count(self->queue) - sdk_outq_unsent(self->queue) >= self->window)
+            break;
         pthread_mutex_unlock(&self->mutex);
         int rc = s_send_frames(self);
         pthread_mutex_lock(&self->mutex);

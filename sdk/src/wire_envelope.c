@@ -264,19 +264,27 @@ size_t wire_ack_entry_size(const wire_ack_entry_t *e)
     return 1 + (size_t)e->pub_id_len + 16;
 }
 
-size_t wire_ack_begin(void *buf, size_t cap)
+/* Writes the two-byte header of an ack or refusal frame. */
+static size_t s_frame_begin(void *buf, size_t cap, uint8_t magic)
 {
     if (cap < 2)
         return 0;
     uint8_t *p = buf;
-    p[0] = WIRE_ACK_MAGIC;
+    p[0] = magic;
     p[1] = WEFT_WIRE_VERSION;
     return 2;
 }
 
-size_t wire_ack_append(void *buf, size_t cap, size_t off, const wire_ack_entry_t *e)
+size_t wire_ack_begin(void *buf, size_t cap)
 {
-    size_t n = wire_ack_entry_size(e);
+    return s_frame_begin(buf, cap, WIRE_ACK_MAGIC);
+}
+
+/* Appends a position (and `extra` more bytes of room the caller fills) at off; 0 if no fit. */
+static size_t s_entry_put(void *buf, size_t cap, size_t off, const wire_ack_entry_t *e,
+                          size_t extra)
+{
+    size_t n = wire_ack_entry_size(e) + extra;
     if (off < 2 || off + n > cap || e->pub_id_len == 0 || e->pub_id_len > WIRE_PUBID_MAX)
         return 0;
     uint8_t *p = (uint8_t *)buf + off;
@@ -287,12 +295,20 @@ size_t wire_ack_append(void *buf, size_t cap, size_t off, const wire_ack_entry_t
     return off + n;
 }
 
-bool wire_ack_next(const void *buf, size_t len, size_t *off, wire_ack_entry_t *e, bool *malformed)
+size_t wire_ack_append(void *buf, size_t cap, size_t off, const wire_ack_entry_t *e)
+{
+    return s_entry_put(buf, cap, off, e, 0);
+}
+
+/* Reads the position at *off of a frame starting with magic, followed by `extra` bytes (left at
+ * *extra_p); advances *off. The iteration contract of wire_ack_next(). */
+static bool s_entry_get(const void *buf, size_t len, size_t *off, uint8_t magic, size_t extra,
+                        wire_ack_entry_t *e, const uint8_t **extra_p, bool *malformed)
 {
     const uint8_t *p = buf;
     *malformed = false;
     if (*off == 0) {
-        if (len < 2 || p[0] != WIRE_ACK_MAGIC || p[1] != WEFT_WIRE_VERSION) {
+        if (len < 2 || p[0] != magic || p[1] != WEFT_WIRE_VERSION) {
             *malformed = true;
             return false;
         }
@@ -301,7 +317,7 @@ bool wire_ack_next(const void *buf, size_t len, size_t *off, wire_ack_entry_t *e
     if (*off == len)
         return false;
     size_t idlen = p[*off];
-    if (idlen == 0 || idlen > WIRE_PUBID_MAX || *off + 1 + idlen + 16 > len) {
+    if (idlen == 0 || idlen > WIRE_PUBID_MAX || *off + 1 + idlen + 16 + extra > len) {
         *malformed = true;
         return false;
     }
@@ -309,6 +325,60 @@ bool wire_ack_next(const void *buf, size_t len, size_t *off, wire_ack_entry_t *e
     e->pub_id = (const char *)p + *off + 1;
     e->session = wire_get_u64(p + *off + 1 + idlen);
     e->pub_seq = wire_get_u64(p + *off + 9 + idlen);
-    *off += 1 + idlen + 16;
+    *extra_p = p + *off + 17 + idlen;
+    *off += 1 + idlen + 16 + extra;
+    return true;
+}
+
+bool wire_ack_next(const void *buf, size_t len, size_t *off, wire_ack_entry_t *e, bool *malformed)
+{
+    const uint8_t *extra;
+    return s_entry_get(buf, len, off, WIRE_ACK_MAGIC, 0, e, &extra, malformed);
+}
+
+static const char *const s_refusal_names[WIRE_REFUSE__COUNT] = {
+    [0] = "none",
+    [WIRE_REFUSE_ROOM] = "room",
+    [WIRE_REFUSE_TYPE] = "type",
+    [WIRE_REFUSE_RATE] = "rate_limited",
+    [WIRE_REFUSE_INVALID] = "invalid",
+};
+
+const char *wire_refusal_name(unsigned reason)
+{
+    return reason < WIRE_REFUSE__COUNT ? s_refusal_names[reason] : "unknown";
+}
+
+size_t wire_refusal_entry_size(const wire_refusal_entry_t *e)
+{
+    return wire_ack_entry_size(&e->at) + 1;
+}
+
+size_t wire_refusal_begin(void *buf, size_t cap)
+{
+    return s_frame_begin(buf, cap, WIRE_REFUSAL_MAGIC);
+}
+
+size_t wire_refusal_append(void *buf, size_t cap, size_t off, const wire_refusal_entry_t *e)
+{
+    if (e->reason == 0)
+        return 0;
+    size_t end = s_entry_put(buf, cap, off, &e->at, 1);
+    if (end)
+        ((uint8_t *)buf)[end - 1] = e->reason;
+    return end;
+}
+
+bool wire_refusal_next(const void *buf, size_t len, size_t *off, wire_refusal_entry_t *e,
+                       bool *malformed)
+{
+    const uint8_t *extra;
+    if (!s_entry_get(buf, len, off, WIRE_REFUSAL_MAGIC, 1, &e->at, &extra, malformed))
+        return false;
+    e->reason = extra[0];
+    if (e->reason == 0) {
+        *malformed = true;
+        return false;
+    }
     return true;
 }

@@ -25,6 +25,7 @@
 #define WIRE_TOPIC_END ' ' /* terminates a room in a topic frame; not a room character */
 #define WIRE_HEARTBEAT_TOPIC "$hb"
 #define WIRE_ACK_MAGIC 'A' /* first byte of an ack frame; never 0 or 1 (XSUB sub/unsub) */
+#define WIRE_REFUSAL_MAGIC 'R' /* first byte of a refusal frame; never 0 or 1 either */
 
 /* Message kinds (header byte 1). */
 enum wire_kind {
@@ -146,6 +147,40 @@ size_t wire_ack_append(void *buf, size_t cap, size_t off, const wire_ack_entry_t
 /* Iterates an ack frame. *off starts at 0; returns true and fills e while entries remain, false
  * at the end or when the frame is malformed (*malformed set). */
 bool wire_ack_next(const void *buf, size_t len, size_t *off, wire_ack_entry_t *e, bool *malformed);
+
+/* Refusal frames (router -> publishers, sent with the acks; docs/protocol.md "Refusals"). */
+
+/* Why the router refused an event (one byte on the wire; stable, only ever appended). */
+typedef enum wire_refusal {
+    WIRE_REFUSE_ROOM = 1,    /* rights: the publisher may not publish to this room */
+    WIRE_REFUSE_TYPE = 2,    /* rights: the publisher may not publish this event type */
+    WIRE_REFUSE_RATE = 3,    /* over max_publish_rate: not kept, not acked; resend later */
+    WIRE_REFUSE_INVALID = 4, /* the event failed the router's validation */
+    WIRE_REFUSE__COUNT
+} wire_refusal_t;
+
+/* One refused event: the publisher position (as in an ack entry) and the reason. */
+typedef struct wire_refusal_entry {
+    wire_ack_entry_t at; /* pub_id, session and the refused event's pub_seq */
+    uint8_t reason;      /* wire_refusal_t; a receiver treats unknown codes as final refusals */
+} wire_refusal_entry_t;
+
+/* Stable short name of a refusal reason ("room", "type", "rate_limited", "invalid"). */
+const char *wire_refusal_name(unsigned reason);
+
+/* Bytes one entry takes in a refusal frame. */
+size_t wire_refusal_entry_size(const wire_refusal_entry_t *e);
+
+/* Starts a refusal frame in buf: returns the header length (2), or 0 when cap < 2. */
+size_t wire_refusal_begin(void *buf, size_t cap);
+
+/* Appends one entry at offset off; returns the new length, or 0 if it does not fit or the entry
+ * is invalid (empty or too long id, reason 0). */
+size_t wire_refusal_append(void *buf, size_t cap, size_t off, const wire_refusal_entry_t *e);
+
+/* Iterates a refusal frame like wire_ack_next(). */
+bool wire_refusal_next(const void *buf, size_t len, size_t *off, wire_refusal_entry_t *e,
+                       bool *malformed);
 
 /* Big-endian helpers. */
 void wire_put_u64(uint8_t *p, uint64_t v);

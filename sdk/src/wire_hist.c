@@ -11,6 +11,7 @@ static const char *const s_status_names[WIRE_HIST_STATUS__COUNT] = {
     [WIRE_HIST_EPOCH_CHANGED] = "epoch_changed",
     [WIRE_HIST_TOO_OLD] = "too_old",
     [WIRE_HIST_BAD_REQUEST] = "bad_request",
+    [WIRE_HIST_BUSY] = "busy",
 };
 
 static const char *const s_bad_names[WIRE_HIST_BAD__COUNT] = {

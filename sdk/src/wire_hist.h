@@ -38,6 +38,7 @@ typedef enum wire_hist_status {
     WIRE_HIST_EPOCH_CHANGED = 1, /* the request's epoch is not the room's current one */
     WIRE_HIST_TOO_OLD = 2,       /* events the request needs were evicted */
     WIRE_HIST_BAD_REQUEST = 3,   /* the router could not parse the request */
+    WIRE_HIST_BUSY = 4,          /* over the edge's request rate cap: retry later (no events) */
     WIRE_HIST_STATUS__COUNT
 } wire_hist_status_t;
 
@@ -72,7 +73,8 @@ typedef struct wire_hist_block {
     uint64_t first;            /* oldest seq still in history (head + 1 when it holds nothing) */
 } wire_hist_block_t;
 
-/* Stable name of a status ("ok", "epoch_changed", "too_old", "bad_request"; else "unknown"). */
+/* Stable name of a status ("ok", "epoch_changed", "too_old", "bad_request", "busy"; else
+ * "unknown"). */
 const char *wire_hist_status_name(wire_hist_status_t status);
 
 /* Stable name of a bad-request reason ("none", "request_id", "frames", "room", "cursor"; else

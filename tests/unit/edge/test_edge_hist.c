@@ -328,6 +328,34 @@ static void test_timeout_retry_give_up(void **state)
     s_close(f);
 }
 
+/* A busy reply (the router's per-edge rate cap) is not an answer: it is counted, the callback
+ * does not run, and the request goes again (same id) when the attempt times out; the answer to
+ * the retry completes it. */
+static void test_busy_retries(void **state)
+{
+    (void)state;
+    fixture_t *f = &s_f;
+    s_open(f, 150, 2, 8);
+    got_t g = {0};
+    assert_non_null(edge_hist_get(f->hist, "room", 4, 7, 10, s_cb, &g));
+    req_t r1, r2;
+    assert_int_equal(s_recv_req(f, &r1, S_WAIT_MS), 0);
+    uint64_t t0 = base_clock_ms();
+    s_answer(f, &r1, (edge_hstatus_t)WIRE_HIST_BUSY, false, 7, 10, 1, 0);
+    assert_int_equal(s_recv_req(f, &r2, S_WAIT_MS), 0); /* the retry, after the timeout */
+    assert_true(base_clock_ms() - t0 >= 100);
+    assert_int_equal(r2.id, r1.id);
+    assert_int_equal(f->stats.busy, 1);
+    assert_int_equal(g.calls, 0);
+    s_answer(f, &r2, EDGE_HIST_OK, false, 7, 11, 11, 11);
+    s_until(f, &g.calls, 1);
+    assert_int_equal(g.status, EDGE_HIST_OK);
+    assert_int_equal(g.count, 1);
+    assert_int_equal(f->stats.replies_bad, 0);
+    assert_int_equal(f->stats.retries, 1);
+    s_close(f);
+}
+
 static void test_late_answer_wins(void **state)
 {
     fixture_t *f = &s_f;
@@ -518,6 +546,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_and_page),  cmocka_unit_test(test_coalescing),
         cmocka_unit_test(test_inflight_cap_fifo), cmocka_unit_test(test_timeout_retry_give_up),
+        cmocka_unit_test(test_busy_retries),
         cmocka_unit_test(test_late_answer_wins),  cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_malformed_replies), cmocka_unit_test(test_ask_from_callback),
         cmocka_unit_test(test_many_pending),      cmocka_unit_test(test_status_names),

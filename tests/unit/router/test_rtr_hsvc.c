@@ -349,6 +349,82 @@ static void test_bind_conflict(void **state)
     assert_null(rtr_hsvc_new(f->ctx, &f->conf, EPOCH, f->history, f->rooms, &f->stats, NULL));
 }
 
+/* history_rate: an edge over its cap gets busy (no events; malformed requests count too), other
+ * edges keep their own budget, and the bucket refills with time. */
+static void test_rate_cap(void **state)
+{
+    fixture_t *f = *state;
+    zmq_close(f->dealer);
+    rtr_hsvc_destroy(&f->hsvc);
+    f->conf.history_rate = 1;
+    f->conf.history_burst = 3;
+    free(f->conf.history);
+    f->conf.history = strdup("inproc://test-rtr-hsvc-rate"); /* the old name may still be bound */
+    f->hsvc = rtr_hsvc_new(f->ctx, &f->conf, EPOCH, f->history, f->rooms, &f->stats, NULL);
+    assert_non_null(f->hsvc);
+    f->dealer = zmq_socket(f->ctx, ZMQ_DEALER);
+    void *other = zmq_socket(f->ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(f->dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(other, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_connect(f->dealer, rtr_hsvc_endpoint(f->hsvc)), 0);
+    assert_int_equal(zmq_connect(other, rtr_hsvc_endpoint(f->hsvc)), 0);
+    s_publish(f, "room", 2);
+    for (uint64_t id = 1; id <= 5; id++)
+        s_ask(f, id, "room", EPOCH, 0, 0);
+    s_serve(f, 5);
+    reply_t r;
+    for (uint64_t id = 1; id <= 5; id++) {
+        assert_true(s_recv(f, &r));
+        assert_int_equal(r.id, id);
+        assert_int_equal(r.block.status, id <= 3 ? WIRE_HIST_OK : WIRE_HIST_BUSY);
+        assert_int_equal(r.n, id <= 3 ? 2 : 0);
+    }
+    assert_int_equal(f->stats.history_throttled, 2);
+    assert_int_equal(f->stats.history_replies[WIRE_HIST_BUSY], 2);
+    /* A malformed request over the cap is busy too (it has an id to answer). */
+    uint8_t idb[WIRE_HIST_ID_LEN];
+    wire_hist_put_id(idb, 6);
+    const void *data[] = {idb, "room"};
+    size_t len[] = {sizeof idb, 4};
+    s_send_raw(f, 2, data, len);
+    s_serve(f, 1);
+    assert_true(s_recv(f, &r));
+    assert_int_equal(r.block.status, WIRE_HIST_BUSY);
+    assert_int_equal(f->stats.history_bad, 0);
+    /* Another edge has its own bucket. */
+    uint8_t cur[WIRE_HIST_CURSOR_LEN];
+    wire_hist_put_id(idb, 7);
+    wire_hist_put_cursor(cur, EPOCH, 0, 0);
+    assert_int_equal(zmq_send(other, idb, sizeof idb, ZMQ_SNDMORE), (int)sizeof idb);
+    assert_int_equal(zmq_send(other, "room", 4, ZMQ_SNDMORE), 4);
+    assert_int_equal(zmq_send(other, cur, sizeof cur, 0), (int)sizeof cur);
+    s_serve(f, 1);
+    zmq_pollitem_t it = {other, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&it, 1, WAIT_MS), 1);
+    uint8_t frame[64];
+    assert_int_equal(zmq_recv(other, frame, sizeof frame, 0), WIRE_HIST_ID_LEN);
+    int n = zmq_recv(other, frame, sizeof frame, 0);
+    wire_hist_block_t block;
+    assert_int_equal(wire_hist_get_status(frame, (size_t)n, &block), 0);
+    assert_int_equal(block.status, WIRE_HIST_OK);
+    zmq_close(other);
+    /* Two seconds later (the service's clock), two more pass. */
+    for (uint64_t id = 8; id <= 10; id++)
+        s_ask(f, id, "room", EPOCH, 0, 0);
+    uint64_t before = f->stats.history_requests;
+    for (int spins = 0; f->stats.history_requests - before < 3 && spins < WAIT_MS; spins++) {
+        zmq_pollitem_t in = {rtr_hsvc_socket(f->hsvc), 0, ZMQ_POLLIN, 0};
+        assert_true(zmq_poll(&in, 1, 1) >= 0);
+        rtr_hsvc_serve(f->hsvc, 2001);
+    }
+    for (uint64_t id = 8; id <= 10; id++) {
+        assert_true(s_recv(f, &r));
+        assert_int_equal(r.block.status, id <= 9 ? WIRE_HIST_OK : WIRE_HIST_BUSY);
+    }
+    assert_int_equal(f->stats.history_throttled, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +432,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pages_and_statuses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bind_conflict, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_cap, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

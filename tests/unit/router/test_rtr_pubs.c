@@ -257,12 +257,68 @@ static void test_expiry(void **state)
     rtr_pubs_destroy(&p);
 }
 
+/* The rate cap: a burst passes, then the session is blocked at the first throttled seq, later
+ * seqs wait for it, only the block's start and its own retries are reported, and the bucket
+ * refills with time. Other sessions keep their own buckets. */
+static void test_rate_cap(void **state)
+{
+    (void)state;
+    rtr_pubs_t *p = rtr_pubs_new(300000);
+    rtr_pubs_set_rate(p, 1000, 3); /* 1 event per ms, bursts of 3 */
+    uint64_t rep = 99;
+    for (uint64_t s = 1; s <= 3; s++)
+        assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, s, 100, &rep), RTR_PUB_NEW);
+    assert_int_equal(rep, 0);
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 4, 100, &rep), RTR_PUB_THROTTLED);
+    assert_int_equal(rep, 4);
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 5, 100, &rep), RTR_PUB_THROTTLED);
+    assert_int_equal(rep, 0); /* waits for 4, not reported again */
+    /* Another session is not affected. */
+    assert_int_equal(rtr_pubs_event_capped(p, "b", 1, 7, 1, 100, &rep), RTR_PUB_NEW);
+    const rtr_pub_t *a = rtr_pubs_find(p, "a", 1, 7);
+    assert_int_equal(rtr_pub_highest_seq(a), 3);
+    assert_int_equal(rtr_pub_blocked_seq(a), 4);
+    /* One ms later one token: 5 still waits for 4; 4 passes and unblocks. */
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 5, 101, &rep), RTR_PUB_THROTTLED);
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 4, 101, &rep), RTR_PUB_NEW);
+    assert_int_equal(rtr_pub_blocked_seq(a), 0);
+    /* No token left in the same ms: 5 starts a new block and is reported, its retry too. */
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 5, 101, &rep), RTR_PUB_THROTTLED);
+    assert_int_equal(rep, 5);
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 5, 101, &rep), RTR_PUB_THROTTLED);
+    assert_int_equal(rep, 5);
+    /* Duplicates are acked again whatever the bucket says. */
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 2, 101, &rep), RTR_PUB_DUPLICATE);
+    /* A long pause refills to the burst, not beyond. */
+    for (uint64_t s = 5; s <= 7; s++)
+        assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, s, 100000, &rep), RTR_PUB_NEW);
+    assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, 8, 100000, &rep), RTR_PUB_THROTTLED);
+    /* The ack covers what was accepted only. */
+    uint8_t buf[ACK_CAP];
+    size_t entries = 0;
+    size_t len = rtr_pubs_ack_frame(p, buf, sizeof buf, &entries);
+    ack_t acks[4];
+    assert_int_equal(s_decode(buf, len, acks, 4), 2);
+    assert_string_equal(acks[0].id, "a");
+    assert_int_equal(acks[0].seq, 7);
+    /* Heartbeats take tokens from the same bucket. */
+    assert_false(rtr_pubs_take(p, "a", 1, 7, 100000));
+    assert_true(rtr_pubs_take(p, "a", 1, 7, 100001));
+    assert_true(rtr_pubs_take(p, "c", 1, 7, 100001)); /* a new session starts full */
+    /* Without a cap (rate 0) nothing is throttled. */
+    rtr_pubs_set_rate(p, 0, 0);
+    for (uint64_t s = 8; s <= 100; s++)
+        assert_int_equal(rtr_pubs_event_capped(p, "a", 1, 7, s, 100000, &rep), RTR_PUB_NEW);
+    assert_true(rtr_pubs_take(p, "a", 1, 7, 100000));
+    rtr_pubs_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dedup),     cmocka_unit_test(test_dirty_and_ack_content),
         cmocka_unit_test(test_ack_split), cmocka_unit_test(test_heartbeat),
-        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_expiry), cmocka_unit_test(test_rate_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

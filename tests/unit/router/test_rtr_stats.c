@@ -32,7 +32,16 @@ static void test_format(void **state)
     s.history_bad_by[WIRE_HIST_BAD_REQUEST_ID] = 1;
     s.history_evicted_cap = 7;
     s.history_bytes = 4096;
+    s.refused = 4;
+    s.refused_by[WIRE_REFUSE_ROOM] = 3;
+    s.refused_by[WIRE_REFUSE_RATE] = 1;
+    s.refusals_unreported = 2;
+    s.history_throttled = 9;
     rtr_stats_format(&s, buf, sizeof buf);
+    assert_non_null(strstr(buf, " refused=4 refusals_sent=0 refusals_unreported=2 rights_reloads=0 "
+                                "rights_reload_errors=0 history_throttled=9"));
+    assert_non_null(strstr(buf, " refused_room=3 refused_rate_limited=1"));
+    assert_null(strstr(buf, "refused_type"));
     assert_non_null(strstr(buf, "received=10 accepted=6 invalid=3 duplicates=1"));
     assert_non_null(strstr(buf, " accepted=6 invalid=3 duplicates=1 "));
     assert_non_null(strstr(buf, " history_requests=5 history_ok=3 history_epoch_changed=0 "

@@ -465,6 +465,72 @@ static void test_name_limits(void **state)
     assert_false(wire_key_valid("a\t", 2));
 }
 
+/* Refusal frames: encode, iterate, reason names, and the malformations an agent must survive. */
+static void test_refusal_frames(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    size_t off = wire_refusal_begin(buf, sizeof buf);
+    assert_int_equal(off, 2);
+    assert_int_equal(buf[0], 'R');
+    assert_int_equal(buf[1], 1);
+    assert_int_equal(wire_refusal_begin(buf, 1), 0);
+
+    wire_refusal_entry_t a = {{"agent-1", 7, 0xdeadbeefcafef00dULL, 17}, WIRE_REFUSE_ROOM};
+    wire_refusal_entry_t b = {{"b", 1, 1, UINT64_MAX}, WIRE_REFUSE_RATE};
+    assert_int_equal(wire_refusal_entry_size(&a), 1 + 7 + 16 + 1);
+    off = wire_refusal_append(buf, sizeof buf, off, &a);
+    assert_int_equal(off, 2 + 25);
+    off = wire_refusal_append(buf, sizeof buf, off, &b);
+    assert_int_equal(off, 2 + 25 + 19);
+    assert_int_equal(buf[off - 1], WIRE_REFUSE_RATE);
+    assert_int_equal(wire_refusal_append(buf, off + 18, off, &b), 0); /* does not fit */
+    wire_refusal_entry_t none = {{"c", 1, 1, 1}, 0};
+    assert_int_equal(wire_refusal_append(buf, sizeof buf, off, &none), 0);
+    assert_int_equal(wire_refusal_append(buf, sizeof buf, 0, &a), 0); /* before begin */
+
+    size_t pos = 0;
+    bool malformed = true;
+    wire_refusal_entry_t e;
+    assert_true(wire_refusal_next(buf, off, &pos, &e, &malformed));
+    assert_false(malformed);
+    assert_memory_equal(e.at.pub_id, "agent-1", 7);
+    assert_int_equal(e.at.session, a.at.session);
+    assert_int_equal(e.at.pub_seq, 17);
+    assert_int_equal(e.reason, WIRE_REFUSE_ROOM);
+    assert_true(wire_refusal_next(buf, off, &pos, &e, &malformed));
+    assert_int_equal(e.at.pub_seq, UINT64_MAX);
+    assert_int_equal(e.reason, WIRE_REFUSE_RATE);
+    assert_false(wire_refusal_next(buf, off, &pos, &e, &malformed));
+    assert_false(malformed);
+
+    /* An ack is not a refusal, and a refusal is not an ack. */
+    pos = 0;
+    assert_false(wire_ack_next(buf, off, &pos, &e.at, &malformed));
+    assert_true(malformed);
+    uint8_t ack[64];
+    size_t alen = wire_ack_append(ack, sizeof ack, wire_ack_begin(ack, sizeof ack), &a.at);
+    pos = 0;
+    assert_false(wire_refusal_next(ack, alen, &pos, &e, &malformed));
+    assert_true(malformed);
+    /* Truncated by the reason byte, and a zero reason. */
+    pos = 0;
+    assert_false(wire_refusal_next(buf, 2 + 24, &pos, &e, &malformed));
+    assert_true(malformed);
+    uint8_t bad[64];
+    memcpy(bad, buf, 2 + 25);
+    bad[2 + 24] = 0;
+    pos = 0;
+    assert_false(wire_refusal_next(bad, 2 + 25, &pos, &e, &malformed));
+    assert_true(malformed);
+
+    assert_string_equal(wire_refusal_name(WIRE_REFUSE_ROOM), "room");
+    assert_string_equal(wire_refusal_name(WIRE_REFUSE_TYPE), "type");
+    assert_string_equal(wire_refusal_name(WIRE_REFUSE_RATE), "rate_limited");
+    assert_string_equal(wire_refusal_name(WIRE_REFUSE_INVALID), "invalid");
+    assert_string_equal(wire_refusal_name(200), "unknown");
+}
+
 /* Ack frames: encode, iterate, and every malformation. */
 static void test_ack_frames(void **state)
 {
@@ -580,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_name_limits),
         cmocka_unit_test(test_ack_frames),
+        cmocka_unit_test(test_refusal_frames),
         cmocka_unit_test(test_stamp_and_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
