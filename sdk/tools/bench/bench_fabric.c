@@ -285,6 +285,10 @@ bench_fabric_t *bench_fabric_start(const bench_fabric_conf_t *conf, base_log_t *
     argv[n++] = "tcp://127.0.0.1:*";
     argv[n++] = "--history";
     argv[n++] = "tcp://127.0.0.1:*";
+    /* The bench measures capacity, and its raw publisher does not resend what the per-publisher
+     * cap refuses: the cap is off unless --router-arg sets it (later flags win). */
+    argv[n++] = "--max-publish-rate";
+    argv[n++] = "0";
     if (s_split(conf->router_args, words, sizeof words, argv, &n) < 0)
         goto err;
     argv[n] = NULL;
