@@ -60,6 +60,12 @@ static const base_conf_entry_t s_table[] = {
      60000, "period of room-head messages that let edges detect lost tail events (0 = off)"},
     {"head_linger", BASE_CONF_INT, offsetof(rtr_config_t, head_linger), "10", 1, 3600,
      "seconds after its last event that a room keeps getting head messages"},
+    {"curve_secret_key", BASE_CONF_STR, offsetof(rtr_config_t, curve_secret_key), "", 0, 4096,
+     "the router's secret certificate file (weft-keygen's NAME_secret): intake, fan-out and "
+     "history become CURVE servers (\"\" = plain TCP, no authentication)"},
+    {"curve_clients_dir", BASE_CONF_STR, offsetof(rtr_config_t, curve_clients_dir), "", 0, 4096,
+     "directory of the public certificates of allowed publishers, edges and tools; changes are "
+     "picked up within a second (required with curve_secret_key)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

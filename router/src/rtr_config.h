@@ -36,6 +36,8 @@ typedef struct rtr_config {
     int history_hwm;          /* history reply send high-water mark, messages */
     int head_interval_ms;     /* period of room-head messages to edges; 0 = off */
     int head_linger;          /* seconds a room keeps getting heads after its last event */
+    char *curve_secret_key;   /* the router's secret certificate file; "" = no CURVE */
+    char *curve_clients_dir;  /* directory of allowed client public certificates (CURVE) */
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */
