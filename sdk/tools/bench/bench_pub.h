@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "base_log.h"
+#include "wire_curve.h"
 
 typedef struct bench_pub bench_pub_t;
 
@@ -65,6 +66,7 @@ typedef struct bench_pub_conf {
     bench_pub_kind_t kind;   /* libweft or raw */
     int connect_timeout_ms;  /* raw: how long to wait for the router's subscription */
     unsigned critical_every; /* every Nth bench.ev event of a room is critical (0: none) */
+    const wire_curve_keys_t *curve; /* CURVE client keys (borrowed; NULL: plain) */
 } bench_pub_conf_t;
 
 /* Creates the publishers. NULL on failure (logged). */

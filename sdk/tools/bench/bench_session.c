@@ -20,6 +20,7 @@
 
 #include "base_clock.h"
 #include "bench_client.h"
+#include "bench_curve.h"
 #include "bench_fabric.h"
 #include "bench_floor.h"
 #include "bench_locate.h"
@@ -38,6 +39,7 @@ struct bench_session {
     base_log_t *log;                          /* messages */
     volatile sig_atomic_t *stop;              /* set by a signal */
     bench_fabric_t *fabric;                   /* spawned daemons, or NULL */
+    bench_curve_t *curve;                     /* --curve keys, or NULL */
     bench_floor_t *floor;                     /* the floor server (--mode floor), or NULL */
     char intake[256];                         /* router intake (publishers) */
     char fanout[256];                         /* router fan-out (router mode) */
@@ -303,11 +305,15 @@ static int s_setup_fabric(bench_session_t *self)
             (nedges > 0 && bench_locate_bin(o->edge_bin, "edge", "weft-edge", edge_bin, sizeof edge_bin,
                                       self->log) < 0))
             return -1;
+        if (o->curve && !(self->curve = bench_curve_new(o->router_arg, o->edge_arg, self->log)))
+            return -1;
         bench_fabric_conf_t fc = {.router_bin = router_bin,
                                   .edge_bin = edge_bin,
                                   .nedges = nedges,
-                                  .router_args = o->router_arg,
-                                  .edge_args = o->edge_arg,
+                                  .router_args = self->curve ? bench_curve_router_args(self->curve)
+                                                             : o->router_arg,
+                                  .edge_args = self->curve ? bench_curve_edge_args(self->curve)
+                                                           : o->edge_arg,
                                   .log_dir = o->log_dir,
                                   .start_timeout_ms = (int)(o->start_timeout * 1000)};
         self->fabric = bench_fabric_start(&fc, self->log);
@@ -482,7 +488,8 @@ bench_session_t *bench_session_new(const bench_opts_t *o, base_log_t *log,
                                .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
                                                                         : BENCH_PUB_LIBWEFT,
                                .connect_timeout_ms = (int)(o->start_timeout * 1000),
-                               .critical_every = (unsigned)o->critical_every};
+                               .critical_every = (unsigned)o->critical_every,
+                               .curve = self->curve ? bench_curve_keys(self->curve) : NULL};
         self->pub = bench_pub_new(&pc, log);
         if (!self->pub)
             goto err;
@@ -971,6 +978,7 @@ void bench_session_destroy(bench_session_t **self_p, bool failed)
     bench_pub_destroy(&self->pub);
     bench_floor_stop(&self->floor);
     bench_fabric_stop(&self->fabric, failed || self->o->keep_logs);
+    bench_curve_destroy(&self->curve);
     bench_ctl_destroy(&self->ctl);
     if (self->rooms)
         for (size_t r = 0; r < self->nrooms; r++)
