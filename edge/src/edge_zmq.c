@@ -32,6 +32,7 @@ struct edge_zmq {
     uint64_t connects;                 /* CONNECTED events */
     uint64_t disconnects;              /* DISCONNECTED events */
     bool curve;                        /* keys holds this edge's CURVE client keys */
+    base_limit_t refused_limit;        /* for "the router refused the handshake" */
     wire_curve_keys_t keys;            /* CURVE keys (when curve) */
     char endpoint[1024];               /* the router endpoint, for logs */
 };
@@ -131,7 +132,7 @@ static int s_recv_monitor_one(void *arg)
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
                event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-        base_log_limited(self->log, &self->limit, WEFT_LOG_ERROR,
+        base_log_limited(self->log, &self->refused_limit, WEFT_LOG_ERROR,
                          "zmq: the router at %s refused the handshake (%s): no events until it "
                          "is fixed (is this edge's public certificate in the router's "
                          "curve_clients_dir, and router_public_key the router's?)",

@@ -22,24 +22,24 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-#define RTR_CURVE_SOCKETS 3          /* intake, fan-out, history */
-#define RTR_CURVE_MON_HWM 100000     /* monitor events queued between ticks */
-#define RTR_CURVE_MON_BATCH 10000    /* monitor events read per socket per tick */
+#define RTR_CURVE_SOCKETS 3       /* intake, fan-out, history */
+#define RTR_CURVE_MON_HWM 100000  /* monitor events queued between ticks */
+#define RTR_CURVE_MON_BATCH 10000 /* monitor events read per socket per tick */
 #define RTR_CURVE_FNV_OFFSET 14695981039346656037ULL
 #define RTR_CURVE_FNV_PRIME 1099511628211ULL
 
 struct rtr_curve {
-    base_log_t *log;                           /* borrowed logger (NULL: silent) */
-    rtr_stats_t *stats;                        /* borrowed counters */
-    void *ctx;                                 /* czmq's context (czmq owns it) */
-    zactor_t *auth;                            /* the zauth actor answering ZAP requests */
-    char *clients_dir;                         /* the allowlist directory */
-    uint64_t dir_sig;                          /* fingerprint of clients_dir when last loaded */
-    char public_key[WIRE_CURVE_Z85_LEN + 1];   /* the router's public key */
-    char secret_key[WIRE_CURVE_Z85_LEN + 1];   /* the router's secret key */
-    void *mon[RTR_CURVE_SOCKETS];              /* PAIR sockets reading each server's monitor */
-    char mon_name[RTR_CURVE_SOCKETS][16];      /* the socket each monitor watches */
-    int nmon;                                  /* monitors in use */
+    base_log_t *log;                         /* borrowed logger (NULL: silent) */
+    rtr_stats_t *stats;                      /* borrowed counters */
+    void *ctx;                               /* czmq's context (czmq owns it) */
+    zactor_t *auth;                          /* the zauth actor answering ZAP requests */
+    char *clients_dir;                       /* the allowlist directory */
+    uint64_t dir_sig;                        /* fingerprint of clients_dir when last loaded */
+    char public_key[WIRE_CURVE_Z85_LEN + 1]; /* the router's public key */
+    char secret_key[WIRE_CURVE_Z85_LEN + 1]; /* the router's secret key */
+    void *mon[RTR_CURVE_SOCKETS];            /* PAIR sockets reading each server's monitor */
+    char mon_name[RTR_CURVE_SOCKETS][16];    /* the socket each monitor watches */
+    int nmon;                                /* monitors in use */
     base_limit_t deny_limit[RTR_CURVE_DENY__COUNT]; /* one log limiter per refusal reason */
 };
 
@@ -85,7 +85,8 @@ static int s_load_allowlist(rtr_curve_t *self)
 {
     size_t files = 0;
     self->dir_sig = s_dir_sig(self->clients_dir, &files);
-    if (zstr_sendx(self->auth, "CURVE", self->clients_dir, NULL) != 0 || zsock_wait(self->auth) < 0) {
+    if (zstr_sendx(self->auth, "CURVE", self->clients_dir, NULL) != 0 ||
+        zsock_wait(self->auth) < 0) {
         base_log(self->log, WEFT_LOG_ERROR, "curve: cannot configure zauth");
         return -1;
     }

@@ -39,8 +39,9 @@ typedef struct rtr_stats rtr_stats_t;
 
 /*
  * Creates the service: a ROUTER socket in ctx bound at conf->history with SNDHWM
- * conf->history_hwm, a CURVE server through curve when curve is not NULL. history, rooms and stats are borrowed (the service answers from the first
- * two and counts into the third) and must outlive it; log may be NULL. epoch is the router's.
+ * conf->history_hwm, made a CURVE server by curve (rtr_curve.h) unless curve is NULL. history,
+ * rooms and stats are borrowed (the service answers from the first two and counts into the
+ * third) and must outlive it; log may be NULL. epoch is the router's.
  * Returns NULL, after logging why, on failure.
  */
 rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, rtr_curve_t *curve, uint64_t epoch,

@@ -71,8 +71,7 @@ int wire_curve_public_key(const char *key_or_path, char out[WIRE_CURVE_Z85_LEN +
 
 /* Both keys from a secret certificate file. */
 int wire_curve_secret_cert(const char *path, char pub[WIRE_CURVE_Z85_LEN + 1],
-                           char sec[WIRE_CURVE_Z85_LEN + 1], bool *loose, char *err,
-                           size_t errlen)
+                           char sec[WIRE_CURVE_Z85_LEN + 1], bool *loose, char *err, size_t errlen)
 {
     if (s_unset(path)) {
         snprintf(err, errlen, "no certificate path given");
@@ -122,8 +121,8 @@ int wire_curve_client_keys(const char *server, const char *public_key, const cha
         return -1;
     }
     if (!pair) {
-        if (wire_curve_secret_cert(cert, keys->public_key, keys->secret_key, &keys->loose_mode,
-                                   why, sizeof why) < 0) {
+        if (wire_curve_secret_cert(cert, keys->public_key, keys->secret_key, &keys->loose_mode, why,
+                                   sizeof why) < 0) {
             snprintf(err, errlen, "client certificate: %s", why);
             return -1;
         }

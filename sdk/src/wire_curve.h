@@ -20,7 +20,7 @@
 
 /* One client's keys, NUL-terminated Z85 text. */
 typedef struct wire_curve_keys {
-    char server[WIRE_CURVE_Z85_LEN + 1]; /* the router's public key */
+    char server[WIRE_CURVE_Z85_LEN + 1];     /* the router's public key */
     char public_key[WIRE_CURVE_Z85_LEN + 1]; /* this client's public key */
     char secret_key[WIRE_CURVE_Z85_LEN + 1]; /* this client's secret key */
     bool loose_mode; /* the secret certificate file is readable or writable by group/others */
@@ -38,8 +38,7 @@ int wire_curve_public_key(const char *key_or_path, char out[WIRE_CURVE_Z85_LEN +
  * is readable or writable by group or others (the caller warns). Returns 0, or -1 with the
  * reason in err (missing, unreadable, not a certificate, no secret key in it). */
 int wire_curve_secret_cert(const char *path, char pub[WIRE_CURVE_Z85_LEN + 1],
-                           char sec[WIRE_CURVE_Z85_LEN + 1], bool *loose, char *err,
-                           size_t errlen);
+                           char sec[WIRE_CURVE_Z85_LEN + 1], bool *loose, char *err, size_t errlen);
 
 /*
  * Resolves a client's settings into keys. server: Z85 text or a certificate path. The client's

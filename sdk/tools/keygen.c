@@ -64,8 +64,10 @@ static int s_check_meta(const char *name, const keygen_meta_t *meta, size_t n, c
     }
     for (size_t i = 0; i < n; i++) {
         if (!s_key_ok(meta[i].key) || (name && strcmp(meta[i].key, "name") == 0)) {
-            snprintf(err, errlen, "--meta '%s': the key must match [A-Za-z0-9_-]{1,64} (and not "
-                     "be 'name' with --name)", meta[i].key);
+            snprintf(err, errlen,
+                     "--meta '%s': the key must match [A-Za-z0-9_-]{1,64} (and not "
+                     "be 'name' with --name)",
+                     meta[i].key);
             return -1;
         }
         if (!s_value_ok(meta[i].value)) {
@@ -96,7 +98,8 @@ int keygen_write(const char *base, const char *name, const keygen_meta_t *meta, 
                  char public_z85[41], char *err, size_t errlen)
 {
     char secret[KEYGEN_PATH_MAX];
-    if (!base || !*base || snprintf(secret, sizeof secret, "%s_secret", base) >= (int)sizeof secret) {
+    if (!base || !*base ||
+        snprintf(secret, sizeof secret, "%s_secret", base) >= (int)sizeof secret) {
         snprintf(err, errlen, "no usable output path");
         return -1;
     }

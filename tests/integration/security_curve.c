@@ -32,14 +32,14 @@ static const char *g_keygen; /* path of weft-keygen */
 
 /* Everything the test cases share. */
 typedef struct test_ctx {
-    it_fabric_t *fab;     /* the private fabric */
-    ts_wsc_t *wsc;        /* WebSocket client context */
-    weft_pub_t *pub;      /* the allowed agent */
-    ts_wsc_conn_t *good;  /* client of the CURVE edge (edge 0), in ROOM */
-    int ready;            /* set up completed */
-    int allowed;          /* events of ROOM the allowed agents published so far */
-    char keys[512];       /* directory of key pairs */
-    char clients[600];    /* the router's allowlist */
+    it_fabric_t *fab;    /* the private fabric */
+    ts_wsc_t *wsc;       /* WebSocket client context */
+    weft_pub_t *pub;     /* the allowed agent */
+    ts_wsc_conn_t *good; /* client of the CURVE edge (edge 0), in ROOM */
+    int ready;           /* set up completed */
+    int allowed;         /* events of ROOM the allowed agents published so far */
+    char keys[512];      /* directory of key pairs */
+    char clients[600];   /* the router's allowlist */
 } test_ctx_t;
 
 /* A path in the key directory (four static slots). */
@@ -106,8 +106,7 @@ static size_t s_count_from(ts_wsc_conn_t *conn, const char *who)
         json_t *frame = ts_wsc_frame(conn, f);
         const char *op = json_string_value(json_object_get(frame, "op"));
         const char *room = json_string_value(json_object_get(frame, "room"));
-        const char *fw =
-            json_string_value(json_object_get(json_object_get(frame, "data"), "who"));
+        const char *fw = json_string_value(json_object_get(json_object_get(frame, "data"), "who"));
         if (op && strcmp(op, "event") == 0 && room && strcmp(room, ROOM) == 0 && fw &&
             strcmp(fw, who) == 0)
             n++;
@@ -123,8 +122,8 @@ static void s_publish_allowed(test_ctx_t *ctx, int n)
     assert_int_equal(weft_pub_flush(ctx->pub, IT_WAIT_MS), 0);
     ctx->allowed += n;
     if (ts_wsc_wait_count(ctx->good, "event", ROOM, (size_t)ctx->allowed, IT_WAIT_MS) != 0)
-        fail_msg("%zu of %d events: %s", ts_wsc_count_op(ctx->good, "event", ROOM),
-                 ctx->allowed, ts_wsc_describe(ctx->good));
+        fail_msg("%zu of %d events: %s", ts_wsc_count_op(ctx->good, "event", ROOM), ctx->allowed,
+                 ts_wsc_describe(ctx->good));
 }
 
 /* A publisher whose events must get nothing through: never acknowledged, never delivered, and
@@ -161,8 +160,13 @@ static void test_setup(void **state)
     s_allow(ctx, "edge");
     s_allow(ctx, "agent");
 
-    const char *rargs[] = {"--curve-secret-key", s_key(ctx, "router_secret"),
-                           "--curve-clients-dir", ctx->clients, "--stats-interval", "1", NULL};
+    const char *rargs[] = {"--curve-secret-key",
+                           s_key(ctx, "router_secret"),
+                           "--curve-clients-dir",
+                           ctx->clients,
+                           "--stats-interval",
+                           "1",
+                           NULL};
     assert_int_equal(it_fabric_start_router(ctx->fab, rargs), 0);
     const char *eargs[] = {"--router-public-key", s_key(ctx, "router"), "--curve-secret-key",
                            s_key(ctx, "edge_secret"), NULL};
@@ -203,8 +207,7 @@ static void test_unlisted_publisher(void **state)
     test_ctx_t *ctx = *state;
     if (!ctx->ready)
         skip();
-    s_refused_publisher(ctx, "stranger", "stranger",
-                        "curve: refused a connection on intake (key)");
+    s_refused_publisher(ctx, "stranger", "stranger", "curve: refused a connection on intake (key)");
     assert_int_equal(ts_proc_wait_log(it_fabric_router(ctx->fab), "curve_denied_key=", IT_WAIT_MS),
                      0);
 }

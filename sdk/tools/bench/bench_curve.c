@@ -87,9 +87,9 @@ void bench_curve_destroy(bench_curve_t **self_p)
         return;
     bench_curve_t *self = *self_p;
     if (self->dir[0]) {
-        static const char *const files[] = {"router", "router_secret", "edge", "edge_secret",
-                                            "bench", "bench_secret", "clients/edge",
-                                            "clients/bench", "clients"};
+        static const char *const files[] = {"router",       "router_secret", "edge",
+                                            "edge_secret",  "bench",         "bench_secret",
+                                            "clients/edge", "clients/bench", "clients"};
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
             char path[BENCH_CURVE_PATH + 32];
             snprintf(path, sizeof path, "%s/%s", self->dir, files[i]);

@@ -29,14 +29,14 @@
 
 /* One test's world: a directory with the router's pair, clients' pairs, the allowlist. */
 typedef struct fixture {
-    char dir[64];         /* scratch directory */
-    char clients[96];     /* the allowlist directory */
-    char server_pub[41];  /* the router's public key */
-    rtr_stats_t stats;    /* counters rtr_curve adds to */
-    rtr_curve_t *curve;   /* the object under test */
-    void *server;         /* a ROUTER socket made a CURVE server */
-    char endpoint[128];   /* where it listens */
-    void *cctx;           /* the clients' own ZeroMQ context */
+    char dir[64];        /* scratch directory */
+    char clients[96];    /* the allowlist directory */
+    char server_pub[41]; /* the router's public key */
+    rtr_stats_t stats;   /* counters rtr_curve adds to */
+    rtr_curve_t *curve;  /* the object under test */
+    void *server;        /* a ROUTER socket made a CURVE server */
+    char endpoint[128];  /* where it listens */
+    void *cctx;          /* the clients' own ZeroMQ context */
 } fixture_t;
 
 /* Writes a new pair as DIR/name and DIR/name_secret; fills pub when not NULL. */
@@ -126,8 +126,8 @@ static void *s_client(fixture_t *f, const char *name, const char *server)
         char cert[256], err[256];
         snprintf(cert, sizeof cert, "%s/%s_secret", f->dir, name);
         wire_curve_keys_t keys;
-        assert_int_equal(wire_curve_client_keys(server ? server : f->server_pub, NULL, NULL,
-                                                cert, &keys, err, sizeof err),
+        assert_int_equal(wire_curve_client_keys(server ? server : f->server_pub, NULL, NULL, cert,
+                                                &keys, err, sizeof err),
                          0);
         assert_int_equal(wire_curve_client_apply(sock, &keys), 0);
     }
@@ -212,8 +212,7 @@ static void test_refusals(void **state)
     assert_false(s_server_got_hello(f, 500));
     s_tick_until(f, 3);
     zmq_close(c);
-    assert_int_equal(f->stats.curve_denied_by[RTR_CURVE_DENY_HANDSHAKE],
-                     mismatch_as_handshake + 1);
+    assert_int_equal(f->stats.curve_denied_by[RTR_CURVE_DENY_HANDSHAKE], mismatch_as_handshake + 1);
     assert_int_equal(f->stats.curve_denied_by[RTR_CURVE_DENY_KEY], 1);
 
     assert_int_equal(f->stats.curve_denied, 3);

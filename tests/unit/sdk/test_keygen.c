@@ -59,9 +59,9 @@ static void test_write_pair(void **state)
     bool loose = true;
     assert_int_equal(wire_curve_public_key(s_path("agent"), from_public, err, sizeof err), 0);
     assert_string_equal(from_public, pub);
-    assert_int_equal(wire_curve_secret_cert(s_path("agent_secret"), from_secret, sec, &loose, err,
-                                            sizeof err),
-                     0);
+    assert_int_equal(
+        wire_curve_secret_cert(s_path("agent_secret"), from_secret, sec, &loose, err, sizeof err),
+        0);
     assert_string_equal(from_secret, pub);
     assert_false(loose);
     /* The secret key is the public key's partner. */
