@@ -17,6 +17,7 @@
 #include "edge_ipcap.h"
 #include "edge_origin.h"
 #include "edge_tls.h"
+#include "wire_curve.h"
 #include "wire_envelope.h"
 
 #ifndef WEFT_WWW_DEFAULT
@@ -40,6 +41,12 @@ const base_conf_entry_t edge_config_table[] = {
      "weft-router fan-out endpoint to connect the SUB socket to"},
     {"history", BASE_CONF_STR, F(history), "tcp://127.0.0.1:5557", 0, 1024,
      "weft-router history endpoint to connect the DEALER to (resume and gap repair)"},
+    {"router_public_key", BASE_CONF_STR, F(router_public_key), "", 0, 4096,
+     "CURVE: the router's public key, 40 Z85 characters or its public certificate file "
+     "(with curve_secret_key; \"\" = plain TCP)"},
+    {"curve_secret_key", BASE_CONF_STR, F(curve_secret_key), "", 0, 4096,
+     "CURVE: this edge's secret certificate file (weft-keygen's NAME_secret, mode 0600); its "
+     "public file must be in the router's curve_clients_dir"},
     {"history_timeout_ms", BASE_CONF_INT, F(history_timeout_ms), "2000", 10, 600000,
      "milliseconds a history request may go unanswered before it is sent again"},
     {"history_retries", BASE_CONF_INT, F(history_retries), "3", 0, 100,
@@ -292,6 +299,30 @@ static int s_check_auth(const edge_config_t *conf, char *err, size_t errlen)
     return 0;
 }
 
+/* Checks the CURVE keys: both or neither, and both readable and valid (edge_zmq loads them
+ * again at start and warns about a loosely protected secret file). */
+static int s_check_curve(const edge_config_t *conf, char *err, size_t errlen)
+{
+    if (s_unset(conf->router_public_key) != s_unset(conf->curve_secret_key)) {
+        snprintf(err, errlen, "%s: set without %s (CURVE needs both, or neither for plain TCP)",
+                 s_unset(conf->router_public_key) ? "curve_secret_key" : "router_public_key",
+                 s_unset(conf->router_public_key) ? "router_public_key" : "curve_secret_key");
+        return -1;
+    }
+    wire_curve_keys_t keys;
+    char why[600];
+    if (wire_curve_client_keys(conf->router_public_key, NULL, NULL, conf->curve_secret_key, &keys,
+                               why, sizeof why) < 0) {
+        const char *rest = strstr(why, ": "); /* drop wire_curve's own "what: " prefix */
+        snprintf(err, errlen, "%s: %s",
+                 strncmp(why, "server", 6) == 0 ? "router_public_key" : "curve_secret_key",
+                 rest ? rest + 2 : why);
+        return -1;
+    }
+    explicit_bzero(&keys, sizeof keys);
+    return 0;
+}
+
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
 {
     if (!conf->edge_id || conf->edge_id[0] == '\0') {
@@ -358,7 +389,7 @@ int edge_config_finish(edge_config_t *conf, char *err, size_t errlen)
         snprintf(err, errlen, "conns_per_ip_exempt: %s", why);
         return -1;
     }
-    if (s_check_auth(conf, err, errlen) < 0)
+    if (s_check_auth(conf, err, errlen) < 0 || s_check_curve(conf, err, errlen) < 0)
         return -1;
     return s_check_tls(conf, err, errlen);
 }

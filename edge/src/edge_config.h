@@ -72,6 +72,8 @@ typedef struct edge_config {
     char *anonymous_rooms;      /* auth = none: rooms and patterns anyone may read */
     bool dev;                   /* auth = jwt without a key: start anonymous, loudly */
     int log_level;              /* weft_log_level_t threshold */
+    char *router_public_key;    /* CURVE: the router's public key (Z85 or certificate file) */
+    char *curve_secret_key;     /* CURVE: this edge's secret certificate file */
 } edge_config_t;
 
 /* The settings table (ends with a NULL name). */
@@ -91,7 +93,8 @@ base_conf_action_t edge_config_from_args(edge_config_t *conf, int argc, char **a
 
 /* Checks what the table cannot (edge_id alphabet, non-empty router and www, the class list,
  * max_batch_bytes within max_queue_bytes, the origin list, the TLS files, the auth settings: one
- * key source with auth = jwt unless dev, the room lists and templates) and fills derived values
+ * key source with auth = jwt unless dev, the room lists and templates, the CURVE keys: both or
+ * neither, readable, valid) and fills derived values
  * (edge_id). Returns 0, or -1 with "key: what is wrong" in err. */
 int edge_config_finish(edge_config_t *conf, char *err, size_t errlen);
 

@@ -522,6 +522,11 @@ edge_hist_t *edge_hist_new(const edge_hist_opts_t *opts)
         s_setopt(self, ZMQ_RECONNECT_IVL, S_RECONNECT_IVL_MS, "ZMQ_RECONNECT_IVL") < 0 ||
         s_setopt(self, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_IVL_MAX_MS, "ZMQ_RECONNECT_IVL_MAX") < 0)
         goto err;
+    if (opts->curve && wire_curve_client_apply(self->dealer, opts->curve) < 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "history: cannot set the CURVE keys: %s",
+                 zmq_strerror(errno));
+        goto err;
+    }
     if (zmq_connect(self->dealer, opts->endpoint) < 0) {
         base_log(self->log, WEFT_LOG_ERROR, "history: cannot connect to %s: %s", opts->endpoint,
                  zmq_strerror(errno));

@@ -32,6 +32,7 @@
 
 #include "base_log.h"
 #include "edge_frame.h"
+#include "wire_curve.h"
 #include "wire_hist.h"
 
 struct lws_vhost;
@@ -100,6 +101,7 @@ typedef struct edge_hist_opts {
     unsigned budget;      /* replies per drain pass (0 = 64) */
     edge_hist_stats_t *stats; /* counters to add to (borrowed; NULL = kept inside) */
     base_log_t *log;          /* may be NULL */
+    const wire_curve_keys_t *curve; /* CURVE client keys (borrowed; NULL = plain) */
 } edge_hist_opts_t;
 
 /* Stable name of a status: wire_hist_status_name() for the router's, "unavailable" for the

@@ -626,6 +626,8 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         .holdoff = s_router_holdoff,
         .arg = self,
         .log = log,
+        .curve_server = conf->router_public_key,
+        .curve_cert = conf->curve_secret_key,
     };
     self->zmq = edge_zmq_new(&zopts);
     if (!self->zmq)
@@ -641,6 +643,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         .page = (uint32_t)(conf->max_queue_frames / 4 < 500 ? conf->max_queue_frames / 4 : 500),
         .stats = &self->stats.hist,
         .log = log,
+        .curve = edge_zmq_curve(self->zmq),
     };
     self->hist = edge_hist_new(&hopts);
     if (!self->hist)

@@ -31,6 +31,9 @@ struct edge_zmq {
     base_limit_t limit;            /* for errors that could repeat per message */
     uint64_t connects;                 /* CONNECTED events */
     uint64_t disconnects;              /* DISCONNECTED events */
+    bool curve;                        /* keys holds this edge's CURVE client keys */
+    base_limit_t refused_limit;        /* for "the router refused the handshake" */
+    wire_curve_keys_t keys;            /* CURVE keys (when curve) */
     char endpoint[1024];               /* the router endpoint, for logs */
 };
 
@@ -126,6 +129,16 @@ static int s_recv_monitor_one(void *arg)
                  "zmq: connected to the router at %s", self->endpoint);
         if (self->on_connect)
             self->on_connect(self->arg, self->connects);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+               event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+               event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        base_log_limited(self->log, &self->refused_limit, WEFT_LOG_ERROR,
+                         "zmq: the router at %s refused the handshake (%s): no events until it "
+                         "is fixed (is this edge's public certificate in the router's "
+                         "curve_clients_dir, and router_public_key the router's?)",
+                         self->endpoint,
+                         event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "key not allowed"
+                                                                  : "CURVE mismatch");
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         self->disconnects++;
         base_log(self->log, WEFT_LOG_NOTICE, "zmq: lost the router at %s; reconnecting",
@@ -154,6 +167,32 @@ static int64_t s_holdoff(void *arg)
 {
     edge_zmq_t *self = arg;
     return self->holdoff ? self->holdoff(self->arg) : 0;
+}
+
+/* Loads the CURVE keys when configured and makes the SUB a CURVE client. Returns 0 or -1. */
+static int s_curve(edge_zmq_t *self, const edge_zmq_opts_t *opts)
+{
+    char err[600];
+    int rc = wire_curve_client_keys(opts->curve_server, NULL, NULL, opts->curve_cert, &self->keys,
+                                    err, sizeof err);
+    if (rc == 1)
+        return 0;
+    if (rc < 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: CURVE keys: %s", err);
+        return -1;
+    }
+    if (self->keys.loose_mode)
+        base_log(self->log, WEFT_LOG_WARN,
+                 "curve_secret_key: %s is readable or writable by group or others (chmod 600 it)",
+                 opts->curve_cert);
+    if (wire_curve_client_apply(self->sub, &self->keys) < 0) {
+        base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot set the CURVE keys: %s",
+                 zmq_strerror(errno));
+        return -1;
+    }
+    self->curve = true;
+    base_log(self->log, WEFT_LOG_INFO, "zmq: CURVE on, edge public key %s", self->keys.public_key);
+    return 0;
 }
 
 /* Creates the SUB socket and its monitor (see edge_zmq.h). */
@@ -188,11 +227,15 @@ edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts)
             0 ||
         s_setopt(self, ZMQ_LINGER, 0, "ZMQ_LINGER") < 0)
         goto err;
+    if (s_curve(self, opts) < 0)
+        goto err;
     /* The monitor must exist before the connect, or the first CONNECTED could be missed. The
      * inproc name only has to be unique within this context. */
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, "inproc://weft-edge-sub-monitor-%p", (void *)self);
-    if (zmq_socket_monitor(self->sub, mon_ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) < 0) {
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(self->sub, mon_ep, events) < 0) {
         base_log(self->log, WEFT_LOG_ERROR, "zmq: cannot monitor the SUB socket: %s",
                  zmq_strerror(errno));
         goto err;
@@ -318,6 +361,11 @@ uint64_t edge_zmq_connects(const edge_zmq_t *self)
 uint64_t edge_zmq_disconnects(const edge_zmq_t *self)
 {
     return self->disconnects;
+}
+
+const wire_curve_keys_t *edge_zmq_curve(const edge_zmq_t *self)
+{
+    return self->curve ? &self->keys : NULL;
 }
 
 void *edge_zmq_context(const edge_zmq_t *self)

@@ -24,6 +24,7 @@
 #include "edge_zloop.h"
 
 #include "base_log.h"
+#include "wire_curve.h"
 
 typedef struct edge_zmq edge_zmq_t;
 
@@ -55,9 +56,13 @@ typedef struct edge_zmq_opts {
     edge_zloop_holdoff_fn *holdoff;    /* pause reading after a pass (may be NULL) */
     void *arg;                         /* for on_msg, on_connect and on_pass_end */
     base_log_t *log;                   /* may be NULL */
+    const char *curve_server;          /* CURVE: router's public key or cert (NULL/"" = off) */
+    const char *curve_cert;            /* CURVE: this edge's secret certificate file */
 } edge_zmq_opts_t;
 
-/* Creates a ZeroMQ context and a SUB socket connected to opts->endpoint. NULL on error (logged). */
+/* Creates a ZeroMQ context and a SUB socket connected to opts->endpoint, a CURVE client when
+ * opts->curve_server and curve_cert are set (a loosely protected secret file is warned about).
+ * NULL on error (logged). */
 edge_zmq_t *edge_zmq_new(const edge_zmq_opts_t *opts);
 
 /* Closes the socket and the ZeroMQ context; call edge_zmq_detach() first. Nulls *self_p. */
@@ -79,6 +84,9 @@ int edge_zmq_unsubscribe(edge_zmq_t *self, const void *topic, size_t len);
 
 /* The ZeroMQ context (to create further sockets in; owned by self). */
 void *edge_zmq_context(const edge_zmq_t *self);
+
+/* The CURVE client keys, for the other sockets to the router (edge_hist); NULL when off. */
+const wire_curve_keys_t *edge_zmq_curve(const edge_zmq_t *self);
 
 /* Messages received since creation. */
 uint64_t edge_zmq_received(const edge_zmq_t *self);

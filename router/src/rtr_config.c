@@ -76,6 +76,12 @@ static const base_conf_entry_t s_table[] = {
      "retries later (0 = no cap)"},
     {"history_burst", BASE_CONF_INT, offsetof(rtr_config_t, history_burst), "20000", 1, 10000000,
      "history requests an edge may send at once above history_rate"},
+    {"curve_secret_key", BASE_CONF_STR, offsetof(rtr_config_t, curve_secret_key), "", 0, 4096,
+     "the router's secret certificate file (weft-keygen's NAME_secret): intake, fan-out and "
+     "history become CURVE servers (\"\" = plain TCP, no authentication)"},
+    {"curve_clients_dir", BASE_CONF_STR, offsetof(rtr_config_t, curve_clients_dir), "", 0, 4096,
+     "directory of the public certificates of allowed publishers, edges and tools; changes are "
+     "picked up within a second (required with curve_secret_key)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

@@ -42,6 +42,8 @@ typedef struct rtr_config {
     int publish_burst;        /* events a publisher session may send at once over the rate */
     int history_rate;         /* history requests/s per edge; 0 = no cap */
     int history_burst;        /* history requests an edge may send at once over the rate */
+    char *curve_secret_key;   /* the router's secret certificate file; "" = no CURVE */
+    char *curve_clients_dir;  /* directory of allowed client public certificates (CURVE) */
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */

@@ -50,7 +50,7 @@ static int s_setsockopt_int(rtr_hsvc_t *self, int opt, int value, const char *wh
 }
 
 /* Creates and binds the service; see rtr_hsvc.h. */
-rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
+rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, rtr_curve_t *curve, uint64_t epoch,
                          rtr_history_t *history, rtr_rooms_t *rooms, rtr_stats_t *stats,
                          base_log_t *log)
 {
@@ -84,6 +84,8 @@ rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
     if (s_setsockopt_int(self, ZMQ_LINGER, RTR_HSVC_LINGER_MS, "history linger") < 0 ||
         s_setsockopt_int(self, ZMQ_SNDHWM, conf->history_hwm, "history_hwm") < 0 ||
         zmq_setsockopt(self->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        goto err;
+    if (curve && rtr_curve_serve(curve, self->sock, "history") < 0)
         goto err;
     if (!conf->history || !*conf->history) {
         base_log(log, WEFT_LOG_ERROR, "cannot bind history: no endpoint configured");

@@ -30,6 +30,7 @@
 
 #include "base_log.h"
 #include "rtr_config.h"
+#include "rtr_curve.h"
 #include "rtr_history.h"
 #include "rtr_rooms.h"
 
@@ -38,11 +39,12 @@ typedef struct rtr_stats rtr_stats_t;
 
 /*
  * Creates the service: a ROUTER socket in ctx bound at conf->history with SNDHWM
- * conf->history_hwm. history, rooms and stats are borrowed (the service answers from the first
- * two and counts into the third) and must outlive it; log may be NULL. epoch is the router's.
+ * conf->history_hwm, made a CURVE server by curve (rtr_curve.h) unless curve is NULL. history,
+ * rooms and stats are borrowed (the service answers from the first two and counts into the
+ * third) and must outlive it; log may be NULL. epoch is the router's.
  * Returns NULL, after logging why, on failure.
  */
-rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, uint64_t epoch,
+rtr_hsvc_t *rtr_hsvc_new(void *ctx, const rtr_config_t *conf, rtr_curve_t *curve, uint64_t epoch,
                          rtr_history_t *history, rtr_rooms_t *rooms, rtr_stats_t *stats,
                          base_log_t *log);
 

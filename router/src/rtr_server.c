@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "rtr_curve.h"
 #include "rtr_history.h"
 #include "rtr_hsvc.h"
 #include "rtr_jarena.h"
@@ -51,7 +52,8 @@
 
 struct rtr_server {
     base_log_t *log;                                /* borrowed logger (NULL: silent) */
-    void *ctx;                                      /* ZeroMQ context, owned */
+    void *ctx;                                      /* ZeroMQ context (owned unless curve) */
+    rtr_curve_t *curve;                             /* CURVE server side, NULL when off */
     void *intake;                                   /* XSUB: events in, acks out */
     void *fanout;                                   /* XPUB: stamped events out, subscriptions in */
     int stop_fd;                                    /* eventfd written by rtr_server_stop() */
@@ -148,6 +150,8 @@ static int s_open_intake(rtr_server_t *self, const rtr_config_t *conf)
         s_setsockopt_int(self, self->intake, ZMQ_RCVHWM, conf->intake_hwm, "intake_hwm") < 0 ||
         zmq_setsockopt(self->intake, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
         return -1;
+    if (self->curve && rtr_curve_serve(self->curve, self->intake, "intake") < 0)
+        return -1;
     if (s_bind(self, self->intake, "intake", conf->intake, self->intake_ep) < 0)
         return -1;
     /* XSUB subscriptions are messages: \x01 + empty prefix = everything. XSUB replays it to
@@ -170,6 +174,8 @@ static int s_open_fanout(rtr_server_t *self, const rtr_config_t *conf)
     }
     if (s_setsockopt_int(self, self->fanout, ZMQ_LINGER, RTR_LINGER_MS, "fanout linger") < 0 ||
         s_setsockopt_int(self, self->fanout, ZMQ_SNDHWM, conf->fanout_hwm, "fanout_hwm") < 0)
+        return -1;
+    if (self->curve && rtr_curve_serve(self->curve, self->fanout, "fanout") < 0)
         return -1;
     return s_bind(self, self->fanout, "fanout", conf->fanout, self->fanout_ep);
 }
@@ -283,7 +289,7 @@ static int s_rights_open(rtr_server_t *self, const rtr_config_t *conf)
         return -1;
     }
     /* Why only then: User-Id and certificate properties exist only under CURVE; reading them
-     * costs a metadata lookup per event. (CURVE: also set when the intake is a CURVE server.) */
+     * costs a metadata lookup per event. (Also set when the intake is a CURVE server.) */
     self->check_identity = true;
     return s_rights_load(self);
 }
@@ -328,20 +334,31 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log)
         base_log(log, WEFT_LOG_ERROR, "cannot create eventfd: %s", strerror(errno));
         goto err;
     }
-    self->ctx = zmq_ctx_new();
+    /* With CURVE the sockets live in czmq's context, where zauth answers ZAP (rtr_curve.h). */
+    if (conf->curve_secret_key && *conf->curve_secret_key) {
+        self->curve = rtr_curve_new(conf->curve_secret_key, conf->curve_clients_dir,
+                                    conf->io_threads, &self->stats, log);
+        if (!self->curve)
+            goto err;
+        self->ctx = rtr_curve_context(self->curve);
+        /* Certificates may carry rooms/types metadata that restrict their holders, rights
+         * file or not (one metadata lookup per event, only under CURVE). */
+        self->check_identity = true;
+    } else
+        self->ctx = zmq_ctx_new();
     if (!self->ctx) {
         base_log(log, WEFT_LOG_ERROR, "cannot create ZeroMQ context: %s", zmq_strerror(errno));
         goto err;
     }
-    if (zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, conf->io_threads) != 0) {
+    if (!self->curve && zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, conf->io_threads) != 0) {
         base_log(log, WEFT_LOG_ERROR, "cannot set io_threads=%d: %s", conf->io_threads,
                  zmq_strerror(errno));
         goto err;
     }
     if (s_open_intake(self, conf) < 0 || s_open_fanout(self, conf) < 0)
         goto err;
-    self->hsvc =
-        rtr_hsvc_new(self->ctx, conf, self->epoch, self->history, self->rooms, &self->stats, log);
+    self->hsvc = rtr_hsvc_new(self->ctx, conf, self->curve, self->epoch, self->history,
+                              self->rooms, &self->stats, log);
     if (!self->hsvc)
         goto err;
     /* libzmq starts its I/O threads with the first socket, so they exist by now. */
@@ -375,8 +392,9 @@ void rtr_server_destroy(rtr_server_t **self_p)
     if (self->fanout)
         zmq_close(self->fanout);
     rtr_hsvc_destroy(&self->hsvc);
-    if (self->ctx)
+    if (self->ctx && !self->curve)
         zmq_ctx_term(self->ctx);
+    rtr_curve_destroy(&self->curve); /* after its sockets closed; czmq ends its context at exit */
     if (self->stop_fd >= 0)
         close(self->stop_fd);
     /* History first: it detaches its rings from rooms the table is about to free. */
@@ -834,6 +852,8 @@ static void s_timers(rtr_server_t *self, uint64_t now)
             base_log(self->log, WEFT_LOG_INFO, "forgot %zu silent publisher session(s)", expired);
         }
         rtr_history_expire(self->history, now);
+        if (self->curve)
+            rtr_curve_tick(self->curve);
         self->next_sweep_ms = now + RTR_SWEEP_MS;
     }
     if (self->head_interval_ms && now >= self->next_head_ms) {

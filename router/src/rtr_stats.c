@@ -22,6 +22,13 @@ __attribute__((format(printf, 4, 5))) static void s_append(char *buf, size_t len
     *off = (size_t)n >= len - *off ? len - 1 : *off + (size_t)n;
 }
 
+/* The name of a CURVE refusal reason. */
+const char *rtr_curve_deny_name(rtr_curve_deny_t reason)
+{
+    static const char *const names[RTR_CURVE_DENY__COUNT] = {"key", "mechanism", "handshake"};
+    return (unsigned)reason < RTR_CURVE_DENY__COUNT ? names[reason] : "?";
+}
+
 /* Renders the summary line logged periodically and at exit. */
 char *rtr_stats_format(const rtr_stats_t *s, char *buf, size_t len)
 {
@@ -68,5 +75,13 @@ char *rtr_stats_format(const rtr_stats_t *s, char *buf, size_t len)
         if (s->refused_by[r])
             s_append(buf, len, &off, " refused_%s=%" PRIu64, wire_refusal_name((unsigned)r),
                      s->refused_by[r]);
+    if (s->curve_accepted || s->curve_denied || s->curve_reloads)
+        s_append(buf, len, &off,
+                 " curve_accepted=%" PRIu64 " curve_denied=%" PRIu64 " curve_reloads=%" PRIu64,
+                 s->curve_accepted, s->curve_denied, s->curve_reloads);
+    for (int r = 0; r < RTR_CURVE_DENY__COUNT; r++)
+        if (s->curve_denied_by[r])
+            s_append(buf, len, &off, " curve_denied_%s=%" PRIu64,
+                     rtr_curve_deny_name((rtr_curve_deny_t)r), s->curve_denied_by[r]);
     return buf;
 }

@@ -14,6 +14,17 @@
 #include "wire_hist.h"
 #include "wire_envelope.h"
 
+/* Why a CURVE handshake on a router socket was refused (rtr_curve.h). */
+typedef enum rtr_curve_deny {
+    RTR_CURVE_DENY_KEY = 0,       /* client key not in curve_clients_dir (ZAP said 400) */
+    RTR_CURVE_DENY_MECHANISM = 1, /* the peer does not speak CURVE (a plain client) */
+    RTR_CURVE_DENY_HANDSHAKE = 2, /* bad handshake: wrong server key, malformed, ZAP failure */
+    RTR_CURVE_DENY__COUNT
+} rtr_curve_deny_t;
+
+/* The reason's name in logs and stats ("key", "mechanism", "handshake"). */
+const char *rtr_curve_deny_name(rtr_curve_deny_t reason);
+
 typedef struct rtr_stats {
     uint64_t received;                    /* messages read from intake, valid or not */
     uint64_t accepted;                    /* events stamped and published on fan-out */
@@ -52,10 +63,16 @@ typedef struct rtr_stats {
     uint64_t rights_reloads;                   /* rights file loads that succeeded (start, SIGHUP) */
     uint64_t rights_reload_errors;             /* loads that failed (the old rights stay) */
     uint64_t history_throttled;                /* history requests answered busy (rate cap) */
+    /* CURVE (rtr_curve.h): all zero when no curve_secret_key is configured. */
+    uint64_t curve_accepted;                          /* handshakes that passed */
+    uint64_t curve_denied;                            /* handshakes refused (sum of _by) */
+    uint64_t curve_denied_by[RTR_CURVE_DENY__COUNT];  /* handshakes refused by reason */
+    uint64_t curve_reloads;                           /* allowlist reloads after a change */
 } rtr_stats_t;
 
 /* Writes a one-line "key=value ..." summary into buf (always NUL-terminated when len > 0).
- * Invalid reasons and bad-request reasons with a zero count are left out. Fields are only ever
+ * Invalid reasons and bad-request reasons with a zero count are left out, and so are the CURVE
+ * counters while all are zero. Fields are only ever
  * appended, so scripts that grep the line keep working. Returns buf. */
 char *rtr_stats_format(const rtr_stats_t *stats, char *buf, size_t len);
 

@@ -138,6 +138,15 @@ typedef struct weft_pub_opts {
     weft_ack_fn *on_ack;     /* acknowledged events, on the I/O thread (default NULL) */
     weft_state_fn *on_state; /* connection changes, on the I/O thread (default NULL) */
     void *callback_arg;      /* passed to on_ack, on_state and on_refused (default NULL) */
+    /* Added in 0.3.0: CURVE to a router with curve_secret_key (docs/security.md, "Agent side:
+     * CURVE keys"). All NULL (the default): plain TCP. Otherwise set the router's key and this
+     * agent's pair, either as Z85 text or as the secret certificate file weft-keygen wrote; a
+     * missing or bad key makes weft_pub_new() fail (NULL, with a log line). The strings are read
+     * during weft_pub_new() only. */
+    const char *curve_server_key; /* the router's public key: 40 Z85 characters or cert file */
+    const char *curve_public_key; /* this agent's public key, 40 Z85 characters */
+    const char *curve_secret_key; /* this agent's secret key, 40 Z85 characters */
+    const char *curve_cert;       /* or this agent's secret certificate file (NAME_secret) */
     weft_refused_fn *on_refused; /* events the router refused, on the I/O thread (default NULL) */
 } weft_pub_opts_t;
 

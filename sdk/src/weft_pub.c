@@ -46,6 +46,7 @@
 #include "sdk_log.h"
 #include "sdk_outq.h"
 #include "sdk_upstream.h"
+#include "wire_curve.h"
 #include "wire_envelope.h"
 
 #define S_SNDHWM 10000                       /* messages ZeroMQ may queue towards the router */
@@ -249,8 +250,9 @@ static int s_sockopt(void *sock, int option, int value, const char *name)
     return -1;
 }
 
-/* Creates the context and the XPUB and starts connecting. Returns 0 or -1 (logged). */
-static int s_socket_open(weft_pub_t *self)
+/* Creates the context and the XPUB (a CURVE client with curve, when not NULL) and starts
+ * connecting. Returns 0 or -1 (logged). */
+static int s_socket_open(weft_pub_t *self, const wire_curve_keys_t *curve)
 {
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
@@ -270,6 +272,10 @@ static int s_socket_open(weft_pub_t *self)
         s_sockopt(self->sock, ZMQ_RECONNECT_IVL, S_RECONNECT_IVL_MS, "ZMQ_RECONNECT_IVL") ||
         s_sockopt(self->sock, ZMQ_RECONNECT_IVL_MAX, S_RECONNECT_MAX_MS, "ZMQ_RECONNECT_IVL_MAX"))
         return -1;
+    if (curve && wire_curve_client_apply(self->sock, curve) != 0) {
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: cannot set the CURVE keys: %s", zmq_strerror(errno));
+        return -1;
+    }
     if (zmq_connect(self->sock, self->endpoint) != 0) {
         sdk_log(WEFT_LOG_ERROR, "weft_pub_new: cannot connect to '%s': %s", self->endpoint,
                   zmq_strerror(errno));
@@ -681,6 +687,18 @@ weft_pub_t *weft_pub_new_sized(const char *endpoint, const weft_pub_opts_t *opts
     }
     if (s_opts_check(&o) < 0)
         return NULL;
+    char why[600];
+    wire_curve_keys_t keys;
+    int plain = wire_curve_client_keys(o.curve_server_key, o.curve_public_key, o.curve_secret_key,
+                                       o.curve_cert, &keys, why, sizeof why);
+    if (plain < 0) {
+        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: CURVE %s", why);
+        return NULL;
+    }
+    if (keys.loose_mode)
+        sdk_log(WEFT_LOG_WARN, "weft_pub_new: %s is readable by group or others (chmod 600 it)",
+                o.curve_cert);
+    o.curve_server_key = o.curve_public_key = o.curve_secret_key = o.curve_cert = NULL;
 
     weft_pub_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -715,7 +733,9 @@ weft_pub_t *weft_pub_new_sized(const char *endpoint, const weft_pub_opts_t *opts
         sdk_log(WEFT_LOG_ERROR, "weft_pub_new: out of resources: %s", strerror(errno));
         goto err;
     }
-    if (s_socket_open(self) < 0)
+    rc = s_socket_open(self, plain ? NULL : &keys);
+    explicit_bzero(&keys, sizeof keys);
+    if (rc < 0)
         goto err;
     rc = pthread_create(&self->thread, NULL, s_io_main, self);
     if (rc != 0) {

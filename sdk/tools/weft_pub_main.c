@@ -31,6 +31,8 @@ typedef struct pub_args {
     const char *room;     /* single-event mode */
     const char *type;     /* single-event mode */
     const char *json;     /* single-event mode */
+    const char *curve_server; /* CURVE: the router's public key or certificate file */
+    const char *curve_cert;   /* CURVE: this agent's secret certificate file */
 } pub_args_t;
 
 /* Prints usage to out. */
@@ -52,6 +54,8 @@ static void s_usage(FILE *out)
             "                    (default 5000)\n"
             "  --id ID           publisher id (default <hostname>-<pid>)\n"
             "  --stdin           same as '-'\n"
+            "  --curve-server-key K  the router's public key (Z85) or certificate file (CURVE)\n"
+            "  --curve-cert F    this agent's secret certificate file (weft-keygen NAME_secret)\n"
             "  --help            this text\n"
             "\n"
             "Prints 'published=N acked=N refused=N invalid=N' to stderr at the end. Exit status:\n"
@@ -76,7 +80,10 @@ static int s_parse_args(int argc, char **argv, pub_args_t *a)
         {"endpoint", required_argument, NULL, 'e'}, {"critical", no_argument, NULL, 'c'},
         {"key", required_argument, NULL, 'k'},      {"timeout-ms", required_argument, NULL, 't'},
         {"id", required_argument, NULL, 'i'},       {"stdin", no_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {"curve-server-key", required_argument, NULL, 'S'},
+        {"curve-cert", required_argument, NULL, 'C'},
+        {NULL, 0, NULL, 0},
     };
     *a = (pub_args_t){.endpoint = "tcp://127.0.0.1:5555", .timeout_ms = 5000};
     opterr = 0;
@@ -97,6 +104,12 @@ static int s_parse_args(int argc, char **argv, pub_args_t *a)
             break;
         case 's':
             a->from_stdin = true;
+            break;
+        case 'S':
+            a->curve_server = optarg;
+            break;
+        case 'C':
+            a->curve_cert = optarg;
             break;
         case 'h':
             s_usage(stdout);
@@ -227,6 +240,8 @@ int main(int argc, char **argv)
     weft_pub_opts_init(&opts);
     opts.publisher_id = a.id;
     opts.block_ms = a.timeout_ms; /* a script would rather wait than lose events */
+    opts.curve_server_key = a.curve_server;
+    opts.curve_cert = a.curve_cert;
     weft_pub_t *pub = weft_pub_new(a.endpoint, &opts);
     if (!pub) {
         fprintf(stderr, "weft-pub: cannot create a publisher for %s\n", a.endpoint);

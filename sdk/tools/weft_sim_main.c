@@ -40,6 +40,8 @@ typedef struct sim_args {
     uint64_t seed;        /* generator seed */
     bool seed_given;      /* --seed was passed (else one is made up and printed) */
     int timeout_ms;       /* how long the final flush may take */
+    const char *curve_server; /* CURVE: the router's public key or certificate file */
+    const char *curve_cert;   /* CURVE: the agents' secret certificate file (one shared key) */
 } sim_args_t;
 
 /* Records the signal; everything else happens in the main loop. */
@@ -66,6 +68,8 @@ static void s_usage(FILE *out)
             "  --projects P      projects the agents belong to, agent i in i %% P (default 3)\n"
             "  --seed X          seed for reproducible traffic (default: from the clock)\n"
             "  --timeout-ms N    how long the final flush may take (default 5000)\n"
+            "  --curve-server-key K  the router's public key (Z85) or certificate file (CURVE)\n"
+            "  --curve-cert F    the agents' secret certificate file (weft-keygen NAME_secret)\n"
             "  --help            this text\n"
             "\n"
             "Prints a stats line every 5 s and a summary at the end (stderr). Exit status: 0\n"
@@ -110,6 +114,8 @@ static int s_parse_args(int argc, char **argv, sim_args_t *a)
         {"seed", required_argument, NULL, 's'},
         {"timeout-ms", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
+        {"curve-server-key", required_argument, NULL, 'S'},
+        {"curve-cert", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     *a = (sim_args_t){.endpoint = "tcp://127.0.0.1:5555",
@@ -149,6 +155,12 @@ static int s_parse_args(int argc, char **argv, sim_args_t *a)
         case 't':
             ok = s_parse_u64(optarg, 0, 86400000, &u);
             a->timeout_ms = (int)u;
+            break;
+        case 'S':
+            a->curve_server = optarg;
+            break;
+        case 'C':
+            a->curve_cert = optarg;
             break;
         case 'h':
             s_usage(stdout);
@@ -243,6 +255,8 @@ int main(int argc, char **argv)
         weft_pub_opts_init(&opts);
         opts.publisher_id = agents[i] ? sim_agent_id(agents[i]) : NULL;
         opts.linger_ms = 0; /* the final flush below already waited */
+        opts.curve_server_key = a.curve_server;
+        opts.curve_cert = a.curve_cert;
         pubs[i] = agents[i] ? weft_pub_new(a.endpoint, &opts) : NULL;
         if (!pubs[i]) {
             fprintf(stderr, "weft-sim: cannot create agent %u for %s\n", i, a.endpoint);

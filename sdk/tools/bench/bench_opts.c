@@ -41,6 +41,8 @@ static const base_conf_entry_t s_table[] = {
      "WebSocket clients; client i joins room i % rooms on edge i % edges"},
     {"rooms", BASE_CONF_INT, O(rooms), "1", 1, 1000000, "rooms the events and clients spread over"},
     {"edges", BASE_CONF_INT, O(edges), "1", 1, 64, "edges to spawn (--spawn)"},
+    {"curve", BASE_CONF_BOOL, O(curve), "false", 0, 0,
+     "with --spawn: CURVE on every ZeroMQ link (keys generated into a temporary directory)"},
     {"rate", BASE_CONF_DOUBLE, O(rate), "1000", 0.01, 1e8,
      "events per second published, all rooms together (--search: the first rate tried)"},
     {"duration", BASE_CONF_DOUBLE, O(duration), "10", 0.1, 86400, "seconds measured per run"},
@@ -230,6 +232,10 @@ static int s_check(bench_opts_t *o, FILE *err)
     }
     if (o->floor_pack != 1) {
         fprintf(err, "weft-bench: --floor-pack applies to --mode floor only\n");
+        return -1;
+    }
+    if (o->curve && (!o->spawn || o->mode_id == BENCH_MODE_ROUTER || o->mode_id == BENCH_MODE_SOAK)) {
+        fprintf(err, "weft-bench: --curve needs --spawn, and a mode with edges (not soak)\n");
         return -1;
     }
     if (o->router_cpu >= 0 && !o->spawn && !o->router_pid) {

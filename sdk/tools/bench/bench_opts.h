@@ -31,6 +31,7 @@ typedef struct bench_opts {
     char *edge_bin;         /* weft-edge to spawn ("" = look next to weft-bench) */
     char *router_arg;       /* extra flags for the spawned router */
     char *edge_arg;         /* extra flags for each spawned edge */
+    bool curve;             /* --spawn with CURVE on every ZeroMQ link (bench_curve.h) */
     char *router_intake;    /* target fabric: the router's intake endpoint */
     char *router_fanout;    /* target fabric, router mode: the router's fan-out endpoint */
     char *edge;             /* target fabric: ws://host:port[/path] list, comma-separated */

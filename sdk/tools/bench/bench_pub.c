@@ -178,6 +178,7 @@ static int s_raw_open(bench_pub_t *self, const bench_pub_conf_t *conf)
             s_raw_opt(rp->sock, ZMQ_XPUB_NODROP, 1) || s_raw_opt(rp->sock, ZMQ_XPUB_VERBOSER, 1) ||
             s_raw_opt(rp->sock, ZMQ_IMMEDIATE, 1) || s_raw_opt(rp->sock, ZMQ_LINGER, 0) ||
             s_raw_opt(rp->sock, ZMQ_SNDHWM, RAW_SNDHWM) ||
+            (conf->curve && wire_curve_client_apply(rp->sock, conf->curve) != 0) ||
             zmq_connect(rp->sock, conf->intake) != 0) {
             base_log(self->log, WEFT_LOG_ERROR, "raw publisher: cannot connect to %s: %s",
                      conf->intake, zmq_strerror(errno));
@@ -298,6 +299,11 @@ bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log)
         opts.max_buffered = 200000;
         opts.max_buffered_bytes = (size_t)256 << 20;
         opts.max_payload = len > WEFT_PAYLOAD_DEFAULT_MAX ? len : WEFT_PAYLOAD_DEFAULT_MAX;
+        if (conf->curve) {
+            opts.curve_server_key = conf->curve->server;
+            opts.curve_public_key = conf->curve->public_key;
+            opts.curve_secret_key = conf->curve->secret_key;
+        }
         self->pubs[i] = weft_pub_new(conf->intake, &opts);
         if (!self->pubs[i]) {
             base_log(log, WEFT_LOG_ERROR, "cannot create a publisher for %s", conf->intake);
@@ -310,7 +316,7 @@ bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log)
 }
 
 bench_pub_t *bench_pub_from_opts(const bench_opts_t *o, const char *intake, char *const *rooms,
-                                 size_t nrooms, base_log_t *log)
+                                 size_t nrooms, const wire_curve_keys_t *curve, base_log_t *log)
 {
     bench_pub_conf_t pc = {.intake = intake,
                            .npubs = o->publishers,
@@ -320,7 +326,8 @@ bench_pub_t *bench_pub_from_opts(const bench_opts_t *o, const char *intake, char
                            .kind = strcmp(o->publisher, "raw") == 0 ? BENCH_PUB_RAW
                                                                     : BENCH_PUB_LIBWEFT,
                            .connect_timeout_ms = (int)(o->start_timeout * 1000),
-                           .critical_every = (unsigned)o->critical_every};
+                           .critical_every = (unsigned)o->critical_every,
+                           .curve = curve};
     return bench_pub_new(&pc, log);
 }
 

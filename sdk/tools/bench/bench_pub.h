@@ -38,6 +38,7 @@
 
 #include "base_log.h"
 #include "bench_opts.h"
+#include "wire_curve.h"
 
 typedef struct bench_pub bench_pub_t;
 
@@ -66,15 +67,17 @@ typedef struct bench_pub_conf {
     bench_pub_kind_t kind;   /* libweft or raw */
     int connect_timeout_ms;  /* raw: how long to wait for the router's subscription */
     unsigned critical_every; /* every Nth bench.ev event of a room is critical (0: none) */
+    const wire_curve_keys_t *curve; /* CURVE client keys (borrowed; NULL: plain) */
 } bench_pub_conf_t;
 
 /* Creates the publishers. NULL on failure (logged). */
 bench_pub_t *bench_pub_new(const bench_pub_conf_t *conf, base_log_t *log);
 
 /* Creates the publishers weft-bench's settings ask for (--publishers, --payload, --publisher,
- * --start-timeout, --critical-every) on intake for rooms. NULL on failure (logged). */
+ * --start-timeout, --critical-every) on intake for rooms, with CURVE keys (borrowed; NULL:
+ * plain). NULL on failure (logged). */
 bench_pub_t *bench_pub_from_opts(const bench_opts_t *o, const char *intake, char *const *rooms,
-                                 size_t nrooms, base_log_t *log);
+                                 size_t nrooms, const wire_curve_keys_t *curve, base_log_t *log);
 
 /* Stops the pacing thread if it runs, destroys the publishers (waiting for acks up to their
  * linger) and nulls *self_p. NULL-safe. */

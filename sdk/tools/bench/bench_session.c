@@ -21,6 +21,7 @@
 
 #include "base_clock.h"
 #include "bench_client.h"
+#include "bench_curve.h"
 #include "bench_fabric.h"
 #include "bench_floor.h"
 #include "bench_locate.h"
@@ -39,6 +40,7 @@ struct bench_session {
     base_log_t *log;                          /* messages */
     volatile sig_atomic_t *stop;              /* set by a signal */
     bench_fabric_t *fabric;                   /* spawned daemons, or NULL */
+    bench_curve_t *curve;                     /* --curve keys, or NULL */
     bench_floor_t *floor;                     /* the floor server (--mode floor), or NULL */
     char intake[256];                         /* router intake (publishers) */
     char fanout[256];                         /* router fan-out (router mode) */
@@ -306,11 +308,15 @@ static int s_setup_fabric(bench_session_t *self)
             (nedges > 0 && bench_locate_bin(o->edge_bin, "edge", "weft-edge", edge_bin, sizeof edge_bin,
                                       self->log) < 0))
             return -1;
+        if (o->curve && !(self->curve = bench_curve_new(o->router_arg, o->edge_arg, self->log)))
+            return -1;
         bench_fabric_conf_t fc = {.router_bin = router_bin,
                                   .edge_bin = edge_bin,
                                   .nedges = nedges,
-                                  .router_args = o->router_arg,
-                                  .edge_args = o->edge_arg,
+                                  .router_args = self->curve ? bench_curve_router_args(self->curve)
+                                                             : o->router_arg,
+                                  .edge_args = self->curve ? bench_curve_edge_args(self->curve)
+                                                           : o->edge_arg,
                                   .log_dir = o->log_dir,
                                   .start_timeout_ms = (int)(o->start_timeout * 1000),
                                   .auth_secret = o->auth_secret[0] ? o->auth_secret : NULL};
@@ -481,7 +487,8 @@ bench_session_t *bench_session_new(const bench_opts_t *o, base_log_t *log,
     if (s_start_workers(self) < 0)
         goto err;
     if (o->mode_id == BENCH_MODE_FABRIC || o->mode_id == BENCH_MODE_ROUTER) {
-        self->pub = bench_pub_from_opts(o, self->intake, self->rooms, self->nrooms, log);
+        self->pub = bench_pub_from_opts(o, self->intake, self->rooms, self->nrooms,
+                                        self->curve ? bench_curve_keys(self->curve) : NULL, log);
         if (!self->pub)
             goto err;
     }
@@ -969,6 +976,7 @@ void bench_session_destroy(bench_session_t **self_p, bool failed)
     bench_pub_destroy(&self->pub);
     bench_floor_stop(&self->floor);
     bench_fabric_stop(&self->fabric, failed || self->o->keep_logs);
+    bench_curve_destroy(&self->curve);
     bench_ctl_destroy(&self->ctl);
     if (self->rooms)
         for (size_t r = 0; r < self->nrooms; r++)

@@ -666,7 +666,7 @@ bench_soak_t *bench_soak_new(const bench_opts_t *o, base_log_t *log, volatile si
             goto err;
     self->next_kill = self->nedges > 1 ? 1 : 0;
     if (!(self->pub = bench_pub_from_opts(o, bench_fabric_intake(self->fabric), self->rooms,
-                                          self->nrooms, log)))
+                                          self->nrooms, NULL, log)))
         goto err;
 
     /* Router, edges, the bench: the processes sampled. */

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <czmq.h>
+
 #include "edge_config.h"
 #include "wire_envelope.h"
 #include "base_log.h"
@@ -237,6 +239,63 @@ static void test_delivery_settings(void **state)
     edge_config_free(&conf);
 }
 
+/* CURVE keys: both or neither, a readable secret certificate, a valid router key. */
+static void test_curve_keys(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/weft-edge-curve.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char base[64], secret[80], missing[80];
+    snprintf(base, sizeof base, "%s/edge", dir);
+    snprintf(secret, sizeof secret, "%s/edge_secret", dir);
+    snprintf(missing, sizeof missing, "%s/nothing_secret", dir);
+    zcert_t *cert = zcert_new();
+    assert_non_null(cert);
+    assert_int_equal(zcert_save(cert, base), 0);
+    char z85[41];
+    snprintf(z85, sizeof z85, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+
+    edge_config_t conf;
+    char out[4096] = "", err[1024] = "";
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--router-public-key", z85,
+                           NULL),
+                     BASE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "router_public_key: set without curve_secret_key"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--curve-secret-key", secret,
+                           NULL),
+                     BASE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "curve_secret_key: set without router_public_key"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--router-public-key", z85,
+                           "--curve-secret-key", missing, NULL),
+                     BASE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "curve_secret_key: "));
+    assert_non_null(strstr(err, "No such file"));
+    edge_config_free(&conf);
+    err[0] = '\0';
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--router-public-key",
+                           "not-a-key", "--curve-secret-key", secret, NULL),
+                     BASE_CONF_EXIT_ERR);
+    assert_non_null(strstr(err, "router_public_key: "));
+    edge_config_free(&conf);
+    /* The router's key as Z85 text or as its certificate file: both start. */
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--router-public-key", z85,
+                           "--curve-secret-key", secret, NULL),
+                     BASE_CONF_RUN);
+    edge_config_free(&conf);
+    assert_int_equal(s_run(&conf, out, sizeof out, err, sizeof err, "--router-public-key", base,
+                           "--curve-secret-key", secret, NULL),
+                     BASE_CONF_RUN);
+    edge_config_free(&conf);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_example_file_loads(void **state)
 {
     /* The shipped example must stay loadable: it is the documentation of every key. */
@@ -270,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_defaults),           cmocka_unit_test(test_flags_override_file),
         cmocka_unit_test(test_bounds_and_errors),  cmocka_unit_test(test_print_check_help),
         cmocka_unit_test(test_example_file_loads), cmocka_unit_test(test_delivery_settings),
+        cmocka_unit_test(test_curve_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,7 @@ static int s_setup(void **state)
         .max_events = MAX_EVENTS, .max_age_ms = 3600 * 1000, .max_bytes = 1 << 24});
     assert_non_null(f->rooms);
     assert_non_null(f->history);
-    f->hsvc = rtr_hsvc_new(f->ctx, &f->conf, EPOCH, f->history, f->rooms, &f->stats, NULL);
+    f->hsvc = rtr_hsvc_new(f->ctx, &f->conf, NULL, EPOCH, f->history, f->rooms, &f->stats, NULL);
     assert_non_null(f->hsvc);
     assert_string_equal(rtr_hsvc_endpoint(f->hsvc), "inproc://test-rtr-hsvc");
     f->dealer = zmq_socket(f->ctx, ZMQ_DEALER);
@@ -346,7 +346,7 @@ static void test_bad_requests(void **state)
 static void test_bind_conflict(void **state)
 {
     fixture_t *f = *state;
-    assert_null(rtr_hsvc_new(f->ctx, &f->conf, EPOCH, f->history, f->rooms, &f->stats, NULL));
+    assert_null(rtr_hsvc_new(f->ctx, &f->conf, NULL, EPOCH, f->history, f->rooms, &f->stats, NULL));
 }
 
 /* history_rate: an edge over its cap gets busy (no events; malformed requests count too), other
@@ -360,7 +360,7 @@ static void test_rate_cap(void **state)
     f->conf.history_burst = 3;
     free(f->conf.history);
     f->conf.history = strdup("inproc://test-rtr-hsvc-rate"); /* the old name may still be bound */
-    f->hsvc = rtr_hsvc_new(f->ctx, &f->conf, EPOCH, f->history, f->rooms, &f->stats, NULL);
+    f->hsvc = rtr_hsvc_new(f->ctx, &f->conf, NULL, EPOCH, f->history, f->rooms, &f->stats, NULL);
     assert_non_null(f->hsvc);
     f->dealer = zmq_socket(f->ctx, ZMQ_DEALER);
     void *other = zmq_socket(f->ctx, ZMQ_DEALER);

@@ -65,8 +65,31 @@ static void test_format(void **state)
     assert_string_equal(small, "");
 }
 
+/* The CURVE counters are absent while all are zero, then listed with nonzero reasons only. */
+static void test_format_curve(void **state)
+{
+    (void)state;
+    rtr_stats_t s;
+    memset(&s, 0, sizeof s);
+    char buf[2048];
+    rtr_stats_format(&s, buf, sizeof buf);
+    assert_null(strstr(buf, "curve"));
+    s.curve_accepted = 4;
+    s.curve_denied = 3;
+    s.curve_denied_by[RTR_CURVE_DENY_KEY] = 2;
+    s.curve_denied_by[RTR_CURVE_DENY_HANDSHAKE] = 1;
+    s.curve_reloads = 1;
+    rtr_stats_format(&s, buf, sizeof buf);
+    assert_non_null(strstr(buf, " curve_accepted=4 curve_denied=3 curve_reloads=1 "
+                                "curve_denied_key=2 curve_denied_handshake=1"));
+    assert_null(strstr(buf, "curve_denied_mechanism"));
+    assert_string_equal(rtr_curve_deny_name(RTR_CURVE_DENY_MECHANISM), "mechanism");
+    assert_string_equal(rtr_curve_deny_name(RTR_CURVE_DENY__COUNT), "?");
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_format)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_format),
+                                       cmocka_unit_test(test_format_curve)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
