@@ -9,7 +9,10 @@
  * clients get no events) and no history (the router refuses their history connection too).
  * Keys copied into the allowlist at runtime work without restarting the router: a new agent,
  * and the refused edge once restarted (libzmq does not retry a connection the server refused).
- * argv[1] is weft-keygen.
+ * Publisher rights by CURVE identity: an agent whose certificate carries rooms/types metadata
+ * may publish only there, and a rights-file line keyed by an agent's public key (added at
+ * runtime, SIGHUP) restricts it whatever publisher id it claims; each refused event reaches the
+ * agent's on_refused with its reason and never a client. argv[1] is weft-keygen.
  */
 #include "it_fabric.h"
 
@@ -23,6 +26,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #define ROOM "curve:room"
 #define EVENT_TYPE "test.curve"
@@ -40,7 +45,16 @@ typedef struct test_ctx {
     int allowed;         /* events of ROOM the allowed agents published so far */
     char keys[512];      /* directory of key pairs */
     char clients[600];   /* the router's allowlist */
+    char rights[600];    /* the router's rights file */
+    char keyed_z85[64];  /* the public key of agent "keyed" */
 } test_ctx_t;
+
+/* What one agent's on_refused saw (called on its I/O thread). */
+typedef struct s_refusals {
+    atomic_int room;  /* WEFT_EDENIEDROOM */
+    atomic_int type;  /* WEFT_EDENIEDTYPE */
+    atomic_int other; /* anything else */
+} s_refusals_t;
 
 /* A path in the key directory (four static slots). */
 static const char *s_key(test_ctx_t *ctx, const char *name)
@@ -52,15 +66,36 @@ static const char *s_key(test_ctx_t *ctx, const char *name)
     return buf[slot];
 }
 
-/* Runs weft-keygen for name; asserts it printed a Z85 key and exited 0. */
-static void s_keygen(test_ctx_t *ctx, const char *name)
+/* Runs weft-keygen for name with up to two --meta entries (NULL: none); asserts it printed a
+ * Z85 key and exited 0, and copies the key into z85 (41 bytes) unless NULL. */
+static void s_keygen_meta(test_ctx_t *ctx, const char *name, const char *meta1, const char *meta2,
+                          char *z85)
 {
     char *out = NULL;
-    char *argv[] = {(char *)g_keygen, "--name", (char *)name, (char *)s_key(ctx, name), NULL};
+    char *argv[9] = {(char *)g_keygen, "--name", (char *)name};
+    int n = 3;
+    if (meta1) {
+        argv[n++] = "--meta";
+        argv[n++] = (char *)meta1;
+    }
+    if (meta2) {
+        argv[n++] = "--meta";
+        argv[n++] = (char *)meta2;
+    }
+    argv[n++] = (char *)s_key(ctx, name);
+    argv[n] = NULL;
     assert_int_equal(ts_run(argv, NULL, 10000, &out), 0);
     assert_non_null(out);
     assert_int_equal(strlen(out), 41); /* 40 Z85 characters and a newline */
+    if (z85)
+        snprintf(z85, 41, "%.40s", out);
     free(out);
+}
+
+/* Runs weft-keygen for name. */
+static void s_keygen(test_ctx_t *ctx, const char *name)
+{
+    s_keygen_meta(ctx, name, NULL, NULL, NULL);
 }
 
 /* Copies name's public certificate into the allowlist. */
@@ -71,11 +106,24 @@ static void s_allow(test_ctx_t *ctx, const char *name)
     assert_int_equal(system(cmd), 0);
 }
 
-/* A publisher with name's keys (NULL: plain, no CURVE). */
-static weft_pub_t *s_pub(test_ctx_t *ctx, const char *name)
+/* Counts a refusal by reason. */
+static void s_on_refused(weft_pub_t *pub, uint64_t seq, int reason, const char *text, void *arg)
+{
+    (void)pub, (void)seq, (void)text;
+    s_refusals_t *r = arg;
+    atomic_fetch_add(reason == WEFT_EDENIEDROOM   ? &r->room
+                     : reason == WEFT_EDENIEDTYPE ? &r->type
+                                                  : &r->other,
+                     1);
+}
+
+/* A publisher with name's keys (NULL: plain, no CURVE), its refusals counted in refusals. */
+static weft_pub_t *s_pub_with(test_ctx_t *ctx, const char *name, s_refusals_t *refusals)
 {
     weft_pub_opts_t opts;
     weft_pub_opts_init(&opts);
+    opts.on_refused = refusals ? s_on_refused : NULL;
+    opts.callback_arg = refusals;
     char id[64], cert[700];
     snprintf(id, sizeof id, "agent-%s", name ? name : "plain");
     opts.publisher_id = id;
@@ -88,6 +136,12 @@ static weft_pub_t *s_pub(test_ctx_t *ctx, const char *name)
     weft_pub_t *pub = weft_pub_new(it_fabric_intake(ctx->fab), &opts);
     assert_non_null(pub);
     return pub;
+}
+
+/* A publisher with name's keys (NULL: plain, no CURVE). */
+static weft_pub_t *s_pub(test_ctx_t *ctx, const char *name)
+{
+    return s_pub_with(ctx, name, NULL);
 }
 
 /* Publishes one event {"who": who, "i": i} into ROOM. */
@@ -157,8 +211,19 @@ static void test_setup(void **state)
     const char *names[] = {"router", "edge", "agent", "stranger", "late", "edge2"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         s_keygen(ctx, names[i]);
+    s_keygen_meta(ctx, "meta", "rooms=" ROOM, "types=test.c*", NULL);
+    s_keygen_meta(ctx, "keyed", NULL, NULL, ctx->keyed_z85);
     s_allow(ctx, "edge");
     s_allow(ctx, "agent");
+    s_allow(ctx, "meta");
+    s_allow(ctx, "keyed");
+    /* A rights file that lists nobody yet, others allowed: the agents above are unrestricted
+     * unless their certificate says otherwise. */
+    snprintf(ctx->rights, sizeof ctx->rights, "%s/rights", it_fabric_dir(ctx->fab));
+    FILE *f = fopen(ctx->rights, "w");
+    assert_non_null(f);
+    fputs("# nobody listed yet\n", f);
+    assert_int_equal(fclose(f), 0);
 
     const char *rargs[] = {"--curve-secret-key",
                            s_key(ctx, "router_secret"),
@@ -166,6 +231,10 @@ static void test_setup(void **state)
                            ctx->clients,
                            "--stats-interval",
                            "1",
+                           "--rights-file",
+                           ctx->rights,
+                           "--rights-default",
+                           "allow",
                            NULL};
     assert_int_equal(it_fabric_start_router(ctx->fab, rargs), 0);
     const char *eargs[] = {"--router-public-key", s_key(ctx, "router"), "--curve-secret-key",
@@ -292,6 +361,73 @@ static void test_reload(void **state)
     ts_wsc_close(c1);
 }
 
+/* Publishes one event of type into room as who; flushes (a refused event is acked too). */
+static void s_publish_to(weft_pub_t *pub, const char *room, const char *type, const char *who)
+{
+    char json[96];
+    snprintf(json, sizeof json, "{\"who\":\"%s\",\"i\":0}", who);
+    assert_int_equal(it_publish(pub, room, type, json), 0);
+    assert_int_equal(weft_pub_flush(pub, IT_WAIT_MS), 0);
+}
+
+/* Waits until the refusal counts are room and type (and nothing else), or fails. */
+static void s_wait_refusals(s_refusals_t *r, int room, int type)
+{
+    for (int i = 0; i < 200 && (atomic_load(&r->room) < room || atomic_load(&r->type) < type);
+         i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&r->room), room);
+    assert_int_equal(atomic_load(&r->type), type);
+    assert_int_equal(atomic_load(&r->other), 0);
+}
+
+/* Rights by CURVE identity: certificate metadata, then a rights-file line keyed by public key. */
+static void test_rights_by_key(void **state)
+{
+    test_ctx_t *ctx = *state;
+    if (!ctx->ready)
+        skip();
+    static s_refusals_t meta_r, keyed_r;
+    weft_pub_t *meta = s_pub_with(ctx, "meta", &meta_r);
+    s_publish_to(meta, ROOM, "test.other", "meta-bad-type");
+    s_publish_to(meta, "curve:elsewhere", EVENT_TYPE, "meta-bad-room");
+    s_publish_to(meta, ROOM, EVENT_TYPE, "meta-ok");
+    s_wait_refusals(&meta_r, 1, 1);
+    weft_pub_destroy(&meta);
+
+    /* "keyed" is unrestricted until the rights file names its key (its publisher id, which it
+     * chooses itself, does not matter under CURVE). */
+    weft_pub_t *keyed = s_pub_with(ctx, "keyed", &keyed_r);
+    s_publish_to(keyed, ROOM, "test.other", "keyed-before");
+    FILE *f = fopen(ctx->rights, "w");
+    assert_non_null(f);
+    fprintf(f, "# the keyed agent, by its public key\n%s rooms=%s types=%s\n", ctx->keyed_z85,
+            ROOM, EVENT_TYPE);
+    fputs("agent-keyed rooms=nothing:* types=*\n", f); /* its claimed id: ignored under CURVE */
+    assert_int_equal(fclose(f), 0);
+    ts_proc_t *router = it_fabric_router(ctx->fab);
+    assert_int_equal(kill(ts_proc_pid(router), SIGHUP), 0);
+    assert_int_equal(ts_proc_wait_log(router, "rights: 2 publisher(s)", IT_WAIT_MS), 0);
+    s_publish_to(keyed, ROOM, "test.other", "keyed-bad-type");
+    s_publish_to(keyed, "curve:elsewhere", EVENT_TYPE, "keyed-bad-room");
+    s_publish_to(keyed, ROOM, EVENT_TYPE, "keyed-ok");
+    s_wait_refusals(&keyed_r, 1, 1);
+    weft_pub_destroy(&keyed);
+
+    /* The allowed events arrived, the refused ones never did. */
+    s_publish_allowed(ctx, 1);
+    const char *arrived[] = {"meta-ok", "keyed-before", "keyed-ok"};
+    for (size_t i = 0; i < 3; i++)
+        if (ts_wsc_wait_count(ctx->good, "event", ROOM, (size_t)ctx->allowed + 3, IT_WAIT_MS) ||
+            s_count_from(ctx->good, arrived[i]) != 1)
+            fail_msg("%s did not arrive once: %s", arrived[i], ts_wsc_describe(ctx->good));
+    assert_int_equal(s_count_from(ctx->good, "meta-bad-type"), 0);
+    assert_int_equal(s_count_from(ctx->good, "keyed-bad-type"), 0);
+    ctx->allowed += 3;
+    assert_int_equal(ts_proc_wait_log(router, "refused_room=2", IT_WAIT_MS), 0);
+    assert_int_equal(ts_proc_wait_log(router, "refused_type=2", IT_WAIT_MS), 0);
+}
+
 /* Everything stops cleanly. */
 static void test_shutdown(void **state)
 {
@@ -321,6 +457,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_prestate(test_plain_publisher, &ctx),
         cmocka_unit_test_prestate(test_refused_edges, &ctx),
         cmocka_unit_test_prestate(test_reload, &ctx),
+        cmocka_unit_test_prestate(test_rights_by_key, &ctx),
         cmocka_unit_test_prestate(test_shutdown, &ctx),
     };
     int failed = cmocka_run_group_tests_name("security_curve", tests, NULL, NULL);
