@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/run.sh: the one test command (README, CI). Installs what is missing, builds Weft twice
 # (build/: normal, build-asan/: AddressSanitizer + UndefinedBehaviorSanitizer) and runs every
-# test in both with ctest. The browser test (label "browser") runs in the normal build only:
-# Chromium under ASan's preload rules would test Chromium, not Weft. Exits nonzero on any failure.
+# test in both with ctest, then builds the libFuzzer targets with clang (build-fuzz/,
+# WEFT_FUZZ=ON) and runs each for WEFT_FUZZ_SECONDS (default 60) under ctest's label "fuzz".
+# The browser test (label "browser") runs in the normal build only: Chromium under ASan's
+# preload rules would test Chromium, not Weft. Exits nonzero on any failure.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,9 +25,11 @@ need_cmd cmake cmake
 need_cmd pkg-config pkg-config
 need_cmd haproxy haproxy
 need_cmd node nodejs
+need_cmd clang clang
 need_cmd npm npm
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-for p in libzmq3-dev libczmq-dev libwebsockets-dev libuv1-dev libjansson-dev libcmocka-dev libssl-dev libjwt-dev; do
+for p in libzmq3-dev libczmq-dev libwebsockets-dev libuv1-dev libjansson-dev libcmocka-dev libssl-dev libjwt-dev \
+         libclang-rt-14-dev; do
     need_pkg "$p"
 done
 if ((${#missing[@]})); then
@@ -49,18 +53,25 @@ summary=()
 run_suite() {
     local dir=$1 label=$2
     shift 2
-    local flags=(-DWEFT_BUILD_TESTS=ON)
+    local flags=(-DWEFT_BUILD_TESTS=ON) cc=() only=()
     [ "$label" = asan ] && flags+=(-DWEFT_SANITIZE=ON) || flags+=(-DWEFT_SANITIZE=OFF)
+    if [ "$label" = fuzz ]; then
+        # Only the fuzz targets, with clang's libFuzzer (tests/fuzz/CMakeLists.txt).
+        flags=(-DWEFT_BUILD_TESTS=OFF -DWEFT_SANITIZE=OFF -DWEFT_FUZZ=ON
+               -DWEFT_FUZZ_SECONDS="${WEFT_FUZZ_SECONDS:-60}")
+        cc=(CC=clang)
+        only=(--target weft_fuzz)
+    fi
     say "configure $dir"
     mkdir -p "$dir"
-    if ! cmake -S "$root" -B "$dir" "${flags[@]}" >"$dir/configure.log" 2>&1; then
+    if ! env "${cc[@]}" cmake -S "$root" -B "$dir" "${flags[@]}" >"$dir/configure.log" 2>&1; then
         cat "$dir/configure.log"
         summary+=("$label: configure FAILED")
         status=1
         return
     fi
     say "build $dir"
-    if ! cmake --build "$dir" -j"$jobs"; then
+    if ! cmake --build "$dir" -j"$jobs" "${only[@]}"; then
         summary+=("$label: build FAILED")
         status=1
         return
@@ -88,6 +99,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 run_suite "$root/build" normal -j"$jobs"
 run_suite "$root/build-asan" asan -j"$jobs" -LE browser
+# Two fuzzers at a time: each is one busy process for WEFT_FUZZ_SECONDS.
+run_suite "$root/build-fuzz" fuzz -j2 -L fuzz
 
 say "summary"
 printf '%s\n' "${summary[@]}"

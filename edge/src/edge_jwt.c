@@ -786,19 +786,24 @@ static json_t *s_json_part(const char *b64, size_t len)
     return v;
 }
 
-/* Reads a NumericDate claim (RFC 7519 §2) into *t. 0 absent, 1 present, -1 not a number. */
+/* Reads a NumericDate claim (RFC 7519 §2) into *t. 0 absent, 1 present, -1 not a number or
+ * beyond EDGE_JWT_DATE_MAX. */
 static int s_numeric_date(json_t *claims, const char *name, int64_t *t)
 {
     json_t *v = json_object_get(claims, name);
     if (!v)
         return 0;
     if (json_is_integer(v)) {
-        *t = (int64_t)json_integer_value(v);
+        json_int_t i = json_integer_value(v);
+        if (i < -EDGE_JWT_DATE_MAX || i > EDGE_JWT_DATE_MAX)
+            return -1;
+        *t = (int64_t)i;
         return 1;
     }
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        if (!(d > -9.2e18 && d < 9.2e18))
+        /* Found by fuzzing: a far-future exp passed here and overflowed exp * 1e6 later. */
+        if (!(d >= (double)-EDGE_JWT_DATE_MAX && d <= (double)EDGE_JWT_DATE_MAX))
             return -1;
         *t = (int64_t)d;
         return 1;

@@ -37,6 +37,9 @@
 #define EDGE_JWT_SUB_MAX 123    /* "user:" + sub must be a room name (WIRE_ROOM_MAX = 128) */
 #define EDGE_JWT_ROOMS_MAX 256  /* entries of the rooms claim */
 #define EDGE_JWT_SECRET_MIN 32  /* bytes: RFC 7518 §3.2 wants a secret as long as the hash */
+/* exp and nbf beyond 9999-12-31T23:59:59Z (either sign) are malformed: the edge turns exp into
+ * microseconds (edge_auth.c), which must fit in an int64_t. */
+#define EDGE_JWT_DATE_MAX 253402300799LL
 
 /* Why a token was refused, with a stable name each (counters, logs, close reasons). */
 #define EDGE_JWT_ERR_MAP(X)                                                                        \

@@ -468,6 +468,15 @@ static void test_refused_claims(void **state)
     /* exp */
     assert_int_equal(hs(v, CLAIMS("\"nbf\":1")), EDGE_JWT_MISSING_EXP);
     assert_int_equal(hs(v, CLAIMS("\"exp\":\"2100-01-01\"")), EDGE_JWT_MALFORMED);
+    /* Dates whose microseconds do not fit an int64_t (fuzz_jwt: exp * 1e6 overflowed in
+     * edge_auth): malformed, whatever the sign or JSON type; the last second of 9999 is fine. */
+    assert_int_equal(hs(v, CLAIMS("\"exp\":9223372036854775807")), EDGE_JWT_MALFORMED);
+    assert_int_equal(hs(v, CLAIMS("\"exp\":253402300800")), EDGE_JWT_MALFORMED);
+    assert_int_equal(hs(v, CLAIMS("\"exp\":9.0e15")), EDGE_JWT_MALFORMED);
+    assert_int_equal(hs(v, CLAIMS("\"exp\":253402300799")), EDGE_JWT_OK);
+    snprintf(exp, sizeof(exp), "\"exp\":%lld,\"nbf\":-253402300800", NOW + 60);
+    assert_int_equal(hs(v, CLAIMS(exp)), EDGE_JWT_MALFORMED);
+    snprintf(exp, sizeof(exp), "\"exp\":%lld", NOW + 60);
     assert_int_equal(hs(v, claims_fmt("{\"iss\":\"https://id.example\",\"aud\":\"weft\",\"sub\":"
                                       "\"42\",\"exp\":%lld}",
                                       NOW - 1)),
