@@ -51,6 +51,16 @@ void edge_req_fail(edge_req_t *req, edge_err_t err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(req->message, sizeof req->message, fmt, ap);
     va_end(ap);
+    /* The message may quote the client's bytes (jansson's error text near invalid UTF-8, an
+     * op name cut at 40 bytes inside a character) and the error frame must be valid UTF-8, or
+     * it cannot be built and the client gets no answer (found by fuzz_proto): such a message
+     * becomes ASCII. Error path only, so the check's allocation does not matter. */
+    json_t *probe = json_string(req->message);
+    if (!probe)
+        for (char *p = req->message; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+    json_decref(probe);
 }
 
 void edge_req_clear(edge_req_t *req)

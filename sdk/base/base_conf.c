@@ -183,6 +183,18 @@ int base_conf_load(const base_conf_entry_t *table, void *conf, const char *path,
     int rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
+        /* A line that does not fit is an error: read in pieces, the rest of a long comment
+         * would be parsed as a setting of its own. */
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+            int c = getc(f);
+            if (c != EOF) {
+                snprintf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno,
+                         sizeof line - 2);
+                rc = -1;
+                break;
+            }
+        }
         char *s = s_trim(line);
         if (*s == '\0' || *s == '#')
             continue;

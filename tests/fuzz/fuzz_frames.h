@@ -1,5 +1,6 @@
 /*
- * fuzz_frames.h: splits one fuzz input into ZeroMQ-like frames for the multi-frame targets.
+ * fuzz_frames.h: what the fuzz targets share: splitting one input into ZeroMQ-like frames for
+ * the multi-frame targets, and FUZZ_CHECK for the invariants each harness asserts.
  *
  * Format: a sequence of frames, each a 2-byte big-endian length and that many bytes; a length
  * past the end of the input takes what is left. Every frame is copied into its own allocation
@@ -11,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,17 +55,17 @@ static inline void fuzz_frames_free(fuzz_frames_t *f)
 }
 
 /* Reports a broken invariant as a crash, so that libFuzzer saves the input. */
-#define FUZZ_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fuzz_fail(#cond, __FILE__, __LINE__);                                                  \
-    } while (0)
-
-#include <stdio.h>
 static inline void fuzz_fail(const char *what, const char *file, int line)
 {
     fprintf(stderr, "%s:%d: invariant broken: %s\n", file, line, what);
     abort();
 }
+
+/* Checks an invariant of the code under test (never an assert: it must hold in every build). */
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            fuzz_fail(#cond, __FILE__, __LINE__);                                                  \
+    } while (0)
 
 #endif

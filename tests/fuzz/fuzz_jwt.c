@@ -13,8 +13,6 @@
  * that the harness encodes and signs with the HS256 secret, so the fuzzer reaches the claim
  * checks behind the signature; otherwise the rest is the token itself. The clock is fixed.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +23,7 @@
 #include "edge_auth.h"
 #include "edge_config.h"
 #include "fuzz_frames.h"
+#include "ts_jwt.h"
 #include "wire_envelope.h"
 
 #define S_NOW_S 1700000000LL /* the seed tokens are valid at this time (exp 2000000000) */
@@ -32,8 +31,7 @@
 #define S_AUTHS 4
 
 static edge_auth_t *s_auths[S_AUTHS];
-static char s_secret[256];
-static size_t s_secret_len;
+static char s_secret[256]; /* NUL-terminated */
 
 /* One edge configuration: defaults, then key = value pairs; the auth it gives. */
 static edge_auth_t *s_auth(const char *const *kv)
@@ -75,54 +73,35 @@ static void s_setup(void)
     FILE *f = fopen(WEFT_FUZZ_KEYS "/hs.secret", "r");
     if (!f)
         abort();
-    s_secret_len = fread(s_secret, 1, sizeof s_secret, f);
+    size_t n = fread(s_secret, 1, sizeof s_secret - 1, f);
     fclose(f);
-    if (s_secret_len && s_secret[s_secret_len - 1] == '\n')
-        s_secret_len--;
+    if (n && s_secret[n - 1] == '\n')
+        n--;
+    s_secret[n] = '\0';
 }
 
-/* Appends the base64url (no padding) of n bytes to out at *o. */
-static void s_b64url(const uint8_t *in, size_t n, char *out, size_t *o)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[(*o)++] = abc[(v >> 18) & 63];
-        out[(*o)++] = abc[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[(*o)++] = abc[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[(*o)++] = abc[v & 63];
-    }
-}
-
-/* Encodes and signs header and claims with the HS256 secret; returns the token (malloc'd). */
+/* Signs "header JSON \n claims JSON" (no newline: claims alone under the default header) with
+ * the HS256 secret through the tests' minting helper (tests/support/ts_jwt.c), which takes the
+ * parts as C strings: a NUL byte ends a part early. Returns the token (malloc'd). */
 static char *s_sign(const uint8_t *d, size_t n, size_t *len)
 {
-    static const char def[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-    const uint8_t *nl = memchr(d, '\n', n);
-    const uint8_t *hdr = nl ? d : (const uint8_t *)def;
-    size_t hlen = nl ? (size_t)(nl - d) : sizeof def - 1;
-    const uint8_t *claims = nl ? nl + 1 : d;
-    size_t clen = nl ? n - hlen - 1 : n;
-    char *tok = malloc((hlen + clen + 32) * 4 / 3 + 64);
-    if (!tok)
+    size_t cap = (n + 64) * 4 / 3 + 128;
+    char *text = malloc(n + 1), *tok = malloc(cap);
+    if (!text || !tok)
         abort();
-    size_t o = 0;
-    s_b64url(hdr, hlen, tok, &o);
-    tok[o++] = '.';
-    s_b64url(claims, clen, tok, &o);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mlen = 0;
-    if (!HMAC(EVP_sha256(), s_secret, (int)s_secret_len, (const unsigned char *)tok, o, mac, &mlen))
+    memcpy(text, d, n);
+    text[n] = '\0';
+    const char *hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", *claims = text;
+    char *nl = memchr(text, '\n', n);
+    if (nl) {
+        *nl = '\0';
+        hdr = text;
+        claims = nl + 1;
+    }
+    if (!ts_jwt_hs(tok, cap, "HS256", s_secret, hdr, claims))
         abort();
-    tok[o++] = '.';
-    s_b64url(mac, mlen, tok, &o);
-    *len = o;
+    free(text);
+    *len = strlen(tok);
     return tok;
 }
 

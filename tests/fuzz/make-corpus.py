@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import struct
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -184,9 +183,7 @@ def jwk_int(n):
 
 def keys_and_tokens():
     d = reset("jwt")
-    if os.path.isdir(KEYS):
-        shutil.rmtree(KEYS)
-    os.makedirs(KEYS)
+    os.makedirs(KEYS, exist_ok=True)  # the key files are overwritten; README stays
     with open(os.path.join(KEYS, "hs.secret"), "wb") as f:
         f.write(HS_SECRET + b"\n")
     rsa_priv = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -256,6 +256,26 @@ static void test_load_file(void **state)
     snprintf(expect, sizeof expect, "%s:1: port: 70000 is out of range [1, 65535]", path);
     assert_string_equal(err, expect);
 
+    /* A line longer than the reader's buffer is refused, not read in pieces: the tail of a long
+     * comment must not become a setting. One that fits exactly, up to the end of the file
+     * without a newline, is fine. */
+    static char big[4300];
+    memset(big, 'a', sizeof big - 1);
+    big[0] = '#';
+    memcpy(big + 4199, "port = 6003\n", 12);
+    big[4211] = '\0';
+    path = s_tmpfile(1, big);
+    assert_int_equal(base_conf_load(s_table, &c, path, err, sizeof err), -1);
+    snprintf(expect, sizeof expect, "%s:1: line longer than 4198 bytes", path);
+    assert_string_equal(err, expect);
+    assert_int_equal(c.port, 6001);
+    memset(big, ' ', 4199);
+    memcpy(big, "port = 6004", 11);
+    big[4199] = '\0';
+    path = s_tmpfile(1, big);
+    assert_int_equal(base_conf_load(s_table, &c, path, err, sizeof err), 0);
+    assert_int_equal(c.port, 6004);
+
     assert_int_equal(base_conf_load(s_table, &c, "/nonexistent/weft.conf", err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/weft.conf: cannot open"));
     base_conf_free(s_table, &c);

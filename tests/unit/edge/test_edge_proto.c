@@ -227,6 +227,25 @@ static void test_unknown_op(void **state)
                    "{\"op\":\"error\",\"code\":\"unknown_op\",\"message\":\"unknown op ''\"}");
 }
 
+/* An error message quoting the client's bytes is still valid UTF-8, so the error frame can be
+ * built (fuzz_proto: these got no answer at all). */
+static void test_error_message_utf8(void **state)
+{
+    /* An op name of 39 ASCII bytes and a two-byte character: %.40s cuts the character. */
+    s_expect_error("{\"op\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\"}",
+                   EDGE_ERR_UNKNOWN_OP,
+                   "{\"op\":\"error\",\"code\":\"unknown_op\",\"message\":\"unknown op "
+                   "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?'\"}");
+    /* Invalid UTF-8 that jansson's error text quotes. */
+    s_expect_error("{\"o\\\xd3\x8b\"}", EDGE_ERR_BAD_JSON,
+                   "{\"op\":\"error\",\"code\":\"bad_json\",\"message\":\"invalid JSON at byte 5: "
+                   "invalid escape near '\\\"o\\\\?'\"}");
+    /* A character that fits is kept. */
+    s_expect_error("{\"op\":\"caf\xc3\xa9\"}", EDGE_ERR_UNKNOWN_OP,
+                   "{\"op\":\"error\",\"code\":\"unknown_op\",\"message\":\"unknown op "
+                   "'caf\\u00E9'\"}");
+}
+
 static void test_invalid_room(void **state)
 {
     s_expect_error("{\"op\":\"subscribe\",\"room\":\"a b\",\"id\":1}", EDGE_ERR_INVALID_ROOM,
@@ -392,7 +411,7 @@ int main(void)
         cmocka_unit_test(test_not_object),     cmocka_unit_test(test_missing_and_bad_fields),
         cmocka_unit_test(test_unknown_op),     cmocka_unit_test(test_invalid_room),
         cmocka_unit_test(test_not_subscribed), cmocka_unit_test(test_welcome),
-        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_auth),           cmocka_unit_test(test_error_message_utf8),
         cmocka_unit_test(test_since),          cmocka_unit_test(test_bad_since),
         cmocka_unit_test(test_batch_field),    cmocka_unit_test(test_limit_errors),
     };
