@@ -373,8 +373,7 @@ static void s_publish_to(weft_pub_t *pub, const char *room, const char *type, co
 /* Waits until the refusal counts are room and type (and nothing else), or fails. */
 static void s_wait_refusals(s_refusals_t *r, int room, int type)
 {
-    for (int i = 0; i < 200 && (atomic_load(&r->room) < room || atomic_load(&r->type) < type);
-         i++)
+    for (int i = 0; i < 200 && (atomic_load(&r->room) < room || atomic_load(&r->type) < type); i++)
         usleep(10000);
     assert_int_equal(atomic_load(&r->room), room);
     assert_int_equal(atomic_load(&r->type), type);
@@ -401,8 +400,8 @@ static void test_rights_by_key(void **state)
     s_publish_to(keyed, ROOM, "test.other", "keyed-before");
     FILE *f = fopen(ctx->rights, "w");
     assert_non_null(f);
-    fprintf(f, "# the keyed agent, by its public key\n%s rooms=%s types=%s\n", ctx->keyed_z85,
-            ROOM, EVENT_TYPE);
+    fprintf(f, "# the keyed agent, by its public key\n%s rooms=%s types=%s\n", ctx->keyed_z85, ROOM,
+            EVENT_TYPE);
     fputs("agent-keyed rooms=nothing:* types=*\n", f); /* its claimed id: ignored under CURVE */
     assert_int_equal(fclose(f), 0);
     ts_proc_t *router = it_fabric_router(ctx->fab);

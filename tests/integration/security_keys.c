@@ -41,15 +41,15 @@ typedef struct test_ctx {
     it_fabric_t *fab;
     ts_wsc_t *wsc;
     weft_pub_t *pub;
-    EVP_PKEY *rsa;              /* edge-pem's key, and r1 in the JWKS */
-    EVP_PKEY *rsa2;             /* signs the forged tokens, then r2 in the rewritten JWKS */
-    EVP_PKEY *ec;               /* e1 in the JWKS */
-    int port[N_EDGES];          /* 0: edge-pem, 1: edge-jwks */
-    ts_wsc_conn_t *w[N_EDGES];  /* the watchers (sub "w<edge>"), in global from start to end */
-    size_t base[N_EDGES];       /* global probes each watcher received before the checks */
-    int globals;                /* global events published since */
-    int counter;                /* data.i of the next event */
-    char jwks[512];             /* the JWKS file's path */
+    EVP_PKEY *rsa;             /* edge-pem's key, and r1 in the JWKS */
+    EVP_PKEY *rsa2;            /* signs the forged tokens, then r2 in the rewritten JWKS */
+    EVP_PKEY *ec;              /* e1 in the JWKS */
+    int port[N_EDGES];         /* 0: edge-pem, 1: edge-jwks */
+    ts_wsc_conn_t *w[N_EDGES]; /* the watchers (sub "w<edge>"), in global from start to end */
+    size_t base[N_EDGES];      /* global probes each watcher received before the checks */
+    int globals;               /* global events published since */
+    int counter;               /* data.i of the next event */
+    char jwks[512];            /* the JWKS file's path */
     int ready;
 } test_ctx_t;
 
@@ -209,8 +209,7 @@ static void test_setup(void **state)
     for (int e = 0; e < N_EDGES; e++) {
         ctx->base[e] = ts_wsc_count_op(ctx->w[e], "event", "global");
         if (ctx->base[e] == 0)
-            fail_msg("watcher %d never received a global event: %s", e,
-                     ts_wsc_describe(ctx->w[e]));
+            fail_msg("watcher %d never received a global event: %s", e, ts_wsc_describe(ctx->w[e]));
     }
     ctx->ready = 1;
     s_check_watchers(ctx);
@@ -240,11 +239,10 @@ static void test_valid(void **state)
     s_check_user(ctx, c, "21", 0);
 
     ts_wsc_conn_t *d = s_open(ctx, 1, "rs256-frame", NULL);
-    assert_int_equal(
-        ts_wsc_send_textf(d, "{\"op\":\"auth\",\"token\":\"%s\"}",
-                          s_mint("{\"alg\":\"RS256\",\"kid\":\"r1\"}", "RS256", NULL, ctx->rsa,
-                                 "22")),
-        0);
+    assert_int_equal(ts_wsc_send_textf(d, "{\"op\":\"auth\",\"token\":\"%s\"}",
+                                       s_mint("{\"alg\":\"RS256\",\"kid\":\"r1\"}", "RS256", NULL,
+                                              ctx->rsa, "22")),
+                     0);
     s_check_user(ctx, d, "22", 1);
     ts_wsc_close(a);
     ts_wsc_close(b);
@@ -271,8 +269,8 @@ static void test_refused(void **state)
     const char *why_alg = "algorithm not allowed for this key";
     s_refused(ctx, 0, "RS->HS confusion", s_mint("{\"alg\":\"HS256\"}", "HS256", pem, NULL, "9"),
               401, why_alg);
-    s_refused(ctx, 0, "ES256 on an RSA key", s_mint("{\"alg\":\"ES256\"}", "ES256", NULL, ctx->ec, "9"),
-              401, why_alg);
+    s_refused(ctx, 0, "ES256 on an RSA key",
+              s_mint("{\"alg\":\"ES256\"}", "ES256", NULL, ctx->ec, "9"), 401, why_alg);
     s_refused(ctx, 0, "another RSA key",
               s_mint("{\"alg\":\"RS256\"}", "RS256", NULL, ctx->rsa2, "9"), 401, "bad signature");
     s_refused(ctx, 0, "alg none", s_mint("{\"alg\":\"none\"}", "none", NULL, NULL, "9"), 401,
@@ -283,8 +281,9 @@ static void test_refused(void **state)
     s_refused(ctx, 1, "ES256 with kid r1",
               s_mint("{\"alg\":\"ES256\",\"kid\":\"r1\"}", "ES256", NULL, ctx->ec, "9"), 401,
               why_alg);
-    s_refused(ctx, 1, "HS256 on a JWKS", s_mint("{\"alg\":\"HS256\",\"kid\":\"r1\"}", "HS256",
-                                                 "0123456789abcdef0123456789abcdef", NULL, "9"),
+    s_refused(ctx, 1, "HS256 on a JWKS",
+              s_mint("{\"alg\":\"HS256\",\"kid\":\"r1\"}", "HS256",
+                     "0123456789abcdef0123456789abcdef", NULL, "9"),
               401, why_alg);
     s_check_watchers(ctx);
 }
@@ -353,8 +352,7 @@ static void test_shutdown(void **state)
     assert_int_equal(it_fabric_stop_all(ctx->fab), 0);
     /* Refusals by reason in each edge's exit summary. */
     ts_proc_t *pem = it_fabric_edge(ctx->fab, 0), *jwks = it_fabric_edge(ctx->fab, 1);
-    const char *want_pem[] = {" alg_mismatch=2", " bad_signature=1", " alg_none=1",
-                              " malformed=1"};
+    const char *want_pem[] = {" alg_mismatch=2", " bad_signature=1", " alg_none=1", " malformed=1"};
     for (size_t i = 0; i < sizeof want_pem / sizeof want_pem[0]; i++)
         if (ts_proc_log_count(pem, want_pem[i]) < 1)
             fail_msg("edge-pem's exit summary does not say '%s'", want_pem[i]);

@@ -15,7 +15,8 @@
 int ts_http_upgrade(int port, const char *path, const char *origin, const char *bearer, char *out,
                     size_t cap)
 {
-    size_t rcap = strlen(path) + (origin ? strlen(origin) : 0) + (bearer ? strlen(bearer) : 0) + 512;
+    size_t rcap =
+        strlen(path) + (origin ? strlen(origin) : 0) + (bearer ? strlen(bearer) : 0) + 512;
     char *req = malloc(rcap);
     if (!req || cap == 0)
         return free(req), -1;

@@ -78,8 +78,10 @@ char *ts_jwt_sign(char *out, size_t cap, const char *alg, const char *secret, EV
                   const char *header, const char *claims)
 {
     size_t hl = strlen(header), cl = strlen(claims);
-    /* header and claims in base64url, two dots, a signature of at most 512 bytes, NUL */
-    if ((hl + 2) / 3 * 4 + (cl + 2) / 3 * 4 + 2 + 4 * 512 / 3 + 8 > cap)
+    /* header and claims in base64url, two dots, the signature (HMAC: at most 64 bytes, RSA:
+     * 512), NUL */
+    size_t sig_max = alg[0] == 'H' ? 64 : alg[0] == 'R' || alg[0] == 'P' || alg[0] == 'E' ? 512 : 0;
+    if ((hl + 2) / 3 * 4 + (cl + 2) / 3 * 4 + 2 + (sig_max + 2) / 3 * 4 + 1 > cap)
         return NULL;
     char *p = out;
     ts_jwt_b64url(header, hl, p);
@@ -97,8 +99,8 @@ char *ts_jwt_sign(char *out, size_t cap, const char *alg, const char *secret, EV
     size_t siglen = sizeof sig;
     if (alg[0] == 'H') {
         unsigned int n = 0;
-        if (!secret || !HMAC(md, secret, (int)strlen(secret), (const unsigned char *)out,
-                             input_len, sig, &n))
+        if (!secret ||
+            !HMAC(md, secret, (int)strlen(secret), (const unsigned char *)out, input_len, sig, &n))
             return NULL;
         siglen = n;
     } else if (s_sign_pkey(alg, pkey, md, out, input_len, sig, &siglen) != 0) {
