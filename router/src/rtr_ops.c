@@ -113,12 +113,14 @@ void rtr_ops_turned(rtr_ops_t *self, uint64_t now_ms)
     self->last_turn_ms = now_ms;
 }
 
-/* Renders one counter family with a label per array slot: name{label="names(i)"} counts[i]. */
+/* Renders one counter family with a label per array slot from first (slot 0 of some arrays is
+ * "no error"): name{label="names(i)"} counts[i]. Zero counts are rendered too, so every series
+ * exists from the start and rate() sees its first increase. */
 static void s_by(base_prom_t *p, const char *name, const char *help, const char *label,
-                 const uint64_t *counts, size_t n, const char *(*names)(unsigned))
+                 const uint64_t *counts, size_t first, size_t n, const char *(*names)(unsigned))
 {
     base_prom_family(p, name, BASE_PROM_COUNTER, help);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = first; i < n; i++) {
         base_prom_label_t l = {label, names((unsigned)i)};
         base_prom_u64(p, name, &l, 1, counts[i]);
     }
@@ -169,21 +171,21 @@ static void s_render(rtr_ops_t *self)
         base_prom_u64(p, s_plain[i].name, NULL, 0, v);
     }
     s_by(p, "weft_router_invalid_total", "Messages dropped as invalid, by reason.", "reason",
-         st->invalid_by, WIRE_ERR__COUNT, s_err_name);
+         st->invalid_by, WIRE_OK + 1, WIRE_ERR__COUNT, s_err_name);
     s_by(p, "weft_router_refused_total", "Events refused by rights or rate cap, by reason.",
-         "reason", st->refused_by, WIRE_REFUSE__COUNT, wire_refusal_name);
+         "reason", st->refused_by, WIRE_REFUSE_ROOM, WIRE_REFUSE__COUNT, wire_refusal_name);
     s_by(p, "weft_router_curve_denied_total", "CURVE handshakes refused, by reason.", "reason",
-         st->curve_denied_by, RTR_CURVE_DENY__COUNT, s_curve_name);
+         st->curve_denied_by, 0, RTR_CURVE_DENY__COUNT, s_curve_name);
     s_by(p, "weft_router_history_replies_total", "History replies sent, by status.", "status",
-         st->history_replies, WIRE_HIST_STATUS__COUNT, s_hist_status_name);
+         st->history_replies, WIRE_HIST_OK, WIRE_HIST_STATUS__COUNT, s_hist_status_name);
     s_by(p, "weft_router_history_bad_requests_total", "Malformed history requests, by reason.",
-         "reason", st->history_bad_by, WIRE_HIST_BAD__COUNT, s_hist_bad_name);
+         "reason", st->history_bad_by, WIRE_HIST_BAD_NONE + 1, WIRE_HIST_BAD__COUNT, s_hist_bad_name);
     const uint64_t evicted[] = {st->history_evicted_count, st->history_evicted_age,
                                 st->history_evicted_cap};
     s_by(p, "weft_router_history_evicted_total",
          "Events dropped from history: count (room at max_events), age (older than max_age), "
          "bytes (over max_bytes).",
-         "reason", evicted, 3, s_evict_name);
+         "reason", evicted, 0, 3, s_evict_name);
 }
 
 /* Fills out with a JSON body. */
@@ -241,7 +243,8 @@ int rtr_ops_respond(rtr_ops_t *self, const char *method, const char *path, uint6
         snprintf(self->json, sizeof self->json,
                  "{\"status\":\"%s\",\"loop_age_ms\":%" PRIu64 ",\"uptime_seconds\":%" PRIu64
                  ",\"epoch\":%" PRIu64 "}\n",
-                 ok ? "ok" : "stalled", age, (now_ms - self->started_ms) / 1000, self->epoch);
+                 ok ? "ok" : "stalled", age,
+                 now_ms > self->started_ms ? (now_ms - self->started_ms) / 1000 : 0, self->epoch);
         s_json(self, out, ok ? 200 : 503);
         return 0;
     }
