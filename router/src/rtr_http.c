@@ -23,15 +23,15 @@
 #define RTR_HTTP_HEADERS_MAX 512 /* room for the response headers */
 
 struct rtr_http {
-    base_log_t *log;                    /* borrowed logger */
-    rtr_ops_t *ops;                     /* borrowed: the answers */
-    uv_loop_t uv;                       /* the loop lws runs in, embedded in the router's */
-    bool uv_live;                       /* uv was initialised (destroy must close it) */
-    struct lws_context *ctx;            /* lws context, NULL until created */
-    struct lws_protocols protocols[2];  /* the HTTP handler and the terminator */
-    int port;                           /* bound port */
-    unsigned char *out;                 /* LWS_PRE + body of the response being sent */
-    size_t out_cap;                     /* bytes allocated at out */
+    base_log_t *log;                   /* borrowed logger */
+    rtr_ops_t *ops;                    /* borrowed: the answers */
+    uv_loop_t uv;                      /* the loop lws runs in, embedded in the router's */
+    bool uv_live;                      /* uv was initialised (destroy must close it) */
+    struct lws_context *ctx;           /* lws context, NULL until created */
+    struct lws_protocols protocols[2]; /* the HTTP handler and the terminator */
+    int port;                          /* bound port */
+    unsigned char *out;                /* LWS_PRE + body of the response being sent */
+    size_t out_cap;                    /* bytes allocated at out */
 };
 
 /* Sends reply on wsi: status line and headers, then the body. Returns 0 to keep the connection,
@@ -40,8 +40,8 @@ static int s_send(rtr_http_t *self, struct lws *wsi, const rtr_ops_reply_t *repl
 {
     unsigned char head[LWS_PRE + RTR_HTTP_HEADERS_MAX];
     unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)reply->status, reply->content_type,
-                                    reply->len, &p, end) ||
+    if (lws_add_http_common_headers(wsi, (unsigned)reply->status, reply->content_type, reply->len,
+                                    &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
@@ -120,8 +120,8 @@ rtr_http_t *rtr_http_new(const char *bind, int port, rtr_ops_t *ops, base_log_t 
         goto err;
     }
     self->port = lws_get_vhost_listen_port(vh);
-    base_log(log, WEFT_LOG_NOTICE, "metrics listener on %s port %d (/metrics /health /ready)",
-             bind, self->port);
+    base_log(log, WEFT_LOG_NOTICE, "metrics listener on %s port %d (/metrics /health /ready)", bind,
+             self->port);
     return self;
 err:
     rtr_http_destroy(&self);

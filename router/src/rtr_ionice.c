@@ -23,8 +23,7 @@ static int s_renice_io_pass(base_log_t *log, base_limit_t *limit, int target)
 {
     DIR *dir = opendir("/proc/self/task");
     if (!dir) {
-        base_log(log, WEFT_LOG_WARN, "cannot list threads to apply io_nice: %s",
-                 strerror(errno));
+        base_log(log, WEFT_LOG_WARN, "cannot list threads to apply io_nice: %s", strerror(errno));
         return -1;
     }
     int found = 0;
@@ -42,9 +41,8 @@ static int s_renice_io_pass(base_log_t *log, base_limit_t *limit, int target)
         found++;
         id_t tid = (id_t)strtoul(de->d_name, NULL, 10);
         if (setpriority(PRIO_PROCESS, tid, target) != 0)
-            base_log_limited(log, limit, WEFT_LOG_WARN,
-                             "cannot apply io_nice to thread %u: %s", (unsigned)tid,
-                             strerror(errno));
+            base_log_limited(log, limit, WEFT_LOG_WARN, "cannot apply io_nice to thread %u: %s",
+                             (unsigned)tid, strerror(errno));
     }
     closedir(dir);
     return found;
@@ -85,6 +83,5 @@ void rtr_ionice_apply(base_log_t *log, int io_nice, int io_threads)
         base_log(log, WEFT_LOG_WARN, "io_nice: found %d of %d ZeroMQ I/O threads", found,
                  io_threads);
     else if (found > 0)
-        base_log(log, WEFT_LOG_INFO, "ZeroMQ I/O threads at nice %d (%d thread(s))", target,
-                 found);
+        base_log(log, WEFT_LOG_INFO, "ZeroMQ I/O threads at nice %d (%d thread(s))", target, found);
 }

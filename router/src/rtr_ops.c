@@ -41,12 +41,19 @@ typedef struct s_plain {
     const char *help;      /* HELP text */
 } s_plain_t;
 
-#define S_C(n, f, h) {"weft_router_" n, BASE_PROM_COUNTER, offsetof(rtr_stats_t, f), h}
-#define S_G(n, f, h) {"weft_router_" n, BASE_PROM_GAUGE, offsetof(rtr_stats_t, f), h}
+#define S_C(n, f, h)                                                                               \
+    {                                                                                              \
+        "weft_router_" n, BASE_PROM_COUNTER, offsetof(rtr_stats_t, f), h                           \
+    }
+#define S_G(n, f, h)                                                                               \
+    {                                                                                              \
+        "weft_router_" n, BASE_PROM_GAUGE, offsetof(rtr_stats_t, f), h                             \
+    }
 static const s_plain_t s_plain[] = {
     S_C("received_total", received, "Messages read from the intake, valid or not."),
     S_C("events_accepted_total", accepted, "Events stamped and published on the fan-out."),
-    S_C("duplicates_total", duplicates, "Events dropped at or below their publisher's highest seq."),
+    S_C("duplicates_total", duplicates,
+        "Events dropped at or below their publisher's highest seq."),
     S_C("heartbeats_total", heartbeats, "Valid publisher heartbeats."),
     S_C("acks_sent_total", acks_sent, "Ack frames sent to publishers."),
     S_C("ack_entries_total", ack_entries, "Publisher sessions acknowledged in those frames."),
@@ -179,7 +186,8 @@ static void s_render(rtr_ops_t *self)
     s_by(p, "weft_router_history_replies_total", "History replies sent, by status.", "status",
          st->history_replies, WIRE_HIST_OK, WIRE_HIST_STATUS__COUNT, s_hist_status_name);
     s_by(p, "weft_router_history_bad_requests_total", "Malformed history requests, by reason.",
-         "reason", st->history_bad_by, WIRE_HIST_BAD_NONE + 1, WIRE_HIST_BAD__COUNT, s_hist_bad_name);
+         "reason", st->history_bad_by, WIRE_HIST_BAD_NONE + 1, WIRE_HIST_BAD__COUNT,
+         s_hist_bad_name);
     const uint64_t evicted[] = {st->history_evicted_count, st->history_evicted_age,
                                 st->history_evicted_cap};
     s_by(p, "weft_router_history_evicted_total",

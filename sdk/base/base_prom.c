@@ -179,8 +179,7 @@ static void s_series(base_prom_t *self, const char *name, const char *suffix,
 }
 
 /* Appends the HELP and TYPE lines; see base_prom.h. */
-void base_prom_family(base_prom_t *self, const char *name, base_prom_type_t type,
-                      const char *help)
+void base_prom_family(base_prom_t *self, const char *name, base_prom_type_t type, const char *help)
 {
     static const char *const types[] = {"counter", "gauge", "histogram"};
     assert((size_t)type < sizeof types / sizeof types[0]);

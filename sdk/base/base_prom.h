@@ -27,8 +27,8 @@
 
 /* The metric types this renderer writes in "# TYPE" lines. */
 typedef enum base_prom_type {
-    BASE_PROM_COUNTER = 0, /* a total that only goes up; names end in _total */
-    BASE_PROM_GAUGE = 1,   /* a value that goes up and down */
+    BASE_PROM_COUNTER = 0,  /* a total that only goes up; names end in _total */
+    BASE_PROM_GAUGE = 1,    /* a value that goes up and down */
     BASE_PROM_HISTOGRAM = 2 /* _bucket{le=...}, _sum and _count samples */
 } base_prom_type_t;
 
@@ -52,8 +52,7 @@ void base_prom_reset(base_prom_t *self);
 
 /* Appends "# HELP name help" and "# TYPE name type". For a histogram, name is the base name
  * (without _bucket/_sum/_count). */
-void base_prom_family(base_prom_t *self, const char *name, base_prom_type_t type,
-                      const char *help);
+void base_prom_family(base_prom_t *self, const char *name, base_prom_type_t type, const char *help);
 
 /* Appends one sample line "name{labels} value" with an integer value. nlabels may be 0 (labels
  * then may be NULL). */

@@ -32,11 +32,11 @@
 
 /* Everything the test cases share. */
 typedef struct test_ctx {
-    it_fabric_t *fab;  /* the private fabric */
-    int port;          /* the router's metrics port */
-    char *answer;      /* HTTP_MAX bytes: the last raw answer */
-    const char *body;  /* its body, inside answer */
-    int started;       /* the router runs */
+    it_fabric_t *fab; /* the private fabric */
+    int port;         /* the router's metrics port */
+    char *answer;     /* HTTP_MAX bytes: the last raw answer */
+    const char *body; /* its body, inside answer */
+    int started;      /* the router runs */
 } test_ctx_t;
 
 /* Sends "method path" to the metrics port with Connection: close and reads the whole answer
@@ -54,9 +54,9 @@ static int s_http(test_ctx_t *ctx, const char *method, const char *path)
         return -1;
     }
     char req[256];
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", method,
-                     path);
+    int n =
+        snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                 method, path);
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t len = 0;
     ssize_t got;
@@ -143,7 +143,8 @@ static void test_metrics_move(void **state)
     if (!ctx->started)
         skip();
     assert_int_equal(s_http(ctx, "GET", "/metrics"), 200);
-    assert_non_null(strstr(ctx->answer, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    assert_non_null(
+        strstr(ctx->answer, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
     uint64_t accepted0 = s_sample(ctx, "weft_router_events_accepted_total");
     uint64_t received0 = s_sample(ctx, "weft_router_received_total");
     assert_int_equal(accepted0, 0);

@@ -96,19 +96,18 @@ static void test_histogram(void **state)
     base_prom_label_t l[] = {{"op", "get"}};
     base_prom_histogram(p, "lat_seconds", l, 1, bounds, counts, 3, 0.75);
     base_prom_histogram(p, "lat_seconds", NULL, 0, bounds, counts, 0, 0);
-    assert_string_equal(base_prom_text(p, NULL),
-                        "# HELP lat_seconds Latency.\n"
-                        "# TYPE lat_seconds histogram\n"
-                        "lat_seconds_bucket{op=\"get\",le=\"0.001\"} 2\n"
-                        "lat_seconds_bucket{op=\"get\",le=\"0.01\"} 2\n"
-                        "lat_seconds_bucket{op=\"get\",le=\"0.1\"} 7\n"
-                        "lat_seconds_bucket{op=\"get\",le=\"+Inf\"} 8\n"
-                        "lat_seconds_sum{op=\"get\"} 0.75\n"
-                        "lat_seconds_count{op=\"get\"} 8\n"
-                        /* no bounds: only +Inf, which holds counts[0] */
-                        "lat_seconds_bucket{le=\"+Inf\"} 2\n"
-                        "lat_seconds_sum 0\n"
-                        "lat_seconds_count 2\n");
+    assert_string_equal(base_prom_text(p, NULL), "# HELP lat_seconds Latency.\n"
+                                                 "# TYPE lat_seconds histogram\n"
+                                                 "lat_seconds_bucket{op=\"get\",le=\"0.001\"} 2\n"
+                                                 "lat_seconds_bucket{op=\"get\",le=\"0.01\"} 2\n"
+                                                 "lat_seconds_bucket{op=\"get\",le=\"0.1\"} 7\n"
+                                                 "lat_seconds_bucket{op=\"get\",le=\"+Inf\"} 8\n"
+                                                 "lat_seconds_sum{op=\"get\"} 0.75\n"
+                                                 "lat_seconds_count{op=\"get\"} 8\n"
+                                                 /* no bounds: only +Inf, which holds counts[0] */
+                                                 "lat_seconds_bucket{le=\"+Inf\"} 2\n"
+                                                 "lat_seconds_sum 0\n"
+                                                 "lat_seconds_count 2\n");
     base_prom_destroy(&p);
 }
 
@@ -159,8 +158,10 @@ static void test_reuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counter_and_gauge), cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_numbers),           cmocka_unit_test(test_histogram),
+        cmocka_unit_test(test_counter_and_gauge),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,9 +19,9 @@
 
 /* What the fake server reports. */
 typedef struct fake {
-    rtr_stats_t stats;  /* returned by the stats hook */
-    const char *why;    /* returned by the not_ready hook */
-    int stats_calls;    /* times the stats hook ran */
+    rtr_stats_t stats; /* returned by the stats hook */
+    const char *why;   /* returned by the not_ready hook */
+    int stats_calls;   /* times the stats hook ran */
 } fake_t;
 
 /* The stats hook: copies the fake's counters. */
@@ -217,8 +217,8 @@ static void test_reuse_and_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routing), cmocka_unit_test(test_metrics_values),
-        cmocka_unit_test(test_health),  cmocka_unit_test(test_ready),
+        cmocka_unit_test(test_routing),        cmocka_unit_test(test_metrics_values),
+        cmocka_unit_test(test_health),         cmocka_unit_test(test_ready),
         cmocka_unit_test(test_reuse_and_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
