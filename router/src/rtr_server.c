@@ -2,9 +2,10 @@
  * rtr_server.c: the router's event loop.
  *
  * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, the history
- * ROUTER, a stop eventfd and (from main) a signalfd. Intake is drained in batches so one wake-up
- * moves many events, then subscriptions, at most history_batch history requests and timers get
- * their turn, so a storm of history requests delays live fan-out by one bounded batch at most.
+ * ROUTER, a stop eventfd, (from main) a signalfd and, with metrics_port, the epoll descriptor of
+ * the /metrics listener (rtr_http.h), served only when it is ready. Intake is drained in
+ * batches so one wake-up moves many events, then subscriptions, at most history_batch history
+ * requests and timers get their turn, so a storm of history requests delays live fan-out by one bounded batch at most.
  * Per event, frames are received into zmq_msg_t slots the server keeps, the header frame is
  * stamped in place, a copy of header and payload goes into the room's history (one allocation),
  * and the same three frames are handed to the fan-out socket (zero copy) in bursts (see
@@ -828,7 +829,8 @@ static void s_timers(rtr_server_t *self, uint64_t now)
     }
 }
 
-/* Milliseconds zmq_poll may sleep: until the next due timer, the listener's included. */
+/* Milliseconds zmq_poll may sleep: until the next due timer, the listener's included (whose
+ * due time it notes in http_due_ms). */
 static long s_timeout(rtr_server_t *self, uint64_t now)
 {
     uint64_t next = self->next_sweep_ms;
