@@ -1,13 +1,13 @@
 /*
  * rtr_server.c: the router's event loop.
  *
- * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, the history
- * ROUTER, a stop eventfd, (from main) a signalfd and, with metrics_port, the epoll descriptor of
- * the /metrics listener (rtr_http.h), served only when it is ready. Intake is drained in
- * batches so one wake-up moves many events, then subscriptions, at most history_batch history
- * requests and timers get their turn, so a storm of history requests delays live fan-out by
- * one bounded batch at most. Per event, frames are received into zmq_msg_t slots the server keeps, the header frame is
- * stamped in place, a copy of header and payload goes into the room's history (one allocation),
+ * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, the history ROUTER,
+ * a stop eventfd, (from main) a signalfd and, with metrics_port, the epoll descriptor of the
+ * /metrics listener (rtr_http.h), served only when it is ready. Intake is drained in batches so
+ * one wake-up moves many events, then subscriptions, at most history_batch history requests and
+ * timers get their turn, so a storm of history requests delays live fan-out by one bounded batch
+ * at most. Per event, frames are received into zmq_msg_t slots the server keeps, the header frame
+ * is stamped in place, a copy of header and payload goes into the room's history (one allocation),
  * and the same three frames are handed to the fan-out socket (zero copy) in bursts (see
  * s_drain_intake); the tables are hash lookups and O(1) list moves. jansson parses each payload
  * once, inside a per-message arena (rtr_jarena.h), so a typical parse costs no malloc.
