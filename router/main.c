@@ -12,6 +12,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <libwebsockets.h>
+
 #include "rtr_config.h"
 #include "rtr_server.h"
 #include "weft/version.h"
@@ -77,6 +79,9 @@ int main(int argc, char **argv)
     }
     if (conf.sched_batch)
         s_sched_batch(log);
+    /* lws serves only the metrics listener here: its start-up notices are chatter, its errors
+     * and warnings go to stderr in lws's own format. */
+    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     server = rtr_server_new(&conf, log);
     if (!server)
         goto done;

@@ -24,6 +24,7 @@ need_cmd make build-essential
 need_cmd cmake cmake
 need_cmd pkg-config pkg-config
 need_cmd haproxy haproxy
+need_cmd promtool prometheus # promtool checks the metrics exposition (ops tests)
 need_cmd node nodejs
 need_cmd clang clang
 need_cmd npm npm

@@ -82,6 +82,11 @@ static const base_conf_entry_t s_table[] = {
     {"curve_clients_dir", BASE_CONF_STR, offsetof(rtr_config_t, curve_clients_dir), "", 0, 4096,
      "directory of the public certificates of allowed publishers, edges and tools; changes are "
      "picked up within a second (required with curve_secret_key)"},
+    {"metrics_port", BASE_CONF_INT, offsetof(rtr_config_t, metrics_port), "0", 0, 65535,
+     "TCP port of the HTTP listener for /metrics (Prometheus), /health and /ready "
+     "(docs/operations.md); 0 = no listener (9101 is the conventional choice)"},
+    {"metrics_bind", BASE_CONF_STR, offsetof(rtr_config_t, metrics_bind), "127.0.0.1", 1, 256,
+     "address the metrics listener binds (an IPv4 or IPv6 literal; 0.0.0.0 = every interface)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

@@ -44,6 +44,8 @@ typedef struct rtr_config {
     int history_burst;        /* history requests an edge may send at once over the rate */
     char *curve_secret_key;   /* the router's secret certificate file; "" = no CURVE */
     char *curve_clients_dir;  /* directory of allowed client public certificates (CURVE) */
+    int metrics_port;         /* HTTP port of /metrics, /health, /ready; 0 = no listener */
+    char *metrics_bind;       /* address the metrics listener binds */
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */

@@ -1,12 +1,13 @@
 /*
  * rtr_server.c: the router's event loop.
  *
- * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, the history
- * ROUTER, a stop eventfd and (from main) a signalfd. Intake is drained in batches so one wake-up
- * moves many events, then subscriptions, at most history_batch history requests and timers get
- * their turn, so a storm of history requests delays live fan-out by one bounded batch at most.
- * Per event, frames are received into zmq_msg_t slots the server keeps, the header frame is
- * stamped in place, a copy of header and payload goes into the room's history (one allocation),
+ * One thread does everything: zmq_poll over the intake XSUB, the fan-out XPUB, the history ROUTER,
+ * a stop eventfd, (from main) a signalfd and, with metrics_port, the epoll descriptor of the
+ * /metrics listener (rtr_http.h), served only when it is ready. Intake is drained in batches so
+ * one wake-up moves many events, then subscriptions, at most history_batch history requests and
+ * timers get their turn, so a storm of history requests delays live fan-out by one bounded batch
+ * at most. Per event, frames are received into zmq_msg_t slots the server keeps, the header frame
+ * is stamped in place, a copy of header and payload goes into the room's history (one allocation),
  * and the same three frames are handed to the fan-out socket (zero copy) in bursts (see
  * s_drain_intake); the tables are hash lookups and O(1) list moves. jansson parses each payload
  * once, inside a per-message arena (rtr_jarena.h), so a typical parse costs no malloc.
@@ -15,7 +16,6 @@
 
 #include "base_clock.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +33,8 @@
 #include "rtr_curve.h"
 #include "rtr_history.h"
 #include "rtr_hsvc.h"
+#include "rtr_http.h"
+#include "rtr_ionice.h"
 #include "rtr_jarena.h"
 #include "rtr_rights.h"
 #include "rtr_validate.h"
@@ -48,7 +49,6 @@
 #define RTR_ENDPOINT_MAX 256         /* resolved endpoint text */
 #define RTR_EPOCH_LIMIT (1ULL << 53) /* epochs stay exact as JavaScript numbers */
 #define RTR_JARENA_BYTES (64 * 1024) /* jansson arena: a 100-byte object takes about 1.1 KiB */
-#define RTR_NICE_WAIT_MS 200         /* longest wait for ZeroMQ's I/O threads to name themselves */
 
 struct rtr_server {
     base_log_t *log;                                /* borrowed logger (NULL: silent) */
@@ -88,6 +88,10 @@ struct rtr_server {
     uint64_t next_head_ms;                          /* next round of room heads */
     char intake_ep[RTR_ENDPOINT_MAX];               /* resolved intake endpoint */
     char fanout_ep[RTR_ENDPOINT_MAX];               /* resolved fan-out endpoint */
+    rtr_ops_t *ops;                     /* /metrics, /health, /ready answers; NULL when off */
+    rtr_http_t *http;                   /* their listener (metrics_port); NULL when off */
+    uint64_t http_due_ms;               /* when the listener's next timer is due (0: none) */
+    bool stopping;                      /* a stop was requested: /ready says so */
 };
 
 /* A random epoch in [1, 2^53), so clients can tell a restarted router from lost events. */
@@ -180,77 +184,6 @@ static int s_open_fanout(rtr_server_t *self, const rtr_config_t *conf)
     return s_bind(self, self->fanout, "fanout", conf->fanout, self->fanout_ep);
 }
 
-/* Sets every thread of this process whose name starts with "ZMQbg/IO/" to nice target.
- * Returns how many such threads there are (set or not); -1 when /proc cannot be read. */
-static int s_renice_io_pass(rtr_server_t *self, int target)
-{
-    DIR *dir = opendir("/proc/self/task");
-    if (!dir) {
-        base_log(self->log, WEFT_LOG_WARN, "cannot list threads to apply io_nice: %s",
-                 strerror(errno));
-        return -1;
-    }
-    int found = 0;
-    struct dirent *de;
-    while ((de = readdir(dir)) != NULL) {
-        char path[64], comm[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%.20s/comm", de->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue; /* "." / ".." or a thread that just ended */
-        bool io = fgets(comm, sizeof comm, f) && strncmp(comm, "ZMQbg/IO/", 9) == 0;
-        fclose(f);
-        if (!io)
-            continue;
-        found++;
-        id_t tid = (id_t)strtoul(de->d_name, NULL, 10);
-        if (setpriority(PRIO_PROCESS, tid, target) != 0)
-            base_log_limited(self->log, &self->io_limit, WEFT_LOG_WARN,
-                             "cannot apply io_nice to thread %u: %s", (unsigned)tid,
-                             strerror(errno));
-    }
-    closedir(dir);
-    return found;
-}
-
-/*
- * Lowers the priority of the context's io_threads ZeroMQ I/O threads by io_nice relative to the
- * calling (loop) thread. Why: under full load the loop and the I/O thread share one core, and an
- * I/O thread of equal weight, woken by every incoming TCP segment and every pipe activation,
- * preempts the loop after a handful of events each time, SCHED_BATCH notwithstanding (figures:
- * docs/performance.md, "io_nice"). With a lower weight it mostly runs when the loop
- * waits for input, so both sides move larger batches. It still gets the whole core whenever the
- * loop has nothing to do, so this changes who yields first, not how much the I/O thread can do.
- * libzmq has no option for it (ZMQ_THREAD_PRIORITY only raises priority), so its threads are
- * found by name ("ZMQbg/IO/<n>", libzmq 4.3) under /proc/self/task; Linux nice values are per
- * thread. A new I/O thread names itself once it runs, so this waits up to RTR_NICE_WAIT_MS for
- * all of them. A failure only costs speed: warned, never fatal.
- */
-static void s_nice_io_threads(rtr_server_t *self, int io_nice, int io_threads)
-{
-    if (io_nice <= 0)
-        return;
-    errno = 0;
-    int base = getpriority(PRIO_PROCESS, 0); /* this thread's nice (-1 is a valid value) */
-    if (base == -1 && errno != 0)
-        base = 0;
-    int target = base + io_nice > 19 ? 19 : base + io_nice;
-    int found = 0;
-    for (int waited = 0; waited <= RTR_NICE_WAIT_MS; waited++) {
-        found = s_renice_io_pass(self, target);
-        if (found < 0 || found >= io_threads)
-            break;
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-    }
-    if (found >= 0 && found < io_threads)
-        base_log(self->log, WEFT_LOG_WARN, "io_nice: found %d of %d ZeroMQ I/O threads", found,
-                 io_threads);
-    else if (found > 0)
-        base_log(self->log, WEFT_LOG_INFO, "ZeroMQ I/O threads at nice %d (%d thread(s))", target,
-                 found);
-}
-
 /* (Re)loads the rights file. On failure the rights in force stay (none at start: fatal). */
 static int s_rights_load(rtr_server_t *self)
 {
@@ -292,6 +225,32 @@ static int s_rights_open(rtr_server_t *self, const rtr_config_t *conf)
      * costs a metadata lookup per event. (Also set when the intake is a CURVE server.) */
     self->check_identity = true;
     return s_rights_load(self);
+}
+
+/* The stats hook of /metrics: the counters with fresh gauges. */
+static void s_ops_stats(void *arg, rtr_stats_t *out)
+{
+    rtr_server_stats(arg, out);
+}
+
+/* The readiness hook of /ready: the sockets are bound once the server exists, so only a
+ * requested stop makes it not ready. */
+static const char *s_ops_not_ready(void *arg)
+{
+    return ((const rtr_server_t *)arg)->stopping ? "stopping" : NULL;
+}
+
+/* Starts the metrics listener on metrics_bind:metrics_port. */
+static int s_open_http(rtr_server_t *self, const rtr_config_t *conf)
+{
+    rtr_ops_hooks_t hooks = {.stats = s_ops_stats, .not_ready = s_ops_not_ready, .arg = self};
+    self->ops = rtr_ops_new(&hooks, self->epoch);
+    if (!self->ops) {
+        base_log(self->log, WEFT_LOG_ERROR, "out of memory creating the metrics endpoints");
+        return -1;
+    }
+    self->http = rtr_http_new(conf->metrics_bind, conf->metrics_port, self->ops, self->log);
+    return self->http ? 0 : -1;
 }
 
 /* Builds the server; see rtr_server.h. */
@@ -362,7 +321,9 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log)
     if (!self->hsvc)
         goto err;
     /* libzmq starts its I/O threads with the first socket, so they exist by now. */
-    s_nice_io_threads(self, conf->io_nice, conf->io_threads);
+    rtr_ionice_apply(log, conf->io_nice, conf->io_threads);
+    if (conf->metrics_port > 0 && s_open_http(self, conf) < 0)
+        goto err;
 
     uint64_t now = base_clock_ms();
     self->last_ack_ms = now;
@@ -387,6 +348,8 @@ void rtr_server_destroy(rtr_server_t **self_p)
     if (!self_p || !*self_p)
         return;
     rtr_server_t *self = *self_p;
+    rtr_http_destroy(&self->http);
+    rtr_ops_destroy(&self->ops);
     if (self->intake)
         zmq_close(self->intake);
     if (self->fanout)
@@ -866,8 +829,9 @@ static void s_timers(rtr_server_t *self, uint64_t now)
     }
 }
 
-/* Milliseconds zmq_poll may sleep: until the next due timer. */
-static long s_timeout(const rtr_server_t *self, uint64_t now)
+/* Milliseconds zmq_poll may sleep: until the next due timer, the listener's included (whose
+ * due time it notes in http_due_ms). */
+static long s_timeout(rtr_server_t *self, uint64_t now)
 {
     uint64_t next = self->next_sweep_ms;
     if (self->stats_interval_ms && self->next_stats_ms < next)
@@ -877,6 +841,10 @@ static long s_timeout(const rtr_server_t *self, uint64_t now)
     if ((rtr_pubs_dirty_count(self->pubs) || self->refuse_entries) &&
         self->last_ack_ms + self->ack_interval_ms < next)
         next = self->last_ack_ms + self->ack_interval_ms;
+    int http_ms = self->http ? rtr_http_timeout_ms(self->http) : -1;
+    self->http_due_ms = http_ms >= 0 ? now + (uint64_t)http_ms : 0;
+    if (http_ms >= 0 && now + (uint64_t)http_ms < next)
+        next = now + (uint64_t)http_ms;
     return next <= now ? 0 : (long)(next - now);
 }
 
@@ -904,17 +872,26 @@ static bool s_read_signal(rtr_server_t *self, int signal_fd)
 /* The loop; see rtr_server.h. */
 int rtr_server_run(rtr_server_t *self, int signal_fd)
 {
-    zmq_pollitem_t items[5] = {
+    zmq_pollitem_t items[6] = {
         {self->intake, 0, ZMQ_POLLIN, 0},
         {self->fanout, 0, ZMQ_POLLIN, 0},
         {rtr_hsvc_socket(self->hsvc), 0, ZMQ_POLLIN, 0},
         {NULL, self->stop_fd, ZMQ_POLLIN, 0},
         {NULL, signal_fd, ZMQ_POLLIN, 0},
+        {NULL, self->http ? rtr_http_fd(self->http) : -1, ZMQ_POLLIN, 0},
     };
-    int nitems = signal_fd >= 0 ? 5 : 4;
+    /* The metrics listener's epoll descriptor sits last (rtr_http.h); without a signalfd it
+     * moves into slot 4. */
+    int nitems = signal_fd >= 0 ? 5 : 4, sig_i = signal_fd >= 0 ? 4 : -1, http_i = -1;
+    if (self->http) {
+        items[nitems] = items[5];
+        http_i = nitems++;
+    }
     int rc = 0;
     for (;;) {
         uint64_t now = base_clock_ms();
+        if (self->ops)
+            rtr_ops_turned(self->ops, now);
         s_timers(self, now);
         if (zmq_poll(items, nitems, s_timeout(self, now)) < 0) {
             if (errno == EINTR)
@@ -931,6 +908,10 @@ int rtr_server_run(rtr_server_t *self, int signal_fd)
          * the socket readable again at once), after the next intake batch. */
         if (items[2].revents & ZMQ_POLLIN)
             rtr_hsvc_serve(self->hsvc, base_clock_ms());
+        /* Only when it has input or a timer due: an idle listener costs no system call. */
+        if (http_i >= 0 && ((items[http_i].revents & ZMQ_POLLIN) ||
+                            (self->http_due_ms && base_clock_ms() >= self->http_due_ms)))
+            rtr_http_service(self->http);
         if (items[3].revents & ZMQ_POLLIN) {
             uint64_t v;
             if (read(self->stop_fd, &v, sizeof v) < 0 && errno != EAGAIN)
@@ -938,9 +919,10 @@ int rtr_server_run(rtr_server_t *self, int signal_fd)
             base_log(self->log, WEFT_LOG_NOTICE, "stop requested, shutting down");
             break;
         }
-        if (nitems == 5 && (items[4].revents & ZMQ_POLLIN) && s_read_signal(self, signal_fd))
+        if (sig_i >= 0 && (items[sig_i].revents & ZMQ_POLLIN) && s_read_signal(self, signal_fd))
             break;
     }
+    self->stopping = true;
     /* Whatever arrived before the stop is acknowledged, so agents do not resend it. */
     s_send_acks(self, base_clock_ms());
     s_log_summary(self, WEFT_LOG_NOTICE, "final stats");

@@ -1,0 +1,212 @@
+/*
+ * ops_router_metrics.c: the router's operations listener, end to end (docs/operations.md).
+ *
+ * A real weft-router runs with --metrics-port on a free port. The test scrapes /metrics with a
+ * raw HTTP/1.1 GET, publishes events to three rooms through libweft, waits until all are
+ * acknowledged, scrapes again and checks the counters moved by exactly what was published
+ * (events accepted, rooms, publishers, history held). /health and /ready answer 200 with their
+ * JSON bodies, other paths 404 and other methods 405, and `promtool check metrics` (Debian's
+ * prometheus package; tests/run.sh installs it) accepts the exposition. Without promtool the
+ * test fails: the format check is part of what it proves.
+ */
+#include "it_fabric.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define N_EVENTS 250          /* events published between the two scrapes */
+#define HTTP_MAX (256 * 1024) /* largest answer read */
+
+/* Everything the test cases share. */
+typedef struct test_ctx {
+    it_fabric_t *fab; /* the private fabric */
+    int port;         /* the router's metrics port */
+    char *answer;     /* HTTP_MAX bytes: the last raw answer */
+    const char *body; /* its body, inside answer */
+    int started;      /* the router runs */
+} test_ctx_t;
+
+/* Sends "method path" to the metrics port with Connection: close and reads the whole answer
+ * into ctx->answer. Returns the HTTP status (checking Content-Length against the body), or -1. */
+static int s_http(test_ctx_t *ctx, const char *method, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ctx->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    char req[256];
+    int n =
+        snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                 method, path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t len = 0;
+    ssize_t got;
+    while (len < HTTP_MAX - 1 && (got = read(fd, ctx->answer + len, HTTP_MAX - 1 - len)) > 0)
+        len += (size_t)got;
+    close(fd);
+    ctx->answer[len] = '\0';
+    int status = -1;
+    if (sscanf(ctx->answer, "HTTP/1.1 %d ", &status) != 1)
+        return -1;
+    char *end = strstr(ctx->answer, "\r\n\r\n");
+    assert_non_null(end);
+    ctx->body = end + 4;
+    const char *cl = strstr(ctx->answer, "content-length: ");
+    assert_non_null(cl);
+    assert_true(cl < end);
+    assert_int_equal(strtoul(cl + 16, NULL, 10), strlen(ctx->body));
+    return status;
+}
+
+/* The value of the sample line "series value" in the last body (series includes any labels). */
+static uint64_t s_sample(test_ctx_t *ctx, const char *series)
+{
+    char needle[256];
+    snprintf(needle, sizeof needle, "\n%s ", series);
+    const char *at = strstr(ctx->body, needle);
+    if (!at)
+        fail_msg("no sample %s in:\n%s", series, ctx->body);
+    return strtoull(at + strlen(needle), NULL, 10);
+}
+
+/* Runs promtool check metrics over the last body. Returns its exit status. */
+static int s_promtool(test_ctx_t *ctx, const char *promtool)
+{
+    char path[400], cmd[1200];
+    snprintf(path, sizeof path, "%s/metrics.txt", it_fabric_dir(ctx->fab));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(ctx->body, f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "'%s' check metrics < '%s'", promtool, path);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Starts the router with its metrics listener and checks the listener answers. */
+static void test_start(void **state)
+{
+    test_ctx_t *ctx = *state;
+    ctx->port = ts_free_port();
+    assert_true(ctx->port > 0);
+    char port[16];
+    snprintf(port, sizeof port, "%d", ctx->port);
+    const char *const extra[] = {"--metrics-port", port, NULL};
+    assert_int_equal(it_fabric_start_router(ctx->fab, extra), 0);
+    ts_proc_t *router = it_fabric_router(ctx->fab);
+    char line[96];
+    snprintf(line, sizeof line, "metrics listener on 127.0.0.1 port %d", ctx->port);
+    assert_int_equal(ts_proc_wait_log(router, line, 5000), 0);
+    ctx->started = 1;
+}
+
+/* /health, /ready, 404 and 405. */
+static void test_endpoints(void **state)
+{
+    test_ctx_t *ctx = *state;
+    if (!ctx->started)
+        skip();
+    assert_int_equal(s_http(ctx, "GET", "/health"), 200);
+    assert_non_null(strstr(ctx->answer, "content-type: application/json\r\n"));
+    const char *ok = "{\"status\":\"ok\",\"loop_age_ms\":";
+    assert_int_equal(strncmp(ctx->body, ok, strlen(ok)), 0);
+    assert_int_equal(s_http(ctx, "GET", "/ready"), 200);
+    assert_string_equal(ctx->body, "{\"status\":\"ready\"}\n");
+    assert_int_equal(s_http(ctx, "GET", "/"), 404);
+    assert_int_equal(s_http(ctx, "GET", "/metrics/x"), 404);
+    assert_int_equal(s_http(ctx, "POST", "/metrics"), 405);
+}
+
+/* Counters move by exactly what was published; the exposition passes promtool. */
+static void test_metrics_move(void **state)
+{
+    test_ctx_t *ctx = *state;
+    if (!ctx->started)
+        skip();
+    assert_int_equal(s_http(ctx, "GET", "/metrics"), 200);
+    assert_non_null(
+        strstr(ctx->answer, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    uint64_t accepted0 = s_sample(ctx, "weft_router_events_accepted_total");
+    uint64_t received0 = s_sample(ctx, "weft_router_received_total");
+    assert_int_equal(accepted0, 0);
+    assert_int_equal(s_sample(ctx, "weft_router_rooms"), 0);
+
+    weft_pub_opts_t opts;
+    weft_pub_opts_init(&opts);
+    opts.publisher_id = "it-ops";
+    weft_pub_t *pub = weft_pub_new(it_fabric_intake(ctx->fab), &opts);
+    assert_non_null(pub);
+    static const char *const rooms[] = {"ops:a", "ops:b", "ops:c"};
+    for (int i = 0; i < N_EVENTS; i++) {
+        char json[64];
+        snprintf(json, sizeof json, "{\"i\":%d}", i);
+        assert_int_equal(it_publish(pub, rooms[i % 3], "test.ops", json), 0);
+    }
+    assert_int_equal(weft_pub_flush(pub, 30000), 0);
+
+    assert_int_equal(s_http(ctx, "GET", "/metrics"), 200);
+    assert_int_equal(s_sample(ctx, "weft_router_events_accepted_total") - accepted0, N_EVENTS);
+    assert_true(s_sample(ctx, "weft_router_received_total") - received0 >= N_EVENTS);
+    assert_int_equal(s_sample(ctx, "weft_router_rooms"), 3);
+    assert_int_equal(s_sample(ctx, "weft_router_publishers"), 1);
+    assert_int_equal(s_sample(ctx, "weft_router_history_events"), N_EVENTS);
+    assert_int_equal(s_sample(ctx, "weft_router_history_rooms"), 3);
+    assert_int_equal(s_sample(ctx, "weft_router_duplicates_total"), 0);
+    assert_int_equal(s_sample(ctx, "weft_router_invalid_total{reason=\"json\"}"), 0);
+    assert_int_equal(s_sample(ctx, "weft_router_refused_total{reason=\"rate_limited\"}"), 0);
+    assert_true(s_sample(ctx, "weft_router_ack_entries_total") >= 1);
+    weft_pub_destroy(&pub);
+
+    const char *promtool = getenv("WEFT_PROMTOOL_BIN");
+    if (!promtool || !*promtool || strstr(promtool, "NOTFOUND"))
+        fail_msg("promtool not found: apt-get install prometheus (tests/run.sh installs it)");
+    assert_int_equal(s_promtool(ctx, promtool), 0);
+}
+
+/* The router stops cleanly with its listener open. */
+static void test_shutdown(void **state)
+{
+    test_ctx_t *ctx = *state;
+    if (!ctx->started)
+        skip();
+    assert_int_equal(it_fabric_stop_all(ctx->fab), 0);
+}
+
+int main(void)
+{
+    test_ctx_t ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.answer = malloc(HTTP_MAX);
+    ctx.fab = it_fabric_new("ops_router_metrics");
+    if (!ctx.fab || !ctx.answer)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_prestate(test_start, &ctx),
+        cmocka_unit_test_prestate(test_endpoints, &ctx),
+        cmocka_unit_test_prestate(test_metrics_move, &ctx),
+        cmocka_unit_test_prestate(test_shutdown, &ctx),
+    };
+    int failed = cmocka_run_group_tests_name("ops_router_metrics", tests, NULL, NULL);
+    it_fabric_destroy(&ctx.fab, failed);
+    free(ctx.answer);
+    return failed ? 1 : 0;
+}
