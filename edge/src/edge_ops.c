@@ -107,8 +107,11 @@ static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, 
         self->reload(self->arg);
         return 0;
     }
+    /* Nothing to drain without clients, or with drain_grace and drain_seconds both 0 (a stop
+     * as before drains existed: every client told 1001 at once). */
     bool drain = si.ssi_signo == SIGTERM && !*self->stopping &&
-                 edge_drain_phase(&self->drain) == EDGE_DRAIN_OFF;
+                 edge_drain_phase(&self->drain) == EDGE_DRAIN_OFF && *self->connections > 0 &&
+                 (self->grace_s > 0 || self->window_s > 0);
     base_log(self->log, WEFT_LOG_NOTICE, "received %s: %s", strsignal((int)si.ssi_signo),
              drain ? "draining" : "stopping");
     if (drain)

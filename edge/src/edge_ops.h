@@ -5,9 +5,10 @@
  * owns the plain-HTTP module (edge_http.h) whose endpoints report here, and reports up to the
  * server through hooks: close this many clients now, stop, reload.
  *
- * Signals: SIGHUP reloads (hook); the first SIGTERM starts a drain; SIGINT, or any stop signal
- * during a drain or a stop, stops (hook: the server's graceful stop, whose second call ends the
- * loop at once).
+ * Signals: SIGHUP reloads (hook); the first SIGTERM starts a drain (unless the edge has no
+ * clients, or drain_grace and drain_seconds are both 0: then it stops); SIGINT, or any stop
+ * signal during a drain or a stop, stops (hook: the server's graceful stop, whose second call
+ * ends the loop at once).
  *
  * Not thread-safe: the lws service thread only.
  */

@@ -486,8 +486,10 @@ static void s_drain_close(void *arg, size_t n)
 {
     edge_server_t *self = arg;
     self->drain_due = n;
-    lws_callback_all_protocol_vhost_args(self->vhost, &self->protocols[S_PROTO_WS],
-                                         LWS_CALLBACK_USER, NULL, 0);
+    /* The vhost's copy of the protocol: lws matches connections by that pointer. */
+    lws_callback_all_protocol_vhost_args(
+        self->vhost, lws_vhost_name_to_protocol(self->vhost, S_WS_PROTOCOL), LWS_CALLBACK_USER,
+        NULL, 0);
     self->drain_due = 0; /* clients that left by themselves owe nothing */
 }
 
