@@ -71,7 +71,9 @@ static void s_drain_cb(lws_sorted_usec_list_t *sul)
         edge_drain_poll(&self->drain, (int64_t)base_clock_us(), (size_t)*self->connections, &due);
     if (due)
         self->close(self->arg, due);
-    if (edge_drain_phase(&self->drain) == EDGE_DRAIN_DONE) {
+    /* Every client gone (they left, or their closes completed): nothing left to spread. */
+    if (edge_drain_phase(&self->drain) == EDGE_DRAIN_DONE ||
+        (edge_drain_phase(&self->drain) == EDGE_DRAIN_MOVING && *self->connections == 0)) {
         base_log(self->log, WEFT_LOG_NOTICE, "drain: every client was moved off");
         self->stop(self->arg); /* closes still under way finish as in a stop */
         return;
