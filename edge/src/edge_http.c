@@ -94,8 +94,7 @@ static void s_ready(const edge_http_state_t *st, edge_http_reply_t *out)
         return;
     }
     s_reply(out, 503, "{\"status\":\"%s\",\"reasons\":[%s],\"connections\":%llu}\n",
-            st->draining ? "draining" : "not_ready", reasons,
-            (unsigned long long)st->connections);
+            st->draining ? "draining" : "not_ready", reasons, (unsigned long long)st->connections);
 }
 
 void edge_http_answer(edge_http_route_t route, edge_http_method_t method, bool loopback,

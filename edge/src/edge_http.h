@@ -33,10 +33,10 @@
 struct lws;
 struct lws_http_mount;
 
-#define EDGE_HTTP_STALL_MS 5000      /* /health fails when the heartbeat is older than this */
-#define EDGE_HTTP_HIST_TIMEOUTS 2    /* history attempts timed out in a row that mean down */
+#define EDGE_HTTP_STALL_MS 5000        /* /health fails when the heartbeat is older than this */
+#define EDGE_HTTP_HIST_TIMEOUTS 2      /* history attempts timed out in a row that mean down */
 #define EDGE_HTTP_HIST_FORGET_MS 30000 /* ... unless the last was longer ago than this */
-#define EDGE_HTTP_BODY_MAX 256       /* the longest answer body */
+#define EDGE_HTTP_BODY_MAX 256         /* the longest answer body */
 
 /* What a request asks for. */
 typedef enum edge_http_route {
@@ -65,10 +65,10 @@ typedef struct edge_http_state {
 
 /* An answer. */
 typedef struct edge_http_reply {
-    unsigned status;                    /* HTTP status */
-    bool drain;                         /* the request starts a drain */
-    size_t len;                         /* body bytes */
-    char body[EDGE_HTTP_BODY_MAX];      /* JSON, NUL-terminated */
+    unsigned status;               /* HTTP status */
+    bool drain;                    /* the request starts a drain */
+    size_t len;                    /* body bytes */
+    char body[EDGE_HTTP_BODY_MAX]; /* JSON, NUL-terminated */
 } edge_http_reply_t;
 
 /* The server's hook: fills st with the edge's state now. */
@@ -78,11 +78,11 @@ typedef void(edge_http_state_fn)(void *arg, edge_http_state_t *st);
 typedef void(edge_http_drain_fn)(void *arg);
 
 typedef struct edge_http_opts {
-    const char *www;          /* the static files' directory (borrowed, must outlive) */
-    edge_upgrade_t *upgrade;  /* CORS headers, header completion, TLS context (borrowed) */
+    const char *www;           /* the static files' directory (borrowed, must outlive) */
+    edge_upgrade_t *upgrade;   /* CORS headers, header completion, TLS context (borrowed) */
     edge_http_state_fn *state; /* the state hook */
     edge_http_drain_fn *drain; /* the drain hook */
-    void *arg;                /* for the hooks */
+    void *arg;                 /* for the hooks */
 } edge_http_opts_t;
 
 typedef struct edge_http edge_http_t;

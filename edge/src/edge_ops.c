@@ -17,22 +17,22 @@
 #define S_STEP_MIN_US 20000 /* a drain step visits every connection: at most 50 steps/s */
 
 struct edge_ops {
-    edge_http_t *http;              /* plain HTTP (owned) */
-    edge_zmq_t *zmq;                /* borrowed */
-    edge_hist_t *hist;              /* borrowed */
-    const uint64_t *connections;    /* borrowed */
-    const bool *stopping;           /* borrowed */
-    edge_ops_close_fn *close;       /* hooks */
+    edge_http_t *http;           /* plain HTTP (owned) */
+    edge_zmq_t *zmq;             /* borrowed */
+    edge_hist_t *hist;           /* borrowed */
+    const uint64_t *connections; /* borrowed */
+    const bool *stopping;        /* borrowed */
+    edge_ops_close_fn *close;    /* hooks */
     edge_ops_fn *stop;
     edge_ops_fn *reload;
     void *arg;
     base_log_t *log;
-    double grace_s, window_s;        /* for the log */
-    struct lws_context *ctx;         /* when attached */
-    lws_sorted_usec_list_t beat_sul; /* the heartbeat */
+    double grace_s, window_s;         /* for the log */
+    struct lws_context *ctx;          /* when attached */
+    lws_sorted_usec_list_t beat_sul;  /* the heartbeat */
     lws_sorted_usec_list_t drain_sul; /* the drain's next step */
-    int64_t beat_us;                 /* when the heartbeat last ran */
-    edge_drain_t drain;              /* the schedule */
+    int64_t beat_us;                  /* when the heartbeat last ran */
+    edge_drain_t drain;               /* the schedule */
 };
 
 /* The loop's heartbeat: /health reports how long ago it ran. */
@@ -166,7 +166,8 @@ edge_ops_t *edge_ops_new(const edge_ops_opts_t *opts)
     }
     /* A seed per process, so edges that drain together jitter differently. */
     edge_drain_init(&self->drain, (int64_t)(opts->drain_grace * 1e6),
-                    (int64_t)(opts->drain_seconds * 1e6), base_clock_wall_ns() ^ (uint64_t)getpid());
+                    (int64_t)(opts->drain_seconds * 1e6),
+                    base_clock_wall_ns() ^ (uint64_t)getpid());
     return self;
 }
 

@@ -15,7 +15,8 @@
  *   edge_sync     a client's resume of one room: member stream, history, deferral (edge_sync.h)
  *   edge_writer   each connection's queue, write rounds, gathered writes, closes (edge_writer.h)
  * and beside them the pure modules they use: edge_rooms, edge_stream, edge_batch, edge_outq,
- * edge_pace, edge_frame, edge_proto, edge_bucket, edge_drain; edge_zmq and edge_hist for the router.
+ * edge_pace, edge_frame, edge_proto, edge_bucket, edge_drain; edge_zmq and edge_hist for the
+ * router.
  *
  * Flow of an event: edge_zmq reads a message from the router's fan-out and calls
  * s_on_router_msg() here, which hands it to edge_pipeline_route() (edge_pipeline.c): envelope
@@ -414,8 +415,7 @@ static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     edge_server_t *self = s_server_of(wsi);
     if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) /* as on the ws protocol, the default */
         return s_confirm_upgrade(self, wsi, in);
-    return edge_http_callback(edge_ops_http(self->ops), wsi, reason, user, in, len,
-                              self->stopped);
+    return edge_http_callback(edge_ops_http(self->ops), wsi, reason, user, in, len, self->stopped);
 }
 
 /* ---- the router feed ---------------------------------------------------------------------- */
@@ -487,9 +487,9 @@ static void s_drain_close(void *arg, size_t n)
     edge_server_t *self = arg;
     self->drain_due = n;
     /* The vhost's copy of the protocol: lws matches connections by that pointer. */
-    lws_callback_all_protocol_vhost_args(
-        self->vhost, lws_vhost_name_to_protocol(self->vhost, S_WS_PROTOCOL), LWS_CALLBACK_USER,
-        NULL, 0);
+    lws_callback_all_protocol_vhost_args(self->vhost,
+                                         lws_vhost_name_to_protocol(self->vhost, S_WS_PROTOCOL),
+                                         LWS_CALLBACK_USER, NULL, 0);
     self->drain_due = 0; /* clients that left by themselves owe nothing */
 }
 

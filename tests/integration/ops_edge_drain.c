@@ -39,11 +39,11 @@
 
 #define N_CLIENTS 200
 #define N_ROOMS 20
-#define RATE 2000          /* events/s */
-#define N_EVENTS 30000     /* 15 s at RATE: the drain (2 s + 4 s) fits well inside */
-#define GRACE_MS 2000      /* --drain-grace: HAProxy marks the edge down within ~1 s */
-#define WINDOW_MS 4000     /* --drain-seconds */
-#define SAMPLES 4096       /* connection-count samples (20 ms apart) */
+#define RATE 2000      /* events/s */
+#define N_EVENTS 30000 /* 15 s at RATE: the drain (2 s + 4 s) fits well inside */
+#define GRACE_MS 2000  /* --drain-grace: HAProxy marks the edge down within ~1 s */
+#define WINDOW_MS 4000 /* --drain-seconds */
+#define SAMPLES 4096   /* connection-count samples (20 ms apart) */
 
 /* Everything the test cases share. */
 typedef struct test_ctx {
@@ -75,8 +75,9 @@ static int s_http(int port, const char *method, const char *path, char *body, si
         close(fd);
         return -1;
     }
-    int n = snprintf(buf, sizeof buf, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
-                     method, path);
+    int n =
+        snprintf(buf, sizeof buf, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+                 method, path);
     if (write(fd, buf, (size_t)n) != n) {
         close(fd);
         return -1;
@@ -154,9 +155,9 @@ static void test_ready_follows_router(void **state)
     assert_int_equal(it_fabric_signal_router(ctx->fab, SIGKILL), 128 + SIGKILL);
     for (int e = 0; e < 2; e++) {
         int port = it_fabric_edge_port(ctx->fab, e);
-        int took = s_wait_http(ctx, port, "/ready", 503,
-                               "{\"status\":\"not_ready\",\"reasons\":[\"router_disconnected\"]",
-                               5000);
+        int took =
+            s_wait_http(ctx, port, "/ready", 503,
+                        "{\"status\":\"not_ready\",\"reasons\":[\"router_disconnected\"]", 5000);
         assert_true(took >= 0);
         printf("ops_edge_drain: edge-%d /ready 503 router_disconnected %d ms after SIGKILL\n",
                e + 1, took);
@@ -270,8 +271,8 @@ static void test_drain(void **state)
     assert_int_equal(ts_proc_log_count(edge, want), 1);
     printf("ops_edge_drain: /ready 503 %d ms after SIGTERM; %d clients closed with 1012 from "
            "%llu ms to %llu ms after SIGTERM (grace %d ms, window %d ms); exit 0 at %llu ms\n",
-           took, moved, (unsigned long long)(first - t0), (unsigned long long)(last - t0),
-           GRACE_MS, WINDOW_MS, (unsigned long long)(exited - t0));
+           took, moved, (unsigned long long)(first - t0), (unsigned long long)(last - t0), GRACE_MS,
+           WINDOW_MS, (unsigned long long)(exited - t0));
     /* The first close after the grace (clock granularity: 100 ms), the last in the window's
      * last part: spread, not all at once. */
     assert_true(first - t0 >= GRACE_MS - 100);

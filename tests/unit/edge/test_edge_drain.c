@@ -60,8 +60,8 @@ static void test_grace_then_spread(void **state)
         assert_true(at[k] >= start + (int64_t)k * 100000);
         assert_true(at[k] <= start + (int64_t)(k + 1) * 100000 + 1000);
     }
-    assert_true(at[0] < start + 100000 + 1000);       /* first in the first slot */
-    assert_true(at[n - 1] >= start + 9900000);        /* last in the last slot */
+    assert_true(at[0] < start + 100000 + 1000); /* first in the first slot */
+    assert_true(at[n - 1] >= start + 9900000);  /* last in the last slot */
     assert_true(at[n - 1] <= start + 10 * S + 1000);
 }
 

@@ -88,7 +88,8 @@ static void test_ready(void **state)
     edge_http_answer(EDGE_HTTP_READY, EDGE_HTTP_GET, false, &st, &r);
     assert_int_equal(r.status, 503);
     assert_string_equal(
-        r.body, "{\"status\":\"not_ready\",\"reasons\":[\"router_disconnected\"],\"connections\":3}\n");
+        r.body,
+        "{\"status\":\"not_ready\",\"reasons\":[\"router_disconnected\"],\"connections\":3}\n");
     st.history = false;
     st.draining = true;
     st.stopping = true; /* a stop during a drain is still reported as the drain */
@@ -100,8 +101,8 @@ static void test_ready(void **state)
     st.stopping = true;
     edge_http_answer(EDGE_HTTP_READY, EDGE_HTTP_GET, false, &st, &r);
     assert_int_equal(r.status, 503);
-    assert_string_equal(r.body,
-                        "{\"status\":\"not_ready\",\"reasons\":[\"stopping\"],\"connections\":3}\n");
+    assert_string_equal(
+        r.body, "{\"status\":\"not_ready\",\"reasons\":[\"stopping\"],\"connections\":3}\n");
     st = s_ok();
     st.draining = true;
     edge_http_answer(EDGE_HTTP_READY, EDGE_HTTP_GET, false, &st, &r);
@@ -146,9 +147,9 @@ static void test_history_rule(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route),        cmocka_unit_test(test_loopback),
-        cmocka_unit_test(test_health),       cmocka_unit_test(test_ready),
-        cmocka_unit_test(test_drain),        cmocka_unit_test(test_history_rule),
+        cmocka_unit_test(test_route),  cmocka_unit_test(test_loopback),
+        cmocka_unit_test(test_health), cmocka_unit_test(test_ready),
+        cmocka_unit_test(test_drain),  cmocka_unit_test(test_history_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
