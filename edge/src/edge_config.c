@@ -119,6 +119,12 @@ const base_conf_entry_t edge_config_table[] = {
      "poll (lws's built-in poll() over every descriptor)"},
     {"stats_interval", BASE_CONF_INT, F(stats_interval), "60", 0, 86400,
      "seconds between counter summaries at info level (0 = only at exit)"},
+    {"drain_grace", BASE_CONF_DOUBLE, F(drain_grace), "5", 0, 3600,
+     "seconds a draining edge (SIGTERM, POST /drain) keeps serving while /ready fails, so load "
+     "balancers stop sending it clients"},
+    {"drain_seconds", BASE_CONF_DOUBLE, F(drain_seconds), "10", 0, 3600,
+     "seconds over which a draining edge closes its clients (1012 service restart), spread "
+     "uniformly with jitter; then it exits"},
     {"allowed_origins", BASE_CONF_STR, F(allowed_origins), "", 0, 4096,
      "origins allowed to open WebSockets and read the HTTP files cross-origin: comma-separated "
      "scheme://host[:port], wildcard subdomains as https://*.example.com, or * (\"\" = any; "

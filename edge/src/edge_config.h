@@ -51,6 +51,8 @@ typedef struct edge_config {
     int rate_limit_close_after; /* refused messages without a full refill before close 1008 */
     char *event_loop;           /* "uv" (libuv, epoll) or "poll" (lws's own poll() loop) */
     int stats_interval;         /* seconds between counter summaries at info level (0 = never) */
+    double drain_grace;         /* seconds a drain keeps serving, not ready, before moving clients */
+    double drain_seconds;       /* seconds a drain spreads its clients' closes (1012) over */
     char *allowed_origins;      /* Origin allowlist (edge_origin.h); "" = any */
     bool allow_missing_origin;  /* upgrades without an Origin header are accepted */
     char *tls_cert;             /* PEM certificate file; "" = plain HTTP/WebSocket */

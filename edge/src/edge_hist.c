@@ -88,6 +88,8 @@ struct edge_hist {
     base_limit_t limit;           /* for errors that could repeat per reply */
     edge_hist_stats_t own_stats;      /* counters when the caller keeps none */
     edge_hist_stats_t *stats;         /* counters: the caller's or own_stats */
+    unsigned timeouts_in_a_row;       /* attempts timed out since the last reply (/ready) */
+    uint64_t last_timeout_us;         /* when the last attempt timed out (0: never) */
 };
 
 /* ---- small helpers ----------------------------------------------------------------------------
@@ -289,6 +291,8 @@ static void s_timer_cb(lws_sorted_usec_list_t *sul)
         s_req_t *r = self->flight.head;
         s_list_del(&self->flight, r);
         self->stats->timeouts++;
+        self->timeouts_in_a_row++;
+        self->last_timeout_us = now;
         if (!r->waiters) {
             s_unmap(self, r);
             free(r);
@@ -458,6 +462,7 @@ static int s_recv_one(void *arg)
     }
     uint64_t id = 0;
     s_req_t *r = NULL;
+    self->timeouts_in_a_row = 0; /* the router answers, whatever the answer */
     if (truncated || n < 2 ||
         wire_hist_get_id(zmq_msg_data(&self->parts[0]), zmq_msg_size(&self->parts[0]), &id) < 0) {
         self->stats->replies_bad++;
@@ -685,4 +690,10 @@ size_t edge_hist_inflight(const edge_hist_t *self)
 size_t edge_hist_queued(const edge_hist_t *self)
 {
     return self->queue.count;
+}
+
+unsigned edge_hist_timeouts_in_a_row(const edge_hist_t *self, uint64_t *last_us)
+{
+    *last_us = self->last_timeout_us;
+    return self->timeouts_in_a_row;
 }

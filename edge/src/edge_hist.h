@@ -142,4 +142,8 @@ size_t edge_hist_inflight(const edge_hist_t *self);
 /* Requests waiting for an in-flight slot. */
 size_t edge_hist_queued(const edge_hist_t *self);
 
+/* Attempts that timed out since the router's last reply (any reply resets it), and in *last_us
+ * when the last one did (base_clock_us(); 0: never). For the edge's /ready. */
+unsigned edge_hist_timeouts_in_a_row(const edge_hist_t *self, uint64_t *last_us);
+
 #endif

@@ -1,19 +1,22 @@
 /*
- * edge_server.c: the weft-edge server: the lws context and its protocols, static files over
- * HTTP, the vetting of WebSocket upgrades, the lws side of the connection lifecycle (the client
- * protocol itself is edge_session.c), signals, the lws timers of the modules below, and
- * construction. It is the only
- * module of the edge that calls lws for connections; the modules below report to it through
- * hooks and it implements the writer's transport with lws_write() and friends.
+ * edge_server.c: the weft-edge server: the lws context and its protocols, the vetting of
+ * WebSocket upgrades, the lws side of the connection lifecycle (the client protocol itself is
+ * edge_session.c), signals and the graceful drain, the lws timers of the modules below, and
+ * construction. It is the only module of the edge that calls lws for WebSocket connections (plain
+ * HTTP is edge_http.c); the modules below report to it through hooks and it implements the
+ * writer's transport with lws_write() and friends.
  *
  * The stack, top-down (each module calls only those below it):
- *   edge_server   this file: lws, upgrades, lifecycle, timers, construction
+ *   edge_server   this file: lws, upgrades, lifecycle, drain, timers, construction
+ *   edge_ops      heartbeat, readiness, the drain (edge_ops.h), over edge_http: plain HTTP,
+ *                 static files, CORS, /health, /ready, /drain (edge_http.h)
  *   edge_session  a connection's client protocol: welcome, op dispatch, auth timer (edge_session.h)
  *   edge_pipeline router message -> room stream -> batch -> listeners (edge_pipeline.h)
  *   edge_sync     a client's resume of one room: member stream, history, deferral (edge_sync.h)
  *   edge_writer   each connection's queue, write rounds, gathered writes, closes (edge_writer.h)
  * and beside them the pure modules they use: edge_rooms, edge_stream, edge_batch, edge_outq,
- * edge_pace, edge_frame, edge_proto, edge_bucket; edge_zmq and edge_hist for the router.
+ * edge_pace, edge_frame, edge_proto, edge_bucket, edge_drain; edge_zmq and edge_hist for the
+ * router.
  *
  * Flow of an event: edge_zmq reads a message from the router's fan-out and calls
  * s_on_router_msg() here, which hands it to edge_pipeline_route() (edge_pipeline.c): envelope
@@ -55,15 +58,12 @@
 #include "edge_server.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <libwebsockets.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -72,6 +72,7 @@
 #include "edge_bucket.h"
 #include "edge_frame.h"
 #include "edge_hist.h"
+#include "edge_ops.h"
 #include "edge_pipeline.h"
 #include "edge_proto.h"
 #include "edge_rooms.h"
@@ -106,7 +107,6 @@ struct edge_server {
     uv_loop_t *uv;                                      /* libuv loop lws runs in, or NULL: poll */
     struct lws_vhost *vhost;                            /* its only vhost */
     struct lws_protocols protocols[S_PROTO__COUNT + 1]; /* http, ws, zloop, signalfd, end */
-    struct lws_http_mount mount;                        /* static files at / */
     struct lws_protocol_vhost_options pvo_ws;           /* options of the ws protocol ... */
     struct lws_protocol_vhost_options pvo_default; /* ... "default": used without subprotocol */
     lws_retry_bo_t retry;                          /* idle ping / hang-up policy */
@@ -120,6 +120,8 @@ struct edge_server {
     edge_stats_t stats;                            /* counters */
     lws_sorted_usec_list_t stats_sul;              /* periodic summary */
     lws_sorted_usec_list_t stop_sul;               /* deadline of a graceful stop */
+    edge_ops_t *ops;                               /* health, readiness, drain, plain HTTP */
+    size_t drain_due;                              /* closes the current drain step owes */
     int signal_fd;                                 /* signalfd until lws adopts it, else -1 */
     int port;                                      /* the port actually listened on */
     bool stopping;                                 /* a graceful stop is under way */
@@ -309,7 +311,7 @@ static int s_confirm_upgrade(edge_server_t *self, struct lws *wsi, const char *u
     if (n < 0 || strcmp(uri, S_WS_PATH) != 0) {
         code = HTTP_STATUS_NOT_FOUND;
         why = "the WebSocket endpoint is " S_WS_PATH;
-    } else if (self->stopping) {
+    } else if (self->stopping || edge_ops_drain_phase(self->ops) > EDGE_DRAIN_GRACE) {
         code = HTTP_STATUS_SERVICE_UNAVAILABLE;
         why = "edge shutting down";
     } else if ((why = edge_upgrade_vet_origin(self->upgrade, wsi)) != NULL) {
@@ -390,36 +392,30 @@ static int s_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_CLOSED:
         s_on_closed(self, conn, wsi);
         return 0;
-    case LWS_CALLBACK_ADD_HEADERS: /* a plain HTTP request bound to this protocol */
-        return edge_upgrade_add_cors(self->upgrade, wsi, in);
-    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: /* its headers are complete (WSI_DESTROY) */
-        edge_upgrade_headers_done(self->upgrade, wsi);
+    case LWS_CALLBACK_USER: /* a drain step visits every connection (s_drain_cb) */
+        if (self->drain_due && conn && edge_wconn_live(&conn->client.out)) {
+            self->drain_due--;
+            edge_session_close(self->session, conn, EDGE_CLOSE_RESTART, "service restart");
+        }
         return 0;
+    case LWS_CALLBACK_ADD_HEADERS: /* a plain HTTP request bound to this protocol */
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+        return edge_http_callback(edge_ops_http(self->ops), wsi, reason, user, in, len,
+                                  self->stopped);
     default:
         /* A plain HTTP connection may be bound to this protocol: keep lws's HTTP defaults. */
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }
 
-/* protocols[0]: plain HTTP (the mount serves files); vets upgrades and adds CORS headers as the
- * ws protocol does, counts requests that never completed, receives lws's TLS context set-up. */
+/* protocols[0]: plain HTTP (edge_http.c); vets upgrades as the ws protocol does. */
 static int s_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                            size_t len)
 {
-    switch (reason) {
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* as on the ws protocol, the vhost's default */
-    case LWS_CALLBACK_ADD_HEADERS:
-    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
-        return s_ws_callback(wsi, reason, user, in, len);
-    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-        return edge_upgrade_ssl_ctx(s_server_of(wsi)->upgrade, user);
-    case LWS_CALLBACK_WSI_DESTROY: /* counts HTTP connections whose headers never completed */
-        if (!s_server_of(wsi)->stopped)
-            edge_upgrade_wsi_destroyed(s_server_of(wsi)->upgrade, wsi);
-        return 0;
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
-    }
+    edge_server_t *self = s_server_of(wsi);
+    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) /* as on the ws protocol, the default */
+        return s_confirm_upgrade(self, wsi, in);
+    return edge_http_callback(edge_ops_http(self->ops), wsi, reason, user, in, len, self->stopped);
 }
 
 /* ---- the router feed ---------------------------------------------------------------------- */
@@ -473,34 +469,34 @@ static void s_on_topic(void *arg, bool subscribe, const char *topic, size_t len)
 
 /* ---- signals, timers ---------------------------------------------------------------------- */
 
-/* Raw-file protocol for the signalfd. */
-static int s_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                             void *in, size_t len)
+/* edge_ops hook: SIGHUP reloads the JWT keys and the TLS certificate files. */
+static void s_reload(void *arg)
 {
-    edge_server_t *self = lws_get_opaque_user_data(wsi);
-    if (reason != LWS_CALLBACK_RAW_RX_FILE || !self)
-        return 0;
-    struct signalfd_siginfo si;
-    ssize_t n = read(lws_get_socket_fd(wsi), &si, sizeof si);
-    if (n != (ssize_t)sizeof si) {
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return 0;
-        base_log(self->log, WEFT_LOG_ERROR, "signalfd read failed: %s",
-                 n < 0 ? strerror(errno) : "short read");
-        return -1;
-    }
-    if (si.ssi_signo == SIGHUP) {
-        char err[600];
-        if (edge_auth_reload(self->auth, err, sizeof err) < 0)
-            base_log(self->log, WEFT_LOG_ERROR, "SIGHUP: keeping the JWT keys in use: %s", err);
-        else if (edge_auth_tokens(self->auth))
-            base_log(self->log, WEFT_LOG_NOTICE, "SIGHUP: reloaded the JWT keys");
-        edge_upgrade_reload_tls(self->upgrade, self->ctx);
-        return 0;
-    }
-    base_log(self->log, WEFT_LOG_NOTICE, "received %s: stopping", strsignal((int)si.ssi_signo));
-    edge_server_stop(self);
-    return 0;
+    edge_server_t *self = arg;
+    char err[600];
+    if (edge_auth_reload(self->auth, err, sizeof err) < 0)
+        base_log(self->log, WEFT_LOG_ERROR, "SIGHUP: keeping the JWT keys in use: %s", err);
+    else if (edge_auth_tokens(self->auth))
+        base_log(self->log, WEFT_LOG_NOTICE, "SIGHUP: reloaded the JWT keys");
+    edge_upgrade_reload_tls(self->upgrade, self->ctx);
+}
+
+/* edge_ops hook: a drain step closes n clients (1012) in a visit of every connection. */
+static void s_drain_close(void *arg, size_t n)
+{
+    edge_server_t *self = arg;
+    self->drain_due = n;
+    /* The vhost's copy of the protocol: lws matches connections by that pointer. */
+    lws_callback_all_protocol_vhost_args(self->vhost,
+                                         lws_vhost_name_to_protocol(self->vhost, S_WS_PROTOCOL),
+                                         LWS_CALLBACK_USER, NULL, 0);
+    self->drain_due = 0; /* clients that left by themselves owe nothing */
+}
+
+/* edge_ops hook: the drain is over. */
+static void s_drain_stop(void *arg)
+{
+    edge_server_stop(arg);
 }
 
 /* Periodic counter summary. */
@@ -560,10 +556,7 @@ static void s_setup_tables(edge_server_t *self)
         .tx_packet_size = S_TX_PACKET,
     };
     self->protocols[S_PROTO_ZLOOP] = *edge_zloop_protocol(); /* the SUB, its monitor, history */
-    self->protocols[S_PROTO_SIGNAL] = (struct lws_protocols){
-        .name = "weft-signal",
-        .callback = s_signal_callback,
-    };
+    self->protocols[S_PROTO_SIGNAL] = *edge_ops_signal_protocol(); /* the signalfd */
     /* protocols[S_PROTO__COUNT] stays zeroed: the list terminator. */
 
     /* Connections without a subprotocol get the ws protocol ("default" vhost option). */
@@ -572,16 +565,6 @@ static void s_setup_tables(edge_server_t *self)
         .options = &self->pvo_default,
         .name = S_WS_PROTOCOL,
         .value = "",
-    };
-
-    self->mount = (struct lws_http_mount){
-        .mountpoint = "/",
-        .mountpoint_len = 1,
-        .origin = conf->www,
-        .def = "index.html",
-        .origin_protocol = LWSMPRO_FILE,
-        /* lws asks a mount's named protocol, and only that, for extra headers (CORS). */
-        .protocol = "http",
     };
 
     /* lws pings a connection silent for secs_since_valid_ping and hangs up after
@@ -715,12 +698,29 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         goto err;
     }
 
+    edge_ops_opts_t oopts = {
+        .www = conf->www,
+        .upgrade = self->upgrade,
+        .zmq = self->zmq,
+        .hist = self->hist,
+        .connections = &self->stats.conns_current,
+        .stopping = &self->stopping,
+        .drain_grace = conf->drain_grace,
+        .drain_seconds = conf->drain_seconds,
+        .close = s_drain_close,
+        .stop = s_drain_stop,
+        .reload = s_reload,
+        .arg = self,
+        .log = log,
+    };
+    if (!(self->ops = edge_ops_new(&oopts)))
+        goto err;
     s_setup_tables(self);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = conf->port;
     info.protocols = self->protocols;
-    info.mounts = &self->mount;
+    info.mounts = edge_http_mounts(edge_ops_http(self->ops));
     info.pvo = &self->pvo_ws;
     info.retry_and_idle_policy = &self->retry;
     info.vhost_name = "weft-edge";
@@ -765,20 +765,10 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
     if (edge_zmq_attach(self->zmq, self->vhost) < 0 ||
         edge_hist_attach(self->hist, self->vhost) < 0)
         goto err;
-    if (signal_fd >= 0) {
-        lws_adopt_desc_t desc = {
-            .vh = self->vhost,
-            .type = LWS_ADOPT_RAW_FILE_DESC,
-            .fd.filefd = signal_fd,
-            .vh_prot_name = "weft-signal",
-            .opaque = self,
-        };
-        self->signal_fd = -1; /* lws owns it now, even when adoption fails */
-        if (!lws_adopt_descriptor_vhost_via_info(&desc)) {
-            base_log(log, WEFT_LOG_ERROR, "lws could not adopt the signalfd");
-            goto err;
-        }
-    }
+    int sfd = self->signal_fd;
+    self->signal_fd = -1; /* edge_ops_attach() owns it now, even when it fails */
+    if (edge_ops_attach(self->ops, self->ctx, self->vhost, sfd) < 0)
+        goto err;
     if (conf->stats_interval > 0)
         lws_sul_schedule(self->ctx, 0, &self->stats_sul, s_stats_cb,
                          (lws_usec_t)conf->stats_interval * LWS_US_PER_SEC);
@@ -862,6 +852,7 @@ void edge_server_destroy(edge_server_t **self_p)
     if (self->ctx) {
         lws_sul_cancel(&self->stats_sul);
         lws_sul_cancel(&self->stop_sul);
+        edge_ops_detach(self->ops);
         lws_sul_cancel(&self->batch_sul);
         lws_sul_cancel(&self->flush_sul);
         /* Detach first: closing connections below unsubscribes and cancels history requests,
@@ -892,6 +883,7 @@ void edge_server_destroy(edge_server_t **self_p)
     edge_writer_destroy(&self->writer);
     edge_hist_destroy(&self->hist);
     edge_zmq_destroy(&self->zmq);
+    edge_ops_destroy(&self->ops);
     edge_upgrade_destroy(&self->upgrade);
     edge_auth_id_clear(&self->pending_id);
     edge_auth_destroy(&self->auth);

@@ -32,7 +32,8 @@
     X(PROTOCOL, 1002, "1002_protocol")                                                             \
     X(BAD_UTF8, 1007, "1007_bad_utf8")                                                             \
     X(FRAGMENTS, 1008, "1008_fragments")                                                           \
-    X(IDLE, 4002, "4002_idle")
+    X(IDLE, 4002, "4002_idle")                                                                     \
+    X(RESTART, 1012, "1012_service_restart")
 
 /* The X-macro expansion confuses clang-format. */
 /* clang-format off */

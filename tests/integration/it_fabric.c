@@ -246,6 +246,11 @@ static int s_run_edge(it_fabric_t *self, int idx, const char *edge_id, const cha
                            "info",
                            "--auth", /* anonymous; a test that needs tokens passes --auth jwt */
                            "none",
+                           /* SIGTERM stops at once (1001); a drain test passes its own. */
+                           "--drain-grace",
+                           "0",
+                           "--drain-seconds",
+                           "0",
                            NULL};
     char *argv[64];
     if (s_argv(argv, 64, fixed, extra) < 0)
