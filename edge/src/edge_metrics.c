@@ -75,7 +75,8 @@ static const s_plain_t s_plain[] = {
         "Jumps reported to clients with recovered:false."),
     S_C("epoch_changes_total", rooms.epoch_changes, "New router epochs announced to clients."),
     S_C("room_held_total", rooms.held, "Live events held while history was asked."),
-    S_C("room_duplicates_total", rooms.duplicates, "Events at or below a room's position, dropped."),
+    S_C("room_duplicates_total", rooms.duplicates,
+        "Events at or below a room's position, dropped."),
     S_C("room_replayed_total", rooms.replayed, "Events delivered from history into rooms."),
     S_C("room_overflows_total", rooms.overflows, "Room held lists that overflowed."),
     S_C("stale_replies_total", rooms.stale_replies,
@@ -147,18 +148,7 @@ void edge_metrics_destroy(edge_metrics_t **self_p)
     *self_p = NULL;
 }
 
-/* Renders one counter family with a label per array slot from first to n - 1. */
-static void s_by(base_prom_t *p, const char *name, const char *help, const char *label,
-                 const uint64_t *counts, size_t first, size_t n, const char *(*names)(unsigned))
-{
-    base_prom_family(p, name, BASE_PROM_COUNTER, help);
-    for (size_t i = first; i < n; i++) {
-        base_prom_label_t l = {label, names((unsigned)i)};
-        base_prom_u64(p, name, &l, 1, counts[i]);
-    }
-}
-
-/* The slot names of each per-reason array, with the unsigned index s_by() passes. */
+/* The slot names of each per-reason array, with the unsigned index base_prom_counters() passes. */
 static const char *s_close_name(unsigned i)
 {
     return edge_close_label((edge_close_t)i);
@@ -185,7 +175,8 @@ static const char *s_outcome_name(unsigned i)
 }
 static const char *s_hist_name(unsigned i)
 {
-    return i == EDGE_HIST_UNAVAILABLE ? "unavailable" : wire_hist_status_name((wire_hist_status_t)i);
+    return i == EDGE_HIST_UNAVAILABLE ? "unavailable"
+                                      : wire_hist_status_name((wire_hist_status_t)i);
 }
 static const char *s_flush_name(unsigned i)
 {
@@ -216,7 +207,8 @@ const char *edge_metrics_render(edge_metrics_t *self, const edge_metrics_state_t
     const edge_stats_t *s = self->stats;
     base_prom_reset(p);
     base_prom_label_t info = {"version", WEFT_VERSION_STRING};
-    base_prom_family(p, "weft_edge_info", BASE_PROM_GAUGE, "Always 1; the label names the version.");
+    base_prom_family(p, "weft_edge_info", BASE_PROM_GAUGE,
+                     "Always 1; the label names the version.");
     base_prom_u64(p, "weft_edge_info", &info, 1, 1);
     base_prom_family(p, "weft_edge_start_time_seconds", BASE_PROM_GAUGE,
                      "When the edge started, seconds since 1970.");
@@ -241,40 +233,48 @@ const char *edge_metrics_render(edge_metrics_t *self, const edge_metrics_state_t
     uint64_t known = s->origin_refused + s->origin_missing + s->ip_refused;
     const uint64_t upgrades[] = {s->origin_refused, s->origin_missing, s->ip_refused,
                                  s->conns_refused > known ? s->conns_refused - known : 0};
-    s_by(p, "weft_edge_upgrades_refused_total",
-         "WebSocket upgrades refused, by reason: origin (not allowed, 403), origin_missing (403), "
-         "per_ip (max_conns_per_ip, 429), other (connection cap, wrong path, draining, stopping).",
-         "reason", upgrades, 0, 4, s_upgrade_name);
-    s_by(p, "weft_edge_closes_total", "Closes the edge initiated, by close code and reason.",
-         "reason", s->closes, 0, EDGE_CLOSE__COUNT, s_close_name);
-    s_by(p, "weft_edge_errors_total", "Error frames sent to clients, by code.", "code", s->errors,
-         EDGE_ERR_NONE + 1, EDGE_ERR__COUNT, s_err_name);
-    s_by(p, "weft_edge_auth_refused_total", "Authentication and authorization refusals, by reason.",
-         "reason", s->auth_refused, 1, EDGE_REFUSE__COUNT, s_refuse_name);
-    s_by(p, "weft_edge_events_invalid_total", "Router messages rejected by the wire codec, by reason.",
-         "reason", s->events_bad, WIRE_OK + 1, WIRE_ERR__COUNT, s_wire_name);
-    s_by(p, "weft_edge_events_dropped_total", "Valid envelopes the edge could not use, by reason.",
-         "reason", s->events_dropped, 0, EDGE_DROP__COUNT, s_drop_name);
-    s_by(p, "weft_edge_resumes_answered_total",
-         "Resume answers, by outcome: recovered, or the reason nothing could be recovered.",
-         "outcome", s->resume.resumed, 0, EDGE_REASON__COUNT, s_outcome_name);
-    s_by(p, "weft_edge_resume_notices_total",
-         "Unsolicited recovered:false notices to resuming clients, by reason.", "reason",
-         s->resume.notices, EDGE_REASON_NONE + 1, EDGE_REASON__COUNT, s_outcome_name);
+    base_prom_counters(
+        p, "weft_edge_upgrades_refused_total",
+        "WebSocket upgrades refused, by reason: origin (not allowed, 403), origin_missing (403), "
+        "per_ip (max_conns_per_ip, 429), other (connection cap, wrong path, draining, stopping).",
+        "reason", upgrades, 0, 4, s_upgrade_name);
+    base_prom_counters(p, "weft_edge_closes_total",
+                       "Closes the edge initiated, by close code and reason.", "reason", s->closes,
+                       0, EDGE_CLOSE__COUNT, s_close_name);
+    base_prom_counters(p, "weft_edge_errors_total", "Error frames sent to clients, by code.",
+                       "code", s->errors, EDGE_ERR_NONE + 1, EDGE_ERR__COUNT, s_err_name);
+    base_prom_counters(p, "weft_edge_auth_refused_total",
+                       "Authentication and authorization refusals, by reason.", "reason",
+                       s->auth_refused, 1, EDGE_REFUSE__COUNT, s_refuse_name);
+    base_prom_counters(p, "weft_edge_events_invalid_total",
+                       "Router messages rejected by the wire codec, by reason.", "reason",
+                       s->events_bad, WIRE_OK + 1, WIRE_ERR__COUNT, s_wire_name);
+    base_prom_counters(p, "weft_edge_events_dropped_total",
+                       "Valid envelopes the edge could not use, by reason.", "reason",
+                       s->events_dropped, 0, EDGE_DROP__COUNT, s_drop_name);
+    base_prom_counters(
+        p, "weft_edge_resumes_answered_total",
+        "Resume answers, by outcome: recovered, or the reason nothing could be recovered.",
+        "outcome", s->resume.resumed, 0, EDGE_REASON__COUNT, s_outcome_name);
+    base_prom_counters(p, "weft_edge_resume_notices_total",
+                       "Unsolicited recovered:false notices to resuming clients, by reason.",
+                       "reason", s->resume.notices, EDGE_REASON_NONE + 1, EDGE_REASON__COUNT,
+                       s_outcome_name);
     /* A room stream has no client to answer: its first break counts as a "reply" in resumed[],
      * later ones in notices[]; both are the room's breaks announced to its listeners. Room
      * streams never resume, so rooms.resumes and rooms.resumed[NONE] stay 0 and are not shown. */
     uint64_t room_breaks[EDGE_REASON__COUNT];
     for (int r = 0; r < EDGE_REASON__COUNT; r++)
         room_breaks[r] = s->rooms.notices[r] + s->rooms.resumed[r];
-    s_by(p, "weft_edge_room_notices_total",
-         "Room stream breaks announced to listeners with recovered:false, by reason.", "reason",
-         room_breaks, EDGE_REASON_NONE + 1, EDGE_REASON__COUNT, s_outcome_name);
-    s_by(p, "weft_edge_history_replies_total",
-         "History asks ended, by status (unavailable: no reply after every retry).", "status",
-         s->hist.replies, 0, EDGE_HIST__COUNT, s_hist_name);
-    s_by(p, "weft_edge_batch_flushes_total", "Batch flushes, by reason.", "reason",
-         s->batch.flushes, 0, EDGE_BATCH_WHY__COUNT, s_flush_name);
+    base_prom_counters(p, "weft_edge_room_notices_total",
+                       "Room stream breaks announced to listeners with recovered:false, by reason.",
+                       "reason", room_breaks, EDGE_REASON_NONE + 1, EDGE_REASON__COUNT,
+                       s_outcome_name);
+    base_prom_counters(p, "weft_edge_history_replies_total",
+                       "History asks ended, by status (unavailable: no reply after every retry).",
+                       "status", s->hist.replies, 0, EDGE_HIST__COUNT, s_hist_name);
+    base_prom_counters(p, "weft_edge_batch_flushes_total", "Batch flushes, by reason.", "reason",
+                       s->batch.flushes, 0, EDGE_BATCH_WHY__COUNT, s_flush_name);
     s_histo(p, "weft_edge_event_age_seconds",
             "Time from an event's publish timestamp (publisher clock) to its fan-out to this "
             "edge's clients, once per event with local listeners.",

@@ -122,8 +122,8 @@ typedef struct edge_stats {
     edge_stream_stats_t resume;                /* clients' resumes and their outcomes */
     edge_hist_stats_t hist;                    /* the history client */
     edge_batch_stats_t batch;                  /* batching: held, coalesced, flushes */
-    edge_histo_t event_age;    /* ns from an event's publish time to its fan-out here */
-    edge_histo_t conn_life;    /* ms from a connection's open to its close */
+    edge_histo_t event_age; /* ns from an event's publish time to its fan-out here */
+    edge_histo_t conn_life; /* ms from a connection's open to its close */
 } edge_stats_t;
 
 /* Label of a close kind ("1009_too_big"). */

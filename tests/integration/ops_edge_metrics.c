@@ -27,14 +27,14 @@
 
 /* Everything the test cases share. */
 typedef struct test_ctx {
-    it_fabric_t *fab;     /* the private fabric */
-    ts_wsc_t *wsc;        /* the test's WebSocket clients */
-    ts_wsc_conn_t *conn;  /* the subscribed client */
-    weft_pub_t *pub;      /* the publisher */
-    int port;             /* the edge's port */
-    char *answer;         /* HTTP_MAX bytes: the last raw answer */
-    const char *body;     /* its body, inside answer */
-    int started;          /* the fabric runs and the client is subscribed */
+    it_fabric_t *fab;    /* the private fabric */
+    ts_wsc_t *wsc;       /* the test's WebSocket clients */
+    ts_wsc_conn_t *conn; /* the subscribed client */
+    weft_pub_t *pub;     /* the publisher */
+    int port;            /* the edge's port */
+    char *answer;        /* HTTP_MAX bytes: the last raw answer */
+    const char *body;    /* its body, inside answer */
+    int started;         /* the fabric runs and the client is subscribed */
 } test_ctx_t;
 
 /* GET path on the edge's port. Returns the status. */

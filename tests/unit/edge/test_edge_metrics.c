@@ -129,12 +129,15 @@ static void test_every_counter(void **state)
     assert_non_null(m);
     edge_metrics_state_t ms = {0};
     /* Not series on purpose: slot 0 of arrays whose slot 0 means "none" (no refusal, no error,
-     * no reason; a room stream never resumes), subs_removed (the subscription gauge is added - removed; its counter is checked
-     * as a family of its own below the gauge), and router_disconnects, which edge_zmq keeps and
-     * the server copies only into its periodic log (weft_edge_router_connected says the rest). */
+     * no reason; a room stream never resumes), subs_removed (the subscription gauge is added -
+     * removed; its counter is checked as a family of its own below the gauge), and
+     * router_disconnects, which edge_zmq keeps and the server copies only into its periodic log
+     * (weft_edge_router_connected says the rest). */
     const size_t skip[] = {
-        offsetof(edge_stats_t, auth_refused[0]),   offsetof(edge_stats_t, errors[EDGE_ERR_NONE]),
-        offsetof(edge_stats_t, events_bad[WIRE_OK]), offsetof(edge_stats_t, router_disconnects),
+        offsetof(edge_stats_t, auth_refused[0]),
+        offsetof(edge_stats_t, errors[EDGE_ERR_NONE]),
+        offsetof(edge_stats_t, events_bad[WIRE_OK]),
+        offsetof(edge_stats_t, router_disconnects),
         offsetof(edge_stats_t, resume.notices[EDGE_REASON_NONE]),
         offsetof(edge_stats_t, rooms.resumes),
         offsetof(edge_stats_t, rooms.resumed[EDGE_REASON_NONE]),

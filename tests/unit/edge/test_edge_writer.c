@@ -473,7 +473,7 @@ static void test_connection_duration(void **state)
     assert_false(edge_writer_closed(f->w, &f->wc)); /* a second close observes nothing */
     assert_int_equal(f->stats.conn_life.counts[1], 1);
     assert_int_equal(edge_writer_open(f->w, &f->wc, &f->conn), 0); /* s_free() closes it again */
-    assert_true(edge_writer_closed(f->w, &f->wc));                  /* after 0 s */
+    assert_true(edge_writer_closed(f->w, &f->wc));                 /* after 0 s */
     assert_int_equal(f->stats.conn_life.counts[0], 1);
     assert_int_equal(edge_writer_open(f->w, &f->wc, &f->conn), 0);
     s_free(f);
