@@ -6,6 +6,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,8 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 /* One request, one answer; see it_http.h. */
 int it_http(int port, const char *method, const char *path, char *answer, size_t cap,
@@ -54,13 +59,14 @@ int it_http(int port, const char *method, const char *path, char *answer, size_t
 }
 
 /* A sample's value; see it_http.h. */
-uint64_t it_prom_sample(const char *body, const char *series, int *found)
+uint64_t it_prom_sample(const char *body, const char *series)
 {
     char needle[256];
     snprintf(needle, sizeof needle, "\n%s ", series);
     const char *at = strstr(body, needle);
-    *found = at != NULL;
-    return at ? strtoull(at + strlen(needle), NULL, 10) : 0;
+    if (!at)
+        fail_msg("no sample %s in:\n%s", series, body);
+    return strtoull(at + strlen(needle), NULL, 10);
 }
 
 /* promtool check metrics; see it_http.h. */

@@ -18,8 +18,8 @@ int it_http(int port, const char *method, const char *path, char *answer, size_t
             const char **body);
 
 /* The value of the sample line "series value" in an exposition (series includes any labels).
- * Sets *found to 1 when the line exists, 0 (value 0) when not. */
-uint64_t it_prom_sample(const char *body, const char *series, int *found);
+ * Fails the running cmocka test, printing the exposition, when there is no such line. */
+uint64_t it_prom_sample(const char *body, const char *series);
 
 /* Runs promtool (the WEFT_PROMTOOL_BIN environment variable) check metrics over body, written to
  * dir/metrics.txt. Returns its exit status, or -2 when promtool is not configured. */

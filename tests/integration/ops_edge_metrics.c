@@ -43,16 +43,6 @@ static int s_get(test_ctx_t *ctx, const char *method, const char *path)
     return it_http(ctx->port, method, path, ctx->answer, HTTP_MAX, &ctx->body);
 }
 
-/* The value of a sample in the last body; fails when absent. */
-static uint64_t s_sample(test_ctx_t *ctx, const char *series)
-{
-    int found;
-    uint64_t v = it_prom_sample(ctx->body, series, &found);
-    if (!found)
-        fail_msg("no sample %s in:\n%s", series, ctx->body);
-    return v;
-}
-
 /* Starts the router and an edge, subscribes a client, and fences the subscription. */
 static void test_start(void **state)
 {
@@ -80,10 +70,10 @@ static void test_metrics_move(void **state)
     assert_int_equal(s_get(ctx, "GET", "/metrics"), 200);
     assert_non_null(
         strstr(ctx->answer, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
-    uint64_t deliveries0 = s_sample(ctx, "weft_edge_deliveries_total");
-    uint64_t ages0 = s_sample(ctx, "weft_edge_event_age_seconds_count");
-    uint64_t frames0 = s_sample(ctx, "weft_edge_frames_sent_total");
-    assert_int_equal(s_sample(ctx, "weft_edge_router_connected"), 1);
+    uint64_t deliveries0 = it_prom_sample(ctx->body, "weft_edge_deliveries_total");
+    uint64_t ages0 = it_prom_sample(ctx->body, "weft_edge_event_age_seconds_count");
+    uint64_t frames0 = it_prom_sample(ctx->body, "weft_edge_frames_sent_total");
+    assert_int_equal(it_prom_sample(ctx->body, "weft_edge_router_connected"), 1);
 
     size_t have = ts_wsc_count_op(ctx->conn, "event", ROOM);
     assert_int_equal(have, 0);
@@ -96,16 +86,20 @@ static void test_metrics_move(void **state)
     assert_int_equal(ts_wsc_wait_count(ctx->conn, "event", ROOM, N_EVENTS, IT_WAIT_MS), 0);
 
     assert_int_equal(s_get(ctx, "GET", "/metrics"), 200);
-    assert_int_equal(s_sample(ctx, "weft_edge_deliveries_total") - deliveries0, N_EVENTS);
-    assert_int_equal(s_sample(ctx, "weft_edge_event_age_seconds_count") - ages0, N_EVENTS);
-    assert_true(s_sample(ctx, "weft_edge_frames_sent_total") - frames0 >= N_EVENTS);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_edge_deliveries_total") - deliveries0,
+                     N_EVENTS);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_edge_event_age_seconds_count") - ages0,
+                     N_EVENTS);
+    assert_true(it_prom_sample(ctx->body, "weft_edge_frames_sent_total") - frames0 >= N_EVENTS);
     /* Published, delivered and scraped on one machine within the test's timeout. */
-    assert_true(s_sample(ctx, "weft_edge_event_age_seconds_bucket{le=\"10\"}") >= ages0 + N_EVENTS);
-    assert_int_equal(s_sample(ctx, "weft_edge_connections"), 1);
-    assert_int_equal(s_sample(ctx, "weft_edge_closes_total{reason=\"4008_slow_consumer\"}"), 0);
-    assert_int_equal(s_sample(ctx, "weft_edge_errors_total{code=\"bad_json\"}"), 0);
-    assert_true(s_sample(ctx, "weft_edge_rooms") >= 1);
-    assert_true(s_sample(ctx, "weft_edge_subscriptions") >= 1);
+    assert_true(it_prom_sample(ctx->body, "weft_edge_event_age_seconds_bucket{le=\"10\"}") >=
+                ages0 + N_EVENTS);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_edge_connections"), 1);
+    assert_int_equal(
+        it_prom_sample(ctx->body, "weft_edge_closes_total{reason=\"4008_slow_consumer\"}"), 0);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_edge_errors_total{code=\"bad_json\"}"), 0);
+    assert_true(it_prom_sample(ctx->body, "weft_edge_rooms") >= 1);
+    assert_true(it_prom_sample(ctx->body, "weft_edge_subscriptions") >= 1);
 
     int rc = it_promtool(it_fabric_dir(ctx->fab), ctx->body);
     if (rc == -2)
@@ -120,18 +114,19 @@ static void test_duration_and_method(void **state)
     if (!ctx->started)
         skip();
     assert_int_equal(s_get(ctx, "GET", "/metrics"), 200);
-    uint64_t closed0 = s_sample(ctx, "weft_edge_connection_duration_seconds_count");
+    uint64_t closed0 = it_prom_sample(ctx->body, "weft_edge_connection_duration_seconds_count");
     ts_wsc_close(ctx->conn);
     assert_int_equal(ts_wsc_wait_closed(ctx->conn, IT_WAIT_MS), 0);
     /* The edge sees the close after the client does: poll briefly. */
     for (int i = 0; i < 100; i++) {
         assert_int_equal(s_get(ctx, "GET", "/metrics"), 200);
-        if (s_sample(ctx, "weft_edge_connections") == 0)
+        if (it_prom_sample(ctx->body, "weft_edge_connections") == 0)
             break;
         ts_wsc_service(ctx->wsc, 20);
     }
-    assert_int_equal(s_sample(ctx, "weft_edge_connections"), 0);
-    assert_int_equal(s_sample(ctx, "weft_edge_connection_duration_seconds_count"), closed0 + 1);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_edge_connections"), 0);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_edge_connection_duration_seconds_count"),
+                     closed0 + 1);
     assert_int_equal(s_get(ctx, "POST", "/metrics"), 405);
 }
 

@@ -40,16 +40,6 @@ static int s_http(test_ctx_t *ctx, const char *method, const char *path)
     return it_http(ctx->port, method, path, ctx->answer, HTTP_MAX, &ctx->body);
 }
 
-/* The value of the sample line "series value" in the last body (series includes any labels). */
-static uint64_t s_sample(test_ctx_t *ctx, const char *series)
-{
-    int found;
-    uint64_t v = it_prom_sample(ctx->body, series, &found);
-    if (!found)
-        fail_msg("no sample %s in:\n%s", series, ctx->body);
-    return v;
-}
-
 /* Starts the router with its metrics listener and checks the listener answers. */
 static void test_start(void **state)
 {
@@ -93,10 +83,10 @@ static void test_metrics_move(void **state)
     assert_int_equal(s_http(ctx, "GET", "/metrics"), 200);
     assert_non_null(
         strstr(ctx->answer, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
-    uint64_t accepted0 = s_sample(ctx, "weft_router_events_accepted_total");
-    uint64_t received0 = s_sample(ctx, "weft_router_received_total");
+    uint64_t accepted0 = it_prom_sample(ctx->body, "weft_router_events_accepted_total");
+    uint64_t received0 = it_prom_sample(ctx->body, "weft_router_received_total");
     assert_int_equal(accepted0, 0);
-    assert_int_equal(s_sample(ctx, "weft_router_rooms"), 0);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_rooms"), 0);
 
     weft_pub_opts_t opts;
     weft_pub_opts_init(&opts);
@@ -112,16 +102,18 @@ static void test_metrics_move(void **state)
     assert_int_equal(weft_pub_flush(pub, 30000), 0);
 
     assert_int_equal(s_http(ctx, "GET", "/metrics"), 200);
-    assert_int_equal(s_sample(ctx, "weft_router_events_accepted_total") - accepted0, N_EVENTS);
-    assert_true(s_sample(ctx, "weft_router_received_total") - received0 >= N_EVENTS);
-    assert_int_equal(s_sample(ctx, "weft_router_rooms"), 3);
-    assert_int_equal(s_sample(ctx, "weft_router_publishers"), 1);
-    assert_int_equal(s_sample(ctx, "weft_router_history_events"), N_EVENTS);
-    assert_int_equal(s_sample(ctx, "weft_router_history_rooms"), 3);
-    assert_int_equal(s_sample(ctx, "weft_router_duplicates_total"), 0);
-    assert_int_equal(s_sample(ctx, "weft_router_invalid_total{reason=\"json\"}"), 0);
-    assert_int_equal(s_sample(ctx, "weft_router_refused_total{reason=\"rate_limited\"}"), 0);
-    assert_true(s_sample(ctx, "weft_router_ack_entries_total") >= 1);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_events_accepted_total") - accepted0,
+                     N_EVENTS);
+    assert_true(it_prom_sample(ctx->body, "weft_router_received_total") - received0 >= N_EVENTS);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_rooms"), 3);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_publishers"), 1);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_history_events"), N_EVENTS);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_history_rooms"), 3);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_duplicates_total"), 0);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_invalid_total{reason=\"json\"}"), 0);
+    assert_int_equal(
+        it_prom_sample(ctx->body, "weft_router_refused_total{reason=\"rate_limited\"}"), 0);
+    assert_true(it_prom_sample(ctx->body, "weft_router_ack_entries_total") >= 1);
     weft_pub_destroy(&pub);
 
     int rc = it_promtool(it_fabric_dir(ctx->fab), ctx->body);
