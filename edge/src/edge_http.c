@@ -1,5 +1,5 @@
 /*
- * edge_http.c: the edge's plain HTTP: static files, CORS, /health, /ready, /drain
+ * edge_http.c: the edge's plain HTTP: static files, CORS, /health, /ready, /drain, /metrics
  * (edge_http.h). The pure routing and answers come first, then the lws adapter.
  */
 #include "edge_http.h"
@@ -10,14 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_metrics.h"
+
 /* Indexes in the mount list: files last, as the fallback lws takes when nothing longer matches. */
-enum { S_MOUNT_HEALTH = 0, S_MOUNT_READY, S_MOUNT_DRAIN, S_MOUNT_FILES, S_MOUNT__COUNT };
+enum {
+    S_MOUNT_HEALTH = 0,
+    S_MOUNT_READY,
+    S_MOUNT_DRAIN,
+    S_MOUNT_METRICS,
+    S_MOUNT_FILES,
+    S_MOUNT__COUNT
+};
 
 struct edge_http {
     edge_upgrade_t *upgrade;                      /* CORS, headers, TLS context (borrowed) */
     edge_http_state_fn *state;                    /* the server's state hook */
     edge_http_drain_fn *drain;                    /* the server's drain hook */
     void *arg;                                    /* for the hooks */
+    edge_metrics_t *metrics;                      /* the /metrics text */
+    unsigned char *out;                           /* LWS_PRE + a /metrics body, kept */
+    size_t out_cap;                               /* its size */
     struct lws_http_mount mounts[S_MOUNT__COUNT]; /* linked through mount_next */
 };
 
@@ -33,6 +45,8 @@ edge_http_route_t edge_http_route(const char *path)
         return EDGE_HTTP_READY;
     if (strcmp(path, "/drain") == 0)
         return EDGE_HTTP_DRAIN;
+    if (strcmp(path, "/metrics") == 0)
+        return EDGE_HTTP_METRICS;
     return EDGE_HTTP_FILES;
 }
 
@@ -129,6 +143,7 @@ void edge_http_answer(edge_http_route_t route, edge_http_method_t method, bool l
         out->drain = true;
         s_reply(out, 202, "{\"status\":\"draining\"}\n");
         return;
+    case EDGE_HTTP_METRICS: /* s_metrics() answers a GET */
     case EDGE_HTTP_FILES:
         break;
     }
@@ -145,8 +160,12 @@ edge_http_t *edge_http_new(const edge_http_opts_t *opts)
     self->state = opts->state;
     self->drain = opts->drain;
     self->arg = opts->arg;
-    static const char *const paths[] = {"/health", "/ready", "/drain"};
-    for (int i = S_MOUNT_HEALTH; i <= S_MOUNT_DRAIN; i++) {
+    if (!(self->metrics = edge_metrics_new(opts->stats))) {
+        free(self);
+        return NULL;
+    }
+    static const char *const paths[] = {"/health", "/ready", "/drain", "/metrics"};
+    for (int i = S_MOUNT_HEALTH; i <= S_MOUNT_METRICS; i++) {
         /* A callback mount: lws hands the request to protocols[0] as LWS_CALLBACK_HTTP. */
         self->mounts[i] = (struct lws_http_mount){
             .mount_next = &self->mounts[i + 1],
@@ -172,6 +191,8 @@ void edge_http_destroy(edge_http_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    edge_metrics_destroy(&(*self_p)->metrics);
+    free((*self_p)->out);
     free(*self_p);
     *self_p = NULL;
 }
@@ -198,6 +219,50 @@ static edge_http_method_t s_request(struct lws *wsi, char *path, size_t cap)
     return EDGE_HTTP_OTHER;
 }
 
+/* Writes a whole answer: headers, then body (len bytes after LWS_PRE headroom at buf). Returns
+ * 0, or 1 when the connection broke. */
+static int s_write(struct lws *wsi, unsigned status, const char *type, unsigned char *buf,
+                   size_t len)
+{
+    unsigned char head[LWS_PRE + 256];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
+    if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    /* lws keeps what the socket does not take now and sends it before anything else. */
+    if (lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len)
+        return 1;
+    return 0;
+}
+
+/* GET /metrics: renders the counters into the kept buffer (lws needs headroom in front of the
+ * body, which base_prom's text lacks: one copy, a few tens of KiB). Returns as s_write(). */
+static int s_metrics(edge_http_t *self, struct lws *wsi, const edge_http_state_t *st)
+{
+    edge_metrics_state_t ms = {.router = st->router, .draining = st->draining};
+    size_t len = 0;
+    const char *text = edge_metrics_render(self->metrics, &ms, &len);
+    if (text && LWS_PRE + len > self->out_cap) {
+        size_t cap = (LWS_PRE + len) * 2;
+        unsigned char *out = realloc(self->out, cap);
+        if (out) {
+            self->out = out;
+            self->out_cap = cap;
+        } else {
+            text = NULL;
+        }
+    }
+    if (!text) {
+        unsigned char oom[LWS_PRE + 16];
+        memcpy(oom + LWS_PRE, "out of memory\n", 14);
+        return s_write(wsi, 500, "text/plain", oom, 14);
+    }
+    memcpy(self->out + LWS_PRE, text, len);
+    return s_write(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", self->out, len);
+}
+
 /* LWS_CALLBACK_HTTP on an endpoint's mount: answers it. Returns as the lws callback. */
 static int s_serve(edge_http_t *self, struct lws *wsi)
 {
@@ -207,19 +272,17 @@ static int s_serve(edge_http_t *self, struct lws *wsi)
     lws_get_peer_simple(wsi, peer, sizeof peer);
     edge_http_state_t st = {0};
     self->state(self->arg, &st);
+    edge_http_route_t route = edge_http_route(path);
+    if (route == EDGE_HTTP_METRICS && method == EDGE_HTTP_GET) {
+        if (s_metrics(self, wsi, &st))
+            return 1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     edge_http_reply_t reply;
-    edge_http_answer(edge_http_route(path), method, edge_http_loopback(peer), &st, &reply);
-    /* Headers then body, each with lws's headroom in front. */
-    unsigned char head[LWS_PRE + 256];
-    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
-    if (lws_add_http_common_headers(wsi, reply.status, "application/json", reply.len, &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return 1;
+    edge_http_answer(route, method, edge_http_loopback(peer), &st, &reply);
     unsigned char body[LWS_PRE + EDGE_HTTP_BODY_MAX];
     memcpy(body + LWS_PRE, reply.body, reply.len);
-    if (lws_write(wsi, body + LWS_PRE, reply.len, LWS_WRITE_HTTP_FINAL) != (int)reply.len)
+    if (s_write(wsi, reply.status, "application/json", body, reply.len))
         return 1;
     if (reply.drain && self->drain)
         self->drain(self->arg);

@@ -16,8 +16,11 @@
  *                answering (edge_http_history_ok()) and not draining or stopping; otherwise
  *                503 with "reasons" naming each failing condition.
  *   POST /drain  from a loopback address: starts a graceful drain (202); 403 otherwise.
+ *   GET /metrics 200, the Prometheus text (edge_metrics.h), text/plain; version=0.0.4, from any
+ *                address (operators restrict it at the proxy, docs/operations.md).
  *
- * Answers are written from a stack buffer: no allocation per request.
+ * Answers are written from a stack buffer, /metrics from buffers kept between scrapes: no
+ * allocation per request once they have grown to a scrape's size.
  *
  * Not thread-safe: the lws service thread only.
  */
@@ -28,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edge_stats.h"
 #include "edge_upgrade.h"
 
 struct lws;
@@ -44,6 +48,7 @@ typedef enum edge_http_route {
     EDGE_HTTP_HEALTH,    /* /health */
     EDGE_HTTP_READY,     /* /ready */
     EDGE_HTTP_DRAIN,     /* /drain */
+    EDGE_HTTP_METRICS,   /* /metrics (answered by edge_metrics, not edge_http_answer()) */
 } edge_http_route_t;
 
 /* The request methods the endpoints tell apart. */
@@ -82,6 +87,7 @@ typedef struct edge_http_opts {
     edge_upgrade_t *upgrade;   /* CORS headers, header completion, TLS context (borrowed) */
     edge_http_state_fn *state; /* the state hook */
     edge_http_drain_fn *drain; /* the drain hook */
+    const edge_stats_t *stats; /* the counters /metrics renders (borrowed) */
     void *arg;                 /* for the hooks */
 } edge_http_opts_t;
 

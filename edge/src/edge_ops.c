@@ -141,7 +141,7 @@ edge_ops_t *edge_ops_new(const edge_ops_opts_t *opts)
     *self = (edge_ops_t){
         .zmq = opts->zmq,
         .hist = opts->hist,
-        .connections = opts->connections,
+        .connections = &opts->stats->conns_current,
         .stopping = opts->stopping,
         .close = opts->close,
         .stop = opts->stop,
@@ -157,6 +157,7 @@ edge_ops_t *edge_ops_new(const edge_ops_opts_t *opts)
         .upgrade = opts->upgrade,
         .state = s_state,
         .drain = s_http_drain,
+        .stats = opts->stats,
         .arg = self,
     };
     self->http = edge_http_new(&hopts);

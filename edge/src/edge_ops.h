@@ -23,6 +23,7 @@
 #include "edge_drain.h"
 #include "edge_hist.h"
 #include "edge_http.h"
+#include "edge_stats.h"
 #include "edge_zmq.h"
 
 struct lws_context;
@@ -40,7 +41,7 @@ typedef struct edge_ops_opts {
     edge_upgrade_t *upgrade;     /* (edge_http_opts_t) */
     edge_zmq_t *zmq;             /* the router feed (borrowed): connected or not */
     edge_hist_t *hist;           /* history (borrowed): answering or not */
-    const uint64_t *connections; /* the server's current client count (borrowed) */
+    const edge_stats_t *stats;   /* the server's counters (borrowed): clients now, /metrics */
     const bool *stopping;        /* the server's stopping flag (borrowed) */
     double drain_grace;          /* seconds */
     double drain_seconds;        /* seconds */

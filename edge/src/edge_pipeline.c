@@ -421,6 +421,13 @@ void edge_pipeline_route(edge_pipeline_t *self, const edge_zmq_msg_t *msg)
         self->stats->events_unrouted++;
         return;
     }
+    /* The event age, once per event that has listeners here (not per client: one clock read
+     * and a few compares). It ends at the fan-out below, which queues the frame to every
+     * listener; the write round follows in the same loop turn unless pacing or a slow client
+     * holds it. A publisher clock ahead of ours counts as age 0. */
+    uint64_t now_ns = base_clock_wall_ns();
+    edge_histo_observe(&self->stats->event_age, edge_age_bounds_ns, EDGE_AGE_BUCKETS,
+                       now_ns > h.ts_ns ? now_ns - h.ts_ns : 0);
     if (!*slot)
         *slot = s_room_new(self, room, room_len);
     s_room_t *r = *slot;

@@ -703,7 +703,7 @@ edge_server_t *edge_server_new(const edge_config_t *conf, base_log_t *log, int s
         .upgrade = self->upgrade,
         .zmq = self->zmq,
         .hist = self->hist,
-        .connections = &self->stats.conns_current,
+        .stats = &self->stats,
         .stopping = &self->stopping,
         .drain_grace = conf->drain_grace,
         .drain_seconds = conf->drain_seconds,

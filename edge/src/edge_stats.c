@@ -7,6 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+const uint64_t edge_age_bounds_ns[EDGE_AGE_BUCKETS] = {
+    1000000,   2500000,   5000000,    10000000,   25000000,   50000000,    100000000,
+    250000000, 500000000, 1000000000, 2500000000, 5000000000, 10000000000,
+};
+
+const uint64_t edge_life_bounds_ms[EDGE_LIFE_BUCKETS] = {
+    1000, 10000, 60000, 300000, 900000, 3600000, 14400000, 43200000, 86400000,
+};
+
 static const char *const s_close_labels[EDGE_CLOSE__COUNT] = {
 #define X(name, code, label) [EDGE_CLOSE_##name] = label,
     EDGE_CLOSES(X)

@@ -54,6 +54,32 @@ typedef enum edge_drop {
     EDGE_DROP__COUNT
 } edge_drop_t;
 
+/* The fixed buckets of the edge's two histograms, as upper bounds in integer units (ns for the
+ * event age, ms for connection durations) so an observation is a few compares, no floating point.
+ * /metrics prints them in seconds. */
+#define EDGE_AGE_BUCKETS 13 /* event age: 1 ms .. 10 s */
+#define EDGE_LIFE_BUCKETS 9 /* connection duration: 1 s .. 1 day */
+extern const uint64_t edge_age_bounds_ns[EDGE_AGE_BUCKETS];
+extern const uint64_t edge_life_bounds_ms[EDGE_LIFE_BUCKETS];
+
+/* A histogram of at most 16 fixed buckets: per-bucket (not cumulative) counts, the last one above
+ * every bound, and the sum in the bounds' unit. */
+typedef struct edge_histo {
+    uint64_t counts[16];
+    uint64_t sum;
+} edge_histo_t;
+
+/* Counts value in the first bucket whose bound is >= value (the last bucket above them all). */
+static inline void edge_histo_observe(edge_histo_t *h, const uint64_t *bounds, unsigned n,
+                                      uint64_t value)
+{
+    unsigned i = 0;
+    while (i < n && value > bounds[i])
+        i++;
+    h->counts[i]++;
+    h->sum += value;
+}
+
 typedef struct edge_stats {
     uint64_t conns_current;               /* open WebSocket connections */
     uint64_t conns_total;                 /* WebSocket connections accepted since start */
@@ -96,6 +122,8 @@ typedef struct edge_stats {
     edge_stream_stats_t resume;                /* clients' resumes and their outcomes */
     edge_hist_stats_t hist;                    /* the history client */
     edge_batch_stats_t batch;                  /* batching: held, coalesced, flushes */
+    edge_histo_t event_age; /* ns from an event's publish time to its fan-out here */
+    edge_histo_t conn_life; /* ms from a connection's open to its close */
 } edge_stats_t;
 
 /* Label of a close kind ("1009_too_big"). */

@@ -144,6 +144,7 @@ int edge_writer_open(edge_writer_t *self, edge_wconn_t *wc, void *transport)
         return -1;
     wc->transport = transport;
     wc->open = true;
+    wc->opened_us = s_now(self);
     return 0;
 }
 
@@ -152,6 +153,10 @@ bool edge_writer_closed(edge_writer_t *self, edge_wconn_t *wc)
     if (!wc->open)
         return false;
     wc->open = false;
+    /* Every connection closes here exactly once: the one place for its duration. */
+    int64_t life_us = s_now(self) - wc->opened_us;
+    edge_histo_observe(&self->stats->conn_life, edge_life_bounds_ms, EDGE_LIFE_BUCKETS,
+                       life_us > 0 ? (uint64_t)life_us / 1000 : 0);
     s_unmark_dirty(self, wc);
     edge_outq_destroy(&wc->outq);
     return true;

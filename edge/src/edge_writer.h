@@ -44,6 +44,7 @@ typedef struct edge_wconn {
     struct edge_wconn *dirty_prev; /* previous on the writer's list of connections to write */
     struct edge_wconn *dirty_next; /* next on that list */
     const char *close_reason;      /* the close's reason text (static), when closing */
+    int64_t opened_us;             /* when edge_writer_open() ran (the writer's clock) */
     edge_close_t close_kind;       /* which close, when closing */
     bool open;                     /* edge_writer_open() ran and edge_writer_closed() has not */
     bool closing;                  /* a close is pending: write nothing else, deliver nothing */

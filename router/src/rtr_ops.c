@@ -120,20 +120,8 @@ void rtr_ops_turned(rtr_ops_t *self, uint64_t now_ms)
     self->last_turn_ms = now_ms;
 }
 
-/* Renders one counter family with a label per array slot from first (slot 0 of some arrays is
- * "no error"): name{label="names(i)"} counts[i]. Zero counts are rendered too, so every series
- * exists from the start and rate() sees its first increase. */
-static void s_by(base_prom_t *p, const char *name, const char *help, const char *label,
-                 const uint64_t *counts, size_t first, size_t n, const char *(*names)(unsigned))
-{
-    base_prom_family(p, name, BASE_PROM_COUNTER, help);
-    for (size_t i = first; i < n; i++) {
-        base_prom_label_t l = {label, names((unsigned)i)};
-        base_prom_u64(p, name, &l, 1, counts[i]);
-    }
-}
-
-/* The reason names of each per-reason array, with the unsigned index s_by() passes. */
+/* The reason names of each per-reason array, with the unsigned index base_prom_counters()
+ * passes (slot 0 of some arrays is "no error" and is skipped by the caller). */
 static const char *s_err_name(unsigned i)
 {
     return wire_err_name((wire_err_t)i);
@@ -177,23 +165,26 @@ static void s_render(rtr_ops_t *self)
         base_prom_family(p, s_plain[i].name, s_plain[i].type, s_plain[i].help);
         base_prom_u64(p, s_plain[i].name, NULL, 0, v);
     }
-    s_by(p, "weft_router_invalid_total", "Messages dropped as invalid, by reason.", "reason",
-         st->invalid_by, WIRE_OK + 1, WIRE_ERR__COUNT, s_err_name);
-    s_by(p, "weft_router_refused_total", "Events refused by rights or rate cap, by reason.",
-         "reason", st->refused_by, WIRE_REFUSE_ROOM, WIRE_REFUSE__COUNT, wire_refusal_name);
-    s_by(p, "weft_router_curve_denied_total", "CURVE handshakes refused, by reason.", "reason",
-         st->curve_denied_by, 0, RTR_CURVE_DENY__COUNT, s_curve_name);
-    s_by(p, "weft_router_history_replies_total", "History replies sent, by status.", "status",
-         st->history_replies, WIRE_HIST_OK, WIRE_HIST_STATUS__COUNT, s_hist_status_name);
-    s_by(p, "weft_router_history_bad_requests_total", "Malformed history requests, by reason.",
-         "reason", st->history_bad_by, WIRE_HIST_BAD_NONE + 1, WIRE_HIST_BAD__COUNT,
-         s_hist_bad_name);
+    base_prom_counters(p, "weft_router_invalid_total", "Messages dropped as invalid, by reason.",
+                       "reason", st->invalid_by, WIRE_OK + 1, WIRE_ERR__COUNT, s_err_name);
+    base_prom_counters(p, "weft_router_refused_total",
+                       "Events refused by rights or rate cap, by reason.", "reason", st->refused_by,
+                       WIRE_REFUSE_ROOM, WIRE_REFUSE__COUNT, wire_refusal_name);
+    base_prom_counters(p, "weft_router_curve_denied_total", "CURVE handshakes refused, by reason.",
+                       "reason", st->curve_denied_by, 0, RTR_CURVE_DENY__COUNT, s_curve_name);
+    base_prom_counters(p, "weft_router_history_replies_total", "History replies sent, by status.",
+                       "status", st->history_replies, WIRE_HIST_OK, WIRE_HIST_STATUS__COUNT,
+                       s_hist_status_name);
+    base_prom_counters(p, "weft_router_history_bad_requests_total",
+                       "Malformed history requests, by reason.", "reason", st->history_bad_by,
+                       WIRE_HIST_BAD_NONE + 1, WIRE_HIST_BAD__COUNT, s_hist_bad_name);
     const uint64_t evicted[] = {st->history_evicted_count, st->history_evicted_age,
                                 st->history_evicted_cap};
-    s_by(p, "weft_router_history_evicted_total",
-         "Events dropped from history: count (room at max_events), age (older than max_age), "
-         "bytes (over max_bytes).",
-         "reason", evicted, 0, 3, s_evict_name);
+    base_prom_counters(
+        p, "weft_router_history_evicted_total",
+        "Events dropped from history: count (room at max_events), age (older than max_age), "
+        "bytes (over max_bytes).",
+        "reason", evicted, 0, 3, s_evict_name);
 }
 
 /* Fills out with a JSON body. */

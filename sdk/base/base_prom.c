@@ -212,6 +212,17 @@ void base_prom_double(base_prom_t *self, const char *name, const base_prom_label
     s_put(self, "\n", 1);
 }
 
+/* Appends a counter family with a series per array slot; see base_prom.h. */
+void base_prom_counters(base_prom_t *self, const char *name, const char *help, const char *label,
+                        const uint64_t *counts, size_t first, size_t n, base_prom_name_fn *names)
+{
+    base_prom_family(self, name, BASE_PROM_COUNTER, help);
+    for (size_t i = first; i < n; i++) {
+        base_prom_label_t l = {label, names((unsigned)i)};
+        base_prom_u64(self, name, &l, 1, counts[i]);
+    }
+}
+
 /* Appends a histogram's bucket, sum and count samples; see base_prom.h. */
 void base_prom_histogram(base_prom_t *self, const char *name, const base_prom_label_t *labels,
                          size_t nlabels, const double *bounds, const uint64_t *counts,

@@ -63,6 +63,15 @@ void base_prom_u64(base_prom_t *self, const char *name, const base_prom_label_t 
 void base_prom_double(base_prom_t *self, const char *name, const base_prom_label_t *labels,
                       size_t nlabels, double value);
 
+/* The name of slot i of a per-reason array (for base_prom_counters()). */
+typedef const char *(base_prom_name_fn)(unsigned i);
+
+/* Appends a counter family kept as an array, one series per slot from first to n - 1:
+ * "# HELP"/"# TYPE", then name{label="names(i)"} counts[i]. Zero slots are rendered too, so
+ * every series exists from the start and rate() sees its first increase. */
+void base_prom_counters(base_prom_t *self, const char *name, const char *help, const char *label,
+                        const uint64_t *counts, size_t first, size_t n, base_prom_name_fn *names);
+
 /*
  * Appends a histogram's samples: one name_bucket line per bound plus le="+Inf", then name_sum and
  * name_count, each with the given labels (le is added last). bounds holds nbounds upper bounds in

@@ -10,20 +10,15 @@
  * test fails: the format check is part of what it proves.
  */
 #include "it_fabric.h"
+#include "it_http.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -39,67 +34,10 @@ typedef struct test_ctx {
     int started;      /* the router runs */
 } test_ctx_t;
 
-/* Sends "method path" to the metrics port with Connection: close and reads the whole answer
- * into ctx->answer. Returns the HTTP status (checking Content-Length against the body), or -1. */
+/* it_http() to the metrics port, into ctx->answer and ctx->body. */
 static int s_http(test_ctx_t *ctx, const char *method, const char *path)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ctx->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    char req[256];
-    int n =
-        snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                 method, path);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t len = 0;
-    ssize_t got;
-    while (len < HTTP_MAX - 1 && (got = read(fd, ctx->answer + len, HTTP_MAX - 1 - len)) > 0)
-        len += (size_t)got;
-    close(fd);
-    ctx->answer[len] = '\0';
-    int status = -1;
-    if (sscanf(ctx->answer, "HTTP/1.1 %d ", &status) != 1)
-        return -1;
-    char *end = strstr(ctx->answer, "\r\n\r\n");
-    assert_non_null(end);
-    ctx->body = end + 4;
-    const char *cl = strstr(ctx->answer, "content-length: ");
-    assert_non_null(cl);
-    assert_true(cl < end);
-    assert_int_equal(strtoul(cl + 16, NULL, 10), strlen(ctx->body));
-    return status;
-}
-
-/* The value of the sample line "series value" in the last body (series includes any labels). */
-static uint64_t s_sample(test_ctx_t *ctx, const char *series)
-{
-    char needle[256];
-    snprintf(needle, sizeof needle, "\n%s ", series);
-    const char *at = strstr(ctx->body, needle);
-    if (!at)
-        fail_msg("no sample %s in:\n%s", series, ctx->body);
-    return strtoull(at + strlen(needle), NULL, 10);
-}
-
-/* Runs promtool check metrics over the last body. Returns its exit status. */
-static int s_promtool(test_ctx_t *ctx, const char *promtool)
-{
-    char path[400], cmd[1200];
-    snprintf(path, sizeof path, "%s/metrics.txt", it_fabric_dir(ctx->fab));
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(ctx->body, f);
-    assert_int_equal(fclose(f), 0);
-    snprintf(cmd, sizeof cmd, "'%s' check metrics < '%s'", promtool, path);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return it_http(ctx->port, method, path, ctx->answer, HTTP_MAX, &ctx->body);
 }
 
 /* Starts the router with its metrics listener and checks the listener answers. */
@@ -145,10 +83,10 @@ static void test_metrics_move(void **state)
     assert_int_equal(s_http(ctx, "GET", "/metrics"), 200);
     assert_non_null(
         strstr(ctx->answer, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
-    uint64_t accepted0 = s_sample(ctx, "weft_router_events_accepted_total");
-    uint64_t received0 = s_sample(ctx, "weft_router_received_total");
+    uint64_t accepted0 = it_prom_sample(ctx->body, "weft_router_events_accepted_total");
+    uint64_t received0 = it_prom_sample(ctx->body, "weft_router_received_total");
     assert_int_equal(accepted0, 0);
-    assert_int_equal(s_sample(ctx, "weft_router_rooms"), 0);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_rooms"), 0);
 
     weft_pub_opts_t opts;
     weft_pub_opts_init(&opts);
@@ -164,22 +102,24 @@ static void test_metrics_move(void **state)
     assert_int_equal(weft_pub_flush(pub, 30000), 0);
 
     assert_int_equal(s_http(ctx, "GET", "/metrics"), 200);
-    assert_int_equal(s_sample(ctx, "weft_router_events_accepted_total") - accepted0, N_EVENTS);
-    assert_true(s_sample(ctx, "weft_router_received_total") - received0 >= N_EVENTS);
-    assert_int_equal(s_sample(ctx, "weft_router_rooms"), 3);
-    assert_int_equal(s_sample(ctx, "weft_router_publishers"), 1);
-    assert_int_equal(s_sample(ctx, "weft_router_history_events"), N_EVENTS);
-    assert_int_equal(s_sample(ctx, "weft_router_history_rooms"), 3);
-    assert_int_equal(s_sample(ctx, "weft_router_duplicates_total"), 0);
-    assert_int_equal(s_sample(ctx, "weft_router_invalid_total{reason=\"json\"}"), 0);
-    assert_int_equal(s_sample(ctx, "weft_router_refused_total{reason=\"rate_limited\"}"), 0);
-    assert_true(s_sample(ctx, "weft_router_ack_entries_total") >= 1);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_events_accepted_total") - accepted0,
+                     N_EVENTS);
+    assert_true(it_prom_sample(ctx->body, "weft_router_received_total") - received0 >= N_EVENTS);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_rooms"), 3);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_publishers"), 1);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_history_events"), N_EVENTS);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_history_rooms"), 3);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_duplicates_total"), 0);
+    assert_int_equal(it_prom_sample(ctx->body, "weft_router_invalid_total{reason=\"json\"}"), 0);
+    assert_int_equal(
+        it_prom_sample(ctx->body, "weft_router_refused_total{reason=\"rate_limited\"}"), 0);
+    assert_true(it_prom_sample(ctx->body, "weft_router_ack_entries_total") >= 1);
     weft_pub_destroy(&pub);
 
-    const char *promtool = getenv("WEFT_PROMTOOL_BIN");
-    if (!promtool || !*promtool || strstr(promtool, "NOTFOUND"))
+    int rc = it_promtool(it_fabric_dir(ctx->fab), ctx->body);
+    if (rc == -2)
         fail_msg("promtool not found: apt-get install prometheus (tests/run.sh installs it)");
-    assert_int_equal(s_promtool(ctx, promtool), 0);
+    assert_int_equal(rc, 0);
 }
 
 /* The router stops cleanly with its listener open. */

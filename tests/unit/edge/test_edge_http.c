@@ -19,13 +19,15 @@ static edge_http_state_t s_ok(void)
         .loop_age_ms = 120, .router = true, .history = true, .connections = 3};
 }
 
-/* Only the three exact paths are endpoints; the rest are files. */
+/* Only the four exact paths are endpoints; the rest are files. */
 static void test_route(void **state)
 {
     (void)state;
     assert_int_equal(edge_http_route("/health"), EDGE_HTTP_HEALTH);
     assert_int_equal(edge_http_route("/ready"), EDGE_HTTP_READY);
     assert_int_equal(edge_http_route("/drain"), EDGE_HTTP_DRAIN);
+    assert_int_equal(edge_http_route("/metrics"), EDGE_HTTP_METRICS);
+    assert_int_equal(edge_http_route("/metrics/"), EDGE_HTTP_FILES);
     assert_int_equal(edge_http_route("/healthz"), EDGE_HTTP_FILES);
     assert_int_equal(edge_http_route("/ready/"), EDGE_HTTP_FILES);
     assert_int_equal(edge_http_route("/"), EDGE_HTTP_FILES);
@@ -70,6 +72,10 @@ static void test_health(void **state)
     assert_int_equal(r.status, 503);
     assert_string_equal(r.body, "{\"status\":\"stalled\",\"loop_age_ms\":5001}\n");
     edge_http_answer(EDGE_HTTP_HEALTH, EDGE_HTTP_POST, true, &st, &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.body, "{\"error\":\"method_not_allowed\",\"allow\":\"GET\"}\n");
+    /* /metrics is GET only too (a GET is rendered by edge_metrics, not answered here). */
+    edge_http_answer(EDGE_HTTP_METRICS, EDGE_HTTP_POST, true, &st, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(r.body, "{\"error\":\"method_not_allowed\",\"allow\":\"GET\"}\n");
 }

@@ -460,6 +460,25 @@ static void test_stop(void **state)
     s_free(f);
 }
 
+/* A connection's duration is observed once, when it closes, in ms on the writer's clock. */
+static void test_connection_duration(void **state)
+{
+    (void)state;
+    fix_t *f = s_fix(1 << 20, 100, 0, 0);
+    fake_now += 2500000; /* 2.5 s: the (1 s, 10 s] bucket */
+    assert_true(edge_writer_closed(f->w, &f->wc));
+    assert_int_equal(f->stats.conn_life.counts[0], 0);
+    assert_int_equal(f->stats.conn_life.counts[1], 1);
+    assert_int_equal(f->stats.conn_life.sum, 2500);
+    assert_false(edge_writer_closed(f->w, &f->wc)); /* a second close observes nothing */
+    assert_int_equal(f->stats.conn_life.counts[1], 1);
+    assert_int_equal(edge_writer_open(f->w, &f->wc, &f->conn), 0); /* s_free() closes it again */
+    assert_true(edge_writer_closed(f->w, &f->wc));                 /* after 0 s */
+    assert_int_equal(f->stats.conn_life.counts[0], 1);
+    assert_int_equal(edge_writer_open(f->w, &f->wc, &f->conn), 0);
+    s_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_drained_report),
         cmocka_unit_test(test_pacing),
         cmocka_unit_test(test_stop),
+        cmocka_unit_test(test_connection_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
