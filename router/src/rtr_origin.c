@@ -32,8 +32,12 @@ rtr_origin_t *rtr_origin_new(void *fanout, rtr_rooms_t *rooms, rtr_history_t *hi
     rtr_origin_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    *self = (rtr_origin_t){.fanout = fanout, .rooms = rooms, .history = history, .epoch = epoch,
-                           .stats = stats, .log = log};
+    *self = (rtr_origin_t){.fanout = fanout,
+                           .rooms = rooms,
+                           .history = history,
+                           .epoch = epoch,
+                           .stats = stats,
+                           .log = log};
     return self;
 }
 
@@ -69,8 +73,11 @@ static void s_send_head(rtr_origin_t *self, const rtr_room_t *room)
     const char *name = rtr_room_name(room, &room_len);
     char topic[WIRE_TOPIC_MAX];
     size_t topic_len = wire_topic_for_room(name, room_len, topic);
-    wire_header_t h = {.kind = WIRE_KIND_HEAD, .session = 1, .pub_id = RTR_ORIGIN_ID,
-                       .pub_id_len = sizeof RTR_ORIGIN_ID - 1, .epoch = self->epoch,
+    wire_header_t h = {.kind = WIRE_KIND_HEAD,
+                       .session = 1,
+                       .pub_id = RTR_ORIGIN_ID,
+                       .pub_id_len = sizeof RTR_ORIGIN_ID - 1,
+                       .epoch = self->epoch,
                        .seq = rtr_room_last_seq(room)};
     uint8_t hdr[WIRE_HEADER_MAX];
     size_t hdr_len = wire_header_encode(&h, hdr, sizeof hdr);
@@ -98,8 +105,8 @@ int rtr_origin_event(rtr_origin_t *self, const char *room_name, size_t room_len,
 {
     char topic[WIRE_TOPIC_MAX];
     size_t topic_len = wire_topic_for_room(room_name, room_len, topic);
-    rtr_room_t *room = topic_len ? rtr_rooms_ensure(self->rooms, room_name, room_len, now_ms)
-                                 : NULL;
+    rtr_room_t *room =
+        topic_len ? rtr_rooms_ensure(self->rooms, room_name, room_len, now_ms) : NULL;
     if (!room) {
         self->stats->send_errors++;
         base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR,
@@ -107,9 +114,13 @@ int rtr_origin_event(rtr_origin_t *self, const char *room_name, size_t room_len,
                          (int)room_len, room_name);
         return -1;
     }
-    wire_header_t h = {.kind = WIRE_KIND_EVENT, .session = 1, .pub_seq = ++self->pub_seq,
-                       .ts_ns = base_clock_wall_ns(), .pub_id = RTR_ORIGIN_ID,
-                       .pub_id_len = sizeof RTR_ORIGIN_ID - 1, .type = type,
+    wire_header_t h = {.kind = WIRE_KIND_EVENT,
+                       .session = 1,
+                       .pub_seq = ++self->pub_seq,
+                       .ts_ns = base_clock_wall_ns(),
+                       .pub_id = RTR_ORIGIN_ID,
+                       .pub_id_len = sizeof RTR_ORIGIN_ID - 1,
+                       .type = type,
                        .type_len = (uint8_t)strlen(type)};
     uint8_t hdr[WIRE_HEADER_MAX];
     size_t hdr_len = wire_header_encode(&h, hdr, sizeof hdr);

@@ -10,12 +10,12 @@
 #include <string.h>
 
 struct rtr_presence {
-    uint64_t timeout_ms;     /* silence after which a session is disconnected */
-    uint64_t snapshot_ms;    /* agent.present period, 0 = none */
-    uint64_t next_snapshot;  /* when the next agent.present is due */
-    uint64_t prev_cutoff;    /* the last tick's cutoff: older sessions are already announced */
-    size_t count;            /* sessions present after the last tick */
-    uint64_t failed;         /* events not published */
+    uint64_t timeout_ms;    /* silence after which a session is disconnected */
+    uint64_t snapshot_ms;   /* agent.present period, 0 = none */
+    uint64_t next_snapshot; /* when the next agent.present is due */
+    uint64_t prev_cutoff;   /* the last tick's cutoff: older sessions are already announced */
+    size_t count;           /* sessions present after the last tick */
+    uint64_t failed;        /* events not published */
     rtr_presence_emit_fn emit;
     void *arg;
 };
@@ -96,8 +96,8 @@ static void s_snapshot(rtr_presence_t *self, rtr_pubs_t *pubs, uint64_t cutoff, 
         }
         bool more = pub && rtr_pub_last_seen(pub) >= cutoff;
         json_t *obj = list ? json_pack("{s:I, s:I, s:i, s:b, s:o}", "at", (json_int_t)wall_ms,
-                                       "count", (json_int_t)self->count, "part", part, "more",
-                                       more, "publishers", list)
+                                       "count", (json_int_t)self->count, "part", part, "more", more,
+                                       "publishers", list)
                            : NULL;
         s_emit(self, "agent.present", obj);
         if (!obj || !more)

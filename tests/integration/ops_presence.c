@@ -9,6 +9,7 @@
  * presence_timeout - 1 s (the last heartbeat may precede the kill by a heartbeat interval) and
  * within presence_timeout + 1 s (the router's 1 s sweep) after the kill, plus 500 ms of delivery.
  */
+#include "base_clock.h"
 #include "it_fabric.h"
 
 #include <setjmp.h>
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -26,32 +26,24 @@
 
 /* Everything the test cases share. */
 typedef struct test_ctx {
-    it_fabric_t *fab;        /* the private fabric */
-    ts_wsc_t *wsc;           /* WebSocket client context */
-    ts_wsc_conn_t *client;   /* subscribed to presence */
-    size_t from;             /* next frame of the client to look at */
-    char session[17];        /* agent-0's session, from agent.connected */
-    int started;             /* router and edge run */
+    it_fabric_t *fab;      /* the private fabric */
+    ts_wsc_t *wsc;         /* WebSocket client context */
+    ts_wsc_conn_t *client; /* subscribed to presence */
+    size_t from;           /* next frame of the client to look at */
+    char session[17];      /* agent-0's session, from agent.connected */
+    int started;           /* router and edge run */
 } test_ctx_t;
-
-/* Monotonic milliseconds. */
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The next presence event of type after ctx->from (others are skipped), or NULL on timeout. */
 static json_t *s_next(test_ctx_t *ctx, const char *type, int timeout_ms)
 {
-    uint64_t deadline = s_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = base_clock_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        uint64_t now = s_now_ms();
+        uint64_t now = base_clock_ms();
         if (now >= deadline)
             return NULL;
-        json_t *ev = ts_wsc_wait_op(ctx->client, "event", "presence", &ctx->from,
-                                    (int)(deadline - now));
+        json_t *ev =
+            ts_wsc_wait_op(ctx->client, "event", "presence", &ctx->from, (int)(deadline - now));
         if (!ev)
             return NULL;
         const char *t = json_string_value(json_object_get(ev, "type"));
@@ -64,8 +56,7 @@ static json_t *s_next(test_ctx_t *ctx, const char *type, int timeout_ms)
 static void test_start(void **state)
 {
     test_ctx_t *ctx = *state;
-    const char *const router_args[] = {"--presence-timeout", "2", "--presence-snapshot", "1",
-                                       NULL};
+    const char *const router_args[] = {"--presence-timeout", "2", "--presence-snapshot", "1", NULL};
     assert_int_equal(it_fabric_start_router(ctx->fab, router_args), 0);
     assert_int_equal(it_fabric_start_edge(ctx->fab, "edge-presence", NULL), 0);
     ctx->wsc = ts_wsc_new();
@@ -86,8 +77,14 @@ static void test_agent_lifecycle(void **state)
     /* The subscription reaches the router through the edge: give it a moment before the agent
      * starts (a connect announced earlier would be missed live; history has it anyway). */
     ts_sleep_ms(500);
-    char *argv[] = {(char *)it_env("WEFT_SIM_BIN"), "--endpoint",
-                    (char *)it_fabric_intake(ctx->fab), "--agents", "1", "--rate", "2", NULL};
+    char *argv[] = {(char *)it_env("WEFT_SIM_BIN"),
+                    "--endpoint",
+                    (char *)it_fabric_intake(ctx->fab),
+                    "--agents",
+                    "1",
+                    "--rate",
+                    "2",
+                    NULL};
     ts_proc_t *sim = it_fabric_spawn(ctx->fab, "weft-sim", argv, NULL);
     assert_non_null(sim);
 
@@ -120,9 +117,9 @@ static void test_agent_lifecycle(void **state)
     assert_string_equal(json_string_value(json_object_get(one, "session")), ctx->session);
 
     assert_int_equal(ts_proc_signal(sim, SIGKILL), 0);
-    uint64_t killed = s_now_ms();
+    uint64_t killed = base_clock_ms();
     ev = s_next(ctx, "agent.disconnected", (TIMEOUT_S + 1) * 1000 + 500);
-    uint64_t took = s_now_ms() - killed;
+    uint64_t took = base_clock_ms() - killed;
     if (!ev)
         fail_msg("no agent.disconnected within %d ms of the kill: %s", (TIMEOUT_S + 1) * 1000 + 500,
                  ts_wsc_describe(ctx->client));

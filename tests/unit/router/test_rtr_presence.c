@@ -26,7 +26,7 @@ typedef struct {
     size_t n;
     char type[MAX_EVENTS][32];
     char *json[MAX_EVENTS];
-    int fail;       /* the hook returns -1 while set */
+    int fail;        /* the hook returns -1 while set */
     bool count_only; /* only count events in `counted` */
     size_t counted;
 } sink_t;
@@ -208,10 +208,9 @@ static void test_snapshot(void **state)
     assert_int_equal(sink.n, 1);
     assert_string_equal(sink.type[0], "agent.present");
     assert_string_equal(
-        sink.json[0],
-        "{\"at\":1700000000000,\"count\":2,\"part\":0,\"more\":false,\"publishers\":["
-        "{\"publisher_id\":\"b\",\"key\":null,\"session\":\"0000000000000002\"},"
-        "{\"publisher_id\":\"a\",\"key\":null,\"session\":\"0000000000000001\"}]}");
+        sink.json[0], "{\"at\":1700000000000,\"count\":2,\"part\":0,\"more\":false,\"publishers\":["
+                      "{\"publisher_id\":\"b\",\"key\":null,\"session\":\"0000000000000002\"},"
+                      "{\"publisher_id\":\"a\",\"key\":null,\"session\":\"0000000000000001\"}]}");
     s_clear(&sink);
     rtr_presence_tick(pr, pubs, 31000, WALL); /* next one 30 s later */
     assert_int_equal(sink.n, 0);
