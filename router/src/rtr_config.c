@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "wire_envelope.h"
 #include "wire_hist.h"
 
 #define RTR_MIB (1024.0 * 1024.0)
@@ -87,6 +88,15 @@ static const base_conf_entry_t s_table[] = {
      "(docs/operations.md); 0 = no listener (9101 is the conventional choice)"},
     {"metrics_bind", BASE_CONF_STR, offsetof(rtr_config_t, metrics_bind), "127.0.0.1", 1, 256,
      "address the metrics listener binds (an IPv4 or IPv6 literal; 0.0.0.0 = every interface)"},
+    {"presence_room", BASE_CONF_STR, offsetof(rtr_config_t, presence_room), "presence", 0,
+     WIRE_ROOM_MAX,
+     "room the router publishes agent.connected/disconnected/present events into "
+     "(docs/operations.md, \"Agent presence\"); empty = no presence events"},
+    {"presence_timeout", BASE_CONF_INT, offsetof(rtr_config_t, presence_timeout), "5", 1, 86400,
+     "seconds without traffic (heartbeats or events) after which a publisher is announced "
+     "disconnected; below publisher_ttl"},
+    {"presence_snapshot", BASE_CONF_INT, offsetof(rtr_config_t, presence_snapshot), "30", 0,
+     86400, "seconds between agent.present events listing the connected publishers (0 = none)"},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

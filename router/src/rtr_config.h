@@ -46,6 +46,9 @@ typedef struct rtr_config {
     char *curve_clients_dir;  /* directory of allowed client public certificates (CURVE) */
     int metrics_port;         /* HTTP port of /metrics, /health, /ready; 0 = no listener */
     char *metrics_bind;       /* address the metrics listener binds */
+    char *presence_room;      /* room of the router's presence events; "" = off */
+    int presence_timeout;     /* seconds of silence before a publisher is disconnected */
+    int presence_snapshot;    /* seconds between agent.present events; 0 = none */
 } rtr_config_t;
 
 /* The table describing every setting (ends with a NULL name). */

@@ -26,8 +26,10 @@ struct rtr_pub {
     uint64_t duplicates;         /* events at or below highest_seq */
     rtr_bucket_t bucket;         /* rate cap: this session's tokens */
     uint64_t blocked_seq;        /* rate cap: first throttled seq still to come back, or 0 */
+    bool present;                /* presence: announced connected, not yet disconnected */
     uint8_t id_len;              /* bytes in id */
     char id[WIRE_PUBID_MAX + 1]; /* publisher id, NUL-terminated */
+    char key[RTR_PUB_KEY_MAX + 1]; /* CURVE User-Id (Z85), "" when none or not read yet */
 };
 
 struct rtr_pubs {
@@ -312,6 +314,46 @@ size_t rtr_pubs_expire(rtr_pubs_t *self, uint64_t now_ms)
 size_t rtr_pubs_size(const rtr_pubs_t *self)
 {
     return base_map_size(self->map);
+}
+
+/* The most recently active session. */
+rtr_pub_t *rtr_pubs_newest(rtr_pubs_t *self)
+{
+    return s_pub(self->lru.newest);
+}
+
+/* The next less recently active session. */
+rtr_pub_t *rtr_pub_older(const rtr_pub_t *pub)
+{
+    return s_pub(pub->lru.older);
+}
+
+/* Whether presence announced the session connected. */
+bool rtr_pub_present(const rtr_pub_t *pub)
+{
+    return pub->present;
+}
+
+/* Records what presence announced. */
+void rtr_pub_set_present(rtr_pub_t *pub, bool present)
+{
+    pub->present = present;
+}
+
+/* The CURVE key identity, "" when none. */
+const char *rtr_pub_key(const rtr_pub_t *pub)
+{
+    return pub->key;
+}
+
+/* Keeps the key identity; one longer than a Z85 key is not one and is left out. */
+void rtr_pub_set_key(rtr_pub_t *pub, const char *key)
+{
+    size_t len = key ? strlen(key) : 0;
+    if (len > RTR_PUB_KEY_MAX)
+        len = 0;
+    memcpy(pub->key, key ? key : "", len);
+    pub->key[len] = '\0';
 }
 
 /* Visits sessions, least recently active first. */

@@ -9,7 +9,8 @@
  * "Acknowledgements"), so idle publishers cost nothing. Sessions are kept on a recency list by
  * last traffic and forgotten after ttl without any (events and heartbeats both count), which
  * costs O(1) per message and O(expired) per sweep. The last heartbeat payload and time are kept
- * per session for presence (later issue); read them with rtr_pubs_find() + rtr_pub_*().
+ * per session; presence (rtr_presence.h) keeps its announced state and the key identity in the
+ * same entries, so it needs no table of its own.
  *
  * Ownership: the table owns its entries and their heartbeat payloads. Pointers returned by
  * rtr_pubs_find() stay valid until the next rtr_pubs_expire() or rtr_pubs_destroy().
@@ -23,6 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Longest key identity kept per session: a Z85 CURVE public key. */
+#define RTR_PUB_KEY_MAX 40
 
 typedef struct rtr_pubs rtr_pubs_t;
 typedef struct rtr_pub rtr_pub_t;
@@ -108,6 +112,25 @@ size_t rtr_pubs_size(const rtr_pubs_t *self);
 /* Calls fn for every session, least recently active first. fn must not modify the table. */
 void rtr_pubs_foreach(const rtr_pubs_t *self, void (*fn)(const rtr_pub_t *pub, void *arg),
                       void *arg);
+
+/* The most recently active session, NULL when the table is empty; walk on with
+ * rtr_pub_older(). The caller may change presence fields (rtr_pub_set_*) on the way. */
+rtr_pub_t *rtr_pubs_newest(rtr_pubs_t *self);
+
+/* The next less recently active session, NULL after the oldest. */
+rtr_pub_t *rtr_pub_older(const rtr_pub_t *pub);
+
+/* Whether presence (rtr_presence.h) announced the session connected and not yet disconnected. */
+bool rtr_pub_present(const rtr_pub_t *pub);
+
+/* Records what presence announced for the session. */
+void rtr_pub_set_present(rtr_pub_t *pub, bool present);
+
+/* The session's key identity (CURVE User-Id, Z85), "" when none was recorded. */
+const char *rtr_pub_key(const rtr_pub_t *pub);
+
+/* Records the key identity (NULL or longer than RTR_PUB_KEY_MAX: none). */
+void rtr_pub_set_key(rtr_pub_t *pub, const char *key);
 
 /* The publisher id (NUL-terminated); *len gets its length when len is not NULL. */
 const char *rtr_pub_id(const rtr_pub_t *pub, size_t *len);

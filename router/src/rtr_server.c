@@ -36,6 +36,8 @@
 #include "rtr_http.h"
 #include "rtr_ionice.h"
 #include "rtr_jarena.h"
+#include "rtr_origin.h"
+#include "rtr_presence.h"
 #include "rtr_rights.h"
 #include "rtr_validate.h"
 #include "weft/version.h"
@@ -92,6 +94,9 @@ struct rtr_server {
     rtr_http_t *http;                   /* their listener (metrics_port); NULL when off */
     uint64_t http_due_ms;               /* when the listener's next timer is due (0: none) */
     bool stopping;                      /* a stop was requested: /ready says so */
+    rtr_origin_t *origin;               /* heads and the router's own events on fan-out */
+    rtr_presence_t *presence;           /* agent presence; NULL when presence_room is "" */
+    char presence_room[WIRE_ROOM_MAX + 1]; /* conf presence_room */
 };
 
 /* A random epoch in [1, 2^53), so clients can tell a restarted router from lost events. */
@@ -253,6 +258,35 @@ static int s_open_http(rtr_server_t *self, const rtr_config_t *conf)
     return self->http ? 0 : -1;
 }
 
+/* The presence hook: publishes one presence event into presence_room. */
+static int s_presence_emit(void *arg, const char *type, const char *json, size_t len)
+{
+    rtr_server_t *self = arg;
+    return rtr_origin_event(self->origin, self->presence_room, strlen(self->presence_room), type,
+                            json, len, base_clock_ms());
+}
+
+/* Starts presence unless presence_room is empty. */
+static int s_presence_open(rtr_server_t *self, const rtr_config_t *conf)
+{
+    const char *room = conf->presence_room ? conf->presence_room : "";
+    if (!*room)
+        return 0;
+    if (!wire_room_valid(room, strlen(room)) || conf->presence_timeout >= conf->publisher_ttl) {
+        base_log(self->log, WEFT_LOG_ERROR,
+                 "presence_room '%s' is not a valid room or presence_timeout (%d) is not below "
+                 "publisher_ttl (%d)", room, conf->presence_timeout, conf->publisher_ttl);
+        return -1;
+    }
+    snprintf(self->presence_room, sizeof self->presence_room, "%s", room);
+    self->presence = rtr_presence_new((uint64_t)conf->presence_timeout * 1000,
+                                      (uint64_t)conf->presence_snapshot * 1000, base_clock_ms(),
+                                      s_presence_emit, self);
+    if (!self->presence)
+        base_log(self->log, WEFT_LOG_ERROR, "out of memory creating presence");
+    return self->presence ? 0 : -1;
+}
+
 /* Builds the server; see rtr_server.h. */
 rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log)
 {
@@ -320,6 +354,10 @@ rtr_server_t *rtr_server_new(const rtr_config_t *conf, base_log_t *log)
                               self->rooms, &self->stats, log);
     if (!self->hsvc)
         goto err;
+    self->origin = rtr_origin_new(self->fanout, self->rooms, self->history, self->epoch,
+                                  &self->stats, log);
+    if (!self->origin || s_presence_open(self, conf) < 0)
+        goto err;
     /* libzmq starts its I/O threads with the first socket, so they exist by now. */
     rtr_ionice_apply(log, conf->io_nice, conf->io_threads);
     if (conf->metrics_port > 0 && s_open_http(self, conf) < 0)
@@ -349,6 +387,8 @@ void rtr_server_destroy(rtr_server_t **self_p)
         return;
     rtr_server_t *self = *self_p;
     rtr_http_destroy(&self->http);
+    rtr_presence_destroy(&self->presence);
+    rtr_origin_destroy(&self->origin);
     rtr_ops_destroy(&self->ops);
     if (self->intake)
         zmq_close(self->intake);
@@ -581,7 +621,10 @@ static bool s_handle(rtr_server_t *self, zmq_msg_t f[RTR_FRAMES], size_t nframes
                              "out of memory tracking publisher %.*s", (int)h->pub_id_len,
                              h->pub_id);
         /* A blocked session is told again, in case the refusal frame was lost. */
-        const rtr_pub_t *pub = rtr_pubs_find(self->pubs, h->pub_id, h->pub_id_len, h->session);
+        rtr_pub_t *pub = rtr_pubs_find(self->pubs, h->pub_id, h->pub_id_len, h->session);
+        /* The key identity presence reports: read once per session, from a heartbeat. */
+        if (pub && self->curve && !*rtr_pub_key(pub))
+            rtr_pub_set_key(pub, zmq_msg_gets(&f[0], "User-Id"));
         if (pub && rtr_pub_blocked_seq(pub))
             s_refuse(self, h, rtr_pub_blocked_seq(pub), WIRE_REFUSE_RATE);
         return false;
@@ -764,44 +807,6 @@ static void s_log_summary(rtr_server_t *self, weft_log_level_t level, const char
     base_log(self->log, level, "%s: %s", prefix, rtr_stats_format(&self->stats, line, sizeof line));
 }
 
-/* Sends one room-head message (docs/protocol.md "Room heads"): the room's current position, so
- * an edge whose last events of a burst were dropped at the fan-out HWM learns of the gap. */
-static void s_send_head(rtr_server_t *self, const rtr_room_t *room)
-{
-    size_t room_len;
-    const char *name = rtr_room_name(room, &room_len);
-    char topic[WIRE_TOPIC_MAX];
-    size_t topic_len = wire_topic_for_room(name, room_len, topic);
-    wire_header_t h = {.kind = WIRE_KIND_HEAD, .session = 1, .pub_id = "router",
-                       .pub_id_len = 6, .epoch = self->epoch, .seq = rtr_room_last_seq(room)};
-    uint8_t hdr[WIRE_HEADER_MAX];
-    size_t hdr_len = wire_header_encode(&h, hdr, sizeof hdr);
-    if (topic_len == 0 || hdr_len == 0)
-        return; /* cannot happen for a stamped room; nothing to announce */
-    if (zmq_send(self->fanout, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(self->fanout, hdr, hdr_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(self->fanout, "{}", 2, ZMQ_DONTWAIT) < 0) {
-        self->stats.send_errors++;
-        base_log_limited(self->log, &self->io_limit, WEFT_LOG_ERROR, "head send failed: %s",
-                         zmq_strerror(errno));
-        return;
-    }
-    self->stats.heads_sent++;
-}
-
-/* Heads for every room stamped within head_linger, walking the recency list from its busy end:
- * the cost is the number of recently active rooms, never the number of rooms. */
-static void s_send_heads(rtr_server_t *self, uint64_t now)
-{
-    for (const rtr_room_t *room = rtr_rooms_busiest(self->rooms); room;
-         room = rtr_room_idler(room)) {
-        if (rtr_room_last_used(room) + self->head_linger_ms < now)
-            break;
-        if (rtr_room_last_seq(room) > 0)
-            s_send_head(self, room);
-    }
-}
-
 /* Runs whatever periodic work is due: acks, publisher expiry, the stats summary. */
 static void s_timers(rtr_server_t *self, uint64_t now)
 {
@@ -809,6 +814,9 @@ static void s_timers(rtr_server_t *self, uint64_t now)
         now >= self->last_ack_ms + self->ack_interval_ms)
         s_send_acks(self, now);
     if (now >= self->next_sweep_ms) {
+        /* Before expiry, so a session is announced gone before it is forgotten. */
+        if (self->presence)
+            rtr_presence_tick(self->presence, self->pubs, now, base_clock_wall_ns() / 1000000);
         size_t expired = rtr_pubs_expire(self->pubs, now);
         if (expired) {
             self->stats.publishers_expired += expired;
@@ -820,7 +828,7 @@ static void s_timers(rtr_server_t *self, uint64_t now)
         self->next_sweep_ms = now + RTR_SWEEP_MS;
     }
     if (self->head_interval_ms && now >= self->next_head_ms) {
-        s_send_heads(self, now);
+        rtr_origin_heads(self->origin, now, self->head_linger_ms);
         self->next_head_ms = now + self->head_interval_ms;
     }
     if (self->stats_interval_ms && now >= self->next_stats_ms) {
