@@ -20,9 +20,8 @@
  * run on the I/O thread with the mutex released, so that they may publish.
  *
  * Growing structs (weft.h, "Growing without breaking callers"): the *_sized() calls get the
- * caller's compiled struct size. Options are read into a struct of this library's size holding
- * the defaults, so fields beyond the caller's size keep their defaults; counters are written
- * from a full struct, exactly as many bytes as the caller's size.
+ * caller's compiled struct size; sdk_opts.c reads options over the defaults and writes counters
+ * back in exactly as many bytes as the caller's size.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +43,7 @@
 
 #include "base_clock.h"
 #include "sdk_log.h"
+#include "sdk_opts.h"
 #include "sdk_outq.h"
 #include "sdk_upstream.h"
 #include "wire_curve.h"
@@ -54,27 +54,13 @@
 #define S_RECONNECT_MAX_MS 1000              /* reconnect back-off ceiling */
 #define S_SEND_BATCH 1024                    /* events sent per loop turn, between reads */
 #define S_RETRY_MS 2                         /* retry interval after EAGAIN (see s_send_pending) */
-#define S_HEARTBEAT_MIN_MS 10                /* smallest heartbeat_ms accepted */
-#define S_PAYLOAD_LIMIT (256u * 1024 * 1024) /* largest max_payload accepted */
 #define S_THROTTLE_MS 20                     /* pause after a rate_limited refusal */
 #define S_WINDOW_START 64                    /* send window after the first rate_limited */
 #define S_WINDOW_MIN 16                      /* smallest send window */
 #define S_WINDOW_MAX 65536                   /* a window grown past this is lifted */
 
-/* The sizes of the weft.h 0.1.0 (v0) structs: the offset of the first field added since. */
-#define S_OPTS_V0_SIZE offsetof(weft_pub_opts_t, on_ack)
+/* The size of the weft.h 0.1.0 (v0) stats struct: the offset of the first field added since. */
 #define S_STATS_V0_SIZE offsetof(weft_pub_stats_t, last_seq)
-
-/* The options weft.h documents as defaults. */
-static const weft_pub_opts_t s_opts_default = {
-    .publisher_id = NULL,
-    .max_buffered = 10000,
-    .max_buffered_bytes = 16u * 1024 * 1024,
-    .block_ms = 0,
-    .heartbeat_ms = 1000,
-    .linger_ms = 2000,
-    .max_payload = WEFT_PAYLOAD_DEFAULT_MAX,
-};
 
 /* The publisher whose callback this thread is running, if any: flush and close refuse to wait
  * for acks that only this thread could read. */
@@ -135,110 +121,6 @@ static uint64_t s_random_session(void)
         v = z ^ (z >> 31);
     }
     return v ? v : 1;
-}
-
-/* Builds the default publisher id "<hostname>-<pid>", squeezed into [A-Za-z0-9_.:-]{1,64}. */
-static void s_default_id(char *buf, size_t size)
-{
-    char host[256] = "";
-    if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
-        snprintf(host, sizeof host, "agent");
-    host[sizeof host - 1] = '\0';
-    char pid[24];
-    int pid_len = snprintf(pid, sizeof pid, "-%ld", (long)getpid());
-    /* Truncate the hostname, not the pid: the pid is what tells two agents on a host apart. */
-    size_t host_max = size - 1 - (size_t)pid_len;
-    snprintf(buf, size, "%.*s%s", (int)host_max, host, pid);
-    for (char *p = buf; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == ':' || c == '-';
-        if (!ok)
-            *p = '_';
-    }
-}
-
-/* Writes `size` bytes of a caller's struct from ours of `ours` bytes: a shorter caller struct gets
- * its prefix, a longer one (a newer weft.h) gets zeros after ours. */
-static void s_copy_out(void *theirs, size_t size, const void *ours, size_t ours_size)
-{
-    size_t n = size < ours_size ? size : ours_size;
-    memcpy(theirs, ours, n);
-    if (size > n)
-        memset((unsigned char *)theirs + n, 0, size - n);
-}
-
-/* True when the `len` bytes at p are all zero. */
-static bool s_all_zero(const void *p, size_t len)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < len; i++)
-        if (b[i])
-            return false;
-    return true;
-}
-
-/* Fills the caller's options, of its compiled size, with the defaults documented in weft.h. */
-int weft_pub_opts_init_sized(weft_pub_opts_t *opts, size_t size)
-{
-    if (!opts || size < S_OPTS_V0_SIZE)
-        return WEFT_EINVAL;
-    s_copy_out(opts, size, &s_opts_default, sizeof s_opts_default);
-    return 0;
-}
-
-/* Reads the caller's options of `size` bytes over the defaults. Logs and returns -1 when the size
- * is too small for v0 or the caller sets fields this library does not know. */
-static int s_opts_read(weft_pub_opts_t *o, const weft_pub_opts_t *opts, size_t size)
-{
-    *o = s_opts_default;
-    if (!opts)
-        return 0;
-    if (size < S_OPTS_V0_SIZE) {
-        sdk_log(WEFT_LOG_ERROR,
-                "weft_pub_new: options of %zu bytes, fewer than the %zu of weft.h v0", size,
-                (size_t)S_OPTS_V0_SIZE);
-        return -1;
-    }
-    if (size > sizeof *o &&
-        !s_all_zero((const unsigned char *)opts + sizeof *o, size - sizeof *o)) {
-        sdk_log(WEFT_LOG_ERROR,
-                "weft_pub_new: the options set fields beyond the %zu bytes libweft %s knows",
-                sizeof *o, WEFT_VERSION_STRING);
-        return -1;
-    }
-    memcpy(o, opts, size < sizeof *o ? size : sizeof *o);
-    return 0;
-}
-
-/* Checks the options; logs and returns -1 on the first bad one. */
-static int s_opts_check(const weft_pub_opts_t *o)
-{
-    if (o->publisher_id && !wire_pubid_valid(o->publisher_id, strlen(o->publisher_id))) {
-        sdk_log(WEFT_LOG_ERROR,
-                  "weft_pub_new: invalid publisher_id '%s': must match "
-                  "[A-Za-z0-9_.:-]{1,64}",
-                  o->publisher_id);
-        return -1;
-    }
-    if (o->max_buffered == 0 || o->max_buffered_bytes == 0) {
-        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: max_buffered and max_buffered_bytes must be > 0");
-        return -1;
-    }
-    if (o->block_ms < 0 || o->linger_ms < 0) {
-        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: block_ms and linger_ms must be >= 0");
-        return -1;
-    }
-    if (o->heartbeat_ms < S_HEARTBEAT_MIN_MS) {
-        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: heartbeat_ms must be >= %d", S_HEARTBEAT_MIN_MS);
-        return -1;
-    }
-    if (o->max_payload < 2 || o->max_payload > S_PAYLOAD_LIMIT) {
-        sdk_log(WEFT_LOG_ERROR, "weft_pub_new: max_payload must be in [2, %u]",
-                  (unsigned)S_PAYLOAD_LIMIT);
-        return -1;
-    }
-    return 0;
 }
 
 /* Sets one int socket option, logging a failure. */
@@ -679,13 +561,13 @@ static void s_free(weft_pub_t *self)
 weft_pub_t *weft_pub_new_sized(const char *endpoint, const weft_pub_opts_t *opts, size_t opts_size)
 {
     weft_pub_opts_t o;
-    if (s_opts_read(&o, opts, opts_size) < 0)
+    if (sdk_opts_read(&o, opts, opts_size) < 0)
         return NULL;
     if (!endpoint || !*endpoint) {
         sdk_log(WEFT_LOG_ERROR, "weft_pub_new: no endpoint given");
         return NULL;
     }
-    if (s_opts_check(&o) < 0)
+    if (sdk_opts_check(&o) < 0)
         return NULL;
     char why[600];
     wire_curve_keys_t keys;
@@ -721,7 +603,7 @@ weft_pub_t *weft_pub_new_sized(const char *endpoint, const weft_pub_opts_t *opts
     if (o.publisher_id)
         snprintf(self->id, sizeof self->id, "%s", o.publisher_id);
     else
-        s_default_id(self->id, sizeof self->id);
+        sdk_opts_default_id(self->id, sizeof self->id);
     self->id_len = strlen(self->id);
     o.publisher_id = self->id;
     self->opts = o;
@@ -926,7 +808,7 @@ int weft_pub_stats_sized(weft_pub_t *pub, weft_pub_stats_t *stats, size_t size)
         s_stats_locked(pub, &st);
         pthread_mutex_unlock(&pub->mutex);
     }
-    s_copy_out(stats, size, &st, sizeof st);
+    sdk_opts_copy_out(stats, size, &st, sizeof st);
     return pub ? 0 : WEFT_EINVAL;
 }
 
@@ -982,7 +864,7 @@ int weft_pub_close_sized(weft_pub_t **pub_p, int timeout_ms, weft_pub_stats_t *f
     if (final) {
         weft_pub_stats_t st;
         s_stats_locked(self, &st);
-        s_copy_out(final, stats_size, &st, sizeof st);
+        sdk_opts_copy_out(final, stats_size, &st, sizeof st);
     }
     s_free(self);
     return lost ? WEFT_ETIMEDOUT : 0;
@@ -1002,13 +884,13 @@ void weft_pub_destroy(weft_pub_t **pub_p)
 /* v0's weft_pub_opts_init(): the v0 fields only. */
 void(weft_pub_opts_init)(weft_pub_opts_t *opts)
 {
-    (void)weft_pub_opts_init_sized(opts, S_OPTS_V0_SIZE); /* v0 returned nothing */
+    (void)weft_pub_opts_init_sized(opts, SDK_OPTS_V0_SIZE); /* v0 returned nothing */
 }
 
 /* v0's weft_pub_new(): reads the v0 fields only; the rest take their defaults. */
 weft_pub_t *(weft_pub_new)(const char *endpoint, const weft_pub_opts_t *opts)
 {
-    return weft_pub_new_sized(endpoint, opts, S_OPTS_V0_SIZE);
+    return weft_pub_new_sized(endpoint, opts, SDK_OPTS_V0_SIZE);
 }
 
 /* v0's weft_pub_stats(): writes the v0 fields only. */
