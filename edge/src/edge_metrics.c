@@ -22,14 +22,6 @@ struct edge_metrics {
     double started_wall;       /* creation time, seconds since 1970 */
 };
 
-/* A plain counter or gauge: one unlabelled sample read at an offset in edge_stats_t. */
-typedef struct s_plain {
-    const char *name;      /* family name */
-    base_prom_type_t type; /* counter or gauge */
-    size_t offset;         /* offsetof(edge_stats_t, field) of a uint64_t */
-    const char *help;      /* HELP text */
-} s_plain_t;
-
 #define S_C(n, f, h)                                                                               \
     {                                                                                              \
         "weft_edge_" n, BASE_PROM_COUNTER, offsetof(edge_stats_t, f), h                            \
@@ -38,7 +30,8 @@ typedef struct s_plain {
     {                                                                                              \
         "weft_edge_" n, BASE_PROM_GAUGE, offsetof(edge_stats_t, f), h                              \
     }
-static const s_plain_t s_plain[] = {
+/* The plain counters and gauges: one unlabelled sample each. */
+static const base_prom_field_t s_plain[] = {
     S_G("connections", conns_current, "Open WebSocket connections."),
     S_C("connections_total", conns_total, "WebSocket connections accepted."),
     S_C("http_incomplete_total", http_incomplete,
@@ -223,12 +216,7 @@ const char *edge_metrics_render(edge_metrics_t *self, const edge_metrics_state_t
                      "listen to).");
     base_prom_u64(p, "weft_edge_subscriptions", NULL, 0,
                   s->subs_added > s->subs_removed ? s->subs_added - s->subs_removed : 0);
-    for (size_t i = 0; i < sizeof s_plain / sizeof s_plain[0]; i++) {
-        uint64_t v;
-        memcpy(&v, (const char *)s + s_plain[i].offset, sizeof v);
-        base_prom_family(p, s_plain[i].name, s_plain[i].type, s_plain[i].help);
-        base_prom_u64(p, s_plain[i].name, NULL, 0, v);
-    }
+    base_prom_fields(p, s_plain, sizeof s_plain / sizeof s_plain[0], s);
     /* conns_refused counts every refused upgrade; the three known reasons are among them. */
     uint64_t known = s->origin_refused + s->origin_missing + s->ip_refused;
     const uint64_t upgrades[] = {s->origin_refused, s->origin_missing, s->ip_refused,

@@ -33,14 +33,6 @@ struct rtr_ops {
     char json[RTR_OPS_JSON_MAX]; /* /health and /ready bodies */
 };
 
-/* A plain counter or gauge: one unlabelled sample read at an offset in rtr_stats_t. */
-typedef struct s_plain {
-    const char *name;      /* family name */
-    base_prom_type_t type; /* counter or gauge */
-    size_t offset;         /* offsetof(rtr_stats_t, field) of a uint64_t */
-    const char *help;      /* HELP text */
-} s_plain_t;
-
 #define S_C(n, f, h)                                                                               \
     {                                                                                              \
         "weft_router_" n, BASE_PROM_COUNTER, offsetof(rtr_stats_t, f), h                           \
@@ -49,7 +41,8 @@ typedef struct s_plain {
     {                                                                                              \
         "weft_router_" n, BASE_PROM_GAUGE, offsetof(rtr_stats_t, f), h                             \
     }
-static const s_plain_t s_plain[] = {
+/* The plain counters and gauges: one unlabelled sample each. */
+static const base_prom_field_t s_plain[] = {
     S_C("received_total", received, "Messages read from the intake, valid or not."),
     S_C("events_accepted_total", accepted, "Events stamped and published on the fan-out."),
     S_C("duplicates_total", duplicates,
@@ -159,12 +152,7 @@ static void s_render(rtr_ops_t *self)
     base_prom_family(p, "weft_router_start_time_seconds", BASE_PROM_GAUGE,
                      "When the router started, seconds since 1970.");
     base_prom_double(p, "weft_router_start_time_seconds", NULL, 0, self->started_wall);
-    for (size_t i = 0; i < sizeof s_plain / sizeof s_plain[0]; i++) {
-        uint64_t v;
-        memcpy(&v, (const char *)st + s_plain[i].offset, sizeof v);
-        base_prom_family(p, s_plain[i].name, s_plain[i].type, s_plain[i].help);
-        base_prom_u64(p, s_plain[i].name, NULL, 0, v);
-    }
+    base_prom_fields(p, s_plain, sizeof s_plain / sizeof s_plain[0], st);
     base_prom_counters(p, "weft_router_invalid_total", "Messages dropped as invalid, by reason.",
                        "reason", st->invalid_by, WIRE_OK + 1, WIRE_ERR__COUNT, s_err_name);
     base_prom_counters(p, "weft_router_refused_total",

@@ -213,6 +213,17 @@ void base_prom_double(base_prom_t *self, const char *name, const base_prom_label
 }
 
 /* Appends a counter family with a series per array slot; see base_prom.h. */
+void base_prom_fields(base_prom_t *self, const base_prom_field_t *table, size_t n,
+                      const void *stats)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)stats + table[i].offset, sizeof v);
+        base_prom_family(self, table[i].name, table[i].type, table[i].help);
+        base_prom_u64(self, table[i].name, NULL, 0, v);
+    }
+}
+
 void base_prom_counters(base_prom_t *self, const char *name, const char *help, const char *label,
                         const uint64_t *counts, size_t first, size_t n, base_prom_name_fn *names)
 {

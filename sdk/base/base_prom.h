@@ -63,6 +63,18 @@ void base_prom_u64(base_prom_t *self, const char *name, const base_prom_label_t 
 void base_prom_double(base_prom_t *self, const char *name, const base_prom_label_t *labels,
                       size_t nlabels, double value);
 
+/* One unlabelled counter or gauge of a stats struct: a uint64_t at offset. */
+typedef struct base_prom_field {
+    const char *name;      /* family name */
+    base_prom_type_t type; /* counter or gauge */
+    size_t offset;         /* offsetof(<stats struct>, field) of a uint64_t */
+    const char *help;      /* HELP text */
+} base_prom_field_t;
+
+/* Appends one family with one sample for each of the n fields of table, read from stats. */
+void base_prom_fields(base_prom_t *self, const base_prom_field_t *table, size_t n,
+                      const void *stats);
+
 /* The name of slot i of a per-reason array (for base_prom_counters()). */
 typedef const char *(base_prom_name_fn)(unsigned i);
 

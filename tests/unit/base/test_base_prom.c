@@ -52,6 +52,26 @@ static void test_counter_and_gauge(void **state)
 }
 
 /* Label values escape backslash, quote and newline; HELP escapes backslash and newline only. */
+/* A table of fields is read at its offsets, one family and one sample each. */
+static void test_fields(void **state)
+{
+    (void)state;
+    struct {
+        uint64_t a, b;
+    } st = {7, 42};
+    static const base_prom_field_t table[] = {
+        {"x_b_total", BASE_PROM_COUNTER, sizeof(uint64_t), "B."},
+        {"x_a", BASE_PROM_GAUGE, 0, "A."},
+    };
+    base_prom_t *p = base_prom_new();
+    assert_non_null(p);
+    base_prom_fields(p, table, 2, &st);
+    assert_string_equal(base_prom_text(p, NULL), "# HELP x_b_total B.\n# TYPE x_b_total counter\n"
+                                                 "x_b_total 42\n# HELP x_a A.\n"
+                                                 "# TYPE x_a gauge\nx_a 7\n");
+    base_prom_destroy(&p);
+}
+
 static void test_escaping(void **state)
 {
     (void)state;
@@ -158,11 +178,9 @@ static void test_reuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counter_and_gauge),
-        cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_histogram),
-        cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_counter_and_gauge), cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_escaping),          cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_histogram),         cmocka_unit_test(test_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
