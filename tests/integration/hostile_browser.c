@@ -504,9 +504,12 @@ static void test_slow_reader(void **state)
     assert_true(s_wait_raw(ctx, r, s_two, IT_WAIT_MS) >= 0);
     assert_string_equal(raw_field(r, 1, "op"), "subscribed");
     assert_int_equal(it_fence(ctx->fab, 0, ctx->wsc, ctx->pub, IT_WAIT_MS), 0);
+    /* 6 MB without reading: more than the edge's queue (256 KiB) plus what the kernel may buffer
+     * on loopback (a send buffer autotuned up to 4 MiB), so the queue must overflow however the
+     * kernel sizes its buffers (1 MB sometimes all fit in them). */
     char pad[1100];
     memset(pad, 'p', 1000);
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 6000; i++) {
         snprintf(pad + 1000, 100, "%d", i);
         char json[1200];
         snprintf(json, sizeof json, "{\"pad\":\"%s\"}", pad);
